@@ -1,0 +1,122 @@
+/* Adjoint's C API: the one header the Java binding (JavaCPP) compiles against.
+ *
+ * Tensors cross the boundary as opaque int64 handles (adj_t). A handle owns one reference to a
+ * native tensor; adj_release gives it back. Every call that can fail returns 0 (handles) or -1
+ * (status) and leaves the reason in adj_last_error_kind()/adj_last_error_message() for this
+ * thread: no C++ exception ever crosses into the JVM.
+ *
+ * Plain C types only, so that binding generators need no C++ knowledge. */
+#ifndef ADJOINT_ADJOINT_H
+#define ADJOINT_ADJOINT_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef int64_t adj_t;
+
+/* dtypes (mirrors dev.adjoint.DType) */
+enum { ADJ_FLOAT32 = 0, ADJ_FLOAT64 = 1, ADJ_INT64 = 2, ADJ_BOOL = 3 };
+/* error kinds (mirrors dev.adjoint.internal.Errors) */
+enum { ADJ_OK = 0, ADJ_ERR_ARGUMENT = 1, ADJ_ERR_SHAPE = 2, ADJ_ERR_DTYPE = 3, ADJ_ERR_INDEX = 4, ADJ_ERR_STATE = 5,
+       ADJ_ERR_OUT_OF_MEMORY = 6, ADJ_ERR_UNSUPPORTED = 7, ADJ_ERR_INTERNAL = 8 };
+/* comparison selectors for adj_compare */
+enum { ADJ_EQ = 0, ADJ_NE = 1, ADJ_LT = 2, ADJ_LE = 3, ADJ_GT = 4, ADJ_GE = 5 };
+
+/* --- errors, library --- */
+int adj_last_error_kind(void);
+const char* adj_last_error_message(void);
+const char* adj_version(void);
+int adj_num_primitives(void);
+const char* adj_primitive_name(int i);
+/* out[0] = live bytes, out[1] = cached bytes, out[2] = live tensors */
+void adj_memory_stats(int64_t* out);
+void adj_empty_cache(void);
+
+/* --- lifecycle and metadata --- */
+void adj_release(adj_t t);
+adj_t adj_share(adj_t t); /* a second handle to the same tensor */
+int adj_ndim(adj_t t);
+int adj_shape(adj_t t, int64_t* out);   /* writes ndim sizes; returns ndim or -1 */
+int adj_strides(adj_t t, int64_t* out); /* element strides */
+int adj_dtype(adj_t t);
+int adj_device(adj_t t); /* type * 256 + index; CPU = 0 */
+int adj_is_contiguous(adj_t t);
+int64_t adj_numel(adj_t t);
+
+/* --- host data --- */
+adj_t adj_from_data(const void* data, int dtype, const int64_t* shape, int ndim);
+/* copies the tensor, in row-major order and converted to `dtype`, into dst (capacity in bytes) */
+int adj_copy_to_host(adj_t t, int dtype, void* dst, int64_t capacity);
+
+/* --- creation --- */
+adj_t adj_full(const int64_t* shape, int ndim, double value, int dtype);
+adj_t adj_full_like(adj_t t, double value);
+adj_t adj_eye(int64_t n, int64_t m, int dtype);
+adj_t adj_arange(double start, double end, double step, int dtype);
+int64_t adj_generator_new(uint64_t seed); /* 0 on error */
+void adj_generator_free(int64_t g);
+int adj_generator_manual_seed(int64_t g, uint64_t seed); /* g = 0: the default generator */
+uint64_t adj_generator_initial_seed(int64_t g);
+adj_t adj_randn(int64_t g, const int64_t* shape, int ndim, int dtype);
+adj_t adj_rand(int64_t g, const int64_t* shape, int ndim, int dtype);
+
+/* --- elementwise --- */
+adj_t adj_neg(adj_t x);
+adj_t adj_exp(adj_t x);
+adj_t adj_log(adj_t x);
+adj_t adj_sin(adj_t x);
+adj_t adj_cos(adj_t x);
+adj_t adj_tanh(adj_t x);
+adj_t adj_sigmoid(adj_t x);
+adj_t adj_relu(adj_t x);
+adj_t adj_sqrt(adj_t x);
+adj_t adj_abs(adj_t x);
+adj_t adj_sign(adj_t x);
+adj_t adj_add(adj_t a, adj_t b);
+adj_t adj_sub(adj_t a, adj_t b);
+adj_t adj_mul(adj_t a, adj_t b);
+adj_t adj_div(adj_t a, adj_t b);
+adj_t adj_pow(adj_t a, adj_t b);
+/* a (op) s with s a scalar of a's dtype; reverse = 1 computes s (op) a. op: 0 add 1 sub 2 mul 3 div 4 pow */
+adj_t adj_scalar_op(int op, adj_t a, double s, int reverse);
+adj_t adj_compare(int cmp, adj_t a, adj_t b);
+adj_t adj_compare_scalar(int cmp, adj_t a, double s);
+adj_t adj_where(adj_t cond, adj_t a, adj_t b);
+adj_t adj_to(adj_t x, int dtype);
+
+/* --- reductions (dims == NULL or ndims == 0: all dims) --- */
+adj_t adj_sum(adj_t x, const int64_t* dims, int ndims, int keepdim);
+adj_t adj_mean(adj_t x, const int64_t* dims, int ndims, int keepdim);
+adj_t adj_amax(adj_t x, const int64_t* dims, int ndims, int keepdim);
+adj_t adj_logsumexp(adj_t x, const int64_t* dims, int ndims, int keepdim);
+adj_t adj_softmax(adj_t x, int64_t dim);
+adj_t adj_log_softmax(adj_t x, int64_t dim);
+
+/* --- linear algebra --- */
+adj_t adj_matmul(adj_t a, adj_t b);
+adj_t adj_linear(adj_t x, adj_t w, adj_t b); /* b = 0: no bias */
+
+/* --- views and data movement --- */
+adj_t adj_reshape(adj_t x, const int64_t* shape, int ndim);
+adj_t adj_view(adj_t x, const int64_t* shape, int ndim);
+adj_t adj_permute(adj_t x, const int64_t* perm, int ndim);
+adj_t adj_transpose(adj_t x, int64_t d0, int64_t d1);
+adj_t adj_movedim(adj_t x, int64_t src, int64_t dst);
+adj_t adj_expand(adj_t x, const int64_t* shape, int ndim);
+adj_t adj_slice(adj_t x, int64_t dim, int64_t start, int64_t end, int64_t step);
+adj_t adj_select(adj_t x, int64_t dim, int64_t index);
+adj_t adj_squeeze(adj_t x, const int64_t* dims, int ndims); /* ndims == 0: all size-1 dims */
+adj_t adj_unsqueeze(adj_t x, int64_t dim);
+adj_t adj_contiguous(adj_t x);
+adj_t adj_index_select(adj_t x, int64_t dim, adj_t index);
+adj_t adj_cat(const adj_t* xs, int n, int64_t dim);
+adj_t adj_stack(const adj_t* xs, int n, int64_t dim);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* ADJOINT_ADJOINT_H */

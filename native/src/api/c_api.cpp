@@ -1,0 +1,266 @@
+// Implementation of include/adjoint/adjoint.h: handle conversion and the error barrier.
+#include "adjoint/adjoint.h"
+
+#include <new>
+#include <string>
+#include <vector>
+
+#include "backends/backend.h"
+#include "core/allocator.h"
+#include "core/error.h"
+#include "core/random.h"
+#include "ops/ops.h"
+
+using namespace adjoint;
+
+namespace {
+
+thread_local int t_err_kind = 0;
+thread_local std::string t_err_msg;
+
+void record(ErrorKind k, const std::string& msg) {
+  t_err_kind = int(k);
+  t_err_msg = msg;
+}
+
+// NOTE: the error barrier. Every entry point runs its body inside guard(); whatever is thrown
+// becomes (kind, message) for this thread and a 0 / -1 result. Nothing unwinds into the JVM.
+template <class R, class F>
+R guard(R fail, F&& body) {
+  try {
+    return body();
+  } catch (const Error& e) {
+    record(e.kind(), e.what());
+  } catch (const std::bad_alloc&) {
+    record(ErrorKind::OutOfMemory, "out of memory");
+  } catch (const std::exception& e) {
+    record(ErrorKind::Internal, std::string("internal error: ") + e.what());
+  } catch (...) {
+    record(ErrorKind::Internal, "internal error: unknown exception");
+  }
+  return fail;
+}
+
+adj_t out(Tensor t) { return adj_t(reinterpret_cast<intptr_t>(Ref<TensorImpl>(t.ref()).release())); }
+
+// Borrow: the handle keeps its reference; the Tensor takes one more for the call's duration.
+Tensor in(adj_t h, const char* op = "tensor") {
+  if (h == 0) throw Error(ErrorKind::State, op, "tensor handle is null (closed or never created)");
+  return Tensor(Ref<TensorImpl>::borrow(reinterpret_cast<TensorImpl*>(intptr_t(h))));
+}
+
+DType to_dtype(int d, const char* op) {
+  ADJ_CHECK(d >= 0 && d < kNumDTypes, ErrorKind::Argument, op, "unknown dtype code " << d);
+  return DType(d);
+}
+
+Dims dims(const int64_t* p, int n, const char* op) {
+  ADJ_CHECK(n >= 0 && n <= kMaxDims, ErrorKind::Argument, op, "rank " << n << " not in [0, " << kMaxDims << "]");
+  ADJ_CHECK(n == 0 || p != nullptr, ErrorKind::Argument, op, "null dims array");
+  return Dims::of(p, n);
+}
+
+template <class F>
+adj_t handle_call(F&& f) {
+  return guard<adj_t>(0, [&] { return out(f()); });
+}
+
+Generator& gen(int64_t g) { return g == 0 ? default_generator() : *reinterpret_cast<Generator*>(intptr_t(g)); }
+
+}  // namespace
+
+extern "C" {
+
+int adj_last_error_kind(void) { return t_err_kind; }
+const char* adj_last_error_message(void) { return t_err_msg.c_str(); }
+const char* adj_version(void) { return "0.1.0"; }
+int adj_num_primitives(void) { return kNumOps; }
+const char* adj_primitive_name(int i) { return i >= 0 && i < kNumOps ? op_name(OpId(i)) : ""; }
+
+void adj_memory_stats(int64_t* o) {
+  MemoryStats s = memory_stats();
+  o[0] = s.live_bytes;
+  o[1] = s.cached_bytes;
+  o[2] = s.live_tensors;
+}
+void adj_empty_cache(void) { host_empty_cache(); }
+
+void adj_release(adj_t t) {
+  if (t) Ref<TensorImpl>::adopt(reinterpret_cast<TensorImpl*>(intptr_t(t))).reset();
+}
+adj_t adj_share(adj_t t) { return handle_call([&] { return in(t); }); }
+
+int adj_ndim(adj_t t) { return guard(-1, [&] { return in(t).ndim(); }); }
+int adj_shape(adj_t t, int64_t* o) {
+  return guard(-1, [&] {
+    Tensor x = in(t);
+    for (int i = 0; i < x.ndim(); i++) o[i] = x.size(i);
+    return x.ndim();
+  });
+}
+int adj_strides(adj_t t, int64_t* o) {
+  return guard(-1, [&] {
+    Tensor x = in(t);
+    for (int i = 0; i < x.ndim(); i++) o[i] = x.strides()[i];
+    return x.ndim();
+  });
+}
+int adj_dtype(adj_t t) { return guard(-1, [&] { return int(in(t).dtype()); }); }
+int adj_device(adj_t t) { return guard(-1, [&] { Device d = in(t).device(); return int(d.type) * 256 + d.index; }); }
+int adj_is_contiguous(adj_t t) { return guard(-1, [&] { return int(in(t).is_contiguous()); }); }
+int64_t adj_numel(adj_t t) { return guard<int64_t>(-1, [&] { return in(t).numel(); }); }
+
+adj_t adj_from_data(const void* data, int dtype, const int64_t* shape, int ndim) {
+  return handle_call([&] { return ops::from_data(data, dims(shape, ndim, "from_data"), to_dtype(dtype, "from_data")); });
+}
+
+int adj_copy_to_host(adj_t t, int dtype, void* dst, int64_t capacity) {
+  return guard(-1, [&] {
+    Tensor x = in(t, "copy_to_host");
+    DType dt = to_dtype(dtype, "copy_to_host");
+    int64_t need = x.numel() * int64_t(itemsize(dt));
+    ADJ_CHECK(capacity >= need, ErrorKind::Argument, "copy_to_host",
+              "destination holds " << capacity << " bytes but the " << dtype_name(dt) << " data of shape " << x.shape().str() << " needs " << need);
+    Tensor c = (x.dtype() == dt && x.is_contiguous()) ? x : ops::contiguous(ops::to(x, dt));
+    if (c.dtype() != dt || !c.is_contiguous()) c = ops::contiguous(ops::to(c, dt));
+    backend_for(c.device()).copy_to_host(dst, c.raw_data(), size_t(need));
+    return 0;
+  });
+}
+
+adj_t adj_full(const int64_t* shape, int ndim, double value, int dtype) {
+  return handle_call([&] { return ops::full(dims(shape, ndim, "full"), value, to_dtype(dtype, "full")); });
+}
+adj_t adj_full_like(adj_t t, double value) {
+  return handle_call([&] { Tensor x = in(t, "full_like"); return ops::full(x.shape(), value, x.dtype(), x.device()); });
+}
+adj_t adj_eye(int64_t n, int64_t m, int dtype) { return handle_call([&] { return ops::eye(n, m, to_dtype(dtype, "eye")); }); }
+adj_t adj_arange(double start, double end, double step, int dtype) {
+  return handle_call([&] { return ops::arange(start, end, step, to_dtype(dtype, "arange")); });
+}
+
+int64_t adj_generator_new(uint64_t seed) {
+  return guard<int64_t>(0, [&] { return int64_t(reinterpret_cast<intptr_t>(new Generator(seed))); });
+}
+void adj_generator_free(int64_t g) {
+  if (g) delete reinterpret_cast<Generator*>(intptr_t(g));
+}
+int adj_generator_manual_seed(int64_t g, uint64_t seed) { return guard(-1, [&] { gen(g).manual_seed(seed); return 0; }); }
+uint64_t adj_generator_initial_seed(int64_t g) { return gen(g).initial_seed(); }
+adj_t adj_randn(int64_t g, const int64_t* shape, int ndim, int dtype) {
+  return handle_call([&] { return ops::randn(gen(g), dims(shape, ndim, "randn"), to_dtype(dtype, "randn")); });
+}
+adj_t adj_rand(int64_t g, const int64_t* shape, int ndim, int dtype) {
+  return handle_call([&] { return ops::rand(gen(g), dims(shape, ndim, "rand"), to_dtype(dtype, "rand")); });
+}
+
+#define ADJ_UNARY_API_(fn) \
+  adj_t adj_##fn(adj_t x) { return handle_call([&] { return ops::fn(in(x, #fn)); }); }
+ADJ_UNARY_API_(neg)
+ADJ_UNARY_API_(exp)
+ADJ_UNARY_API_(log)
+ADJ_UNARY_API_(sin)
+ADJ_UNARY_API_(cos)
+ADJ_UNARY_API_(tanh)
+ADJ_UNARY_API_(sigmoid)
+ADJ_UNARY_API_(relu)
+ADJ_UNARY_API_(sqrt)
+ADJ_UNARY_API_(abs)
+ADJ_UNARY_API_(sign)
+ADJ_UNARY_API_(contiguous)
+#undef ADJ_UNARY_API_
+
+#define ADJ_BINARY_API_(fn) \
+  adj_t adj_##fn(adj_t a, adj_t b) { return handle_call([&] { return ops::fn(in(a, #fn), in(b, #fn)); }); }
+ADJ_BINARY_API_(add)
+ADJ_BINARY_API_(sub)
+ADJ_BINARY_API_(mul)
+ADJ_BINARY_API_(div)
+ADJ_BINARY_API_(pow)
+ADJ_BINARY_API_(matmul)
+#undef ADJ_BINARY_API_
+
+adj_t adj_scalar_op(int op, adj_t a, double s, int reverse) {
+  return handle_call([&] {
+    static const char* names[] = {"add", "sub", "mul", "div", "pow"};
+    ADJ_CHECK(op >= 0 && op <= 4, ErrorKind::Argument, "scalar_op", "unknown scalar op " << op);
+    Tensor x = in(a, names[op]);
+    Tensor c = ops::scalar(s, x.dtype(), x.device());
+    const Tensor& l = reverse ? c : x;
+    const Tensor& r = reverse ? x : c;
+    switch (op) {
+      case 0: return ops::add(l, r);
+      case 1: return ops::sub(l, r);
+      case 2: return ops::mul(l, r);
+      case 3: return ops::div(l, r);
+      default: return ops::pow(l, r);
+    }
+  });
+}
+
+static OpId cmp_op(int cmp) {
+  ADJ_CHECK(cmp >= 0 && cmp <= 5, ErrorKind::Argument, "compare", "unknown comparison " << cmp);
+  return OpId(int(OpId::Eq) + cmp);
+}
+adj_t adj_compare(int cmp, adj_t a, adj_t b) {
+  return handle_call([&] { return ops::compare(cmp_op(cmp), in(a, "compare"), in(b, "compare")); });
+}
+adj_t adj_compare_scalar(int cmp, adj_t a, double s) {
+  return handle_call([&] {
+    Tensor x = in(a, "compare");
+    return ops::compare(cmp_op(cmp), x, ops::scalar(s, x.dtype(), x.device()));
+  });
+}
+adj_t adj_where(adj_t c, adj_t a, adj_t b) {
+  return handle_call([&] { return ops::where(in(c, "where"), in(a, "where"), in(b, "where")); });
+}
+adj_t adj_to(adj_t x, int dtype) { return handle_call([&] { return ops::to(in(x, "to"), to_dtype(dtype, "to")); }); }
+
+#define ADJ_REDUCE_API_(fn)                                                                 \
+  adj_t adj_##fn(adj_t x, const int64_t* d, int n, int keepdim) {                           \
+    return handle_call([&] { return ops::fn(in(x, #fn), dims(d, n, #fn), keepdim != 0); }); \
+  }
+ADJ_REDUCE_API_(sum)
+ADJ_REDUCE_API_(mean)
+ADJ_REDUCE_API_(amax)
+ADJ_REDUCE_API_(logsumexp)
+#undef ADJ_REDUCE_API_
+
+adj_t adj_softmax(adj_t x, int64_t dim) { return handle_call([&] { return ops::softmax(in(x, "softmax"), dim); }); }
+adj_t adj_log_softmax(adj_t x, int64_t dim) { return handle_call([&] { return ops::log_softmax(in(x, "log_softmax"), dim); }); }
+
+adj_t adj_linear(adj_t x, adj_t w, adj_t b) {
+  return handle_call([&] {
+    if (b == 0) return ops::linear(in(x, "linear"), in(w, "linear"), nullptr);
+    Tensor bt = in(b, "linear");
+    return ops::linear(in(x, "linear"), in(w, "linear"), &bt);
+  });
+}
+
+adj_t adj_reshape(adj_t x, const int64_t* s, int n) { return handle_call([&] { return ops::reshape(in(x, "reshape"), dims(s, n, "reshape")); }); }
+adj_t adj_view(adj_t x, const int64_t* s, int n) { return handle_call([&] { return ops::view(in(x, "view"), dims(s, n, "view")); }); }
+adj_t adj_permute(adj_t x, const int64_t* p, int n) { return handle_call([&] { return ops::permute(in(x, "permute"), dims(p, n, "permute")); }); }
+adj_t adj_transpose(adj_t x, int64_t d0, int64_t d1) { return handle_call([&] { return ops::transpose(in(x, "transpose"), d0, d1); }); }
+adj_t adj_movedim(adj_t x, int64_t s, int64_t d) { return handle_call([&] { return ops::movedim(in(x, "movedim"), s, d); }); }
+adj_t adj_expand(adj_t x, const int64_t* s, int n) { return handle_call([&] { return ops::expand(in(x, "expand"), dims(s, n, "expand")); }); }
+adj_t adj_slice(adj_t x, int64_t dim, int64_t start, int64_t end, int64_t step) {
+  return handle_call([&] { return ops::slice(in(x, "slice"), dim, start, end, step); });
+}
+adj_t adj_select(adj_t x, int64_t dim, int64_t index) { return handle_call([&] { return ops::select(in(x, "select"), dim, index); }); }
+adj_t adj_squeeze(adj_t x, const int64_t* d, int n) { return handle_call([&] { return ops::squeeze(in(x, "squeeze"), dims(d, n, "squeeze")); }); }
+adj_t adj_unsqueeze(adj_t x, int64_t dim) { return handle_call([&] { return ops::unsqueeze(in(x, "unsqueeze"), dim); }); }
+adj_t adj_index_select(adj_t x, int64_t dim, adj_t index) {
+  return handle_call([&] { return ops::index_select(in(x, "index_select"), dim, in(index, "index_select")); });
+}
+
+static std::vector<Tensor> tensor_list(const adj_t* xs, int n, const char* op) {
+  ADJ_CHECK(n > 0 && xs != nullptr, ErrorKind::Argument, op, "expected a non-empty list of tensors, got " << n);
+  std::vector<Tensor> v;
+  v.reserve(size_t(n));
+  for (int i = 0; i < n; i++) v.push_back(in(xs[i], op));
+  return v;
+}
+adj_t adj_cat(const adj_t* xs, int n, int64_t dim) { return handle_call([&] { return ops::cat(tensor_list(xs, n, "cat"), dim); }); }
+adj_t adj_stack(const adj_t* xs, int n, int64_t dim) { return handle_call([&] { return ops::stack(tensor_list(xs, n, "stack"), dim); }); }
+
+}  // extern "C"

@@ -1,0 +1,48 @@
+// A backend owns memory and kernels for one device type. Backends know nothing of autodiff:
+// they run kernels on concrete tensors whose metadata the op layer has already checked.
+#pragma once
+#include <cstddef>
+
+#include "core/device.h"
+#include "core/tensor.h"
+#include "ops/op_list.h"
+
+namespace adjoint {
+
+class Generator;
+
+// NOTE: kernel contracts. `out` is always a freshly allocated contiguous tensor unless said
+// otherwise; inputs may be arbitrary strided views (including stride-0 broadcasts) already
+// expanded to the shape the kernel iterates over. Dtypes have been checked by the op layer.
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual DeviceType type() const = 0;
+  virtual bool supports(OpId op) const = 0;
+
+  virtual void* alloc(size_t nbytes, const char* op) = 0;
+  virtual void free(void* p, size_t nbytes) = 0;
+  // Host <-> device transfer of contiguous bytes.
+  virtual void copy_from_host(void* dst, const void* src, size_t nbytes) = 0;
+  virtual void copy_to_host(void* dst, const void* src, size_t nbytes) = 0;
+
+  virtual void unary(OpId op, const Tensor& x, const Tensor& out) = 0;
+  // a, b: same shape as out (broadcast views). Comparisons write bool.
+  virtual void binary(OpId op, const Tensor& a, const Tensor& b, const Tensor& out) = 0;
+  virtual void where(const Tensor& cond, const Tensor& a, const Tensor& b, const Tensor& out) = 0;
+  // Strided copy with dtype conversion; dst may be a strided view (used by cat, eye, contiguous).
+  virtual void copy(const Tensor& src, const Tensor& dst) = 0;
+  virtual void fill(const Tensor& dst, double value) = 0;  // dst may be strided
+  virtual void arange(const Tensor& out, double start, double step) = 0;
+  // Sum/Amax of x into out, where out_view is `out` viewed with x's shape (stride 0 on reduced dims).
+  virtual void reduce(OpId op, const Tensor& x, const Tensor& out_view, const Tensor& out) = 0;
+  // a [..., m, k], b [..., k, n] with equal batch dims (broadcast views), out [..., m, n].
+  virtual void matmul(const Tensor& a, const Tensor& b, const Tensor& out) = 0;
+  // out = x.index_select(dim, index); index is int64 1-D and already bounds-checked.
+  virtual void index_select(const Tensor& x, int dim, const Tensor& index, const Tensor& out) = 0;
+  virtual void random(Generator& g, bool normal, const Tensor& out) = 0;
+};
+
+Backend& backend_for(Device d);  // throws Unsupported for a device without a backend
+
+}  // namespace adjoint

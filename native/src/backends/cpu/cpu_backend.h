@@ -1,0 +1,27 @@
+// The CPU backend: own kernels for elementwise/reduction/data movement, OpenBLAS for gemm.
+#pragma once
+#include "backends/backend.h"
+
+namespace adjoint::cpu {
+
+class CpuBackend final : public Backend {
+ public:
+  DeviceType type() const override { return DeviceType::CPU; }
+  bool supports(OpId) const override { return true; }
+  void* alloc(size_t nbytes, const char* op) override;
+  void free(void* p, size_t nbytes) override;
+  void copy_from_host(void* dst, const void* src, size_t nbytes) override;
+  void copy_to_host(void* dst, const void* src, size_t nbytes) override;
+  void unary(OpId op, const Tensor& x, const Tensor& out) override;
+  void binary(OpId op, const Tensor& a, const Tensor& b, const Tensor& out) override;
+  void where(const Tensor& cond, const Tensor& a, const Tensor& b, const Tensor& out) override;
+  void copy(const Tensor& src, const Tensor& dst) override;
+  void fill(const Tensor& dst, double value) override;
+  void arange(const Tensor& out, double start, double step) override;
+  void reduce(OpId op, const Tensor& x, const Tensor& out_view, const Tensor& out) override;
+  void matmul(const Tensor& a, const Tensor& b, const Tensor& out) override;
+  void index_select(const Tensor& x, int dim, const Tensor& index, const Tensor& out) override;
+  void random(Generator& g, bool normal, const Tensor& out) override;
+};
+
+}  // namespace adjoint::cpu

@@ -1,0 +1,159 @@
+// CPU elementwise kernels. The scalar functions here define each op's math once for every dtype.
+#include <cmath>
+
+#include "backends/cpu/cpu_backend.h"
+#include "backends/cpu/strided_loop.h"
+#include "core/error.h"
+
+namespace adjoint::cpu {
+namespace {
+
+// Each op's scalar math, once for every dtype. Kernels are instantiated per op so the inner
+// loops carry no per-element switch.
+#define ADJ_UNARY_OPS(X)                                                                          \
+  X(Neg, -x)                                                                                      \
+  X(Exp, std::exp(x))                                                                             \
+  X(Log, std::log(x))                                                                             \
+  X(Sin, std::sin(x))                                                                             \
+  X(Cos, std::cos(x))                                                                             \
+  X(Tanh, std::tanh(x))                                                                           \
+  /* stable in both tails: exp never overflows */                                                 \
+  X(Sigmoid, x >= T(0) ? T(1) / (T(1) + std::exp(-x)) : std::exp(x) / (T(1) + std::exp(x)))        \
+  X(Relu, x > T(0) ? x : (x != x ? x : T(0))) /* NaN propagates */                                \
+  X(Sqrt, std::sqrt(x))                                                                           \
+  X(Abs, x < T(0) ? -x : x)                                                                       \
+  X(Sign, x > T(0) ? T(1) : (x < T(0) ? T(-1) : (x != x ? x : T(0))))
+
+template <class T, class Fn>
+void unary_loop(const Tensor& x, const Tensor& out, Fn fn) {
+  Loop<2> loop(out.shape(), {&out, &x});
+  loop.run([&](std::array<char*, 2> p, std::array<int64_t, 2> s, int64_t n) {
+    T* o = reinterpret_cast<T*>(p[0]);
+    const char* in = p[1];
+    if (s[0] == sizeof(T) && s[1] == sizeof(T)) {
+      const T* i = reinterpret_cast<const T*>(in);
+      for (int64_t k = 0; k < n; k++) o[k] = fn(i[k]);
+    } else {
+      for (int64_t k = 0; k < n; k++)
+        *reinterpret_cast<T*>(p[0] + k * s[0]) = fn(*reinterpret_cast<const T*>(in + k * s[1]));
+    }
+  });
+}
+
+#define ADJ_BINARY_OPS(X)      \
+  X(Add, x + y)                \
+  X(Sub, x - y)                \
+  X(Mul, x * y)                \
+  X(Div, x / y)                \
+  X(Pow, T(std::pow(x, y)))
+
+#define ADJ_COMPARE_OPS(X) X(Eq, x == y) X(Ne, x != y) X(Lt, x < y) X(Le, x <= y) X(Gt, x > y) X(Ge, x >= y)
+
+// Integer division/pow follow PyTorch: div of int64 is rejected by the op layer (true division
+// needs a float); pow with a negative integer exponent is an error there as well.
+template <class T, class O, class Fn>
+void binary_loop(const Tensor& a, const Tensor& b, const Tensor& out, Fn fn) {
+  Loop<3> loop(out.shape(), {&out, &a, &b});
+  loop.run([&](std::array<char*, 3> p, std::array<int64_t, 3> s, int64_t n) {
+    if (s[0] == sizeof(O) && s[1] == sizeof(T) && s[2] == sizeof(T)) {
+      O* o = reinterpret_cast<O*>(p[0]);
+      const T* x = reinterpret_cast<const T*>(p[1]);
+      const T* y = reinterpret_cast<const T*>(p[2]);
+      for (int64_t k = 0; k < n; k++) o[k] = fn(x[k], y[k]);
+    } else if (s[0] == sizeof(O) && s[1] == sizeof(T) && s[2] == 0) {
+      O* o = reinterpret_cast<O*>(p[0]);
+      const T* x = reinterpret_cast<const T*>(p[1]);
+      const T y = *reinterpret_cast<const T*>(p[2]);
+      for (int64_t k = 0; k < n; k++) o[k] = fn(x[k], y);
+    } else {
+      for (int64_t k = 0; k < n; k++)
+        *reinterpret_cast<O*>(p[0] + k * s[0]) =
+            fn(*reinterpret_cast<const T*>(p[1] + k * s[1]), *reinterpret_cast<const T*>(p[2] + k * s[2]));
+    }
+  });
+}
+
+}  // namespace
+
+void CpuBackend::unary(OpId op, const Tensor& x, const Tensor& out) {
+  visit_dtype(x.dtype(), [&](auto t) {
+    using T = decltype(t);
+    switch (op) {
+#define ADJ_CASE_(id, expr) \
+  case OpId::id: unary_loop<T>(x, out, [](T x) { return T(expr); }); return;
+      ADJ_UNARY_OPS(ADJ_CASE_)
+#undef ADJ_CASE_
+      default: throw Error(ErrorKind::Internal, "cpu.unary", "not a unary op");
+    }
+  });
+}
+
+void CpuBackend::binary(OpId op, const Tensor& a, const Tensor& b, const Tensor& out) {
+  visit_dtype(a.dtype(), [&](auto t) {
+    using T = decltype(t);
+    switch (op) {
+#define ADJ_CASE_(id, expr) \
+  case OpId::id: binary_loop<T, T>(a, b, out, [](T x, T y) { return T(expr); }); return;
+      ADJ_BINARY_OPS(ADJ_CASE_)
+#undef ADJ_CASE_
+#define ADJ_CASE_(id, expr) \
+  case OpId::id: binary_loop<T, uint8_t>(a, b, out, [](T x, T y) { return uint8_t(expr); }); return;
+      ADJ_COMPARE_OPS(ADJ_CASE_)
+#undef ADJ_CASE_
+      default: throw Error(ErrorKind::Internal, "cpu.binary", "not a binary op");
+    }
+  });
+}
+
+void CpuBackend::where(const Tensor& cond, const Tensor& a, const Tensor& b, const Tensor& out) {
+  visit_dtype(out.dtype(), [&](auto t) {
+    using T = decltype(t);
+    Loop<4> loop(out.shape(), {&out, &cond, &a, &b});
+    loop.run([&](std::array<char*, 4> p, std::array<int64_t, 4> s, int64_t n) {
+      for (int64_t k = 0; k < n; k++)
+        *reinterpret_cast<T*>(p[0] + k * s[0]) = *reinterpret_cast<const uint8_t*>(p[1] + k * s[1])
+                                                    ? *reinterpret_cast<const T*>(p[2] + k * s[2])
+                                                    : *reinterpret_cast<const T*>(p[3] + k * s[3]);
+    });
+  });
+}
+
+void CpuBackend::copy(const Tensor& src, const Tensor& dst) {
+  visit_dtype(dst.dtype(), [&](auto to) {
+    using O = decltype(to);
+    visit_dtype(src.dtype(), [&](auto from) {
+      using I = decltype(from);
+      Loop<2> loop(dst.shape(), {&dst, &src});
+      loop.run([&](std::array<char*, 2> p, std::array<int64_t, 2> s, int64_t n) {
+        for (int64_t k = 0; k < n; k++) {
+          I v = *reinterpret_cast<const I*>(p[1] + k * s[1]);
+          // bool is 0/1 whatever the source value was
+          *reinterpret_cast<O*>(p[0] + k * s[0]) = std::is_same<O, uint8_t>::value ? O(v != I(0)) : O(v);
+        }
+      });
+    });
+  });
+}
+
+void CpuBackend::fill(const Tensor& dst, double value) {
+  visit_dtype(dst.dtype(), [&](auto t) {
+    using T = decltype(t);
+    const T v = std::is_same<T, uint8_t>::value ? T(value != 0) : T(value);
+    Loop<1> loop(dst.shape(), {&dst});
+    loop.run([&](std::array<char*, 1> p, std::array<int64_t, 1> s, int64_t n) {
+      for (int64_t k = 0; k < n; k++) *reinterpret_cast<T*>(p[0] + k * s[0]) = v;
+    });
+  });
+}
+
+void CpuBackend::arange(const Tensor& out, double start, double step) {
+  visit_dtype(out.dtype(), [&](auto t) {
+    using T = decltype(t);
+    T* o = out.data<T>();
+    const int64_t n = out.numel();
+    // start + i*step in double, like PyTorch, so long ranges do not drift.
+    for (int64_t i = 0; i < n; i++) o[i] = T(start + double(i) * step);
+  });
+}
+
+}  // namespace adjoint::cpu

@@ -1,0 +1,100 @@
+// CPU matmul: OpenBLAS gemm on strided operands when their layout allows it, else a packed copy.
+#include <cblas.h>
+
+#include "backends/cpu/cpu_backend.h"
+#include "core/error.h"
+
+namespace adjoint::cpu {
+namespace {
+
+// Can a [rows, cols] matrix with element strides (sr, sc) be passed to row-major BLAS?
+bool blas_layout(int64_t rows, int64_t cols, int64_t sr, int64_t sc, CBLAS_TRANSPOSE* trans, int64_t* ld) {
+  if (rows <= 1) sr = cols > 0 ? cols : 1;  // the stride of a size-1 dim is free
+  if (cols <= 1) sc = 1;
+  if (sc == 1 && sr >= (cols > 1 ? cols : 1)) { *trans = CblasNoTrans; *ld = sr; return true; }
+  if (sr == 1 && sc >= (rows > 1 ? rows : 1)) { *trans = CblasTrans; *ld = sc; return true; }
+  return false;
+}
+
+template <class T>
+void gemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int64_t m, int64_t n, int64_t k, const T* a, int64_t lda,
+          const T* b, int64_t ldb, T* c, int64_t ldc) {
+  if constexpr (std::is_same<T, float>::value)
+    cblas_sgemm(CblasRowMajor, ta, tb, int(m), int(n), int(k), 1.0f, a, int(lda), b, int(ldb), 0.0f, c, int(ldc));
+  else
+    cblas_dgemm(CblasRowMajor, ta, tb, int(m), int(n), int(k), 1.0, a, int(lda), b, int(ldb), 0.0, c, int(ldc));
+}
+
+template <class T>
+void naive(const T* a, int64_t sam, int64_t sak, const T* b, int64_t sbk, int64_t sbn, T* c, int64_t m, int64_t n, int64_t k) {
+  for (int64_t i = 0; i < m; i++)
+    for (int64_t j = 0; j < n; j++) {
+      T acc = 0;
+      for (int64_t p = 0; p < k; p++) acc += a[i * sam + p * sak] * b[p * sbk + j * sbn];
+      c[i * n + j] = acc;
+    }
+}
+
+}  // namespace
+
+void CpuBackend::matmul(const Tensor& a0, const Tensor& b0, const Tensor& out) {
+  const int nd = out.ndim();
+  const int64_t m = out.size(nd - 2), n = out.size(nd - 1), k = a0.size(nd - 1);
+  if (out.numel() == 0) return;
+  if (k == 0) { fill(out, 0); return; }
+  visit_dtype(out.dtype(), [&](auto t) {
+    using T = decltype(t);
+    Tensor a = a0, b = b0;
+    const int nb = nd - 2;
+    int64_t batch = 1;
+    for (int i = 0; i < nb; i++) batch *= out.size(i);
+    if constexpr (std::is_floating_point<T>::value) {
+      CBLAS_TRANSPOSE ta = CblasNoTrans, tb = CblasNoTrans;
+      int64_t lda = 0, ldb = 0;
+      // Pack operands BLAS cannot read in place.
+      if (!blas_layout(m, k, a.strides()[nd - 2], a.strides()[nd - 1], &ta, &lda)) {
+        Tensor c = Tensor::empty(a.shape(), a.dtype(), a.device(), "matmul");
+        copy(a, c);
+        a = c;
+        blas_layout(m, k, a.strides()[nd - 2], a.strides()[nd - 1], &ta, &lda);
+      }
+      if (!blas_layout(k, n, b.strides()[nd - 2], b.strides()[nd - 1], &tb, &ldb)) {
+        Tensor c = Tensor::empty(b.shape(), b.dtype(), b.device(), "matmul");
+        copy(b, c);
+        b = c;
+        blas_layout(k, n, b.strides()[nd - 2], b.strides()[nd - 1], &tb, &ldb);
+      }
+      // A batch over a shared (stride-0) b with a row-major contiguous a folds into one gemm.
+      bool b_shared = true, a_foldable = ta == CblasNoTrans && lda == k;
+      int64_t expect = m * k;
+      for (int i = nb - 1; i >= 0; i--) {
+        if (out.size(i) == 1) continue;
+        if (b.strides()[i] != 0) b_shared = false;
+        if (a.strides()[i] != expect) a_foldable = false;
+        expect *= out.size(i);
+      }
+      if (b_shared && a_foldable) {
+        gemm<T>(ta, tb, batch * m, n, k, a.data<T>(), lda, b.data<T>(), ldb, out.data<T>(), n);
+        return;
+      }
+      int64_t idx[kMaxDims] = {0};
+      for (int64_t bi = 0; bi < batch; bi++) {
+        int64_t oa = 0, ob = 0;
+        for (int i = 0; i < nb; i++) { oa += idx[i] * a.strides()[i]; ob += idx[i] * b.strides()[i]; }
+        gemm<T>(ta, tb, m, n, k, a.data<T>() + oa, lda, b.data<T>() + ob, ldb, out.data<T>() + bi * m * n, n);
+        for (int i = nb - 1; i >= 0; i--) { if (++idx[i] < out.size(i)) break; idx[i] = 0; }
+      }
+    } else {
+      int64_t idx[kMaxDims] = {0};
+      for (int64_t bi = 0; bi < batch; bi++) {
+        int64_t oa = 0, ob = 0;
+        for (int i = 0; i < nb; i++) { oa += idx[i] * a.strides()[i]; ob += idx[i] * b.strides()[i]; }
+        naive<T>(a.data<T>() + oa, a.strides()[nd - 2], a.strides()[nd - 1], b.data<T>() + ob, b.strides()[nd - 2],
+                 b.strides()[nd - 1], out.data<T>() + bi * m * n, m, n, k);
+        for (int i = nb - 1; i >= 0; i--) { if (++idx[i] < out.size(i)) break; idx[i] = 0; }
+      }
+    }
+  });
+}
+
+}  // namespace adjoint::cpu

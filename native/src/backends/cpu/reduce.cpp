@@ -1,0 +1,67 @@
+// CPU reductions: accumulate x into a stride-0 view of an accumulator, then cast into out.
+#include <cmath>
+#include <limits>
+
+#include "backends/cpu/cpu_backend.h"
+#include "backends/cpu/strided_loop.h"
+#include "core/error.h"
+
+namespace adjoint::cpu {
+namespace {
+
+// Sums of floats accumulate in double: float32 results are then correctly rounded for the
+// sizes we meet (functorch accumulates float32 in float with cascade summation).
+template <class T> struct AccOf { using type = T; };
+template <> struct AccOf<float> { using type = double; };
+template <> struct AccOf<uint8_t> { using type = int64_t; };
+
+template <class T>
+void sum_kernel(const Tensor& x, const Tensor& out_view, const Tensor& out) {
+  using A = typename AccOf<T>::type;
+  Tensor acc = Tensor::empty(out.shape(), dtype_of<A>(), out.device(), "sum");
+  std::fill(acc.data<A>(), acc.data<A>() + acc.numel(), A(0));
+  Tensor acc_view = Tensor::view_of(acc, x.shape(), out_view.strides(), 0);
+  Loop<2> loop(x.shape(), {&acc_view, &x});
+  loop.run([](std::array<char*, 2> p, std::array<int64_t, 2> s, int64_t n) {
+    if (s[0] == 0) {
+      A a = *reinterpret_cast<A*>(p[0]);
+      for (int64_t k = 0; k < n; k++) a += A(*reinterpret_cast<const T*>(p[1] + k * s[1]));
+      *reinterpret_cast<A*>(p[0]) = a;
+    } else {
+      for (int64_t k = 0; k < n; k++)
+        *reinterpret_cast<A*>(p[0] + k * s[0]) += A(*reinterpret_cast<const T*>(p[1] + k * s[1]));
+    }
+  });
+  const A* a = acc.data<A>();
+  using O = std::conditional_t<std::is_same<T, uint8_t>::value, int64_t, T>;
+  O* o = out.data<O>();
+  for (int64_t i = 0, n = out.numel(); i < n; i++) o[i] = O(a[i]);
+}
+
+template <class T>
+void amax_kernel(const Tensor& x, const Tensor& out_view, const Tensor& out) {
+  T* o = out.data<T>();
+  const T lowest = std::numeric_limits<T>::has_infinity ? -std::numeric_limits<T>::infinity() : std::numeric_limits<T>::lowest();
+  std::fill(o, o + out.numel(), lowest);
+  Loop<2> loop(x.shape(), {&out_view, &x});
+  loop.run([](std::array<char*, 2> p, std::array<int64_t, 2> s, int64_t n) {
+    for (int64_t k = 0; k < n; k++) {
+      T& m = *reinterpret_cast<T*>(p[0] + k * s[0]);
+      T v = *reinterpret_cast<const T*>(p[1] + k * s[1]);
+      if (v > m || v != v) m = (m != m) ? m : v;  // NaN wins, like torch.amax
+    }
+  });
+}
+
+}  // namespace
+
+void CpuBackend::reduce(OpId op, const Tensor& x, const Tensor& out_view, const Tensor& out) {
+  visit_dtype(x.dtype(), [&](auto t) {
+    using T = decltype(t);
+    if (op == OpId::Sum) sum_kernel<T>(x, out_view, out);
+    else if (op == OpId::Amax) amax_kernel<T>(x, out_view, out);
+    else throw Error(ErrorKind::Internal, "cpu.reduce", "not a reduction");
+  });
+}
+
+}  // namespace adjoint::cpu

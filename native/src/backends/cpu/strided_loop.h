@@ -1,0 +1,80 @@
+// Iterates N same-shaped strided operands: dims are coalesced where every operand is contiguous
+// across them, then `inner(ptrs, byte_strides, n)` runs over the innermost dim. This one loop
+// serves every elementwise, copy, fill and reduction kernel on arbitrary views.
+#pragma once
+#include <array>
+#include <cstdint>
+
+#include "core/shape.h"
+#include "core/tensor.h"
+
+namespace adjoint::cpu {
+
+template <int N>
+struct Loop {
+  int ndim = 0;
+  int64_t shape[kMaxDims];
+  int64_t strides[N][kMaxDims];  // bytes
+  std::array<char*, N> base;
+  bool empty = false;
+
+  Loop(const Dims& sh, const std::array<const Tensor*, N>& ts) {
+    for (int k = 0; k < N; k++) base[k] = static_cast<char*>(ts[k]->raw_data());
+    // Drop size-1 dims, then coalesce from the innermost outwards.
+    for (int i = 0; i < sh.n; i++) {
+      if (sh[i] == 0) empty = true;
+      if (sh[i] == 1) continue;
+      shape[ndim] = sh[i];
+      for (int k = 0; k < N; k++) strides[k][ndim] = ts[k]->strides()[i] * int64_t(itemsize(ts[k]->dtype()));
+      ndim++;
+    }
+    int w = 0;
+    for (int i = 0; i < ndim; i++) {
+      if (w > 0) {
+        bool merge = true;
+        for (int k = 0; k < N; k++)
+          if (strides[k][w - 1] != strides[k][i] * shape[i]) { merge = false; break; }
+        if (merge) {
+          shape[w - 1] *= shape[i];
+          for (int k = 0; k < N; k++) strides[k][w - 1] = strides[k][i];
+          continue;
+        }
+      }
+      shape[w] = shape[i];
+      for (int k = 0; k < N; k++) strides[k][w] = strides[k][i];
+      w++;
+    }
+    ndim = w;
+  }
+
+  template <class F>
+  void run(F&& inner) const {
+    std::array<int64_t, N> s;
+    if (empty) return;
+    if (ndim == 0) {
+      for (int k = 0; k < N; k++) s[k] = 0;
+      inner(base, s, int64_t(1));
+      return;
+    }
+    for (int k = 0; k < N; k++) s[k] = strides[k][ndim - 1];
+    const int64_t n = shape[ndim - 1];
+    if (ndim == 1) { inner(base, s, n); return; }
+    int64_t idx[kMaxDims] = {0};
+    std::array<char*, N> p = base;
+    for (;;) {
+      inner(p, s, n);
+      int d = ndim - 2;
+      for (; d >= 0; d--) {
+        if (++idx[d] < shape[d]) {
+          for (int k = 0; k < N; k++) p[k] += strides[k][d];
+          break;
+        }
+        for (int k = 0; k < N; k++) p[k] -= strides[k][d] * (shape[d] - 1);
+        idx[d] = 0;
+      }
+      if (d < 0) return;
+    }
+  }
+};
+
+}  // namespace adjoint::cpu

@@ -1,0 +1,57 @@
+#include "core/tensor.h"
+
+#include "backends/backend.h"
+#include "core/allocator.h"
+#include "core/error.h"
+
+namespace adjoint {
+
+Storage::~Storage() {
+  if (data) backend_for(device).free(data, nbytes);
+}
+
+TensorImpl::TensorImpl() { count_tensor(1); }
+TensorImpl::~TensorImpl() { count_tensor(-1); }
+
+Tensor Tensor::empty(const Dims& shape, DType dtype, Device device, const char* op) {
+  int64_t n = numel_of(shape);
+  size_t isz = itemsize(dtype);
+  ADJ_CHECK(n <= int64_t(INT64_MAX / int64_t(isz)), ErrorKind::OutOfMemory, op, "shape " << shape.str() << " is too large");
+  auto* st = new Storage();
+  Ref<Storage> storage = Ref<Storage>::adopt(st);
+  st->nbytes = size_t(n) * isz;
+  st->device = device;
+  st->data = backend_for(device).alloc(st->nbytes, op);
+  auto* impl = new TensorImpl();
+  impl->storage = std::move(storage);
+  impl->shape = shape;
+  impl->strides = contiguous_strides(shape);
+  impl->dtype = dtype;
+  impl->device = device;
+  return Tensor(Ref<TensorImpl>::adopt(impl));
+}
+
+Tensor Tensor::view_of(const Tensor& t, const Dims& shape, const Dims& strides, int64_t offset) {
+  auto* impl = new TensorImpl();
+  impl->storage = t.impl()->storage;
+  impl->shape = shape;
+  impl->strides = strides;
+  impl->offset = offset;
+  impl->dtype = t.dtype();
+  impl->device = t.device();
+  return Tensor(Ref<TensorImpl>::adopt(impl));
+}
+
+bool Tensor::is_contiguous() const {
+  int64_t expected = 1;
+  const Dims& sh = shape();
+  const Dims& st = strides();
+  for (int i = sh.n - 1; i >= 0; i--) {
+    if (sh[i] == 1) continue;
+    if (st[i] != expected) return false;
+    expected *= sh[i];
+  }
+  return true;
+}
+
+}  // namespace adjoint

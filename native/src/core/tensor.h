@@ -1,0 +1,72 @@
+// Tensor: a handle to shape/stride/dtype metadata over a refcounted Storage. Views share storage.
+// A tensor may instead be a tracer (owned by a transform level); it then has no storage of its own.
+#pragma once
+#include <atomic>
+#include <cstdint>
+
+#include "core/device.h"
+#include "core/dtype.h"
+#include "core/ref.h"
+#include "core/shape.h"
+
+namespace adjoint {
+
+struct Storage {
+  std::atomic<int32_t> refs{1};
+  void* data = nullptr;
+  size_t nbytes = 0;
+  Device device;
+  ~Storage();
+};
+
+// Base of interpreter-specific tracer payloads (jvp dual, batched value, tape node).
+struct TracerBase {
+  std::atomic<int32_t> refs{1};
+  virtual ~TracerBase() = default;
+};
+
+struct TensorImpl {
+  std::atomic<int32_t> refs{1};
+  Ref<Storage> storage;  // null for tracers
+  int64_t offset = 0;    // in elements
+  Dims shape, strides;
+  DType dtype = DType::Float32;
+  Device device;
+  Ref<TracerBase> tracer;
+  TensorImpl();
+  ~TensorImpl();
+};
+
+class Tensor {
+ public:
+  Tensor() = default;
+  explicit Tensor(Ref<TensorImpl> impl) : impl_(std::move(impl)) {}
+
+  // A new contiguous tensor with uninitialised memory.
+  static Tensor empty(const Dims& shape, DType dtype, Device device = {}, const char* op = "empty");
+  // A view of t's storage with new metadata.
+  static Tensor view_of(const Tensor& t, const Dims& shape, const Dims& strides, int64_t offset);
+
+  bool defined() const { return bool(impl_); }
+  TensorImpl* impl() const { return impl_.get(); }
+  const Ref<TensorImpl>& ref() const { return impl_; }
+
+  const Dims& shape() const { return impl_->shape; }
+  const Dims& strides() const { return impl_->strides; }
+  int ndim() const { return impl_->shape.n; }
+  int64_t size(int d) const { return impl_->shape[d]; }
+  int64_t numel() const { return numel_of(impl_->shape); }
+  DType dtype() const { return impl_->dtype; }
+  Device device() const { return impl_->device; }
+  int64_t offset() const { return impl_->offset; }
+  bool is_tracer() const { return bool(impl_->tracer); }
+  bool is_contiguous() const;
+
+  template <class T> T* data() const { return static_cast<T*>(impl_->storage->data) + impl_->offset; }
+  void* raw_data() const { return static_cast<char*>(impl_->storage->data) + impl_->offset * itemsize(impl_->dtype); }
+
+ private:
+  Ref<TensorImpl> impl_;
+};
+
+}  // namespace adjoint

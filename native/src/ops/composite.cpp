@@ -1,0 +1,105 @@
+// Composite ops: defined once in terms of primitives, so every transform handles them for free.
+#include <cmath>
+
+#include "core/error.h"
+#include "interp/dispatch.h"
+#include "ops/op_util.h"
+#include "ops/ops.h"
+
+namespace adjoint::ops {
+
+Tensor matmul(const Tensor& a, const Tensor& b) {
+  ADJ_CHECK(a.ndim() >= 1 && b.ndim() >= 1, ErrorKind::Shape, "matmul",
+            "both arguments need at least 1 dimension, got " << a.shape().str() << " and " << b.shape().str());
+  // torch.matmul semantics: a 1-D left operand is a row vector, a 1-D right one a column; the
+  // added dim is removed from the result.
+  if (a.ndim() == 1 && b.ndim() == 1) {
+    ADJ_CHECK(a.size(0) == b.size(0), ErrorKind::Shape, "matmul",
+              "shapes " << a.shape().str() << " and " << b.shape().str() << " cannot be multiplied (" << a.size(0) << " != " << b.size(0) << ")");
+    return sum(mul(a, b), Dims{}, false);
+  }
+  Tensor a2 = a.ndim() == 1 ? unsqueeze(a, 0) : a;
+  Tensor b2 = b.ndim() == 1 ? unsqueeze(b, 1) : b;
+  Tensor r = apply(OpId::Matmul, {a2, b2});
+  if (a.ndim() == 1) r = squeeze(r, Dims{-2});
+  if (b.ndim() == 1) r = squeeze(r, Dims{-1});
+  return r;
+}
+
+Tensor linear(const Tensor& x, const Tensor& w, const Tensor* b) {
+  ADJ_CHECK(w.ndim() == 2 || w.ndim() == 1, ErrorKind::Shape, "linear", "weight must be 1-D or 2-D, got " << w.shape().str());
+  ADJ_CHECK(x.ndim() >= 1, ErrorKind::Shape, "linear", "input must have at least 1 dimension, got " << x.shape().str());
+  ADJ_CHECK(x.size(x.ndim() - 1) == w.size(w.ndim() - 1), ErrorKind::Shape, "linear",
+            "input " << x.shape().str() << " and weight " << w.shape().str() << " do not fit: input features "
+                     << x.size(x.ndim() - 1) << " != weight in_features " << w.size(w.ndim() - 1));
+  Tensor y = matmul(x, w.ndim() == 2 ? transpose(w, 0, 1) : w);
+  return b ? add(y, *b) : y;
+}
+
+Tensor transpose(const Tensor& x, int64_t d0, int64_t d1) {
+  if (x.ndim() == 0) { wrap_dim(d0, 0, "transpose"); wrap_dim(d1, 0, "transpose"); return x; }
+  int a = wrap_dim(d0, x.ndim(), "transpose"), b = wrap_dim(d1, x.ndim(), "transpose");
+  Dims perm;
+  for (int i = 0; i < x.ndim(); i++) perm.push_back(i);
+  std::swap(perm[a], perm[b]);
+  return permute(x, perm);
+}
+
+Tensor movedim(const Tensor& x, int64_t src, int64_t dst) {
+  if (x.ndim() == 0) { wrap_dim(src, 0, "movedim"); wrap_dim(dst, 0, "movedim"); return x; }
+  int s = wrap_dim(src, x.ndim(), "movedim"), d = wrap_dim(dst, x.ndim(), "movedim");
+  Dims rest;
+  for (int i = 0; i < x.ndim(); i++)
+    if (i != s) rest.push_back(i);
+  rest.insert(d, s);
+  return permute(x, rest);
+}
+
+Tensor stack(const std::vector<Tensor>& xs, int64_t dim) {
+  ADJ_CHECK(!xs.empty(), ErrorKind::Argument, "stack", "expected a non-empty list of tensors");
+  int d = wrap_dim(dim, xs[0].ndim() + 1, "stack");
+  for (size_t i = 1; i < xs.size(); i++)
+    ADJ_CHECK(xs[i].shape() == xs[0].shape(), ErrorKind::Shape, "stack",
+              "all tensors must have the same shape: input 0 is " << xs[0].shape().str() << ", input " << i << " is " << xs[i].shape().str());
+  std::vector<Tensor> us;
+  us.reserve(xs.size());
+  for (const Tensor& t : xs) us.push_back(unsqueeze(t, d));
+  return cat(us, d);
+}
+
+static int64_t reduced_count(const char* op, const Tensor& x, const Dims& dims) {
+  if (dims.empty()) return x.numel();
+  int64_t n = 1;
+  for (int64_t d : dims) n *= x.ndim() ? x.size(wrap_dim(d, x.ndim(), op)) : 1;
+  return n;
+}
+
+Tensor mean(const Tensor& x, const Dims& dims, bool keepdim) {
+  check_floating("mean", x);
+  Tensor s = sum(x, dims, keepdim);
+  return div(s, scalar(double(reduced_count("mean", x, dims)), x.dtype(), x.device()));
+}
+
+// NOTE: the max is subtracted for stability; it needs no stop-gradient, since its contributions
+// cancel exactly in every derivative.
+Tensor logsumexp(const Tensor& x, const Dims& dims, bool keepdim) {
+  check_floating("logsumexp", x);
+  Tensor m = amax(x, dims, true);
+  // An all -inf slice would give (-inf) - (-inf) = NaN; shift by 0 there instead.
+  Tensor finite_m = where(compare(OpId::Eq, abs(m), scalar(INFINITY, x.dtype(), x.device())), zeros(Dims{}, x.dtype(), x.device()), m);
+  Tensor r = add(log(sum(exp(sub(x, finite_m)), dims, true)), finite_m);
+  return keepdim ? r : (dims.empty() ? reshape(r, Dims{}) : squeeze(r, dims));
+}
+
+Tensor softmax(const Tensor& x, int64_t dim) {
+  check_floating("softmax", x);
+  Tensor e = exp(sub(x, amax(x, Dims{dim}, true)));
+  return div(e, sum(e, Dims{dim}, true));
+}
+
+Tensor log_softmax(const Tensor& x, int64_t dim) {
+  check_floating("log_softmax", x);
+  return sub(x, logsumexp(x, Dims{dim}, true));
+}
+
+}  // namespace adjoint::ops

@@ -1,0 +1,75 @@
+// Creation ops: tensors made from nothing (or from host data). No inputs, so no rules to carry.
+#include <cmath>
+
+#include "core/error.h"
+#include "core/random.h"
+#include "ops/op_util.h"
+#include "ops/ops.h"
+
+namespace adjoint::ops {
+
+static void check_shape(const char* op, const Dims& shape) {
+  for (int64_t s : shape) ADJ_CHECK(s >= 0, ErrorKind::Argument, op, "negative size " << s << " in shape " << shape.str());
+}
+
+Tensor full(const Dims& shape, double value, DType dtype, Device device) {
+  check_shape("full", shape);
+  Tensor t = Tensor::empty(shape, dtype, device, "full");
+  backend_for(device).fill(t, value);
+  return t;
+}
+
+Tensor zeros(const Dims& shape, DType dtype, Device device) { return full(shape, 0.0, dtype, device); }
+Tensor ones(const Dims& shape, DType dtype, Device device) { return full(shape, 1.0, dtype, device); }
+Tensor scalar(double value, DType dtype, Device device) { return full(Dims{}, value, dtype, device); }
+
+Tensor eye(int64_t n, int64_t m, DType dtype, Device device) {
+  ADJ_CHECK(n >= 0 && m >= 0, ErrorKind::Argument, "eye", "sizes must be non-negative, got n=" << n << ", m=" << m);
+  Tensor t = zeros(Dims{n, m}, dtype, device);
+  int64_t k = n < m ? n : m;
+  // Fill the diagonal through a strided view: stride m+1 walks it.
+  backend_for(device).fill(Tensor::view_of(t, Dims{k}, Dims{m + 1}, 0), 1.0);
+  return t;
+}
+
+Tensor arange(double start, double end, double step, DType dtype, Device device) {
+  ADJ_CHECK(step != 0, ErrorKind::Argument, "arange", "step must be nonzero");
+  ADJ_CHECK(std::isfinite(start) && std::isfinite(end), ErrorKind::Argument, "arange", "unsupported range: " << start << " -> " << end);
+  ADJ_CHECK((step > 0 && end >= start) || (step < 0 && end <= start), ErrorKind::Argument, "arange",
+            "upper bound and larger bound inconsistent with step sign (start=" << start << ", end=" << end << ", step=" << step << ")");
+  ADJ_CHECK(dtype != DType::Bool, ErrorKind::DType, "arange", "bool is not supported");
+  int64_t n = int64_t(std::ceil((end - start) / step));
+  Tensor t = Tensor::empty(Dims{n}, dtype, device, "arange");
+  backend_for(device).arange(t, start, step);
+  return t;
+}
+
+static Tensor random_fill(Generator& g, const Dims& shape, DType dtype, Device device, bool normal) {
+  const char* op = normal ? "randn" : "rand";
+  check_shape(op, shape);
+  ADJ_CHECK(is_floating(dtype), ErrorKind::DType, op, "dtype must be float32 or float64, got " << dtype_name(dtype));
+  // NOTE: numbers are drawn on the host by the PyTorch-compatible generator and then moved, so
+  // every device gives the same values for the same seed.
+  Tensor host = Tensor::empty(shape, dtype, Device{}, op);
+  backend_for(Device{}).random(g, normal, host);
+  if (device.type == DeviceType::CPU) return host;
+  Tensor t = Tensor::empty(shape, dtype, device, op);
+  backend_for(device).copy_from_host(t.raw_data(), host.raw_data(), size_t(host.numel()) * itemsize(dtype));
+  return t;
+}
+
+Tensor randn(Generator& g, const Dims& shape, DType dtype, Device device) { return random_fill(g, shape, dtype, device, true); }
+Tensor rand(Generator& g, const Dims& shape, DType dtype, Device device) { return random_fill(g, shape, dtype, device, false); }
+
+Tensor from_data(const void* data, const Dims& shape, DType dtype, Device device) {
+  check_shape("from_data", shape);
+  Tensor t = Tensor::empty(shape, dtype, device, "from_data");
+  size_t nbytes = size_t(t.numel()) * itemsize(dtype);
+  if (nbytes) {
+    ADJ_CHECK(data != nullptr, ErrorKind::Argument, "from_data", "null data for shape " << shape.str());
+    backend_for(device).copy_from_host(t.raw_data(), data, nbytes);
+  }
+  return t;
+}
+
+}  // namespace adjoint::ops

@@ -1,0 +1,41 @@
+// Small helpers shared by the op definitions: argument checks with uniform messages, and
+// metadata-only views that kernels iterate (not ops: they never reach dispatch).
+#pragma once
+#include "backends/backend.h"
+#include "core/error.h"
+#include "core/tensor.h"
+
+namespace adjoint {
+
+// x viewed with `shape` by stride-0 broadcasting; shape must be a broadcast of x's shape.
+inline Tensor broadcast_view(const Tensor& x, const Dims& shape) {
+  if (x.shape() == shape) return x;
+  Dims st;
+  st.n = shape.n;
+  const int lead = shape.n - x.ndim();
+  for (int i = 0; i < shape.n; i++) {
+    int j = i - lead;
+    st[i] = (j < 0 || x.size(j) == 1) ? 0 : x.strides()[j];
+  }
+  return Tensor::view_of(x, shape, st, x.offset());
+}
+
+inline void check_same_dtype(const char* op, const Tensor& a, const Tensor& b) {
+  ADJ_CHECK(a.dtype() == b.dtype(), ErrorKind::DType, op,
+            "dtype mismatch: " << dtype_name(a.dtype()) << " " << a.shape().str() << " vs " << dtype_name(b.dtype()) << " "
+                               << b.shape().str() << " (convert one with to(dtype))");
+}
+
+inline void check_same_device(const char* op, const Tensor& a, const Tensor& b) {
+  ADJ_CHECK(a.device() == b.device(), ErrorKind::Argument, op,
+            "tensors are on different devices: " << a.device().str() << " and " << b.device().str());
+}
+
+inline void check_floating(const char* op, const Tensor& x) {
+  ADJ_CHECK(is_floating(x.dtype()), ErrorKind::DType, op,
+            "expected a floating point tensor (float32 or float64), got " << dtype_name(x.dtype()) << " " << x.shape().str());
+}
+
+inline Backend& backend_of(const Tensor& t) { return backend_for(t.device()); }
+
+}  // namespace adjoint

@@ -1,0 +1,75 @@
+// The C++ functional API of the core: one function per op, primitive or composite.
+// Primitives go through dispatch (interp/dispatch.h) so that transforms see them.
+#pragma once
+#include <vector>
+
+#include "core/tensor.h"
+#include "ops/op.h"
+
+namespace adjoint {
+class Generator;
+}
+
+namespace adjoint::ops {
+
+// --- elementwise ---
+Tensor neg(const Tensor& x);
+Tensor exp(const Tensor& x);
+Tensor log(const Tensor& x);
+Tensor sin(const Tensor& x);
+Tensor cos(const Tensor& x);
+Tensor tanh(const Tensor& x);
+Tensor sigmoid(const Tensor& x);
+Tensor relu(const Tensor& x);
+Tensor sqrt(const Tensor& x);
+Tensor abs(const Tensor& x);
+Tensor sign(const Tensor& x);
+Tensor add(const Tensor& a, const Tensor& b);
+Tensor sub(const Tensor& a, const Tensor& b);
+Tensor mul(const Tensor& a, const Tensor& b);
+Tensor div(const Tensor& a, const Tensor& b);
+Tensor pow(const Tensor& a, const Tensor& b);
+Tensor compare(OpId op, const Tensor& a, const Tensor& b);  // Eq..Ge -> bool
+Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b);
+Tensor to(const Tensor& x, DType dtype);
+
+// --- reductions ---
+Tensor sum(const Tensor& x, const Dims& dims, bool keepdim);  // empty dims = all
+Tensor amax(const Tensor& x, const Dims& dims, bool keepdim);
+Tensor mean(const Tensor& x, const Dims& dims, bool keepdim);
+Tensor logsumexp(const Tensor& x, const Dims& dims, bool keepdim);
+Tensor softmax(const Tensor& x, int64_t dim);
+Tensor log_softmax(const Tensor& x, int64_t dim);
+
+// --- linear algebra ---
+Tensor matmul(const Tensor& a, const Tensor& b);            // 1-D, 2-D and batched, like torch.matmul
+Tensor linear(const Tensor& x, const Tensor& w, const Tensor* b);  // x @ w^T + b
+
+// --- views and data movement ---
+Tensor reshape(const Tensor& x, const Dims& shape);  // one -1 allowed; copies only if it must
+Tensor view(const Tensor& x, const Dims& shape);     // like reshape but never copies (error instead)
+Tensor permute(const Tensor& x, const Dims& perm);
+Tensor transpose(const Tensor& x, int64_t d0, int64_t d1);
+Tensor movedim(const Tensor& x, int64_t src, int64_t dst);
+Tensor expand(const Tensor& x, const Dims& shape);  // -1 keeps a size
+Tensor slice(const Tensor& x, int64_t dim, int64_t start, int64_t end, int64_t step);
+Tensor select(const Tensor& x, int64_t dim, int64_t index);
+Tensor squeeze(const Tensor& x, const Dims& dims);  // empty dims = all size-1 dims
+Tensor unsqueeze(const Tensor& x, int64_t dim);
+Tensor contiguous(const Tensor& x);
+Tensor index_select(const Tensor& x, int64_t dim, const Tensor& index);
+Tensor cat(const std::vector<Tensor>& xs, int64_t dim);
+Tensor stack(const std::vector<Tensor>& xs, int64_t dim);
+
+// --- creation ---
+Tensor full(const Dims& shape, double value, DType dtype, Device device = {});
+Tensor zeros(const Dims& shape, DType dtype, Device device = {});
+Tensor ones(const Dims& shape, DType dtype, Device device = {});
+Tensor scalar(double value, DType dtype, Device device = {});
+Tensor eye(int64_t n, int64_t m, DType dtype, Device device = {});
+Tensor arange(double start, double end, double step, DType dtype, Device device = {});
+Tensor randn(Generator& g, const Dims& shape, DType dtype, Device device = {});
+Tensor rand(Generator& g, const Dims& shape, DType dtype, Device device = {});
+Tensor from_data(const void* data, const Dims& shape, DType dtype, Device device = {});
+
+}  // namespace adjoint::ops

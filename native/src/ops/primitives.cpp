@@ -1,0 +1,72 @@
+// The C++ entry points of the primitives: pack attrs and go through dispatch.
+#include "core/error.h"
+#include "interp/dispatch.h"
+#include "ops/ops.h"
+
+namespace adjoint::ops {
+
+#define ADJ_UNARY_FN_(fn, id) \
+  Tensor fn(const Tensor& x) { return apply(OpId::id, {x}); }
+ADJ_UNARY_FN_(neg, Neg)
+ADJ_UNARY_FN_(exp, Exp)
+ADJ_UNARY_FN_(log, Log)
+ADJ_UNARY_FN_(sin, Sin)
+ADJ_UNARY_FN_(cos, Cos)
+ADJ_UNARY_FN_(tanh, Tanh)
+ADJ_UNARY_FN_(sigmoid, Sigmoid)
+ADJ_UNARY_FN_(relu, Relu)
+ADJ_UNARY_FN_(sqrt, Sqrt)
+ADJ_UNARY_FN_(abs, Abs)
+ADJ_UNARY_FN_(sign, Sign)
+ADJ_UNARY_FN_(contiguous, Contiguous)
+#undef ADJ_UNARY_FN_
+
+#define ADJ_BINARY_FN_(fn, id) \
+  Tensor fn(const Tensor& a, const Tensor& b) { return apply(OpId::id, {a, b}); }
+ADJ_BINARY_FN_(add, Add)
+ADJ_BINARY_FN_(sub, Sub)
+ADJ_BINARY_FN_(mul, Mul)
+ADJ_BINARY_FN_(div, Div)
+ADJ_BINARY_FN_(pow, Pow)
+#undef ADJ_BINARY_FN_
+
+Tensor compare(OpId op, const Tensor& a, const Tensor& b) {
+  ADJ_CHECK(op >= OpId::Eq && op <= OpId::Ge, ErrorKind::Internal, "compare", "not a comparison");
+  return apply(op, {a, b});
+}
+
+Tensor where(const Tensor& c, const Tensor& a, const Tensor& b) { return apply(OpId::Where, {c, a, b}); }
+
+Tensor to(const Tensor& x, DType dtype) {
+  Attrs at;
+  at.dtype = dtype;
+  return apply(OpId::Cast, {x}, at);
+}
+
+static Attrs dims_attrs(const Dims& d, bool flag = false) {
+  Attrs at;
+  at.ints = d;
+  at.flag = flag;
+  return at;
+}
+
+Tensor sum(const Tensor& x, const Dims& dims, bool keepdim) { return apply(OpId::Sum, {x}, dims_attrs(dims, keepdim)); }
+Tensor amax(const Tensor& x, const Dims& dims, bool keepdim) { return apply(OpId::Amax, {x}, dims_attrs(dims, keepdim)); }
+Tensor reshape(const Tensor& x, const Dims& shape) { return apply(OpId::Reshape, {x}, dims_attrs(shape, false)); }
+Tensor view(const Tensor& x, const Dims& shape) { return apply(OpId::Reshape, {x}, dims_attrs(shape, true)); }
+Tensor permute(const Tensor& x, const Dims& perm) { return apply(OpId::Permute, {x}, dims_attrs(perm)); }
+Tensor expand(const Tensor& x, const Dims& shape) { return apply(OpId::Expand, {x}, dims_attrs(shape)); }
+Tensor slice(const Tensor& x, int64_t dim, int64_t start, int64_t end, int64_t step) {
+  return apply(OpId::Slice, {x}, dims_attrs(Dims{dim, start, end, step}));
+}
+Tensor select(const Tensor& x, int64_t dim, int64_t index) { return apply(OpId::Select, {x}, dims_attrs(Dims{dim, index})); }
+Tensor squeeze(const Tensor& x, const Dims& dims) { return apply(OpId::Squeeze, {x}, dims_attrs(dims)); }
+Tensor unsqueeze(const Tensor& x, int64_t dim) { return apply(OpId::Unsqueeze, {x}, dims_attrs(Dims{dim})); }
+Tensor index_select(const Tensor& x, int64_t dim, const Tensor& index) {
+  return apply(OpId::IndexSelect, {x, index}, dims_attrs(Dims{dim}));
+}
+Tensor cat(const std::vector<Tensor>& xs, int64_t dim) {
+  return apply(OpId::Cat, xs.data(), int(xs.size()), dims_attrs(Dims{dim}));
+}
+
+}  // namespace adjoint::ops

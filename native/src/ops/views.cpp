@@ -1,0 +1,205 @@
+// View primitives (no data copied): reshape/view, permute, expand, slice, select, squeeze,
+// unsqueeze; plus contiguous, which copies only when it must.
+#include "ops/op.h"
+#include "ops/op_util.h"
+
+namespace adjoint {
+namespace {
+
+// Resolves one -1 in `req` against numel; checks the sizes agree.
+Dims infer_shape(const char* op, const Dims& req, const Tensor& x) {
+  Dims s = req;
+  int infer = -1;
+  int64_t known = 1;
+  for (int i = 0; i < s.n; i++) {
+    if (s[i] == -1) {
+      ADJ_CHECK(infer < 0, ErrorKind::Argument, op, "only one dimension can be -1 in " << req.str());
+      infer = i;
+    } else {
+      ADJ_CHECK(s[i] >= 0, ErrorKind::Argument, op, "invalid size " << s[i] << " in shape " << req.str());
+      known *= s[i];
+    }
+  }
+  const int64_t n = x.numel();
+  if (infer >= 0) {
+    ADJ_CHECK(known != 0 && n % known == 0, ErrorKind::Shape, op,
+              "shape " << req.str() << " is invalid for input of shape " << x.shape().str() << " (" << n << " elements)");
+    s[infer] = n / known;
+  } else {
+    ADJ_CHECK(known == n, ErrorKind::Shape, op,
+              "shape " << req.str() << " is invalid for input of shape " << x.shape().str() << " (" << n << " elements)");
+  }
+  return s;
+}
+
+// Strides that let `shape` view x's memory, if any (PyTorch's computeStride): groups of old dims
+// that are contiguous with each other can be split or merged freely.
+bool view_strides(const Tensor& x, const Dims& shape, Dims* out) {
+  const Dims &os = x.shape(), &ost = x.strides();
+  out->n = shape.n;
+  if (x.numel() == 0) { *out = contiguous_strides(shape); return true; }
+  int64_t view_d = shape.n - 1;
+  int64_t chunk_base_stride = ost.n ? ost[ost.n - 1] : 1;
+  int64_t tensor_numel = 1, view_numel = 1;
+  for (int64_t td = os.n - 1; td >= 0; td--) {
+    tensor_numel *= os[td];
+    if (td == 0 || (os[td - 1] != 1 && ost[td - 1] != tensor_numel * chunk_base_stride)) {
+      while (view_d >= 0 && (view_numel < tensor_numel || shape[view_d] == 1)) {
+        (*out)[view_d] = view_numel * chunk_base_stride;
+        view_numel *= shape[view_d];
+        view_d--;
+      }
+      if (view_numel != tensor_numel) return false;
+      if (td > 0) {
+        chunk_base_stride = ost[td - 1];
+        tensor_numel = 1;
+        view_numel = 1;
+      }
+    }
+  }
+  return view_d == -1;
+}
+
+// attrs.ints = requested shape (one -1 allowed); attrs.flag = view only (never copy).
+Tensor eval_reshape(const Tensor* in, int, const Attrs& at) {
+  const Tensor& x = in[0];
+  const char* name = at.flag ? "view" : "reshape";
+  Dims shape = infer_shape(name, at.ints, x);
+  Dims st;
+  if (view_strides(x, shape, &st)) return Tensor::view_of(x, shape, st, x.offset());
+  ADJ_CHECK(!at.flag, ErrorKind::Shape, name,
+            "shape " << shape.str() << " cannot view a tensor of shape " << x.shape().str() << " with strides " << x.strides().str()
+                     << " without copying; use reshape");
+  Tensor c = Tensor::empty(x.shape(), x.dtype(), x.device(), name);
+  backend_of(x).copy(x, c);
+  return Tensor::view_of(c, shape, contiguous_strides(shape), 0);
+}
+
+Tensor eval_permute(const Tensor* in, int, const Attrs& at) {
+  const Tensor& x = in[0];
+  ADJ_CHECK(at.ints.n == x.ndim(), ErrorKind::Argument, "permute",
+            "permutation " << at.ints.str() << " does not match rank " << x.ndim() << " of shape " << x.shape().str());
+  Dims sh, st;
+  uint32_t seen = 0;
+  for (int64_t d : at.ints) {
+    int w = wrap_dim(d, x.ndim(), "permute");
+    ADJ_CHECK(!(seen & (1u << w)), ErrorKind::Argument, "permute", "dim " << w << " repeated in permutation " << at.ints.str());
+    seen |= 1u << w;
+    sh.push_back(x.size(w));
+    st.push_back(x.strides()[w]);
+  }
+  return Tensor::view_of(x, sh, st, x.offset());
+}
+
+Tensor eval_expand(const Tensor* in, int, const Attrs& at) {
+  const Tensor& x = in[0];
+  const Dims& req = at.ints;
+  ADJ_CHECK(req.n >= x.ndim(), ErrorKind::Shape, "expand",
+            "target shape " << req.str() << " has fewer dims than the input " << x.shape().str());
+  Dims sh, st;
+  sh.n = st.n = req.n;
+  const int lead = req.n - x.ndim();
+  for (int i = 0; i < req.n; i++) {
+    int j = i - lead;
+    if (j < 0) {
+      ADJ_CHECK(req[i] >= 0, ErrorKind::Argument, "expand", "size " << req[i] << " invalid for new leading dim " << i << " in " << req.str());
+      sh[i] = req[i];
+      st[i] = 0;
+    } else if (req[i] == -1 || req[i] == x.size(j)) {
+      sh[i] = x.size(j);
+      st[i] = x.strides()[j];
+    } else {
+      ADJ_CHECK(x.size(j) == 1 && req[i] >= 0, ErrorKind::Shape, "expand",
+                "cannot expand shape " << x.shape().str() << " to " << req.str() << " (dim " << i << ": " << x.size(j) << " -> " << req[i] << ")");
+      sh[i] = req[i];
+      st[i] = 0;
+    }
+  }
+  return Tensor::view_of(x, sh, st, x.offset());
+}
+
+// attrs.ints = {dim, start, end, step}; start/end clamp like Python slices.
+Tensor eval_slice(const Tensor* in, int, const Attrs& at) {
+  const Tensor& x = in[0];
+  ADJ_CHECK(x.ndim() > 0, ErrorKind::Index, "slice", "cannot slice a 0-d tensor");
+  int d = wrap_dim(at.ints[0], x.ndim(), "slice");
+  int64_t n = x.size(d), start = at.ints[1], end = at.ints[2], step = at.ints[3];
+  ADJ_CHECK(step > 0, ErrorKind::Argument, "slice", "step must be positive, got " << step);
+  if (start < 0) start += n;
+  if (end < 0) end += n;
+  start = start < 0 ? 0 : (start > n ? n : start);
+  end = end < start ? start : (end > n ? n : end);
+  Dims sh = x.shape(), st = x.strides();
+  sh[d] = (end - start + step - 1) / step;
+  st[d] = x.strides()[d] * step;
+  return Tensor::view_of(x, sh, st, x.offset() + start * x.strides()[d]);
+}
+
+// attrs.ints = {dim, index}
+Tensor eval_select(const Tensor* in, int, const Attrs& at) {
+  const Tensor& x = in[0];
+  ADJ_CHECK(x.ndim() > 0, ErrorKind::Index, "select", "cannot select from a 0-d tensor");
+  int d = wrap_dim(at.ints[0], x.ndim(), "select");
+  int64_t n = x.size(d), i = at.ints[1];
+  ADJ_CHECK(i >= -n && i < n, ErrorKind::Index, "select",
+            "index " << i << " out of range for dim " << d << " of size " << n << " (shape " << x.shape().str() << ")");
+  if (i < 0) i += n;
+  Dims sh = x.shape(), st = x.strides();
+  sh.erase(d);
+  st.erase(d);
+  return Tensor::view_of(x, sh, st, x.offset() + i * x.strides()[d]);
+}
+
+// attrs.ints = dims to drop if their size is 1 (empty = all size-1 dims)
+Tensor eval_squeeze(const Tensor* in, int, const Attrs& at) {
+  const Tensor& x = in[0];
+  uint32_t mask = 0;
+  if (at.ints.empty()) {
+    for (int i = 0; i < x.ndim(); i++) mask |= 1u << i;
+  } else {
+    for (int64_t d : at.ints) {
+      int w = wrap_dim(d, x.ndim(), "squeeze");
+      if (x.ndim() > 0) mask |= 1u << w;
+    }
+  }
+  Dims sh, st;
+  for (int i = 0; i < x.ndim(); i++) {
+    if ((mask & (1u << i)) && x.size(i) == 1) continue;
+    sh.push_back(x.size(i));
+    st.push_back(x.strides()[i]);
+  }
+  return Tensor::view_of(x, sh, st, x.offset());
+}
+
+Tensor eval_unsqueeze(const Tensor* in, int, const Attrs& at) {
+  const Tensor& x = in[0];
+  int d = wrap_dim(at.ints[0], x.ndim() + 1, "unsqueeze");
+  Dims sh = x.shape(), st = x.strides();
+  int64_t s = d < x.ndim() ? x.strides()[d] * x.size(d) : 1;
+  sh.insert(d, 1);
+  st.insert(d, s);
+  return Tensor::view_of(x, sh, st, x.offset());
+}
+
+Tensor eval_contiguous(const Tensor* in, int, const Attrs&) {
+  const Tensor& x = in[0];
+  if (x.is_contiguous()) return x;
+  Tensor out = Tensor::empty(x.shape(), x.dtype(), x.device(), "contiguous");
+  backend_of(x).copy(x, out);
+  return out;
+}
+
+}  // namespace
+
+void register_view_ops(OpDef* t) {
+  t[int(OpId::Reshape)].eval = eval_reshape;
+  t[int(OpId::Permute)].eval = eval_permute;
+  t[int(OpId::Expand)].eval = eval_expand;
+  t[int(OpId::Slice)].eval = eval_slice;
+  t[int(OpId::Select)].eval = eval_select;
+  t[int(OpId::Squeeze)].eval = eval_squeeze;
+  t[int(OpId::Unsqueeze)].eval = eval_unsqueeze;
+  t[int(OpId::Contiguous)].eval = eval_contiguous;
+}
+
+}  // namespace adjoint

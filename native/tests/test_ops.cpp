@@ -1,0 +1,165 @@
+// C++ unit tests of the tensor core: op results on small hand-checked cases, views, errors.
+#include <vector>
+
+#include "check.h"
+#include "core/allocator.h"
+#include "ops/ops.h"
+
+using namespace adjoint;
+namespace O = adjoint::ops;
+
+static Tensor vec(std::vector<double> v, Dims shape = {}, DType dt = DType::Float64) {
+  if (shape.empty()) shape = Dims{int64_t(v.size())};
+  if (dt == DType::Float64) return O::from_data(v.data(), shape, dt);
+  std::vector<float> f(v.begin(), v.end());
+  return O::from_data(f.data(), shape, dt);
+}
+
+static std::vector<double> values(const Tensor& t) {
+  Tensor c = O::contiguous(O::to(t, DType::Float64));
+  return std::vector<double>(c.data<double>(), c.data<double>() + c.numel());
+}
+
+static bool same(const std::vector<double>& a, const std::vector<double>& b, double tol = 1e-12) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); i++)
+    if (!(std::fabs(a[i] - b[i]) <= tol * (1 + std::fabs(b[i])))) return false;
+  return true;
+}
+
+TEST(registry_has_every_primitive) {
+  for (int i = 0; i < kNumOps; i++) {
+    CHECK(op_def(OpId(i)).eval != nullptr);
+    CHECK(op_def(OpId(i)).id == OpId(i));
+  }
+}
+
+TEST(broadcast_add_and_mul) {
+  Tensor a = vec({1, 2, 3, 4, 5, 6}, {2, 3});
+  Tensor b = vec({10, 20, 30});
+  CHECK(same(values(O::add(a, b)), {11, 22, 33, 14, 25, 36}));
+  Tensor c = vec({2, 3}, {2, 1});
+  CHECK(same(values(O::mul(a, c)), {2, 4, 6, 12, 15, 18}));
+  CHECK(O::add(a, b).shape() == (Dims{2, 3}));
+}
+
+TEST(unary_math) {
+  Tensor x = vec({-1.5, 0, 2});
+  CHECK(same(values(O::relu(x)), {0, 0, 2}));
+  CHECK(same(values(O::abs(x)), {1.5, 0, 2}));
+  CHECK(same(values(O::exp(x)), {std::exp(-1.5), 1, std::exp(2.0)}));
+  CHECK(same(values(O::sigmoid(vec({-800, 0, 800}))), {0, 0.5, 1}));
+  CHECK(same(values(O::tanh(x)), {std::tanh(-1.5), 0, std::tanh(2.0)}));
+}
+
+TEST(reductions) {
+  Tensor a = vec({1, 2, 3, 4, 5, 6}, {2, 3});
+  CHECK(same(values(O::sum(a, Dims{}, false)), {21}));
+  CHECK(same(values(O::sum(a, Dims{0}, false)), {5, 7, 9}));
+  CHECK(same(values(O::sum(a, Dims{-1}, true)), {6, 15}));
+  CHECK(O::sum(a, Dims{-1}, true).shape() == (Dims{2, 1}));
+  CHECK(same(values(O::amax(a, Dims{1}, false)), {3, 6}));
+  CHECK(same(values(O::mean(a, Dims{0, 1}, false)), {3.5}));
+  CHECK(same(values(O::logsumexp(vec({1000, 1000}), Dims{}, false)), {1000 + std::log(2.0)}));
+  CHECK(same(values(O::softmax(vec({1, 1, 1, 1}), 0)), {0.25, 0.25, 0.25, 0.25}));
+}
+
+TEST(matmul_shapes_and_values) {
+  Tensor a = vec({1, 2, 3, 4, 5, 6}, {2, 3});
+  Tensor b = vec({1, 0, 0, 1, 1, 1}, {3, 2});
+  CHECK(same(values(O::matmul(a, b)), {4, 5, 10, 11}));
+  // transposed operand read in place, 1-D cases, batched with broadcast
+  CHECK(same(values(O::matmul(O::transpose(b, 0, 1), O::transpose(a, 0, 1))), {4, 10, 5, 11}));
+  CHECK(same(values(O::matmul(vec({1, 1, 1}), b)), {2, 2}));
+  CHECK(same(values(O::matmul(a, vec({1, 1, 1}))), {6, 15}));
+  CHECK(same(values(O::matmul(vec({1, 2}), vec({3, 4}))), {11}));
+  Tensor batch = O::stack({a, O::mul(a, vec({2}, {1}))}, 0);
+  Tensor r = O::matmul(batch, b);
+  CHECK(r.shape() == (Dims{2, 2, 2}));
+  CHECK(same(values(r), {4, 5, 10, 11, 8, 10, 20, 22}));
+  Tensor f = vec({1, 2, 3, 4, 5, 6}, {2, 3}, DType::Float32);
+  CHECK(same(values(O::linear(f, vec({1, 1, 1, 0, 0, 1}, {2, 3}, DType::Float32), nullptr)), {6, 3, 15, 6}));
+}
+
+TEST(views_share_storage) {
+  Tensor a = O::arange(0, 24, 1, DType::Float64);
+  Tensor v = O::reshape(a, Dims{2, 3, 4});
+  CHECK(v.impl()->storage.get() == a.impl()->storage.get());
+  Tensor p = O::permute(v, Dims{2, 0, 1});
+  CHECK(p.shape() == (Dims{4, 2, 3}));
+  CHECK(!p.is_contiguous());
+  CHECK(same(values(O::select(p, 0, 1)), {1, 5, 9, 13, 17, 21}));
+  CHECK(same(values(O::slice(a, 0, 1, 10, 3)), {1, 4, 7}));
+  CHECK(same(values(O::slice(a, 0, -3, 100, 1)), {21, 22, 23}));
+  CHECK(O::expand(vec({1, 2}, {2, 1}), Dims{2, 5}).strides()[1] == 0);
+  CHECK(O::unsqueeze(a, -1).shape() == (Dims{24, 1}));
+  CHECK(O::squeeze(O::reshape(a, Dims{1, 24, 1}), Dims{}).shape() == (Dims{24}));
+  // reshape of a permuted tensor must copy, view must refuse
+  Tensor r = O::reshape(p, Dims{24});
+  CHECK(same(values(r), values(O::contiguous(p))));
+  CHECK_THROWS(O::view(p, Dims{24}), ErrorKind::Shape, "view");
+  CHECK(same(values(O::movedim(v, 0, 2)), values(O::permute(v, Dims{1, 2, 0}))));
+}
+
+TEST(cat_stack_index_select_where) {
+  Tensor a = vec({1, 2, 3, 4}, {2, 2});
+  Tensor b = vec({5, 6}, {1, 2});
+  CHECK(same(values(O::cat({a, b}, 0)), {1, 2, 3, 4, 5, 6}));
+  CHECK(same(values(O::cat({a, O::transpose(a, 0, 1)}, 1)), {1, 2, 1, 3, 3, 4, 2, 4}));
+  CHECK(O::stack({a, a, a}, 1).shape() == (Dims{2, 3, 2}));
+  int64_t idx[] = {1, 0, 1};
+  Tensor i = O::from_data(idx, Dims{3}, DType::Int64);
+  CHECK(same(values(O::index_select(a, 0, i)), {3, 4, 1, 2, 3, 4}));
+  CHECK(same(values(O::index_select(a, 1, i)), {2, 1, 2, 4, 3, 4}));
+  Tensor m = O::compare(OpId::Gt, a, vec({2}));
+  CHECK(same(values(O::where(m, a, vec({0}))), {0, 0, 3, 4}));
+}
+
+TEST(creation) {
+  CHECK(same(values(O::eye(2, 3, DType::Float32)), {1, 0, 0, 0, 1, 0}));
+  CHECK(same(values(O::arange(1, 2, 0.25, DType::Float64)), {1, 1.25, 1.5, 1.75}));
+  CHECK(same(values(O::full(Dims{2}, 7, DType::Int64)), {7, 7}));
+  CHECK(O::zeros(Dims{0, 3}, DType::Float32).numel() == 0);
+}
+
+TEST(errors_name_op_and_shapes) {
+  Tensor a = vec({1, 2, 3});
+  Tensor b = vec({1, 2});
+  CHECK_THROWS(O::add(a, b), ErrorKind::Shape, "add: shapes [3] and [2] cannot be broadcast");
+  CHECK_THROWS(O::add(a, vec({1, 2, 3}, {}, DType::Float32)), ErrorKind::DType, "dtype mismatch: float64 [3] vs float32 [3]");
+  CHECK_THROWS(O::sum(a, Dims{1}, false), ErrorKind::Index, "sum: dim 1 out of range");
+  CHECK_THROWS(O::reshape(a, Dims{2, 2}), ErrorKind::Shape, "shape [2, 2] is invalid for input of shape [3]");
+  CHECK_THROWS(O::zeros(Dims{-1}, DType::Float32), ErrorKind::Argument, "negative size -1");
+  CHECK_THROWS(O::matmul(vec({1, 2, 3, 4, 5, 6}, {2, 3}), vec({1, 2, 3, 4}, {2, 2})), ErrorKind::Shape, "matmul: shapes [2, 3] and [2, 2]");
+  int64_t bad[] = {3};
+  CHECK_THROWS(O::index_select(a, 0, O::from_data(bad, Dims{1}, DType::Int64)), ErrorKind::Index, "index 3 out of range");
+  CHECK_THROWS(O::select(a, 0, -4), ErrorKind::Index, "index -4 out of range");
+  CHECK_THROWS(O::exp(O::full(Dims{2}, 1, DType::Int64)), ErrorKind::DType, "exp: expected a floating point tensor");
+  CHECK_THROWS(O::permute(vec({1, 2, 3, 4}, {2, 2}), Dims{0, 0}), ErrorKind::Argument, "repeated");
+  CHECK_THROWS(O::expand(a, Dims{2, 4}), ErrorKind::Shape, "cannot expand shape [3] to [2, 4]");
+  CHECK_THROWS(O::zeros(Dims{1ll << 40, 1ll << 40}, DType::Float64), ErrorKind::OutOfMemory, "");
+}
+
+TEST(nan_and_inf_propagate) {
+  double inf = INFINITY, nan = NAN;
+  Tensor x = vec({nan, inf, -inf, 1});
+  auto r = values(O::relu(x));
+  CHECK(std::isnan(r[0]) && r[1] == inf && r[2] == 0);
+  auto m = values(O::amax(x, Dims{}, false));
+  CHECK(std::isnan(m[0]));
+  auto s = values(O::sum(vec({inf, -inf}), Dims{}, false));
+  CHECK(std::isnan(s[0]));
+}
+
+TEST(memory_is_returned) {
+  MemoryStats before = memory_stats();
+  for (int i = 0; i < 1000; i++) {
+    Tensor t = O::add(O::ones(Dims{64}, DType::Float32), O::ones(Dims{64}, DType::Float32));
+    (void)t;
+  }
+  MemoryStats after = memory_stats();
+  CHECK(after.live_bytes == before.live_bytes);
+  CHECK(after.live_tensors == before.live_tensors);
+}
+
+int main() { return check::run_all(); }
