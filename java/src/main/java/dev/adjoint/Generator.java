@@ -1,0 +1,79 @@
+package dev.adjoint;
+
+import dev.adjoint.internal.Errors;
+import dev.adjoint.internal.NativeCore;
+import java.lang.ref.Cleaner;
+
+/**
+ * A random number generator that reproduces PyTorch's CPU generator: for the same seed and the
+ * same sequence of draws, {@link #randn} and {@link #rand} give bit-for-bit the numbers of
+ * {@code torch.randn} / {@code torch.rand} (float32 and float64).
+ *
+ * <pre>{@code
+ * Generator g = new Generator().manualSeed(0);
+ * Tensor w = g.randn(16, 16);   // == torch.manual_seed(0); torch.randn(16, 16)
+ * }</pre>
+ *
+ * {@link #global()} is the process-wide generator used by {@link Tensor#randn}.
+ */
+public final class Generator {
+  private static final Cleaner CLEANER = Cleaner.create();
+  private static final Generator GLOBAL = new Generator(0L, true);
+
+  private final long handle;
+
+  /** A generator seeded like {@code torch.Generator()} (seed 67280421310721). */
+  public Generator() {
+    this(67280421310721L);
+  }
+
+  /** A generator seeded with {@code seed}. */
+  public Generator(long seed) {
+    NativeCore.init();
+    long h = NativeCore.adj_generator_new(seed);
+    if (h == 0) throw Errors.last();
+    this.handle = h;
+    CLEANER.register(this, () -> NativeCore.adj_generator_free(h));
+  }
+
+  private Generator(long handle, boolean global) {
+    NativeCore.init();
+    this.handle = handle;  // 0 = the native default generator
+  }
+
+  /** The process-wide default generator (like torch's default CPU generator). */
+  public static Generator global() {
+    return GLOBAL;
+  }
+
+  /** Reseeds, like {@code torch.manual_seed(seed)}; returns this. */
+  public Generator manualSeed(long seed) {
+    Errors.check(NativeCore.adj_generator_manual_seed(handle, seed));
+    return this;
+  }
+
+  /** The seed last set. */
+  public long initialSeed() {
+    return NativeCore.adj_generator_initial_seed(handle);
+  }
+
+  /** Standard normal float32 samples of the given shape. */
+  public Tensor randn(long... shape) {
+    return randn(DType.FLOAT32, shape);
+  }
+
+  /** Standard normal samples of the given dtype (float32 or float64) and shape. */
+  public Tensor randn(DType dtype, long... shape) {
+    return Tensor.wrap(NativeCore.adj_randn(handle, shape, shape.length, dtype.code));
+  }
+
+  /** Uniform [0, 1) float32 samples of the given shape. */
+  public Tensor rand(long... shape) {
+    return rand(DType.FLOAT32, shape);
+  }
+
+  /** Uniform [0, 1) samples of the given dtype and shape. */
+  public Tensor rand(DType dtype, long... shape) {
+    return Tensor.wrap(NativeCore.adj_rand(handle, shape, shape.length, dtype.code));
+  }
+}

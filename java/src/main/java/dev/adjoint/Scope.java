@@ -1,0 +1,112 @@
+package dev.adjoint;
+
+import java.util.Arrays;
+import java.util.Map;
+import java.util.function.Supplier;
+
+/**
+ * Deterministic release of native memory: every tensor created on this thread while a scope is
+ * open belongs to the innermost scope, and closing the scope releases all of them except those
+ * {@linkplain #keep kept}. Kept tensors move to the enclosing scope, or, outside any scope, to
+ * the garbage collector's {@link java.lang.ref.Cleaner}.
+ *
+ * <pre>{@code
+ * Tensor result;
+ * try (Scope scope = Scope.open()) {
+ *   Tensor h = x.matmul(w).tanh();        // temporaries: released at the end of the block
+ *   result = scope.keep(h.sum());          // survives the scope
+ * }
+ * Tensor y = Scope.run(() -> x.mul(x).sum());  // same, as an expression: the result is kept
+ * }</pre>
+ *
+ * <p>NOTE: scopes are per thread and strictly nested: closing a scope that is not the innermost
+ * open one throws. A tensor is owned by exactly one scope (or the Cleaner) at a time.
+ */
+public final class Scope implements AutoCloseable {
+  private static final ThreadLocal<Scope> CURRENT = new ThreadLocal<>();
+
+  private final Scope parent;
+  private final Thread thread;
+  private Tensor[] owned = new Tensor[16];
+  private int count;
+  private boolean closed;
+
+  private Scope(Scope parent) {
+    this.parent = parent;
+    this.thread = Thread.currentThread();
+  }
+
+  /** Opens a scope on this thread; use with try-with-resources. */
+  public static Scope open() {
+    Scope s = new Scope(CURRENT.get());
+    CURRENT.set(s);
+    return s;
+  }
+
+  /** The innermost open scope of this thread, or null. */
+  public static Scope current() {
+    return CURRENT.get();
+  }
+
+  /**
+   * Runs {@code body} in a fresh scope and keeps what it returns (a tensor, or tensors inside
+   * lists, maps and arrays); everything else created by the body is released.
+   */
+  public static <T> T run(Supplier<T> body) {
+    try (Scope s = open()) {
+      return s.keep(body.get());
+    }
+  }
+
+  /**
+   * Moves the tensors in {@code value} (a Tensor, or an Iterable, Map or array holding tensors,
+   * nested freely) out of this scope into the enclosing one. Returns {@code value}.
+   */
+  public <T> T keep(T value) {
+    keepAll(value);
+    return value;
+  }
+
+  private void keepAll(Object v) {
+    if (v instanceof Tensor t) {
+      if (t.owner == this) t.moveTo(parent);
+    } else if (v instanceof Iterable<?> it) {
+      for (Object o : it) keepAll(o);
+    } else if (v instanceof Map<?, ?> m) {
+      for (Object o : m.values()) keepAll(o);
+    } else if (v instanceof Object[] arr) {
+      for (Object o : arr) keepAll(o);
+    }
+  }
+
+  void adopt(Tensor t) {
+    if (count == owned.length) owned = Arrays.copyOf(owned, count * 2);
+    owned[count++] = t;
+    t.owner = this;
+  }
+
+  /** Number of tensors this scope still owns (for diagnostics and tests). */
+  public int ownedCount() {
+    int n = 0;
+    for (int i = 0; i < count; i++) if (owned[i].owner == this && !owned[i].isClosed()) n++;
+    return n;
+  }
+
+  /** Releases every tensor this scope still owns. */
+  @Override
+  public void close() {
+    if (closed) return;
+    if (Thread.currentThread() != thread)
+      throw new IllegalStateException("Scope.close: a scope must be closed on the thread that opened it");
+    if (CURRENT.get() != this)
+      throw new IllegalStateException("Scope.close: scopes must be closed innermost first");
+    closed = true;
+    for (int i = 0; i < count; i++) {
+      Tensor t = owned[i];
+      if (t.owner == this) t.close();
+      owned[i] = null;
+    }
+    count = 0;
+    CURRENT.set(parent);
+  }
+}

@@ -1,0 +1,720 @@
+package dev.adjoint;
+
+import dev.adjoint.internal.Errors;
+import dev.adjoint.internal.NativeCore;
+import dev.adjoint.internal.NativeMemory;
+import dev.adjoint.internal.TensorPrinter;
+import java.lang.ref.Cleaner;
+import java.nio.ByteOrder;
+import java.nio.DoubleBuffer;
+import java.nio.FloatBuffer;
+import java.util.Arrays;
+import java.util.List;
+import org.bytedeco.javacpp.DoublePointer;
+import org.bytedeco.javacpp.FloatPointer;
+
+/**
+ * An n-dimensional array in native memory: a handle to a tensor of the C++ core. Every op is a
+ * method returning a new tensor (views share memory with their source, as in PyTorch).
+ *
+ * <pre>{@code
+ * Tensor w = Tensor.randn(3, 4), b = Tensor.randn(3), x = Tensor.randn(4);
+ * Tensor y = x.linear(w, b).tanh();          // = F.linear(x, w, b).tanh()
+ * System.out.println(y);                      // tensor([ 0.1231, -0.9734,  0.5201])
+ * }</pre>
+ *
+ * <p>Memory: a tensor is released by {@link #close()}, by the {@link Scope} that created it, or
+ * else by the garbage collector's Cleaner. Using a closed tensor throws
+ * {@link IllegalStateException}. Bad arguments throw an {@link AdjointArgumentException}
+ * subclass whose message names the op and the offending shapes, dtypes or dims.
+ */
+public final class Tensor implements AutoCloseable {
+  private static final Cleaner CLEANER = Cleaner.create();
+
+  private long handle;
+  Scope owner;
+  private Cleaner.Cleanable cleanable;
+  private long[] shape;  // cached on first query
+  private DType dtype;
+
+  private Tensor(long handle) {
+    this.handle = handle;
+  }
+
+  // ------------------------------------------------------------------ ownership
+
+  /** Wraps a fresh native handle (checking it for an error) and hands it to its owner. */
+  static Tensor wrap(long h) {
+    Tensor t = new Tensor(Errors.check(h));
+    Scope s = Scope.current();
+    if (s != null) s.adopt(t);
+    else t.attachCleaner();
+    return t;
+  }
+
+  private void attachCleaner() {
+    owner = null;
+    cleanable = CLEANER.register(this, new Releaser(handle));
+    NativeMemory.noteUnscopedAllocation();
+  }
+
+  void moveTo(Scope parent) {
+    if (parent != null) parent.adopt(this);
+    else attachCleaner();
+  }
+
+  /** Releaser runs at most once: from close() or from the Cleaner. It must not reference the Tensor. */
+  private static final class Releaser implements Runnable {
+    private final long h;
+
+    Releaser(long h) {
+      this.h = h;
+    }
+
+    @Override
+    public void run() {
+      NativeCore.adj_release(h);
+    }
+  }
+
+  /** Moves this tensor out of its scope into the enclosing one (or the Cleaner); returns this. */
+  public Tensor keep() {
+    if (owner != null) owner.keep(this);
+    return this;
+  }
+
+  /** Releases the native tensor now. Idempotent. */
+  @Override
+  public void close() {
+    long h = handle;
+    if (h == 0) return;
+    handle = 0;
+    owner = null;
+    if (cleanable != null) {
+      cleanable.clean();
+      cleanable = null;
+    } else {
+      NativeCore.adj_release(h);
+    }
+  }
+
+  /** True after {@link #close()} (or after its scope closed). */
+  public boolean isClosed() {
+    return handle == 0;
+  }
+
+  /** The native handle; throws if closed. */
+  long h() {
+    long v = handle;
+    if (v == 0) throw new IllegalStateException("tensor is closed (released by close() or by its Scope) and cannot be used");
+    return v;
+  }
+
+  // ------------------------------------------------------------------ creation
+
+  static {
+    NativeCore.init();
+  }
+
+  /** A 1-D float32 tensor. */
+  public static Tensor of(float... data) {
+    return fromArray(data, data.length);
+  }
+
+  /** A 1-D float64 tensor. */
+  public static Tensor of(double... data) {
+    return fromArray(data, data.length);
+  }
+
+  /** A 1-D int64 tensor. */
+  public static Tensor of(long... data) {
+    return fromArray(data, data.length);
+  }
+
+  /** A 1-D bool tensor. */
+  public static Tensor of(boolean... data) {
+    byte[] b = new byte[data.length];
+    for (int i = 0; i < b.length; i++) b[i] = (byte) (data[i] ? 1 : 0);
+    return wrap(NativeCore.adj_from_data(b, DType.BOOL.code, new long[] {b.length}, 1));
+  }
+
+  /** A 2-D float32 tensor from rows of equal length. */
+  public static Tensor of(float[][] rows) {
+    int cols = rows.length == 0 ? 0 : rows[0].length;
+    float[] flat = new float[rows.length * cols];
+    for (int i = 0; i < rows.length; i++) {
+      checkRow("of", i, rows[i].length, cols);
+      System.arraycopy(rows[i], 0, flat, i * cols, cols);
+    }
+    return fromArray(flat, rows.length, cols);
+  }
+
+  /** A 2-D float64 tensor from rows of equal length. */
+  public static Tensor of(double[][] rows) {
+    int cols = rows.length == 0 ? 0 : rows[0].length;
+    double[] flat = new double[rows.length * cols];
+    for (int i = 0; i < rows.length; i++) {
+      checkRow("of", i, rows[i].length, cols);
+      System.arraycopy(rows[i], 0, flat, i * cols, cols);
+    }
+    return fromArray(flat, rows.length, cols);
+  }
+
+  /** A 3-D float32 tensor from nested arrays of consistent sizes. */
+  public static Tensor of(float[][][] blocks) {
+    int r = blocks.length == 0 ? 0 : blocks[0].length;
+    int c = r == 0 ? 0 : blocks[0][0].length;
+    float[] flat = new float[blocks.length * r * c];
+    for (int i = 0; i < blocks.length; i++) {
+      checkRow("of", i, blocks[i].length, r);
+      for (int j = 0; j < r; j++) {
+        checkRow("of", j, blocks[i][j].length, c);
+        System.arraycopy(blocks[i][j], 0, flat, (i * r + j) * c, c);
+      }
+    }
+    return fromArray(flat, blocks.length, r, c);
+  }
+
+  private static void checkRow(String op, int i, int len, int expected) {
+    if (len != expected)
+      throw new ShapeMismatchException(op, op + ": ragged array: row " + i + " has length " + len + ", expected " + expected);
+  }
+
+  /** A float32 tensor of the given shape over a copy of row-major {@code data}. */
+  public static Tensor fromArray(float[] data, long... shape) {
+    checkLength("fromArray", data.length, shape);
+    return wrap(NativeCore.adj_from_data(data, DType.FLOAT32.code, shape, shape.length));
+  }
+
+  /** A float64 tensor of the given shape over a copy of row-major {@code data}. */
+  public static Tensor fromArray(double[] data, long... shape) {
+    checkLength("fromArray", data.length, shape);
+    return wrap(NativeCore.adj_from_data(data, DType.FLOAT64.code, shape, shape.length));
+  }
+
+  /** An int64 tensor of the given shape over a copy of row-major {@code data}. */
+  public static Tensor fromArray(long[] data, long... shape) {
+    checkLength("fromArray", data.length, shape);
+    return wrap(NativeCore.adj_from_data(data, DType.INT64.code, shape, shape.length));
+  }
+
+  /** A float32 tensor copied from the buffer's remaining elements (direct or heap). */
+  public static Tensor fromBuffer(FloatBuffer data, long... shape) {
+    checkLength("fromBuffer", data.remaining(), shape);
+    if (data.isDirect()) {
+      return wrap(NativeCore.adj_from_data(new FloatPointer(data), DType.FLOAT32.code, shape, shape.length));
+    }
+    float[] copy = new float[data.remaining()];
+    data.duplicate().get(copy);
+    return fromArray(copy, shape);
+  }
+
+  /** A float64 tensor copied from the buffer's remaining elements (direct or heap). */
+  public static Tensor fromBuffer(DoubleBuffer data, long... shape) {
+    checkLength("fromBuffer", data.remaining(), shape);
+    if (data.isDirect()) {
+      return wrap(NativeCore.adj_from_data(new DoublePointer(data), DType.FLOAT64.code, shape, shape.length));
+    }
+    double[] copy = new double[data.remaining()];
+    data.duplicate().get(copy);
+    return fromArray(copy, shape);
+  }
+
+  private static void checkLength(String op, long length, long[] shape) {
+    long n = 1;
+    for (long s : shape) {
+      if (s < 0) throw new AdjointArgumentException(op, op + ": negative size " + s + " in shape " + Arrays.toString(shape));
+      n = Math.multiplyExact(n, s);
+    }
+    if (n != length)
+      throw new ShapeMismatchException(op, op + ": " + length + " elements cannot fill shape " + Arrays.toString(shape) + " (" + n + " elements)");
+  }
+
+  /** A 0-d float32 tensor. */
+  public static Tensor scalar(double value) {
+    return full(value, DType.FLOAT32);
+  }
+
+  /** A 0-d tensor of the given dtype. */
+  public static Tensor scalar(double value, DType dtype) {
+    return full(value, dtype);
+  }
+
+  /** float32 zeros of the given shape. */
+  public static Tensor zeros(long... shape) {
+    return full(0, DType.FLOAT32, shape);
+  }
+
+  /** Zeros of the given dtype and shape. */
+  public static Tensor zeros(DType dtype, long... shape) {
+    return full(0, dtype, shape);
+  }
+
+  /** float32 ones of the given shape. */
+  public static Tensor ones(long... shape) {
+    return full(1, DType.FLOAT32, shape);
+  }
+
+  /** Ones of the given dtype and shape. */
+  public static Tensor ones(DType dtype, long... shape) {
+    return full(1, dtype, shape);
+  }
+
+  /** A float32 tensor filled with {@code value}. */
+  public static Tensor full(double value, long... shape) {
+    return full(value, DType.FLOAT32, shape);
+  }
+
+  /** A tensor of the given dtype filled with {@code value}. */
+  public static Tensor full(double value, DType dtype, long... shape) {
+    return wrap(NativeCore.adj_full(shape, shape.length, value, dtype.code));
+  }
+
+  /** Zeros with this tensor's shape, dtype and device. */
+  public static Tensor zerosLike(Tensor t) {
+    return wrap(NativeCore.adj_full_like(t.h(), 0));
+  }
+
+  /** Ones with this tensor's shape, dtype and device. */
+  public static Tensor onesLike(Tensor t) {
+    return wrap(NativeCore.adj_full_like(t.h(), 1));
+  }
+
+  /** {@code value} with this tensor's shape, dtype and device. */
+  public static Tensor fullLike(Tensor t, double value) {
+    return wrap(NativeCore.adj_full_like(t.h(), value));
+  }
+
+  /** The n x n float32 identity. */
+  public static Tensor eye(long n) {
+    return eye(n, n, DType.FLOAT32);
+  }
+
+  /** An n x m matrix of the given dtype with ones on the diagonal. */
+  public static Tensor eye(long n, long m, DType dtype) {
+    return wrap(NativeCore.adj_eye(n, m, dtype.code));
+  }
+
+  /** int64 values 0, 1, ..., end-1 (like {@code torch.arange(end)}). */
+  public static Tensor arange(long end) {
+    return arange(0, end, 1, DType.INT64);
+  }
+
+  /** Values start, start+step, ... below end (above, for a negative step). */
+  public static Tensor arange(double start, double end, double step, DType dtype) {
+    return wrap(NativeCore.adj_arange(start, end, step, dtype.code));
+  }
+
+  /** Standard normal float32 samples from the {@linkplain Generator#global() global generator}. */
+  public static Tensor randn(long... shape) {
+    return Generator.global().randn(shape);
+  }
+
+  /** Standard normal samples of the given dtype from the global generator. */
+  public static Tensor randn(DType dtype, long... shape) {
+    return Generator.global().randn(dtype, shape);
+  }
+
+  /** Uniform [0, 1) float32 samples from the global generator. */
+  public static Tensor rand(long... shape) {
+    return Generator.global().rand(shape);
+  }
+
+  /** Uniform [0, 1) samples of the given dtype from the global generator. */
+  public static Tensor rand(DType dtype, long... shape) {
+    return Generator.global().rand(dtype, shape);
+  }
+
+  // ------------------------------------------------------------------ metadata
+
+  /** The shape (a copy). */
+  public long[] shape() {
+    return shapeRef().clone();
+  }
+
+  private long[] shapeRef() {
+    long[] s = shape;
+    if (s == null) {
+      long h = h();
+      s = new long[Errors.check(NativeCore.adj_ndim(h))];
+      Errors.check(NativeCore.adj_shape(h, s));
+      shape = s;
+    }
+    return s;
+  }
+
+  /** Size of dim {@code d} (negative counts from the end). */
+  public long size(int d) {
+    long[] s = shapeRef();
+    int w = d < 0 ? d + s.length : d;
+    if (w < 0 || w >= s.length)
+      throw new InvalidIndexException("size", "size: dim " + d + " out of range for a tensor of rank " + s.length);
+    return s[w];
+  }
+
+  /** Number of dims. */
+  public int ndim() {
+    return shapeRef().length;
+  }
+
+  /** Number of dims (PyTorch's name). */
+  public int dim() {
+    return ndim();
+  }
+
+  /** Number of elements. */
+  public long numel() {
+    long n = 1;
+    for (long s : shapeRef()) n *= s;
+    return n;
+  }
+
+  /** Element type. */
+  public DType dtype() {
+    DType d = dtype;
+    if (d == null) dtype = d = DType.fromCode(Errors.check(NativeCore.adj_dtype(h())));
+    return d;
+  }
+
+  /** Device holding the data. */
+  public Device device() {
+    return Device.fromCode(Errors.check(NativeCore.adj_device(h())));
+  }
+
+  /** Element strides. */
+  public long[] strides() {
+    long[] s = new long[ndim()];
+    Errors.check(NativeCore.adj_strides(h(), s));
+    return s;
+  }
+
+  /** True if the elements are laid out densely in row-major order. */
+  public boolean isContiguous() {
+    return Errors.check(NativeCore.adj_is_contiguous(h())) != 0;
+  }
+
+  // ------------------------------------------------------------------ elementwise
+
+  /** Elementwise negation. */
+  public Tensor neg() { return wrap(NativeCore.adj_neg(h())); }
+  /** Elementwise e^x. */
+  public Tensor exp() { return wrap(NativeCore.adj_exp(h())); }
+  /** Elementwise natural logarithm. */
+  public Tensor log() { return wrap(NativeCore.adj_log(h())); }
+  /** Elementwise sine. */
+  public Tensor sin() { return wrap(NativeCore.adj_sin(h())); }
+  /** Elementwise cosine. */
+  public Tensor cos() { return wrap(NativeCore.adj_cos(h())); }
+  /** Elementwise hyperbolic tangent. */
+  public Tensor tanh() { return wrap(NativeCore.adj_tanh(h())); }
+  /** Elementwise logistic sigmoid 1 / (1 + e^-x). */
+  public Tensor sigmoid() { return wrap(NativeCore.adj_sigmoid(h())); }
+  /** Elementwise max(x, 0). */
+  public Tensor relu() { return wrap(NativeCore.adj_relu(h())); }
+  /** Elementwise square root. */
+  public Tensor sqrt() { return wrap(NativeCore.adj_sqrt(h())); }
+  /** Elementwise absolute value. */
+  public Tensor abs() { return wrap(NativeCore.adj_abs(h())); }
+  /** Elementwise sign (-1, 0, 1). */
+  public Tensor sign() { return wrap(NativeCore.adj_sign(h())); }
+
+  /** this + other, broadcasting. */
+  public Tensor add(Tensor other) { return wrap(NativeCore.adj_add(h(), other.h())); }
+  /** this - other, broadcasting. */
+  public Tensor sub(Tensor other) { return wrap(NativeCore.adj_sub(h(), other.h())); }
+  /** this * other, broadcasting. */
+  public Tensor mul(Tensor other) { return wrap(NativeCore.adj_mul(h(), other.h())); }
+  /** this / other, broadcasting (floating point). */
+  public Tensor div(Tensor other) { return wrap(NativeCore.adj_div(h(), other.h())); }
+  /** this ^ other, broadcasting (floating point). */
+  public Tensor pow(Tensor other) { return wrap(NativeCore.adj_pow(h(), other.h())); }
+  /** this + s (s taken in this tensor's dtype). */
+  public Tensor add(double s) { return wrap(NativeCore.adj_scalar_op(0, h(), s, 0)); }
+  /** this - s. */
+  public Tensor sub(double s) { return wrap(NativeCore.adj_scalar_op(1, h(), s, 0)); }
+  /** s - this. */
+  public Tensor rsub(double s) { return wrap(NativeCore.adj_scalar_op(1, h(), s, 1)); }
+  /** this * s. */
+  public Tensor mul(double s) { return wrap(NativeCore.adj_scalar_op(2, h(), s, 0)); }
+  /** this / s. */
+  public Tensor div(double s) { return wrap(NativeCore.adj_scalar_op(3, h(), s, 0)); }
+  /** this ^ s. */
+  public Tensor pow(double s) { return wrap(NativeCore.adj_scalar_op(4, h(), s, 0)); }
+
+  /** Elementwise this == other (bool). */
+  public Tensor eq(Tensor other) { return wrap(NativeCore.adj_compare(0, h(), other.h())); }
+  /** Elementwise this != other (bool). */
+  public Tensor ne(Tensor other) { return wrap(NativeCore.adj_compare(1, h(), other.h())); }
+  /** Elementwise this &lt; other (bool). */
+  public Tensor lt(Tensor other) { return wrap(NativeCore.adj_compare(2, h(), other.h())); }
+  /** Elementwise this &lt;= other (bool). */
+  public Tensor le(Tensor other) { return wrap(NativeCore.adj_compare(3, h(), other.h())); }
+  /** Elementwise this &gt; other (bool). */
+  public Tensor gt(Tensor other) { return wrap(NativeCore.adj_compare(4, h(), other.h())); }
+  /** Elementwise this &gt;= other (bool). */
+  public Tensor ge(Tensor other) { return wrap(NativeCore.adj_compare(5, h(), other.h())); }
+  /** Elementwise this == s (bool). */
+  public Tensor eq(double s) { return wrap(NativeCore.adj_compare_scalar(0, h(), s)); }
+  /** Elementwise this != s (bool). */
+  public Tensor ne(double s) { return wrap(NativeCore.adj_compare_scalar(1, h(), s)); }
+  /** Elementwise this &lt; s (bool). */
+  public Tensor lt(double s) { return wrap(NativeCore.adj_compare_scalar(2, h(), s)); }
+  /** Elementwise this &lt;= s (bool). */
+  public Tensor le(double s) { return wrap(NativeCore.adj_compare_scalar(3, h(), s)); }
+  /** Elementwise this &gt; s (bool). */
+  public Tensor gt(double s) { return wrap(NativeCore.adj_compare_scalar(4, h(), s)); }
+  /** Elementwise this &gt;= s (bool). */
+  public Tensor ge(double s) { return wrap(NativeCore.adj_compare_scalar(5, h(), s)); }
+
+  /** Elementwise {@code cond ? a : b}, broadcasting all three (like {@code torch.where}). */
+  public static Tensor where(Tensor cond, Tensor a, Tensor b) {
+    return wrap(NativeCore.adj_where(cond.h(), a.h(), b.h()));
+  }
+
+  /** A copy converted to {@code dtype} (this tensor itself if it already has it). */
+  public Tensor to(DType dtype) {
+    return wrap(NativeCore.adj_to(h(), dtype.code));
+  }
+
+  // ------------------------------------------------------------------ reductions
+
+  private static final long[] ALL = new long[0];
+
+  private static long[] dims(int... d) {
+    long[] r = new long[d.length];
+    for (int i = 0; i < d.length; i++) r[i] = d[i];
+    return r;
+  }
+
+  /** Sum of all elements (0-d). */
+  public Tensor sum() { return wrap(NativeCore.adj_sum(h(), ALL, 0, 0)); }
+  /** Sum over {@code dim}, dropping it. */
+  public Tensor sum(int dim) { return sum(new int[] {dim}, false); }
+  /** Sum over {@code dims}; {@code keepdim} keeps them with size 1. */
+  public Tensor sum(int[] dims, boolean keepdim) { return wrap(NativeCore.adj_sum(h(), dims(dims), dims.length, keepdim ? 1 : 0)); }
+  /** Sum over {@code dim}; {@code keepdim} keeps it with size 1. */
+  public Tensor sum(int dim, boolean keepdim) { return sum(new int[] {dim}, keepdim); }
+
+  /** Mean of all elements (0-d). */
+  public Tensor mean() { return wrap(NativeCore.adj_mean(h(), ALL, 0, 0)); }
+  /** Mean over {@code dim}, dropping it. */
+  public Tensor mean(int dim) { return mean(new int[] {dim}, false); }
+  /** Mean over {@code dims}. */
+  public Tensor mean(int[] dims, boolean keepdim) { return wrap(NativeCore.adj_mean(h(), dims(dims), dims.length, keepdim ? 1 : 0)); }
+  /** Mean over {@code dim}. */
+  public Tensor mean(int dim, boolean keepdim) { return mean(new int[] {dim}, keepdim); }
+
+  /** Maximum of all elements (0-d); NaN if any is NaN. */
+  public Tensor amax() { return wrap(NativeCore.adj_amax(h(), ALL, 0, 0)); }
+  /** Maximum over {@code dim}, dropping it. */
+  public Tensor amax(int dim) { return amax(new int[] {dim}, false); }
+  /** Maximum over {@code dims}. */
+  public Tensor amax(int[] dims, boolean keepdim) { return wrap(NativeCore.adj_amax(h(), dims(dims), dims.length, keepdim ? 1 : 0)); }
+  /** Maximum over {@code dim}. */
+  public Tensor amax(int dim, boolean keepdim) { return amax(new int[] {dim}, keepdim); }
+
+  /** log(sum(exp(x))) over all elements, computed stably. */
+  public Tensor logsumexp() { return wrap(NativeCore.adj_logsumexp(h(), ALL, 0, 0)); }
+  /** log(sum(exp(x))) over {@code dim}, dropping it. */
+  public Tensor logsumexp(int dim) { return logsumexp(new int[] {dim}, false); }
+  /** log(sum(exp(x))) over {@code dims}. */
+  public Tensor logsumexp(int[] dims, boolean keepdim) { return wrap(NativeCore.adj_logsumexp(h(), dims(dims), dims.length, keepdim ? 1 : 0)); }
+  /** log(sum(exp(x))) over {@code dim}. */
+  public Tensor logsumexp(int dim, boolean keepdim) { return logsumexp(new int[] {dim}, keepdim); }
+
+  /** Softmax along {@code dim}. */
+  public Tensor softmax(int dim) { return wrap(NativeCore.adj_softmax(h(), dim)); }
+  /** Log-softmax along {@code dim}. */
+  public Tensor logSoftmax(int dim) { return wrap(NativeCore.adj_log_softmax(h(), dim)); }
+
+  // ------------------------------------------------------------------ linear algebra
+
+  /** Matrix product with {@code torch.matmul} semantics (1-D, 2-D, batched with broadcasting). */
+  public Tensor matmul(Tensor other) { return wrap(NativeCore.adj_matmul(h(), other.h())); }
+
+  /** {@code this @ weight^T + bias}, like {@code F.linear(this, weight, bias)}; bias may be null. */
+  public Tensor linear(Tensor weight, Tensor bias) {
+    return wrap(NativeCore.adj_linear(h(), weight.h(), bias == null ? 0 : bias.h()));
+  }
+
+  // ------------------------------------------------------------------ views and data movement
+
+  /** Same data with a new shape (one size may be -1); a view when possible, else a copy. */
+  public Tensor reshape(long... shape) { return wrap(NativeCore.adj_reshape(h(), shape, shape.length)); }
+  /** Same data with a new shape, always a view; throws if the layout does not allow one. */
+  public Tensor view(long... shape) { return wrap(NativeCore.adj_view(h(), shape, shape.length)); }
+  /** All elements as a 1-D tensor. */
+  public Tensor flatten() { return reshape(-1); }
+  /** Dims reordered (a view). */
+  public Tensor permute(int... perm) { return wrap(NativeCore.adj_permute(h(), dims(perm), perm.length)); }
+  /** Dims d0 and d1 swapped (a view). */
+  public Tensor transpose(int d0, int d1) { return wrap(NativeCore.adj_transpose(h(), d0, d1)); }
+  /** Transpose of a 2-D tensor (a view). */
+  public Tensor t() {
+    if (ndim() > 2) throw new ShapeMismatchException("t", "t: expects a tensor with <= 2 dims, got shape " + Arrays.toString(shapeRef()));
+    return ndim() < 2 ? transpose(0, 0) : transpose(0, 1);
+  }
+  /** Dim {@code src} moved to position {@code dst} (a view). */
+  public Tensor movedim(int src, int dst) { return wrap(NativeCore.adj_movedim(h(), src, dst)); }
+  /** Broadcast to {@code shape} without copying (-1 keeps a size). */
+  public Tensor expand(long... shape) { return wrap(NativeCore.adj_expand(h(), shape, shape.length)); }
+  /** Elements start..end-1 of {@code dim} (a view; bounds clamp like Python slices). */
+  public Tensor slice(int dim, long start, long end) { return slice(dim, start, end, 1); }
+  /** Every {@code step}-th element of start..end-1 along {@code dim} (a view). */
+  public Tensor slice(int dim, long start, long end, long step) { return wrap(NativeCore.adj_slice(h(), dim, start, end, step)); }
+  /** Index {@code index} of {@code dim}, dropping the dim (a view). */
+  public Tensor select(int dim, long index) { return wrap(NativeCore.adj_select(h(), dim, index)); }
+  /** Row {@code index} (same as {@code select(0, index)}). */
+  public Tensor get(long index) { return select(0, index); }
+  /** All size-1 dims removed (a view). */
+  public Tensor squeeze() { return wrap(NativeCore.adj_squeeze(h(), ALL, 0)); }
+  /** The given dims removed where their size is 1 (a view). */
+  public Tensor squeeze(int... dims) { return wrap(NativeCore.adj_squeeze(h(), dims(dims), dims.length)); }
+  /** A size-1 dim inserted at {@code dim} (a view). */
+  public Tensor unsqueeze(int dim) { return wrap(NativeCore.adj_unsqueeze(h(), dim)); }
+  /** A dense row-major copy, or this tensor if it already is one. */
+  public Tensor contiguous() { return wrap(NativeCore.adj_contiguous(h())); }
+  /** Entries of {@code dim} picked by the int64 {@code index}. */
+  public Tensor indexSelect(int dim, Tensor index) { return wrap(NativeCore.adj_index_select(h(), dim, index.h())); }
+
+  /** Concatenation along an existing dim. */
+  public static Tensor cat(List<Tensor> tensors, int dim) {
+    return wrap(NativeCore.adj_cat(handles(tensors), tensors.size(), dim));
+  }
+
+  /** Stacking along a new dim. */
+  public static Tensor stack(List<Tensor> tensors, int dim) {
+    return wrap(NativeCore.adj_stack(handles(tensors), tensors.size(), dim));
+  }
+
+  private static long[] handles(List<Tensor> ts) {
+    long[] hs = new long[ts.size()];
+    for (int i = 0; i < hs.length; i++) hs[i] = ts.get(i).h();
+    return hs;
+  }
+
+  // ------------------------------------------------------------------ back to Java
+
+  /** All elements as float, row-major (converted from this tensor's dtype). */
+  public float[] toFloatArray() {
+    float[] out = new float[checkedNumel()];
+    Errors.check(NativeCore.adj_copy_to_host(h(), DType.FLOAT32.code, out, out.length * 4L));
+    return out;
+  }
+
+  /** All elements as double, row-major. */
+  public double[] toDoubleArray() {
+    double[] out = new double[checkedNumel()];
+    Errors.check(NativeCore.adj_copy_to_host(h(), DType.FLOAT64.code, out, out.length * 8L));
+    return out;
+  }
+
+  /** All elements as long, row-major (floats truncate toward zero). */
+  public long[] toLongArray() {
+    long[] out = new long[checkedNumel()];
+    Errors.check(NativeCore.adj_copy_to_host(h(), DType.INT64.code, out, out.length * 8L));
+    return out;
+  }
+
+  /** All elements as boolean (nonzero = true), row-major. */
+  public boolean[] toBooleanArray() {
+    byte[] b = new byte[checkedNumel()];
+    Errors.check(NativeCore.adj_copy_to_host(h(), DType.BOOL.code, b, b.length));
+    boolean[] out = new boolean[b.length];
+    for (int i = 0; i < b.length; i++) out[i] = b[i] != 0;
+    return out;
+  }
+
+  /** Copies all elements as float into {@code dst} at its position (direct or heap buffer). */
+  public void copyTo(FloatBuffer dst) {
+    int n = checkedNumel();
+    if (dst.remaining() < n)
+      throw new AdjointArgumentException("copyTo", "copyTo: buffer has " + dst.remaining() + " floats left, tensor has " + n);
+    if (dst.isDirect()) {
+      Errors.check(NativeCore.adj_copy_to_host(h(), DType.FLOAT32.code, new FloatPointer(dst), n * 4L));
+      dst.position(dst.position() + n);
+    } else {
+      dst.put(toFloatArray());
+    }
+  }
+
+  /** Copies all elements as double into {@code dst} at its position (direct or heap buffer). */
+  public void copyTo(DoubleBuffer dst) {
+    int n = checkedNumel();
+    if (dst.remaining() < n)
+      throw new AdjointArgumentException("copyTo", "copyTo: buffer has " + dst.remaining() + " doubles left, tensor has " + n);
+    if (dst.isDirect()) {
+      Errors.check(NativeCore.adj_copy_to_host(h(), DType.FLOAT64.code, new DoublePointer(dst), n * 8L));
+      dst.position(dst.position() + n);
+    } else {
+      dst.put(toDoubleArray());
+    }
+  }
+
+  private int checkedNumel() {
+    long n = numel();
+    if (n > Integer.MAX_VALUE - 8)
+      throw new AdjointArgumentException("toArray", "toArray: " + n + " elements do not fit in a Java array");
+    return (int) n;
+  }
+
+  /** The value of a one-element tensor. */
+  public double item() {
+    if (numel() != 1)
+      throw new ShapeMismatchException("item", "item: only a one-element tensor converts to a number, got shape " + Arrays.toString(shapeRef()));
+    return toDoubleArray()[0];
+  }
+
+  /** The value of a one-element tensor as long (exact for int64). */
+  public long itemLong() {
+    if (numel() != 1)
+      throw new ShapeMismatchException("item", "item: only a one-element tensor converts to a number, got shape " + Arrays.toString(shapeRef()));
+    return toLongArray()[0];
+  }
+
+  /** {@code allclose(other, 1e-5, 1e-8)}, like {@code torch.allclose}. */
+  public boolean allclose(Tensor other) {
+    return allclose(other, 1e-5, 1e-8);
+  }
+
+  /**
+   * True if {@code |this - other| <= atol + rtol * |other|} everywhere (after broadcasting);
+   * equal infinities are close, NaN is never close. Compares in float64.
+   */
+  public boolean allclose(Tensor other, double rtol, double atol) {
+    try (Scope s = Scope.open()) {
+      Tensor a = this.to(DType.FLOAT64), b = other.to(DType.FLOAT64);
+      Tensor diff = a.sub(b);  // broadcasts, and throws on shapes that do not
+      long[] shp = diff.shape();
+      double[] x = a.expand(shp).toDoubleArray(), y = b.expand(shp).toDoubleArray();
+      for (int i = 0; i < x.length; i++) {
+        if (x[i] == y[i]) continue;
+        if (!(Math.abs(x[i] - y[i]) <= atol + rtol * Math.abs(y[i]))) return false;
+      }
+      return true;
+    }
+  }
+
+  /** Prints like PyTorch: {@code tensor([-0.5956, -0.6096, ...])}, summarised when large. */
+  @Override
+  public String toString() {
+    if (handle == 0) return "tensor(<closed>)";
+    long[] s = shapeRef();
+    DType d = dtype();
+    String suffix = d == DType.FLOAT64 ? "float64" : null;
+    Device dev = device();
+    String devName = dev.type() == Device.Type.CPU ? null : dev.toString();
+    Object data;
+    switch (d) {
+      case FLOAT32: data = toFloatArray(); break;
+      case FLOAT64: data = toDoubleArray(); break;
+      case INT64: data = toLongArray(); break;
+      default: data = toBooleanArray();
+    }
+    return TensorPrinter.format(data, s, suffix, devName);
+  }
+
+  static ByteOrder nativeOrder() {
+    return ByteOrder.nativeOrder();
+  }
+}

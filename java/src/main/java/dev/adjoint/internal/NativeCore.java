@@ -1,0 +1,128 @@
+package dev.adjoint.internal;
+
+import org.bytedeco.javacpp.Loader;
+import org.bytedeco.javacpp.Pointer;
+import org.bytedeco.javacpp.annotation.Cast;
+import org.bytedeco.javacpp.annotation.Platform;
+import org.bytedeco.javacpp.annotation.Properties;
+import org.bytedeco.openblas.presets.openblas_nolapack;
+
+/**
+ * The JavaCPP binding of {@code native/include/adjoint/adjoint.h}. JavaCPP generates and compiles
+ * the JNI glue for these declarations at build time (see java/pom.xml).
+ *
+ * <p>NOTE: written by hand rather than parsed from the header: the C API is small and flat, and
+ * declaring it here lets every tensor cross as a plain {@code long} handle (no Pointer object per
+ * call), which keeps the cost of one op call from Java at a single JNI transition.
+ *
+ * <p>Not public API: {@link dev.adjoint.Tensor} wraps every call and turns a 0 / -1 result into
+ * a typed exception via {@link Errors}.
+ */
+@Properties(
+    inherit = openblas_nolapack.class,
+    value = @Platform(include = "adjoint/adjoint.h", link = "adjoint_core"))
+public final class NativeCore {
+  static {
+    Loader.load();
+  }
+
+  private NativeCore() {}
+
+  /** Forces the class (and so the native library) to load. */
+  public static void init() {}
+
+  // --- errors, library ---
+  public static native int adj_last_error_kind();
+  public static native String adj_last_error_message();
+  public static native String adj_version();
+  public static native int adj_num_primitives();
+  public static native String adj_primitive_name(int i);
+  public static native void adj_memory_stats(@Cast("int64_t*") long[] out);
+  public static native void adj_empty_cache();
+
+  // --- lifecycle and metadata ---
+  public static native void adj_release(long t);
+  public static native long adj_share(long t);
+  public static native int adj_ndim(long t);
+  public static native int adj_shape(long t, @Cast("int64_t*") long[] out);
+  public static native int adj_strides(long t, @Cast("int64_t*") long[] out);
+  public static native int adj_dtype(long t);
+  public static native int adj_device(long t);
+  public static native int adj_is_contiguous(long t);
+  public static native long adj_numel(long t);
+
+  // --- host data ---
+  public static native long adj_from_data(@Cast("const void*") float[] data, int dtype, @Cast("const int64_t*") long[] shape, int ndim);
+  public static native long adj_from_data(@Cast("const void*") double[] data, int dtype, @Cast("const int64_t*") long[] shape, int ndim);
+  public static native long adj_from_data(@Cast("const void*") long[] data, int dtype, @Cast("const int64_t*") long[] shape, int ndim);
+  public static native long adj_from_data(@Cast("const void*") byte[] data, int dtype, @Cast("const int64_t*") long[] shape, int ndim);
+  public static native long adj_from_data(@Cast("const void*") Pointer data, int dtype, @Cast("const int64_t*") long[] shape, int ndim);
+  public static native int adj_copy_to_host(long t, int dtype, @Cast("void*") float[] dst, long capacity);
+  public static native int adj_copy_to_host(long t, int dtype, @Cast("void*") double[] dst, long capacity);
+  public static native int adj_copy_to_host(long t, int dtype, @Cast("void*") long[] dst, long capacity);
+  public static native int adj_copy_to_host(long t, int dtype, @Cast("void*") byte[] dst, long capacity);
+  public static native int adj_copy_to_host(long t, int dtype, @Cast("void*") Pointer dst, long capacity);
+
+  // --- creation ---
+  public static native long adj_full(@Cast("const int64_t*") long[] shape, int ndim, double value, int dtype);
+  public static native long adj_full_like(long t, double value);
+  public static native long adj_eye(long n, long m, int dtype);
+  public static native long adj_arange(double start, double end, double step, int dtype);
+  public static native long adj_generator_new(@Cast("uint64_t") long seed);
+  public static native void adj_generator_free(long g);
+  public static native int adj_generator_manual_seed(long g, @Cast("uint64_t") long seed);
+  public static native @Cast("uint64_t") long adj_generator_initial_seed(long g);
+  public static native long adj_randn(long g, @Cast("const int64_t*") long[] shape, int ndim, int dtype);
+  public static native long adj_rand(long g, @Cast("const int64_t*") long[] shape, int ndim, int dtype);
+
+  // --- elementwise ---
+  public static native long adj_neg(long x);
+  public static native long adj_exp(long x);
+  public static native long adj_log(long x);
+  public static native long adj_sin(long x);
+  public static native long adj_cos(long x);
+  public static native long adj_tanh(long x);
+  public static native long adj_sigmoid(long x);
+  public static native long adj_relu(long x);
+  public static native long adj_sqrt(long x);
+  public static native long adj_abs(long x);
+  public static native long adj_sign(long x);
+  public static native long adj_add(long a, long b);
+  public static native long adj_sub(long a, long b);
+  public static native long adj_mul(long a, long b);
+  public static native long adj_div(long a, long b);
+  public static native long adj_pow(long a, long b);
+  public static native long adj_scalar_op(int op, long a, double s, int reverse);
+  public static native long adj_compare(int cmp, long a, long b);
+  public static native long adj_compare_scalar(int cmp, long a, double s);
+  public static native long adj_where(long cond, long a, long b);
+  public static native long adj_to(long x, int dtype);
+
+  // --- reductions ---
+  public static native long adj_sum(long x, @Cast("const int64_t*") long[] dims, int ndims, int keepdim);
+  public static native long adj_mean(long x, @Cast("const int64_t*") long[] dims, int ndims, int keepdim);
+  public static native long adj_amax(long x, @Cast("const int64_t*") long[] dims, int ndims, int keepdim);
+  public static native long adj_logsumexp(long x, @Cast("const int64_t*") long[] dims, int ndims, int keepdim);
+  public static native long adj_softmax(long x, long dim);
+  public static native long adj_log_softmax(long x, long dim);
+
+  // --- linear algebra ---
+  public static native long adj_matmul(long a, long b);
+  public static native long adj_linear(long x, long w, long b);
+
+  // --- views and data movement ---
+  public static native long adj_reshape(long x, @Cast("const int64_t*") long[] shape, int ndim);
+  public static native long adj_view(long x, @Cast("const int64_t*") long[] shape, int ndim);
+  public static native long adj_permute(long x, @Cast("const int64_t*") long[] perm, int ndim);
+  public static native long adj_transpose(long x, long d0, long d1);
+  public static native long adj_movedim(long x, long src, long dst);
+  public static native long adj_expand(long x, @Cast("const int64_t*") long[] shape, int ndim);
+  public static native long adj_slice(long x, long dim, long start, long end, long step);
+  public static native long adj_select(long x, long dim, long index);
+  public static native long adj_squeeze(long x, @Cast("const int64_t*") long[] dims, int ndims);
+  public static native long adj_unsqueeze(long x, long dim);
+  public static native long adj_contiguous(long x);
+  public static native long adj_index_select(long x, long dim, long index);
+  public static native long adj_cat(@Cast("const adj_t*") long[] xs, int n, long dim);
+  public static native long adj_stack(@Cast("const adj_t*") long[] xs, int n, long dim);
+}
