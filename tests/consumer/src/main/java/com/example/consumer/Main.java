@@ -1,0 +1,33 @@
+package com.example.consumer;
+
+import dev.adjoint.Adjoint;
+import dev.adjoint.Scope;
+import dev.adjoint.Tensor;
+
+/** Uses the installed artifact like any application would; exits non-zero if a result is wrong. */
+public final class Main {
+  public static void main(String[] args) {
+    try (Scope scope = Scope.open()) {
+      Adjoint.manualSeed(0);
+      Tensor w = Tensor.randn(16, 16), b = Tensor.randn(16), x = Tensor.randn(16);
+      Tensor y = x.linear(w, b).tanh();
+      // Independent check of the same computation in plain Java.
+      float[] wa = w.toFloatArray(), ba = b.toFloatArray(), xa = x.toFloatArray(), ya = y.toFloatArray();
+      for (int i = 0; i < 16; i++) {
+        double acc = ba[i];
+        for (int j = 0; j < 16; j++) acc += (double) wa[i * 16 + j] * xa[j];
+        if (Math.abs(Math.tanh(acc) - ya[i]) > 1e-5) {
+          System.err.println("consumer: mismatch at " + i + ": " + Math.tanh(acc) + " vs " + ya[i]);
+          System.exit(1);
+        }
+      }
+      // The notebook's first weight draw, as torch prints it for manual_seed(0).
+      String first = w.get(0).slice(0, 0, 3).toString();
+      if (!first.equals("tensor([-1.1258, -1.1524, -0.2506])")) {
+        System.err.println("consumer: unexpected random draw " + first);
+        System.exit(1);
+      }
+      System.out.println("consumer OK: adjoint " + Adjoint.version() + ", predict(x) = " + y.slice(0, 0, 4));
+    }
+  }
+}
