@@ -115,6 +115,30 @@ adj_t adj_index_select(adj_t x, int64_t dim, adj_t index);
 adj_t adj_cat(const adj_t* xs, int n, int64_t dim);
 adj_t adj_stack(const adj_t* xs, int n, int64_t dim);
 
+/* --- transforms ---
+ * A transform is a level on this thread's stack: begin it, wrap its inputs, run the function (any
+ * ops on the wrapped tensors are traced by the level), unwrap the outputs, end it. Levels nest in
+ * any order; they must end innermost first. A level handle owns a reference: release it when the
+ * last use is over (for vjp that is after the last pullback call, which may follow end). */
+enum { ADJ_LEVEL_JVP = 0, ADJ_LEVEL_GRAD = 1, ADJ_LEVEL_VMAP = 2 };
+enum { ADJ_RANDOMNESS_ERROR = 0, ADJ_RANDOMNESS_DIFFERENT = 1, ADJ_RANDOMNESS_SAME = 2 };
+int64_t adj_level_begin(int kind, int64_t batch_size, int randomness); /* 0 on error */
+int adj_level_end(int64_t level);
+void adj_level_release(int64_t level);
+int adj_level_depth(void); /* live levels on this thread */
+int adj_is_tracer(adj_t t);
+/* jvp: tangent 0 = symbolic zero. unwrap writes out[0] = primal, out[1] = tangent. */
+adj_t adj_jvp_wrap(int64_t level, adj_t primal, adj_t tangent);
+int adj_jvp_unwrap(int64_t level, adj_t y, adj_t* out);
+/* vmap */
+adj_t adj_vmap_wrap(int64_t level, adj_t x, int64_t in_dim);
+adj_t adj_vmap_unwrap(int64_t level, adj_t y, int64_t out_dim);
+/* grad / vjp: backward writes nin cotangents (one per input leaf) to grads_out */
+adj_t adj_grad_wrap(int64_t level, adj_t x);
+adj_t adj_grad_unwrap(int64_t level, adj_t y);
+int adj_grad_backward(int64_t level, const adj_t* outs, const adj_t* cots, int nout, const adj_t* ins, int nin,
+                      adj_t* grads_out);
+
 #ifdef __cplusplus
 }
 #endif

@@ -9,6 +9,7 @@
 #include "core/allocator.h"
 #include "core/error.h"
 #include "core/random.h"
+#include "interp/interpreters.h"
 #include "ops/ops.h"
 
 using namespace adjoint;
@@ -65,6 +66,17 @@ adj_t handle_call(F&& f) {
   return guard<adj_t>(0, [&] { return out(f()); });
 }
 
+Level* level_of(int64_t l, const char* op) {
+  ADJ_CHECK(l != 0, ErrorKind::State, op, "null transform level");
+  return reinterpret_cast<Level*>(intptr_t(l));
+}
+
+// The concrete value behind t for reading it out: jvp/grad tracers give their primal.
+Tensor readable(Tensor t, const char* op) {
+  while (t.is_tracer()) t = tracer_of(t)->value_for_read(op);
+  return t;
+}
+
 Generator& gen(int64_t g) { return g == 0 ? default_generator() : *reinterpret_cast<Generator*>(intptr_t(g)); }
 
 }  // namespace
@@ -116,7 +128,7 @@ adj_t adj_from_data(const void* data, int dtype, const int64_t* shape, int ndim)
 
 int adj_copy_to_host(adj_t t, int dtype, void* dst, int64_t capacity) {
   return guard(-1, [&] {
-    Tensor x = in(t, "copy_to_host");
+    Tensor x = readable(in(t, "copy_to_host"), "copy_to_host");
     DType dt = to_dtype(dtype, "copy_to_host");
     int64_t need = x.numel() * int64_t(itemsize(dt));
     ADJ_CHECK(capacity >= need, ErrorKind::Argument, "copy_to_host",
@@ -262,5 +274,59 @@ static std::vector<Tensor> tensor_list(const adj_t* xs, int n, const char* op) {
 }
 adj_t adj_cat(const adj_t* xs, int n, int64_t dim) { return handle_call([&] { return ops::cat(tensor_list(xs, n, "cat"), dim); }); }
 adj_t adj_stack(const adj_t* xs, int n, int64_t dim) { return handle_call([&] { return ops::stack(tensor_list(xs, n, "stack"), dim); }); }
+
+int64_t adj_level_begin(int kind, int64_t batch_size, int randomness) {
+  return guard<int64_t>(0, [&] {
+    ADJ_CHECK(kind >= 0 && kind <= 2, ErrorKind::Argument, "transform", "unknown level kind " << kind);
+    ADJ_CHECK(randomness >= 0 && randomness <= 2, ErrorKind::Argument, "vmap", "unknown randomness mode " << randomness);
+    if (kind == ADJ_LEVEL_VMAP) ADJ_CHECK(batch_size >= 0, ErrorKind::Argument, "vmap", "negative batch size " << batch_size);
+    Ref<Level> l = push_level(LevelKind(kind), batch_size, Randomness(randomness));
+    return int64_t(reinterpret_cast<intptr_t>(l.release()));
+  });
+}
+int adj_level_end(int64_t level) {
+  return guard(-1, [&] { Level* l = level_of(level, "transform"); pop_level(l, level_name(l->kind)); return 0; });
+}
+void adj_level_release(int64_t level) {
+  if (level) Ref<Level>::adopt(reinterpret_cast<Level*>(intptr_t(level))).reset();
+}
+int adj_level_depth(void) { return int(level_stack().size()); }
+int adj_is_tracer(adj_t t) { return guard(-1, [&] { return int(in(t).is_tracer()); }); }
+
+adj_t adj_jvp_wrap(int64_t level, adj_t primal, adj_t tangent) {
+  return handle_call([&] {
+    return jvp_wrap(level_of(level, "jvp"), in(primal, "jvp"), tangent ? in(tangent, "jvp") : Tensor());
+  });
+}
+int adj_jvp_unwrap(int64_t level, adj_t y, adj_t* o) {
+  return guard(-1, [&] {
+    Tensor p, t;
+    jvp_unwrap(level_of(level, "jvp"), in(y, "jvp"), &p, &t);
+    o[0] = out(p);
+    o[1] = out(t);
+    return 0;
+  });
+}
+adj_t adj_vmap_wrap(int64_t level, adj_t x, int64_t in_dim) {
+  return handle_call([&] { return batch_wrap(level_of(level, "vmap"), in(x, "vmap"), in_dim); });
+}
+adj_t adj_vmap_unwrap(int64_t level, adj_t y, int64_t out_dim) {
+  return handle_call([&] { return batch_unwrap(level_of(level, "vmap"), in(y, "vmap"), out_dim); });
+}
+adj_t adj_grad_wrap(int64_t level, adj_t x) { return handle_call([&] { return grad_wrap(level_of(level, "grad"), in(x, "grad")); }); }
+adj_t adj_grad_unwrap(int64_t level, adj_t y) { return handle_call([&] { return grad_unwrap(level_of(level, "grad"), in(y, "grad")); }); }
+int adj_grad_backward(int64_t level, const adj_t* outs, const adj_t* cots, int nout, const adj_t* ins, int nin, adj_t* grads_out) {
+  return guard(-1, [&] {
+    std::vector<Tensor> o, c, x;
+    for (int i = 0; i < nout; i++) {
+      o.push_back(in(outs[i], "vjp"));
+      c.push_back(in(cots[i], "vjp"));
+    }
+    for (int i = 0; i < nin; i++) x.push_back(in(ins[i], "vjp"));
+    std::vector<Tensor> g = grad_backward(level_of(level, "vjp"), o, c, x);
+    for (int i = 0; i < nin; i++) grads_out[i] = out(g[i]);
+    return 0;
+  });
+}
 
 }  // extern "C"

@@ -1,16 +1,35 @@
 #include "interp/dispatch.h"
 
 #include "core/error.h"
+#include "interp/interpreters.h"
 
 namespace adjoint {
 
+// NOTE: the top level among the inputs processes the op; inputs of lower levels (and concrete
+// tensors) are constants to it. A tracer whose level has ended, or that belongs to another
+// thread's transform, is rejected here, before any rule runs: it would otherwise give a wrong
+// number silently.
 Tensor apply(OpId op, const Tensor* in, int nin, const Attrs& attrs) {
   const OpDef& def = op_def(op);
+  Level* top = nullptr;
   for (int i = 0; i < nin; i++) {
     ADJ_CHECK(in[i].defined(), ErrorKind::State, def.name, "input " << i << " is undefined");
-    ADJ_CHECK(!in[i].is_tracer(), ErrorKind::Unsupported, def.name, "transforms are not available in this build");
+    if (!in[i].is_tracer()) continue;
+    Level* l = tracer_of(in[i])->level.get();
+    ADJ_CHECK(l->thread == std::this_thread::get_id(), ErrorKind::State, def.name,
+              "input " << i << " belongs to a " << level_name(l->kind) << " transform running in another thread");
+    ADJ_CHECK(l->alive, ErrorKind::State, def.name,
+              "input " << i << " " << in[i].shape().str() << " escaped from a " << level_name(l->kind)
+                       << " transform that has already returned (a tensor created inside a transform was kept and used after it ended)");
+    if (!top || l->id > top->id) top = l;
   }
-  return def.eval(in, nin, attrs);
+  if (!top) return def.eval(in, nin, attrs);
+  switch (top->kind) {
+    case LevelKind::Jvp: return jvp_process(top, def, in, nin, attrs);
+    case LevelKind::Batch: return batch_process(top, def, in, nin, attrs);
+    case LevelKind::Grad: return grad_process(top, def, in, nin, attrs);
+  }
+  throw Error(ErrorKind::Internal, def.name, "unknown level kind");
 }
 
 }  // namespace adjoint

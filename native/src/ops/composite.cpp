@@ -1,5 +1,6 @@
 // Composite ops: defined once in terms of primitives, so every transform handles them for free.
 #include <cmath>
+#include <string>
 
 #include "core/error.h"
 #include "interp/dispatch.h"
@@ -8,32 +9,57 @@
 
 namespace adjoint::ops {
 
-Tensor matmul(const Tensor& a, const Tensor& b) {
-  ADJ_CHECK(a.ndim() >= 1 && b.ndim() >= 1, ErrorKind::Shape, "matmul",
-            "both arguments need at least 1 dimension, got " << a.shape().str() << " and " << b.shape().str());
-  // torch.matmul semantics: a 1-D left operand is a row vector, a 1-D right one a column; the
-  // added dim is removed from the result.
-  if (a.ndim() == 1 && b.ndim() == 1) {
-    ADJ_CHECK(a.size(0) == b.size(0), ErrorKind::Shape, "matmul",
-              "shapes " << a.shape().str() << " and " << b.shape().str() << " cannot be multiplied (" << a.size(0) << " != " << b.size(0) << ")");
-    return sum(mul(a, b), Dims{}, false);
+namespace {
+
+// NOTE: an error raised inside a composite by one of its primitives is reported under the
+// composite's name, the op the caller used ("mean: dim 3 out of range ...", not "sum: ...").
+template <class F>
+Tensor as_op(const char* op, F&& body) {
+  try {
+    return body();
+  } catch (const Error& e) {
+    if (e.op() == op) throw;
+    std::string msg = e.what();
+    const std::string inner = e.op() + ": ";
+    if (msg.compare(0, inner.size(), inner) == 0) msg.erase(0, inner.size());
+    throw Error(e.kind(), op, msg);
   }
-  Tensor a2 = a.ndim() == 1 ? unsqueeze(a, 0) : a;
-  Tensor b2 = b.ndim() == 1 ? unsqueeze(b, 1) : b;
-  Tensor r = apply(OpId::Matmul, {a2, b2});
-  if (a.ndim() == 1) r = squeeze(r, Dims{-2});
-  if (b.ndim() == 1) r = squeeze(r, Dims{-1});
-  return r;
+}
+
+}  // namespace
+
+Tensor matmul(const Tensor& a, const Tensor& b) {
+  return as_op("matmul", [&] {
+    ADJ_CHECK(a.ndim() >= 1 && b.ndim() >= 1, ErrorKind::Shape, "matmul",
+              "both arguments need at least 1 dimension, got " << a.shape().str() << " and " << b.shape().str());
+    check_same_dtype("matmul", a, b);
+    // Checked on the shapes as given: the primitive sees a 1-D operand as a matrix.
+    const int64_t k = a.size(a.ndim() - 1), k2 = b.size(b.ndim() == 1 ? 0 : b.ndim() - 2);
+    ADJ_CHECK(k == k2, ErrorKind::Shape, "matmul",
+              "shapes " << a.shape().str() << " and " << b.shape().str() << " cannot be multiplied (" << k << " != " << k2 << ")");
+    // torch.matmul semantics: a 1-D left operand is a row vector, a 1-D right one a column; the
+    // added dim is removed from the result.
+    if (a.ndim() == 1 && b.ndim() == 1) return sum(mul(a, b), Dims{}, false);
+    Tensor a2 = a.ndim() == 1 ? unsqueeze(a, 0) : a;
+    Tensor b2 = b.ndim() == 1 ? unsqueeze(b, 1) : b;
+    Tensor r = apply(OpId::Matmul, {a2, b2});
+    if (a.ndim() == 1) r = squeeze(r, Dims{-2});
+    if (b.ndim() == 1) r = squeeze(r, Dims{-1});
+    return r;
+  });
 }
 
 Tensor linear(const Tensor& x, const Tensor& w, const Tensor* b) {
-  ADJ_CHECK(w.ndim() == 2 || w.ndim() == 1, ErrorKind::Shape, "linear", "weight must be 1-D or 2-D, got " << w.shape().str());
-  ADJ_CHECK(x.ndim() >= 1, ErrorKind::Shape, "linear", "input must have at least 1 dimension, got " << x.shape().str());
-  ADJ_CHECK(x.size(x.ndim() - 1) == w.size(w.ndim() - 1), ErrorKind::Shape, "linear",
-            "input " << x.shape().str() << " and weight " << w.shape().str() << " do not fit: input features "
-                     << x.size(x.ndim() - 1) << " != weight in_features " << w.size(w.ndim() - 1));
-  Tensor y = matmul(x, w.ndim() == 2 ? transpose(w, 0, 1) : w);
-  return b ? add(y, *b) : y;
+  return as_op("linear", [&] {
+    ADJ_CHECK(w.ndim() == 2 || w.ndim() == 1, ErrorKind::Shape, "linear", "weight must be 1-D or 2-D, got " << w.shape().str());
+    ADJ_CHECK(x.ndim() >= 1, ErrorKind::Shape, "linear", "input must have at least 1 dimension, got " << x.shape().str());
+    ADJ_CHECK(x.size(x.ndim() - 1) == w.size(w.ndim() - 1), ErrorKind::Shape, "linear",
+              "input " << x.shape().str() << " and weight " << w.shape().str() << " do not fit: input features "
+                       << x.size(x.ndim() - 1) << " != weight in_features " << w.size(w.ndim() - 1));
+    check_same_dtype("linear", x, w);
+    Tensor y = matmul(x, w.ndim() == 2 ? transpose(w, 0, 1) : w);
+    return b ? add(y, *b) : y;
+  });
 }
 
 Tensor transpose(const Tensor& x, int64_t d0, int64_t d1) {
@@ -56,15 +82,19 @@ Tensor movedim(const Tensor& x, int64_t src, int64_t dst) {
 }
 
 Tensor stack(const std::vector<Tensor>& xs, int64_t dim) {
-  ADJ_CHECK(!xs.empty(), ErrorKind::Argument, "stack", "expected a non-empty list of tensors");
-  int d = wrap_dim(dim, xs[0].ndim() + 1, "stack");
-  for (size_t i = 1; i < xs.size(); i++)
-    ADJ_CHECK(xs[i].shape() == xs[0].shape(), ErrorKind::Shape, "stack",
-              "all tensors must have the same shape: input 0 is " << xs[0].shape().str() << ", input " << i << " is " << xs[i].shape().str());
-  std::vector<Tensor> us;
-  us.reserve(xs.size());
-  for (const Tensor& t : xs) us.push_back(unsqueeze(t, d));
-  return cat(us, d);
+  return as_op("stack", [&] {
+    ADJ_CHECK(!xs.empty(), ErrorKind::Argument, "stack", "expected a non-empty list of tensors");
+    int d = wrap_dim(dim, xs[0].ndim() + 1, "stack");
+    for (size_t i = 1; i < xs.size(); i++) {
+      ADJ_CHECK(xs[i].shape() == xs[0].shape(), ErrorKind::Shape, "stack",
+                "all tensors must have the same shape: input 0 is " << xs[0].shape().str() << ", input " << i << " is " << xs[i].shape().str());
+      check_same_dtype("stack", xs[0], xs[i]);
+    }
+    std::vector<Tensor> us;
+    us.reserve(xs.size());
+    for (const Tensor& t : xs) us.push_back(unsqueeze(t, d));
+    return cat(us, d);
+  });
 }
 
 static int64_t reduced_count(const char* op, const Tensor& x, const Dims& dims) {
@@ -75,31 +105,42 @@ static int64_t reduced_count(const char* op, const Tensor& x, const Dims& dims) 
 }
 
 Tensor mean(const Tensor& x, const Dims& dims, bool keepdim) {
-  check_floating("mean", x);
-  Tensor s = sum(x, dims, keepdim);
-  return div(s, scalar(double(reduced_count("mean", x, dims)), x.dtype(), x.device()));
+  return as_op("mean", [&] {
+    check_floating("mean", x);
+    Tensor s = sum(x, dims, keepdim);
+    return div(s, scalar(double(reduced_count("mean", x, dims)), x.dtype(), x.device()));
+  });
 }
 
 // NOTE: the max is subtracted for stability; it needs no stop-gradient, since its contributions
 // cancel exactly in every derivative.
 Tensor logsumexp(const Tensor& x, const Dims& dims, bool keepdim) {
-  check_floating("logsumexp", x);
-  Tensor m = amax(x, dims, true);
-  // An all -inf slice would give (-inf) - (-inf) = NaN; shift by 0 there instead.
-  Tensor finite_m = where(compare(OpId::Eq, abs(m), scalar(INFINITY, x.dtype(), x.device())), zeros(Dims{}, x.dtype(), x.device()), m);
-  Tensor r = add(log(sum(exp(sub(x, finite_m)), dims, true)), finite_m);
-  return keepdim ? r : (dims.empty() ? reshape(r, Dims{}) : squeeze(r, dims));
+  return as_op("logsumexp", [&] {
+    check_floating("logsumexp", x);
+    Tensor m = amax(x, dims, true);
+    // An all -inf slice would give (-inf) - (-inf) = NaN; shift by 0 there instead.
+    Tensor finite_m = where(compare(OpId::Eq, abs(m), scalar(INFINITY, x.dtype(), x.device())), zeros(Dims{}, x.dtype(), x.device()), m);
+    Tensor r = add(log(sum(exp(sub(x, finite_m)), dims, true)), finite_m);
+    return keepdim ? r : (dims.empty() ? reshape(r, Dims{}) : squeeze(r, dims));
+  });
 }
 
 Tensor softmax(const Tensor& x, int64_t dim) {
-  check_floating("softmax", x);
-  Tensor e = exp(sub(x, amax(x, Dims{dim}, true)));
-  return div(e, sum(e, Dims{dim}, true));
+  return as_op("softmax", [&] {
+    check_floating("softmax", x);
+    Tensor e = exp(sub(x, amax(x, Dims{dim}, true)));
+    return div(e, sum(e, Dims{dim}, true));
+  });
 }
 
+// NOTE: (x - m) - log(sum(exp(x - m))), not x - logsumexp(x): adding the max back first would round
+// the result to the max's precision (float32 [1000, 1000] gave -0.69312 instead of -0.69315).
 Tensor log_softmax(const Tensor& x, int64_t dim) {
-  check_floating("log_softmax", x);
-  return sub(x, logsumexp(x, Dims{dim}, true));
+  return as_op("log_softmax", [&] {
+    check_floating("log_softmax", x);
+    Tensor shifted = sub(x, amax(x, Dims{dim}, true));
+    return sub(shifted, log(sum(exp(shifted), Dims{dim}, true)));
+  });
 }
 
 }  // namespace adjoint::ops

@@ -3,6 +3,7 @@
 
 #include "core/error.h"
 #include "core/random.h"
+#include "interp/interpreters.h"
 #include "ops/op_util.h"
 #include "ops/ops.h"
 
@@ -10,6 +11,13 @@ namespace adjoint::ops {
 
 static void check_shape(const char* op, const Dims& shape) {
   for (int64_t s : shape) ADJ_CHECK(s >= 0, ErrorKind::Argument, op, "negative size " << s << " in shape " << shape.str());
+  // Checked here too (Tensor::empty checks it as well) so that the message names the op, not "shape".
+  int64_t n = 1;
+  for (int64_t s : shape) {
+    ADJ_CHECK(s == 0 || n <= INT64_MAX / s, ErrorKind::OutOfMemory, op,
+              "shape " << shape.str() << " has more elements than int64 can count");
+    n *= s;
+  }
 }
 
 Tensor full(const Dims& shape, double value, DType dtype, Device device) {
@@ -58,8 +66,28 @@ static Tensor random_fill(Generator& g, const Dims& shape, DType dtype, Device d
   return t;
 }
 
-Tensor randn(Generator& g, const Dims& shape, DType dtype, Device device) { return random_fill(g, shape, dtype, device, true); }
-Tensor rand(Generator& g, const Dims& shape, DType dtype, Device device) { return random_fill(g, shape, dtype, device, false); }
+// NOTE: random ops under vmap follow the level's randomness mode: `error` refuses (the default, as
+// in torch.func: a silently shared sample is a classic bug), `same` draws one sample for the whole
+// batch, `different` draws one per example of every such level and returns it batched.
+static Tensor random_op(Generator& g, const Dims& shape, DType dtype, Device device, bool normal) {
+  const char* op = normal ? "randn" : "rand";
+  std::vector<Level*> different;
+  for (const auto& l : level_stack()) {
+    if (l->kind != LevelKind::Batch) continue;
+    ADJ_CHECK(l->randomness != Randomness::Error, ErrorKind::State, op,
+              "random op inside vmap with randomness=error; pass randomness \"different\" or \"same\" to vmap");
+    if (l->randomness == Randomness::Different) different.push_back(l.get());
+  }
+  if (different.empty()) return random_fill(g, shape, dtype, device, normal);
+  Dims full_shape = shape;
+  for (auto it = different.rbegin(); it != different.rend(); ++it) full_shape.insert(0, (*it)->batch_size);
+  Tensor t = random_fill(g, full_shape, dtype, device, normal);
+  for (Level* l : different) t = batch_wrap_physical(l, t);  // outermost first
+  return t;
+}
+
+Tensor randn(Generator& g, const Dims& shape, DType dtype, Device device) { return random_op(g, shape, dtype, device, true); }
+Tensor rand(Generator& g, const Dims& shape, DType dtype, Device device) { return random_op(g, shape, dtype, device, false); }
 
 Tensor from_data(const void* data, const Dims& shape, DType dtype, Device device) {
   check_shape("from_data", shape);
@@ -71,5 +99,11 @@ Tensor from_data(const void* data, const Dims& shape, DType dtype, Device device
   }
   return t;
 }
+
+}  // namespace adjoint::ops
+
+namespace adjoint::ops {
+
+Tensor zeros_like(const Tensor& t) { return zeros(t.shape(), t.dtype(), t.device()); }
 
 }  // namespace adjoint::ops

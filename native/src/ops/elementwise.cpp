@@ -1,6 +1,7 @@
 // Elementwise primitives: unary math, broadcasting binary math, comparisons, where, dtype cast.
 #include "ops/op.h"
 #include "ops/op_util.h"
+#include "ops/rule_util.h"
 
 namespace adjoint {
 namespace {
@@ -60,6 +61,8 @@ Tensor eval_cast(const Tensor* in, int, const Attrs& at) {
 
 }  // namespace
 
+void register_elementwise_rules(OpDef* t);
+
 void register_elementwise_ops(OpDef* t) {
 #define ADJ_U_(id) t[int(OpId::id)].eval = eval_unary<OpId::id>;
   ADJ_U_(Neg) ADJ_U_(Exp) ADJ_U_(Log) ADJ_U_(Sin) ADJ_U_(Cos) ADJ_U_(Tanh)
@@ -71,6 +74,145 @@ void register_elementwise_ops(OpDef* t) {
 #undef ADJ_B_
   t[int(OpId::Where)].eval = eval_where;
   t[int(OpId::Cast)].eval = eval_cast;
+  register_elementwise_rules(t);
+}
+
+}  // namespace adjoint
+
+// ---------------------------------------------------------------- transform rules
+
+namespace adjoint {
+namespace {
+
+namespace O = ops;
+using rules::scalar_like;
+
+// d out for each unary op, as a multiplier of the incoming (co)tangent; both modes use it.
+Tensor unary_derivative(OpId op, const Tensor& x, const Tensor& out) {
+  switch (op) {
+    case OpId::Exp: return out;
+    case OpId::Log: return O::div(scalar_like(1, x), x);
+    case OpId::Sin: return O::cos(x);
+    case OpId::Cos: return O::neg(O::sin(x));
+    case OpId::Tanh: return O::sub(scalar_like(1, out), O::mul(out, out));
+    case OpId::Sigmoid: return O::mul(out, O::sub(scalar_like(1, out), out));
+    case OpId::Sqrt: return O::div(scalar_like(0.5, out), out);
+    case OpId::Abs: return O::sign(x);
+    default: throw Error(ErrorKind::Internal, op_name(op), "no derivative");
+  }
+}
+
+Tensor apply_unary_linear(OpId op, const Tensor& t, const Tensor& x, const Tensor& out) {
+  switch (op) {
+    case OpId::Neg: return O::neg(t);
+    // relu passes the (co)tangent where x > 0; at 0 the derivative is taken as 0, like PyTorch.
+    case OpId::Relu: return O::where(O::compare(OpId::Gt, x, scalar_like(0, x)), t, scalar_like(0, t));
+    case OpId::Sign: return O::mul(t, scalar_like(0, t));
+    default: return O::mul(t, unary_derivative(op, x, out));
+  }
+}
+
+template <OpId Op>
+Tensor jvp_unary(const Tensor* p, const Tensor* t, int, const Tensor& out, const Attrs&) {
+  if (Op == OpId::Sign) return Tensor();  // zero almost everywhere
+  return apply_unary_linear(Op, t[0], p[0], out);
+}
+
+template <OpId Op>
+void vjp_unary(const Tensor& g, const Tensor* p, int, const Tensor& out, const Attrs&, const bool*, Tensor* grads) {
+  if (Op == OpId::Sign) return;
+  grads[0] = apply_unary_linear(Op, g, p[0], out);
+}
+
+Tensor expand_to(const Tensor& t, const Dims& shape) { return t.shape() == shape ? t : O::expand(t, shape); }
+
+// Partial derivatives of binary ops: d out / d a and d out / d b, as multipliers.
+Tensor binary_partial(OpId op, int which, const Tensor& a, const Tensor& b, const Tensor& out) {
+  switch (op) {
+    case OpId::Add: return Tensor();  // 1
+    case OpId::Sub: return which == 0 ? Tensor() : scalar_like(-1, out);
+    case OpId::Mul: return which == 0 ? b : a;
+    case OpId::Div: return which == 0 ? O::div(scalar_like(1, b), b) : O::neg(O::div(out, b));
+    case OpId::Pow:
+      if (which == 0) return O::mul(b, O::pow(a, O::sub(b, scalar_like(1, b))));
+      // d/db a^b = a^b log a; taken as 0 where a == 0 (the limit for b > 0), like PyTorch.
+      return O::where(O::compare(OpId::Eq, a, scalar_like(0, a)), scalar_like(0, out), O::mul(out, O::log(a)));
+    default: throw Error(ErrorKind::Internal, op_name(op), "no derivative");
+  }
+}
+
+template <OpId Op>
+Tensor jvp_binary(const Tensor* p, const Tensor* t, int, const Tensor& out, const Attrs&) {
+  Tensor r;
+  for (int i = 0; i < 2; i++) {
+    if (!t[i].defined()) continue;
+    Tensor m = binary_partial(Op, i, p[0], p[1], out);
+    Tensor term = m.defined() ? O::mul(t[i], m) : t[i];
+    r = r.defined() ? O::add(r, term) : term;
+  }
+  return expand_to(r, out.shape());
+}
+
+template <OpId Op>
+void vjp_binary(const Tensor& g, const Tensor* p, int, const Tensor& out, const Attrs&, const bool* need, Tensor* grads) {
+  for (int i = 0; i < 2; i++) {
+    if (!need[i]) continue;
+    Tensor m = binary_partial(Op, i, p[0], p[1], out);
+    grads[i] = O::sum_to(m.defined() ? O::mul(g, m) : g, p[i].shape());
+  }
+}
+
+Tensor jvp_where(const Tensor* p, const Tensor* t, int, const Tensor& out, const Attrs&) {
+  Tensor ta = t[1].defined() ? t[1] : scalar_like(0, out), tb = t[2].defined() ? t[2] : scalar_like(0, out);
+  return expand_to(O::where(p[0], ta, tb), out.shape());
+}
+
+void vjp_where(const Tensor& g, const Tensor* p, int, const Tensor&, const Attrs&, const bool* need, Tensor* grads) {
+  Tensor zero = scalar_like(0, g);
+  if (need[1]) grads[1] = O::sum_to(O::where(p[0], g, zero), p[1].shape());
+  if (need[2]) grads[2] = O::sum_to(O::where(p[0], zero, g), p[2].shape());
+}
+
+Tensor jvp_cast(const Tensor*, const Tensor* t, int, const Tensor& out, const Attrs& at) {
+  return is_floating(at.dtype) ? O::to(t[0], at.dtype) : Tensor();
+}
+
+void vjp_cast(const Tensor& g, const Tensor* p, int, const Tensor&, const Attrs&, const bool*, Tensor* grads) {
+  if (is_floating(p[0].dtype())) grads[0] = O::to(g, p[0].dtype());
+}
+
+template <OpId Op>
+Tensor batch_elementwise(const Tensor* v, const int* bd, int nin, const Attrs& at, int64_t) {
+  return rules::batch_broadcasting(Op, v, bd, nin, at);
+}
+
+}  // namespace
+
+void register_elementwise_rules(OpDef* t) {
+#define ADJ_U_(id)                                          \
+  t[int(OpId::id)].jvp = jvp_unary<OpId::id>;               \
+  t[int(OpId::id)].vjp = vjp_unary<OpId::id>;               \
+  t[int(OpId::id)].batch = batch_elementwise<OpId::id>;
+  ADJ_U_(Neg) ADJ_U_(Exp) ADJ_U_(Log) ADJ_U_(Sin) ADJ_U_(Cos) ADJ_U_(Tanh)
+  ADJ_U_(Sigmoid) ADJ_U_(Relu) ADJ_U_(Sqrt) ADJ_U_(Abs) ADJ_U_(Sign)
+#undef ADJ_U_
+#define ADJ_B_(id)                                          \
+  t[int(OpId::id)].jvp = jvp_binary<OpId::id>;              \
+  t[int(OpId::id)].vjp = vjp_binary<OpId::id>;              \
+  t[int(OpId::id)].batch = batch_elementwise<OpId::id>;
+  ADJ_B_(Add) ADJ_B_(Sub) ADJ_B_(Mul) ADJ_B_(Div) ADJ_B_(Pow)
+#undef ADJ_B_
+#define ADJ_C_(id)                                          \
+  t[int(OpId::id)].batch = batch_elementwise<OpId::id>;     \
+  t[int(OpId::id)].differentiable = false;
+  ADJ_C_(Eq) ADJ_C_(Ne) ADJ_C_(Lt) ADJ_C_(Le) ADJ_C_(Gt) ADJ_C_(Ge)
+#undef ADJ_C_
+  t[int(OpId::Where)].jvp = jvp_where;
+  t[int(OpId::Where)].vjp = vjp_where;
+  t[int(OpId::Where)].batch = batch_elementwise<OpId::Where>;
+  t[int(OpId::Cast)].jvp = jvp_cast;
+  t[int(OpId::Cast)].vjp = vjp_cast;
+  t[int(OpId::Cast)].batch = batch_elementwise<OpId::Cast>;
 }
 
 }  // namespace adjoint

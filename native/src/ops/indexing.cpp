@@ -1,6 +1,7 @@
 // Data-gathering primitives: index_select and cat.
 #include "ops/op.h"
 #include "ops/op_util.h"
+#include "ops/rule_util.h"
 
 namespace adjoint {
 namespace {
@@ -68,11 +69,171 @@ Tensor eval_cat(const Tensor* in, int nin, const Attrs& at) {
   return out;
 }
 
+// attrs.ints = {dim, start, end, step, size}: zeros of `size` along dim, g placed at the slice.
+Tensor eval_slice_backward(const Tensor* in, int, const Attrs& at) {
+  const Tensor& g = in[0];
+  int d = wrap_dim(at.ints[0], g.ndim(), "slice_backward");
+  Dims shape = g.shape();
+  shape[d] = at.ints[4];
+  Tensor out = Tensor::empty(shape, g.dtype(), g.device(), "slice_backward");
+  backend_of(g).fill(out, 0.0);
+  Attrs sl;
+  sl.ints = Dims{d, at.ints[1], at.ints[2], at.ints[3]};
+  Tensor dst = op_def(OpId::Slice).eval(&out, 1, sl);  // a view of out, never traced
+  ADJ_CHECK(dst.shape() == g.shape(), ErrorKind::Shape, "slice_backward",
+            "gradient of shape " << g.shape().str() << " does not fit slice of shape " << dst.shape().str());
+  backend_of(g).copy(g, dst);
+  return out;
+}
+
+// attrs.ints = {dim, size}; in = {g, index}: zeros of `size` along dim with g's rows added at index.
+Tensor eval_index_add(const Tensor* in, int, const Attrs& at) {
+  const Tensor &g = in[0], &index = in[1];
+  ADJ_CHECK(index.dtype() == DType::Int64 && index.ndim() <= 1, ErrorKind::DType, "index_add", "index must be 0-d or 1-D int64");
+  int d = wrap_dim(at.ints[0], g.ndim(), "index_add");
+  ADJ_CHECK(index.numel() == g.size(d), ErrorKind::Shape, "index_add",
+            "index of " << index.numel() << " entries for dim " << d << " of size " << g.size(d));
+  Dims shape = g.shape();
+  shape[d] = at.ints[1];
+  Tensor out = Tensor::empty(shape, g.dtype(), g.device(), "index_add");
+  Backend& be = backend_of(g);
+  be.fill(out, 0.0);
+  Tensor idx = index.is_contiguous() ? index : op_def(OpId::Contiguous).eval(&index, 1, Attrs{});
+  const int64_t* p = idx.data<int64_t>();
+  Dims sh = g.shape(), sg = g.strides(), so = out.strides();
+  sh.erase(d);
+  sg.erase(d);
+  so.erase(d);
+  for (int64_t i = 0, n = idx.numel(); i < n; i++) {
+    ADJ_CHECK(p[i] >= 0 && p[i] < at.ints[1], ErrorKind::Index, "index_add", "index " << p[i] << " out of range for size " << at.ints[1]);
+    Tensor src = Tensor::view_of(g, sh, sg, g.offset() + i * g.strides()[d]);
+    Tensor dst = Tensor::view_of(out, sh, so, out.offset() + p[i] * out.strides()[d]);
+    be.binary(OpId::Add, dst, src, dst);  // elementwise in place: each element reads then writes itself
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------- transform rules
+namespace O = ops;
+
+Tensor jvp_index_select(const Tensor* p, const Tensor* t, int, const Tensor&, const Attrs& at) {
+  return O::index_select(t[0], at.ints[0], p[1]);
+}
+void vjp_index_select(const Tensor& g, const Tensor* p, int, const Tensor&, const Attrs& at, const bool*, Tensor* grads) {
+  int d = wrap_dim(at.ints[0], p[0].ndim(), "index_select");
+  grads[0] = O::index_add(g, d, p[1], p[0].size(d));
+}
+
+Tensor jvp_index_add(const Tensor* p, const Tensor* t, int, const Tensor&, const Attrs& at) {
+  return O::index_add(t[0], at.ints[0], p[1], at.ints[1]);
+}
+void vjp_index_add(const Tensor& g, const Tensor* p, int, const Tensor&, const Attrs& at, const bool*, Tensor* grads) {
+  grads[0] = O::index_select(g, at.ints[0], p[1]);
+}
+
+Tensor jvp_slice_backward(const Tensor*, const Tensor* t, int, const Tensor&, const Attrs& at) {
+  return apply(OpId::SliceBackward, {t[0]}, at);
+}
+void vjp_slice_backward(const Tensor& g, const Tensor*, int, const Tensor&, const Attrs& at, const bool*, Tensor* grads) {
+  grads[0] = O::slice(g, at.ints[0], at.ints[1], at.ints[2], at.ints[3]);
+}
+
+Tensor jvp_cat(const Tensor* p, const Tensor* t, int nin, const Tensor&, const Attrs& at) {
+  std::vector<Tensor> ts(nin);
+  for (int i = 0; i < nin; i++) ts[i] = t[i].defined() ? t[i] : O::zeros_like(p[i]);
+  return O::cat(ts, at.ints[0]);
+}
+void vjp_cat(const Tensor& g, const Tensor* p, int nin, const Tensor&, const Attrs& at, const bool* need, Tensor* grads) {
+  int d = wrap_dim(at.ints[0], p[0].ndim(), "cat");
+  int64_t pos = 0;
+  for (int i = 0; i < nin; i++) {
+    int64_t n = p[i].size(d);
+    if (need[i]) grads[i] = O::slice(g, d, pos, pos + n, 1);
+    pos += n;
+  }
+}
+
+// Per-example indices become one flat index_select/index_add over batch x dim: row i of example b
+// is row b * n + i of the flattened tensor.
+Tensor flat_offsets(const Tensor& index, int64_t batch, int64_t n) {
+  Tensor base = O::mul(O::arange(0, double(batch), 1, DType::Int64, index.device()), O::scalar(double(n), DType::Int64, index.device()));
+  return O::reshape(O::add(index, O::unsqueeze(base, 1)), Dims{-1});
+}
+
+Tensor batch_index_select(const Tensor* v, const int* bd, int, const Attrs& at, int64_t batch) {
+  int r = rules::logical_rank(v[0], bd[0]);
+  int d = wrap_dim(at.ints[0], r, "index_select");
+  if (bd[1] < 0) return O::index_select(v[0], d + 1, v[1]);
+  ADJ_CHECK(v[1].ndim() <= 2, ErrorKind::Shape, "index_select", "index must be 0-d or 1-D per example");
+  Tensor x = O::movedim(rules::materialize(v[0], bd[0], batch), d + 1, 1);  // [B, n, rest...]
+  Dims xs = x.shape();
+  int64_t n = xs[1];
+  Tensor idx = v[1].ndim() == 1 ? O::unsqueeze(v[1], 1) : v[1];  // [B, k]
+  int64_t k = idx.size(1);
+  Dims flat = xs;
+  flat.erase(0);
+  flat[0] = batch * n;
+  Tensor picked = O::index_select(O::reshape(x, flat), 0, flat_offsets(idx, batch, n));  // [B*k, rest...]
+  Dims out = xs;
+  out[1] = k;
+  Tensor r2 = O::movedim(O::reshape(picked, out), 1, d + 1);
+  return v[1].ndim() == 1 ? O::squeeze(r2, Dims{d + 1}) : r2;
+}
+
+Tensor batch_index_add(const Tensor* v, const int* bd, int, const Attrs& at, int64_t batch) {
+  int r = rules::logical_rank(v[0], bd[0]);
+  int d = wrap_dim(at.ints[0], r, "index_add");
+  int64_t size = at.ints[1];
+  if (bd[1] < 0) return O::index_add(v[0], d + 1, v[1], size);
+  Tensor g = O::movedim(rules::materialize(v[0], bd[0], batch), d + 1, 1);  // [B, k, rest...]
+  Dims gs = g.shape();
+  int64_t k = gs[1];
+  Tensor idx = v[1].ndim() == 1 ? O::unsqueeze(v[1], 1) : v[1];
+  Dims flat = gs;
+  flat.erase(0);
+  flat[0] = batch * k;
+  Tensor summed = O::index_add(O::reshape(g, flat), 0, flat_offsets(idx, batch, size), batch * size);
+  Dims out = gs;
+  out[1] = size;
+  return O::movedim(O::reshape(summed, out), 1, d + 1);
+}
+
+Tensor batch_slice_backward(const Tensor* v, const int*, int, const Attrs& at, int64_t) {
+  Attrs a = at;
+  a.ints[0] = wrap_dim(at.ints[0], rules::logical_rank(v[0], 0), "slice_backward") + 1;
+  return apply(OpId::SliceBackward, {v[0]}, a);
+}
+
+Tensor batch_cat(const Tensor* v, const int* bd, int nin, const Attrs& at, int64_t batch) {
+  std::vector<Tensor> xs(nin);
+  int r = 0;
+  for (int i = 0; i < nin; i++) {
+    xs[i] = rules::materialize(v[i], bd[i], batch);
+    r = rules::logical_rank(v[i], bd[i]);
+  }
+  ADJ_CHECK(r > 0, ErrorKind::Shape, "cat", "zero-dimensional tensor cannot be concatenated");
+  return O::cat(xs, wrap_dim(at.ints[0], r, "cat") + 1);
+}
+
 }  // namespace
 
 void register_index_ops(OpDef* t) {
   t[int(OpId::IndexSelect)].eval = eval_index_select;
+  t[int(OpId::IndexSelect)].jvp = jvp_index_select;
+  t[int(OpId::IndexSelect)].vjp = vjp_index_select;
+  t[int(OpId::IndexSelect)].batch = batch_index_select;
   t[int(OpId::Cat)].eval = eval_cat;
+  t[int(OpId::Cat)].jvp = jvp_cat;
+  t[int(OpId::Cat)].vjp = vjp_cat;
+  t[int(OpId::Cat)].batch = batch_cat;
+  t[int(OpId::SliceBackward)].eval = eval_slice_backward;
+  t[int(OpId::SliceBackward)].jvp = jvp_slice_backward;
+  t[int(OpId::SliceBackward)].vjp = vjp_slice_backward;
+  t[int(OpId::SliceBackward)].batch = batch_slice_backward;
+  t[int(OpId::IndexAdd)].eval = eval_index_add;
+  t[int(OpId::IndexAdd)].jvp = jvp_index_add;
+  t[int(OpId::IndexAdd)].vjp = vjp_index_add;
+  t[int(OpId::IndexAdd)].batch = batch_index_add;
 }
 
 }  // namespace adjoint

@@ -1,9 +1,16 @@
 // Matmul primitive: both operands of rank >= 2, batch dims broadcast. 1-D cases are composites.
 #include "ops/op.h"
 #include "ops/op_util.h"
+#include "ops/rule_util.h"
 
 namespace adjoint {
 namespace {
+
+bool broadcastable(const Dims& x, const Dims& y) {
+  for (int i = 1; i <= x.n && i <= y.n; i++)
+    if (x[x.n - i] != y[y.n - i] && x[x.n - i] != 1 && y[y.n - i] != 1) return false;
+  return true;
+}
 
 Tensor eval_matmul(const Tensor* in, int, const Attrs&) {
   const Tensor &a = in[0], &b = in[1];
@@ -15,6 +22,10 @@ Tensor eval_matmul(const Tensor* in, int, const Attrs&) {
   ADJ_CHECK(k == k2, ErrorKind::Shape, "matmul",
             "shapes " << a.shape().str() << " and " << b.shape().str() << " cannot be multiplied (" << k << " != " << k2 << ")");
   Dims ba = Dims::of(a.shape().data(), a.ndim() - 2), bb = Dims::of(b.shape().data(), b.ndim() - 2);
+  // NOTE: checked here so that the message shows the operands' shapes, not only their batch dims.
+  ADJ_CHECK(broadcastable(ba, bb), ErrorKind::Shape, "matmul",
+            "batch dims of " << a.shape().str() << " and " << b.shape().str() << " cannot be broadcast (" << ba.str() << " vs "
+                             << bb.str() << ")");
   Dims batch = broadcast_shapes(ba, bb, "matmul");
   Dims sa = batch, sb = batch, so = batch;
   sa.push_back(m); sa.push_back(k);
@@ -27,6 +38,49 @@ Tensor eval_matmul(const Tensor* in, int, const Attrs&) {
 
 }  // namespace
 
-void register_linalg_ops(OpDef* t) { t[int(OpId::Matmul)].eval = eval_matmul; }
+void register_linalg_rules(OpDef* t);
+
+void register_linalg_ops(OpDef* t) {
+  t[int(OpId::Matmul)].eval = eval_matmul;
+  register_linalg_rules(t);
+}
+
+}  // namespace adjoint
+
+// ---------------------------------------------------------------- transform rules
+namespace adjoint {
+namespace {
+namespace O = ops;
+
+Tensor mT(const Tensor& x) { return O::transpose(x, -1, -2); }
+
+Tensor jvp_matmul(const Tensor* p, const Tensor* t, int, const Tensor&, const Attrs&) {
+  Tensor r;
+  if (t[0].defined()) r = apply(OpId::Matmul, {t[0], p[1]});
+  if (t[1].defined()) {
+    Tensor s = apply(OpId::Matmul, {p[0], t[1]});
+    r = r.defined() ? O::add(r, s) : s;
+  }
+  return r;
+}
+
+void vjp_matmul(const Tensor& g, const Tensor* p, int, const Tensor&, const Attrs&, const bool* need, Tensor* grads) {
+  if (need[0]) grads[0] = O::sum_to(apply(OpId::Matmul, {g, mT(p[1])}), p[0].shape());
+  if (need[1]) grads[1] = O::sum_to(apply(OpId::Matmul, {mT(p[0]), g}), p[1].shape());
+}
+
+// Batched operands get size-1 dims after the batch so that the primitive's batch broadcasting
+// lines the vmap dim up with the other operand's batch dims.
+Tensor batch_matmul(const Tensor* v, const int* bd, int nin, const Attrs& at, int64_t) {
+  return rules::batch_broadcasting(OpId::Matmul, v, bd, nin, at);
+}
+
+}  // namespace
+
+void register_linalg_rules(OpDef* t) {
+  t[int(OpId::Matmul)].jvp = jvp_matmul;
+  t[int(OpId::Matmul)].vjp = vjp_matmul;
+  t[int(OpId::Matmul)].batch = batch_matmul;
+}
 
 }  // namespace adjoint

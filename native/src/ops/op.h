@@ -17,13 +17,30 @@ struct Attrs {
   DType dtype = DType::Float32;
 };
 
+// Forward: checks arguments, computes output metadata, runs the backend kernel.
 using EvalRule = Tensor (*)(const Tensor* in, int nin, const Attrs& attrs);
+// Forward mode: tangent of `out` given primals and tangents (undefined tangent = symbolic zero;
+// never all undefined). Returns undefined for a non-differentiable output.
+using JvpRule = Tensor (*)(const Tensor* primals, const Tensor* tangents, int nin, const Tensor& out, const Attrs& attrs);
+// Reverse mode: cotangents of the inputs flagged in `need`, given the cotangent g of `out`.
+using VjpRule = void (*)(const Tensor& g, const Tensor* primals, int nin, const Tensor& out, const Attrs& attrs,
+                         const bool* need, Tensor* grads);
+// Batching: `vals[i]` carries the batch in dim 0 when bdims[i] == 0, or is unbatched (bdim -1);
+// at least one is batched. Returns the result with the batch in dim 0.
+using BatchRule = Tensor (*)(const Tensor* vals, const int* bdims, int nin, const Attrs& attrs, int64_t batch);
 
+// NOTE: every rule is written in ops (ops.h), never in kernels, so that a rule run by one
+// interpreter is seen by the enclosing ones: that is what makes jvp-of-grad, vmap-of-jacrev and
+// any other nesting work without special cases.
 struct OpDef {
   OpId id;
   const char* name;
   int arity;  // -1: variadic
   EvalRule eval = nullptr;
+  JvpRule jvp = nullptr;
+  VjpRule vjp = nullptr;
+  BatchRule batch = nullptr;
+  bool differentiable = true;  // false: output carries no derivative (comparisons)
 };
 
 const OpDef& op_def(OpId id);

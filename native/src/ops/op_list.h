@@ -24,7 +24,9 @@
   X(Expand, "expand", 1) X(Slice, "slice", 1)               \
   X(Select, "select", 1) X(Squeeze, "squeeze", 1)           \
   X(Unsqueeze, "unsqueeze", 1) X(Contiguous, "contiguous", 1) \
-  X(IndexSelect, "index_select", 2) X(Cat, "cat", -1)
+  X(IndexSelect, "index_select", 2) X(Cat, "cat", -1)       \
+  /* adjoints of slicing and gathering (used by vjp rules) */ \
+  X(SliceBackward, "slice_backward", 1) X(IndexAdd, "index_add", 2)
 
 namespace adjoint {
 

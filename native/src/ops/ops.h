@@ -60,12 +60,19 @@ Tensor contiguous(const Tensor& x);
 Tensor index_select(const Tensor& x, int64_t dim, const Tensor& index);
 Tensor cat(const std::vector<Tensor>& xs, int64_t dim);
 Tensor stack(const std::vector<Tensor>& xs, int64_t dim);
+// zeros of size `size` along dim with g placed at slice(dim, start, end, step): the adjoint of slice.
+Tensor slice_backward(const Tensor& g, int64_t dim, int64_t start, int64_t end, int64_t step, int64_t size);
+// zeros of size `size` along dim with the rows of g added at `index`: the adjoint of index_select.
+Tensor index_add(const Tensor& g, int64_t dim, const Tensor& index, int64_t size);
+// g summed over broadcast dims down to `shape` (the adjoint of broadcasting).
+Tensor sum_to(const Tensor& g, const Dims& shape);
 
 // --- creation ---
 Tensor full(const Dims& shape, double value, DType dtype, Device device = {});
 Tensor zeros(const Dims& shape, DType dtype, Device device = {});
 Tensor ones(const Dims& shape, DType dtype, Device device = {});
 Tensor scalar(double value, DType dtype, Device device = {});
+Tensor zeros_like(const Tensor& t);  // concrete zeros with t's (per-example) shape and dtype
 Tensor eye(int64_t n, int64_t m, DType dtype, Device device = {});
 Tensor arange(double start, double end, double step, DType dtype, Device device = {});
 Tensor randn(Generator& g, const Dims& shape, DType dtype, Device device = {});

@@ -70,3 +70,29 @@ Tensor cat(const std::vector<Tensor>& xs, int64_t dim) {
 }
 
 }  // namespace adjoint::ops
+
+namespace adjoint::ops {
+
+Tensor slice_backward(const Tensor& g, int64_t dim, int64_t start, int64_t end, int64_t step, int64_t size) {
+  Attrs at;
+  at.ints = Dims{dim, start, end, step, size};
+  return apply(OpId::SliceBackward, {g}, at);
+}
+
+Tensor index_add(const Tensor& g, int64_t dim, const Tensor& index, int64_t size) {
+  Attrs at;
+  at.ints = Dims{dim, size};
+  return apply(OpId::IndexAdd, {g, index}, at);
+}
+
+Tensor sum_to(const Tensor& g, const Dims& shape) {
+  if (g.shape() == shape) return g;
+  Dims dims;
+  const int lead = g.ndim() - shape.n;
+  for (int i = 0; i < g.ndim(); i++)
+    if (i < lead || (shape[i - lead] == 1 && g.size(i) != 1)) dims.push_back(i);
+  Tensor r = dims.empty() ? g : sum(g, dims, true);
+  return reshape(r, shape);
+}
+
+}  // namespace adjoint::ops

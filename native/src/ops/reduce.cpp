@@ -1,6 +1,7 @@
 // Reductions over a set of dims (empty = all), with keepdim.
 #include "ops/op.h"
 #include "ops/op_util.h"
+#include "ops/rule_util.h"
 
 namespace adjoint {
 namespace {
@@ -47,9 +48,57 @@ Tensor eval_reduce(const Tensor* in, int, const Attrs& at) {
 
 }  // namespace
 
+namespace {
+namespace O = ops;
+
+// g (shaped like the reduction's output) brought back to x's shape: re-insert the reduced dims,
+// then broadcast.
+Tensor unreduce(const Tensor& g, const Tensor& x, const Attrs& at, const char* op) {
+  Dims dims = rules::reduced_dims(at.ints, x.ndim(), op);
+  Tensor r = g;
+  if (!at.flag)
+    for (int64_t d : dims) r = O::unsqueeze(r, d);  // ascending: each insert lands at its final place
+  return O::expand(r, x.shape());
+}
+
+// amax spreads its derivative evenly over the tied maxima (like torch.amax).
+Tensor amax_weights(const Tensor& x, const Tensor& out, const Attrs& at) {
+  Tensor out_kd = at.flag ? out : unreduce(out, x, at, "amax");
+  Tensor mask = O::to(O::compare(OpId::Eq, x, out_kd), x.dtype());
+  return O::div(mask, O::sum(mask, rules::reduced_dims(at.ints, x.ndim(), "amax"), true));
+}
+
+Tensor jvp_sum(const Tensor*, const Tensor* t, int, const Tensor&, const Attrs& at) { return O::sum(t[0], at.ints, at.flag); }
+void vjp_sum(const Tensor& g, const Tensor* p, int, const Tensor&, const Attrs& at, const bool*, Tensor* grads) {
+  grads[0] = unreduce(g, p[0], at, "sum");
+}
+Tensor jvp_amax(const Tensor* p, const Tensor* t, int, const Tensor& out, const Attrs& at) {
+  return O::sum(O::mul(t[0], amax_weights(p[0], out, at)), at.ints, at.flag);
+}
+void vjp_amax(const Tensor& g, const Tensor* p, int, const Tensor& out, const Attrs& at, const bool*, Tensor* grads) {
+  grads[0] = O::mul(unreduce(g, p[0], at, "amax"), amax_weights(p[0], out, at));
+}
+
+template <OpId Op>
+Tensor batch_reduce(const Tensor* v, const int*, int, const Attrs& at, int64_t) {
+  Attrs a = at;
+  a.ints = rules::shifted(rules::reduced_dims(at.ints, v[0].ndim() - 1, op_name(Op)), 1);
+  // A 0-d example reduces to itself (an empty dim list would mean "all dims" to the primitive).
+  if (a.ints.empty()) return Op == OpId::Sum && v[0].dtype() == DType::Bool ? O::to(v[0], DType::Int64) : v[0];
+  return apply(Op, {v[0]}, a);
+}
+
+}  // namespace
+
 void register_reduce_ops(OpDef* t) {
   t[int(OpId::Sum)].eval = eval_reduce<OpId::Sum>;
   t[int(OpId::Amax)].eval = eval_reduce<OpId::Amax>;
+  t[int(OpId::Sum)].jvp = jvp_sum;
+  t[int(OpId::Sum)].vjp = vjp_sum;
+  t[int(OpId::Sum)].batch = batch_reduce<OpId::Sum>;
+  t[int(OpId::Amax)].jvp = jvp_amax;
+  t[int(OpId::Amax)].vjp = vjp_amax;
+  t[int(OpId::Amax)].batch = batch_reduce<OpId::Amax>;
 }
 
 }  // namespace adjoint

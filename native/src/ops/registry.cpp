@@ -15,10 +15,12 @@ struct Table {
     register_linalg_ops(rows);
     register_view_ops(rows);
     register_index_ops(rows);
-    // NOTE: every primitive must have a forward rule; a missing one is a build-time bug caught here
-    // (and by the registry test) rather than a null call at run time.
-    for (const OpDef& d : rows)
-      if (!d.eval) throw Error(ErrorKind::Internal, d.name, "primitive has no eval rule");
+    // NOTE: every primitive must have all its rules; a missing one is caught here, at the first
+    // op call (and by the registry test), rather than as a null call inside a transform.
+    for (const OpDef& d : rows) {
+      if (!d.eval || !d.batch) throw Error(ErrorKind::Internal, d.name, "primitive lacks an eval or batching rule");
+      if (d.differentiable && (!d.jvp || !d.vjp)) throw Error(ErrorKind::Internal, d.name, "primitive lacks a jvp or vjp rule");
+    }
   }
 };
 

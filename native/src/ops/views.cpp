@@ -2,12 +2,13 @@
 // unsqueeze; plus contiguous, which copies only when it must.
 #include "ops/op.h"
 #include "ops/op_util.h"
+#include "ops/rule_util.h"
 
 namespace adjoint {
 namespace {
 
 // Resolves one -1 in `req` against numel; checks the sizes agree.
-Dims infer_shape(const char* op, const Dims& req, const Tensor& x) {
+Dims infer_shape(const char* op, const Dims& req, const Dims& xshape) {
   Dims s = req;
   int infer = -1;
   int64_t known = 1;
@@ -20,14 +21,14 @@ Dims infer_shape(const char* op, const Dims& req, const Tensor& x) {
       known *= s[i];
     }
   }
-  const int64_t n = x.numel();
+  const int64_t n = numel_of(xshape);
   if (infer >= 0) {
     ADJ_CHECK(known != 0 && n % known == 0, ErrorKind::Shape, op,
-              "shape " << req.str() << " is invalid for input of shape " << x.shape().str() << " (" << n << " elements)");
+              "shape " << req.str() << " is invalid for input of shape " << xshape.str() << " (" << n << " elements)");
     s[infer] = n / known;
   } else {
     ADJ_CHECK(known == n, ErrorKind::Shape, op,
-              "shape " << req.str() << " is invalid for input of shape " << x.shape().str() << " (" << n << " elements)");
+              "shape " << req.str() << " is invalid for input of shape " << xshape.str() << " (" << n << " elements)");
   }
   return s;
 }
@@ -64,7 +65,7 @@ bool view_strides(const Tensor& x, const Dims& shape, Dims* out) {
 Tensor eval_reshape(const Tensor* in, int, const Attrs& at) {
   const Tensor& x = in[0];
   const char* name = at.flag ? "view" : "reshape";
-  Dims shape = infer_shape(name, at.ints, x);
+  Dims shape = infer_shape(name, at.ints, x.shape());
   Dims st;
   if (view_strides(x, shape, &st)) return Tensor::view_of(x, shape, st, x.offset());
   ADJ_CHECK(!at.flag, ErrorKind::Shape, name,
@@ -174,6 +175,8 @@ Tensor eval_squeeze(const Tensor* in, int, const Attrs& at) {
 Tensor eval_unsqueeze(const Tensor* in, int, const Attrs& at) {
   const Tensor& x = in[0];
   int d = wrap_dim(at.ints[0], x.ndim() + 1, "unsqueeze");
+  ADJ_CHECK(x.ndim() < kMaxDims, ErrorKind::Unsupported, "unsqueeze",
+            "shape " << x.shape().str() << " already has the maximum rank " << kMaxDims);
   Dims sh = x.shape(), st = x.strides();
   int64_t s = d < x.ndim() ? x.strides()[d] * x.size(d) : 1;
   sh.insert(d, 1);
@@ -191,6 +194,8 @@ Tensor eval_contiguous(const Tensor* in, int, const Attrs&) {
 
 }  // namespace
 
+void register_view_rules(OpDef* t);
+
 void register_view_ops(OpDef* t) {
   t[int(OpId::Reshape)].eval = eval_reshape;
   t[int(OpId::Permute)].eval = eval_permute;
@@ -200,6 +205,116 @@ void register_view_ops(OpDef* t) {
   t[int(OpId::Squeeze)].eval = eval_squeeze;
   t[int(OpId::Unsqueeze)].eval = eval_unsqueeze;
   t[int(OpId::Contiguous)].eval = eval_contiguous;
+  register_view_rules(t);
+}
+
+}  // namespace adjoint
+
+// ---------------------------------------------------------------- transform rules
+namespace adjoint {
+namespace {
+namespace O = ops;
+using rules::logical_rank;
+
+// Views are linear: the tangent goes through the same view.
+Tensor jvp_same_op(OpId op, const Tensor* t, const Attrs& at) { return apply(op, {t[0]}, at); }
+template <OpId Op>
+Tensor jvp_view(const Tensor*, const Tensor* t, int, const Tensor&, const Attrs& at) { return jvp_same_op(Op, t, at); }
+
+void vjp_reshape(const Tensor& g, const Tensor* p, int, const Tensor&, const Attrs&, const bool*, Tensor* grads) {
+  grads[0] = O::reshape(g, p[0].shape());
+}
+void vjp_permute(const Tensor& g, const Tensor* p, int, const Tensor&, const Attrs& at, const bool*, Tensor* grads) {
+  Dims inv;
+  inv.n = at.ints.n;
+  for (int i = 0; i < at.ints.n; i++) inv[wrap_dim(at.ints[i], at.ints.n, "permute")] = i;
+  grads[0] = O::permute(g, inv);
+}
+void vjp_expand(const Tensor& g, const Tensor* p, int, const Tensor&, const Attrs&, const bool*, Tensor* grads) {
+  grads[0] = O::sum_to(g, p[0].shape());
+}
+void vjp_slice(const Tensor& g, const Tensor* p, int, const Tensor&, const Attrs& at, const bool*, Tensor* grads) {
+  int d = wrap_dim(at.ints[0], p[0].ndim(), "slice");
+  grads[0] = O::slice_backward(g, d, at.ints[1], at.ints[2], at.ints[3], p[0].size(d));
+}
+void vjp_select(const Tensor& g, const Tensor* p, int, const Tensor&, const Attrs& at, const bool*, Tensor* grads) {
+  int d = wrap_dim(at.ints[0], p[0].ndim(), "select");
+  int64_t n = p[0].size(d), i = at.ints[1] < 0 ? at.ints[1] + n : at.ints[1];
+  grads[0] = O::slice_backward(O::unsqueeze(g, d), d, i, i + 1, 1, n);
+}
+void vjp_squeeze(const Tensor& g, const Tensor* p, int, const Tensor&, const Attrs&, const bool*, Tensor* grads) {
+  grads[0] = O::reshape(g, p[0].shape());
+}
+void vjp_unsqueeze(const Tensor& g, const Tensor* p, int, const Tensor&, const Attrs& at, const bool*, Tensor* grads) {
+  grads[0] = O::squeeze(g, Dims{wrap_dim(at.ints[0], p[0].ndim() + 1, "unsqueeze")});
+}
+void vjp_identity(const Tensor& g, const Tensor*, int, const Tensor&, const Attrs&, const bool*, Tensor* grads) { grads[0] = g; }
+
+// Batching rules: the per-example op with dims shifted past the batch dim.
+Tensor batch_reshape(const Tensor* v, const int*, int, const Attrs& at, int64_t batch) {
+  Dims logical = v[0].shape();
+  logical.erase(0);
+  // Resolve -1 against the per-example size, then prepend the batch. Reshape (not view): a
+  // per-example view may need a copy physically, e.g. after mapping over a non-leading dim.
+  Dims shape = infer_shape(at.flag ? "view" : "reshape", at.ints, logical);
+  shape.insert(0, batch);
+  return O::reshape(v[0], shape);
+}
+Tensor batch_permute(const Tensor* v, const int*, int, const Attrs& at, int64_t) {
+  int r = v[0].ndim() - 1;
+  ADJ_CHECK(at.ints.n == r, ErrorKind::Argument, "permute", "permutation " << at.ints.str() << " does not match rank " << r);
+  Dims perm{0};
+  for (int64_t p : at.ints) perm.push_back(wrap_dim(p, r, "permute") + 1);
+  return O::permute(v[0], perm);
+}
+Tensor batch_expand(const Tensor* v, const int*, int, const Attrs& at, int64_t batch) {
+  Tensor x = rules::pad_batched(v[0], at.ints.n);
+  Dims shape = at.ints;
+  shape.insert(0, batch);
+  return O::expand(x, shape);
+}
+Tensor batch_slice(const Tensor* v, const int*, int, const Attrs& at, int64_t) {
+  int d = wrap_dim(at.ints[0], logical_rank(v[0], 0), "slice");
+  return O::slice(v[0], d + 1, at.ints[1], at.ints[2], at.ints[3]);
+}
+Tensor batch_select(const Tensor* v, const int*, int, const Attrs& at, int64_t) {
+  int d = wrap_dim(at.ints[0], logical_rank(v[0], 0), "select");
+  return O::select(v[0], d + 1, at.ints[1]);
+}
+Tensor batch_squeeze(const Tensor* v, const int*, int, const Attrs& at, int64_t) {
+  int r = logical_rank(v[0], 0);
+  Dims dims;
+  if (at.ints.empty()) {
+    for (int i = 0; i < r; i++)
+      if (v[0].size(i + 1) == 1) dims.push_back(i + 1);
+    if (dims.empty()) return v[0];
+  } else {
+    for (int64_t d : at.ints) dims.push_back(wrap_dim(d, r, "squeeze") + (r > 0 ? 1 : 0));
+    if (r == 0) return v[0];
+  }
+  return O::squeeze(v[0], dims);
+}
+Tensor batch_unsqueeze(const Tensor* v, const int*, int, const Attrs& at, int64_t) {
+  return O::unsqueeze(v[0], wrap_dim(at.ints[0], logical_rank(v[0], 0) + 1, "unsqueeze") + 1);
+}
+Tensor batch_contiguous(const Tensor* v, const int*, int, const Attrs&, int64_t) { return O::contiguous(v[0]); }
+
+}  // namespace
+
+void register_view_rules(OpDef* t) {
+#define ADJ_V_(id, vjpfn, batchfn)              \
+  t[int(OpId::id)].jvp = jvp_view<OpId::id>;    \
+  t[int(OpId::id)].vjp = vjpfn;                 \
+  t[int(OpId::id)].batch = batchfn;
+  ADJ_V_(Reshape, vjp_reshape, batch_reshape)
+  ADJ_V_(Permute, vjp_permute, batch_permute)
+  ADJ_V_(Expand, vjp_expand, batch_expand)
+  ADJ_V_(Slice, vjp_slice, batch_slice)
+  ADJ_V_(Select, vjp_select, batch_select)
+  ADJ_V_(Squeeze, vjp_squeeze, batch_squeeze)
+  ADJ_V_(Unsqueeze, vjp_unsqueeze, batch_unsqueeze)
+  ADJ_V_(Contiguous, vjp_identity, batch_contiguous)
+#undef ADJ_V_
 }
 
 }  // namespace adjoint

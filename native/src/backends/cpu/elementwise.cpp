@@ -21,7 +21,7 @@ namespace {
   X(Sigmoid, x >= T(0) ? T(1) / (T(1) + std::exp(-x)) : std::exp(x) / (T(1) + std::exp(x)))        \
   X(Relu, x > T(0) ? x : (x != x ? x : T(0))) /* NaN propagates */                                \
   X(Sqrt, std::sqrt(x))                                                                           \
-  X(Abs, x < T(0) ? -x : x)                                                                       \
+  X(Abs, std::abs(x)) /* not x < 0 ? -x : x, which keeps -0.0 */                                 \
   X(Sign, x > T(0) ? T(1) : (x < T(0) ? T(-1) : (x != x ? x : T(0))))
 
 template <class T, class Fn>

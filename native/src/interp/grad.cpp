@@ -1,0 +1,138 @@
+// Reverse mode: the grad level records a tape. Each tracer holds its primal and the node that
+// produced it; backward walks nodes newest-first and runs VJP rules one level down, so the
+// backward pass is itself traced by every enclosing transform (grad of grad, vmap of vjp, ...).
+#include <algorithm>
+#include <unordered_map>
+
+#include "core/error.h"
+#include "interp/dispatch.h"
+#include "interp/interpreters.h"
+#include "ops/ops.h"
+
+namespace adjoint {
+namespace {
+
+struct Node {
+  std::atomic<int32_t> refs{1};
+  int64_t seq = 0;   // creation order within the level
+  const OpDef* def = nullptr;  // null for a leaf (an input of the transform)
+  Attrs attrs;
+  std::vector<Tensor> primals;  // saved inputs (one level down)
+  Tensor out;                   // saved output (one level down)
+  std::vector<Ref<Node>> inputs;  // producer of each input at this level, or null (a constant)
+};
+
+struct GradTracer : Tracer {
+  Tensor primal;
+  Ref<Node> node;
+  Tensor value_for_read(const char*) const override { return primal; }
+};
+
+GradTracer* grad_of(const Tensor& t) { return static_cast<GradTracer*>(t.impl()->tracer.get()); }
+
+Tensor make_grad(Level* level, const Tensor& primal, Ref<Node> node) {
+  auto* p = new GradTracer();
+  p->level = Ref<Level>::borrow(level);
+  p->primal = primal;
+  p->node = std::move(node);
+  return make_tracer(Ref<TracerBase>::adopt(p), primal.shape(), primal.dtype(), primal.device());
+}
+
+}  // namespace
+
+Tensor grad_process(Level* level, const OpDef& def, const Tensor* in, int nin, const Attrs& attrs) {
+  std::vector<Tensor> primals(nin);
+  std::vector<Ref<Node>> nodes(nin);
+  bool any = false;
+  for (int i = 0; i < nin; i++) {
+    if (belongs_to(in[i], level)) {
+      primals[i] = grad_of(in[i])->primal;
+      nodes[i] = grad_of(in[i])->node;
+      any = true;
+    } else {
+      primals[i] = in[i];
+    }
+  }
+  Tensor out = apply(def.id, primals.data(), nin, attrs);
+  if (!any || !def.differentiable || !is_floating(out.dtype())) return out;
+  auto* n = new Node();
+  n->seq = level->next_node++;
+  n->def = &def;
+  n->attrs = attrs;
+  n->primals = std::move(primals);
+  n->out = out;
+  n->inputs = std::move(nodes);
+  return make_grad(level, out, Ref<Node>::adopt(n));
+}
+
+Tensor grad_wrap(Level* level, const Tensor& x) {
+  ADJ_CHECK(is_floating(x.dtype()), ErrorKind::DType, "grad",
+            "cannot differentiate with respect to a " << dtype_name(x.dtype()) << " input " << x.shape().str()
+                                                      << " (floating point only)");
+  auto* n = new Node();
+  n->seq = level->next_node++;
+  return make_grad(level, x, Ref<Node>::adopt(n));
+}
+
+Tensor grad_unwrap(Level* level, const Tensor& y) { return belongs_to(y, level) ? grad_of(y)->primal : y; }
+
+static Tensor accumulate(const Tensor& acc, const Tensor& g) { return acc.defined() ? ops::add(acc, g) : g; }
+
+std::vector<Tensor> grad_backward(Level* level, const std::vector<Tensor>& outs, const std::vector<Tensor>& cots,
+                                  const std::vector<Tensor>& ins) {
+  // Collect the nodes reachable from the outputs.
+  std::unordered_map<Node*, Tensor> grads;
+  std::vector<Node*> order, stack;
+  std::unordered_map<Node*, bool> seen;
+  for (size_t k = 0; k < outs.size(); k++) {
+    if (!belongs_to(outs[k], level)) continue;  // output independent of the inputs
+    Node* n = grad_of(outs[k])->node.get();
+    ADJ_CHECK(cots[k].shape() == outs[k].shape(), ErrorKind::Shape, "vjp",
+              "cotangent " << k << " has shape " << cots[k].shape().str() << " but the output has shape " << outs[k].shape().str());
+    ADJ_CHECK(cots[k].dtype() == outs[k].dtype(), ErrorKind::DType, "vjp",
+              "cotangent " << k << " has dtype " << dtype_name(cots[k].dtype()) << " but the output has dtype " << dtype_name(outs[k].dtype()));
+    grads[n] = accumulate(grads[n], cots[k]);
+    if (!seen[n]) { seen[n] = true; stack.push_back(n); }
+  }
+  while (!stack.empty()) {
+    Node* n = stack.back();
+    stack.pop_back();
+    order.push_back(n);
+    for (auto& in : n->inputs)
+      if (in && !seen[in.get()]) { seen[in.get()] = true; stack.push_back(in.get()); }
+  }
+  // NOTE: seq increases with creation, so newest-first is a reverse topological order.
+  std::sort(order.begin(), order.end(), [](Node* a, Node* b) { return a->seq > b->seq; });
+  for (Node* n : order) {
+    if (!n->def) continue;  // a leaf: its gradient stays in `grads`
+    auto it = grads.find(n);
+    if (it == grads.end() || !it->second.defined()) continue;
+    Tensor g = it->second;
+    const int nin = int(n->primals.size());
+    std::vector<char> need(nin);
+    std::vector<Tensor> in_grads(nin);
+    bool any = false;
+    for (int i = 0; i < nin; i++) any |= (need[i] = bool(n->inputs[i]));
+    if (!any) continue;
+    n->def->vjp(g, n->primals.data(), nin, n->out, n->attrs, reinterpret_cast<const bool*>(need.data()), in_grads.data());
+    for (int i = 0; i < nin; i++) {
+      if (!need[i] || !in_grads[i].defined()) continue;
+      ADJ_CHECK(in_grads[i].shape() == n->primals[i].shape(), ErrorKind::Internal, n->def->name,
+                "vjp rule gave input " << i << " a cotangent of shape " << in_grads[i].shape().str() << " for shape "
+                                       << n->primals[i].shape().str());
+      Node* src = n->inputs[i].get();
+      grads[src] = accumulate(grads[src], in_grads[i]);
+    }
+    grads.erase(n);  // free intermediate cotangents early
+  }
+  std::vector<Tensor> result;
+  result.reserve(ins.size());
+  for (const Tensor& x : ins) {
+    ADJ_CHECK(belongs_to(x, level), ErrorKind::Internal, "vjp", "input is not a leaf of this transform");
+    auto it = grads.find(grad_of(x)->node.get());
+    result.push_back(it != grads.end() && it->second.defined() ? it->second : ops::zeros_like(grad_of(x)->primal));
+  }
+  return result;
+}
+
+}  // namespace adjoint

@@ -1,0 +1,36 @@
+// The three interpreters. Each processes one primitive call whose top level is its own: it
+// unwraps its tracers, runs the op's rule one level down (rules call ops, so outer levels see
+// them), and wraps the result.
+#pragma once
+#include "interp/level.h"
+#include "ops/op.h"
+
+namespace adjoint {
+
+Tensor jvp_process(Level* level, const OpDef& def, const Tensor* in, int nin, const Attrs& attrs);
+Tensor batch_process(Level* level, const OpDef& def, const Tensor* in, int nin, const Attrs& attrs);
+Tensor grad_process(Level* level, const OpDef& def, const Tensor* in, int nin, const Attrs& attrs);
+
+// --- jvp ---
+Tensor jvp_wrap(Level* level, const Tensor& primal, const Tensor& tangent);  // tangent may be undefined (zero)
+// primal and tangent of y at `level` (a zero tangent is materialised as zeros).
+void jvp_unwrap(Level* level, const Tensor& y, Tensor* primal, Tensor* tangent);
+
+// --- vmap ---
+Tensor batch_wrap(Level* level, const Tensor& x, int64_t in_dim);
+Tensor batch_unwrap(Level* level, const Tensor& y, int64_t out_dim);
+// A value batched at `level` with batch dim 0 (used by randomness = different).
+Tensor batch_wrap_physical(Level* level, const Tensor& value);
+
+// --- grad / vjp ---
+Tensor grad_wrap(Level* level, const Tensor& x);
+Tensor grad_unwrap(Level* level, const Tensor& y);  // the primal value
+// Cotangents of `ins` (leaves made by grad_wrap) given cotangents of `outs`; runs one level down,
+// so the result is itself differentiable by enclosing levels. Works after the level has ended.
+std::vector<Tensor> grad_backward(Level* level, const std::vector<Tensor>& outs, const std::vector<Tensor>& cots,
+                                  const std::vector<Tensor>& ins);
+
+// The innermost live vmap level of this thread, if any (random ops consult it).
+Level* innermost_batch_level();
+
+}  // namespace adjoint

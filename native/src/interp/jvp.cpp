@@ -1,0 +1,71 @@
+// Forward mode: a tracer carries (primal, tangent); an undefined tangent is a symbolic zero and
+// costs nothing. Rules run one level down on the unwrapped values.
+#include "core/error.h"
+#include "interp/dispatch.h"
+#include "interp/interpreters.h"
+#include "ops/ops.h"
+
+namespace adjoint {
+namespace {
+
+struct JvpTracer : Tracer {
+  Tensor primal, tangent;
+  Tensor value_for_read(const char*) const override { return primal; }
+};
+
+JvpTracer* jvp_of(const Tensor& t) { return static_cast<JvpTracer*>(t.impl()->tracer.get()); }
+
+Tensor make_jvp(Level* level, const Tensor& primal, const Tensor& tangent) {
+  auto* p = new JvpTracer();
+  p->level = Ref<Level>::borrow(level);
+  p->primal = primal;
+  p->tangent = tangent;
+  return make_tracer(Ref<TracerBase>::adopt(p), primal.shape(), primal.dtype(), primal.device());
+}
+
+}  // namespace
+
+Tensor jvp_process(Level* level, const OpDef& def, const Tensor* in, int nin, const Attrs& attrs) {
+  std::vector<Tensor> primals(nin), tangents(nin);
+  bool any = false;
+  for (int i = 0; i < nin; i++) {
+    if (belongs_to(in[i], level)) {
+      primals[i] = jvp_of(in[i])->primal;
+      tangents[i] = jvp_of(in[i])->tangent;
+      any |= tangents[i].defined();
+    } else {
+      primals[i] = in[i];
+    }
+  }
+  Tensor out = apply(def.id, primals.data(), nin, attrs);
+  if (!any || !def.differentiable) return out;
+  Tensor t = def.jvp(primals.data(), tangents.data(), nin, out, attrs);
+  if (!t.defined()) return out;
+  ADJ_CHECK(t.shape() == out.shape(), ErrorKind::Internal, def.name,
+            "jvp rule produced a tangent of shape " << t.shape().str() << " for an output of shape " << out.shape().str());
+  return make_jvp(level, out, t);
+}
+
+Tensor jvp_wrap(Level* level, const Tensor& primal, const Tensor& tangent) {
+  if (tangent.defined()) {
+    ADJ_CHECK(tangent.shape() == primal.shape(), ErrorKind::Shape, "jvp",
+              "tangent shape " << tangent.shape().str() << " does not match primal shape " << primal.shape().str());
+    ADJ_CHECK(tangent.dtype() == primal.dtype(), ErrorKind::DType, "jvp",
+              "tangent dtype " << dtype_name(tangent.dtype()) << " does not match primal dtype " << dtype_name(primal.dtype()));
+    ADJ_CHECK(is_floating(primal.dtype()), ErrorKind::DType, "jvp",
+              "primal of dtype " << dtype_name(primal.dtype()) << " cannot carry a tangent (floating point only)");
+  }
+  return make_jvp(level, primal, tangent);
+}
+
+void jvp_unwrap(Level* level, const Tensor& y, Tensor* primal, Tensor* tangent) {
+  if (belongs_to(y, level)) {
+    *primal = jvp_of(y)->primal;
+    *tangent = jvp_of(y)->tangent;
+  } else {
+    *primal = y;
+  }
+  if (!tangent->defined()) *tangent = ops::zeros_like(*primal);
+}
+
+}  // namespace adjoint

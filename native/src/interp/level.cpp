@@ -1,0 +1,55 @@
+#include "interp/level.h"
+
+#include "core/error.h"
+
+namespace adjoint {
+namespace {
+
+thread_local std::vector<Ref<Level>> t_stack;
+thread_local int64_t t_next_id = 1;
+
+}  // namespace
+
+const char* level_name(LevelKind k) {
+  switch (k) {
+    case LevelKind::Jvp: return "jvp";
+    case LevelKind::Grad: return "grad";
+    case LevelKind::Batch: return "vmap";
+  }
+  return "?";
+}
+
+Ref<Level> push_level(LevelKind kind, int64_t batch_size, Randomness r) {
+  auto* l = new Level();
+  l->id = t_next_id++;
+  l->kind = kind;
+  l->thread = std::this_thread::get_id();
+  l->batch_size = batch_size;
+  l->randomness = r;
+  Ref<Level> ref = Ref<Level>::adopt(l);
+  t_stack.push_back(ref);
+  return ref;
+}
+
+void pop_level(Level* level, const char* transform) {
+  ADJ_CHECK(level->thread == std::this_thread::get_id(), ErrorKind::State, transform,
+            "a transform level must end on the thread that started it");
+  ADJ_CHECK(!t_stack.empty() && t_stack.back().get() == level, ErrorKind::State, transform,
+            "transforms must end innermost first (level " << level->id << " is not the innermost)");
+  level->alive = false;
+  t_stack.pop_back();
+}
+
+const std::vector<Ref<Level>>& level_stack() { return t_stack; }
+
+Tensor make_tracer(Ref<TracerBase> payload, const Dims& shape, DType dtype, Device device) {
+  auto* impl = new TensorImpl();
+  impl->shape = shape;
+  impl->strides = contiguous_strides(shape);
+  impl->dtype = dtype;
+  impl->device = device;
+  impl->tracer = std::move(payload);
+  return Tensor(Ref<TensorImpl>::adopt(impl));
+}
+
+}  // namespace adjoint

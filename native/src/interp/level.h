@@ -1,0 +1,52 @@
+// Transform levels: each active transform (jvp, grad/vjp, vmap) is a Level on a per-thread stack.
+// A tracer belongs to exactly one level; the level id orders them, so an op is processed by the
+// highest level among its inputs and everything else is a constant to it (no perturbation
+// confusion). When a transform returns its level dies; tracers that escaped it are rejected.
+#pragma once
+#include <atomic>
+#include <cstdint>
+#include <thread>
+#include <vector>
+
+#include "core/ref.h"
+#include "core/tensor.h"
+
+namespace adjoint {
+
+// NOTE: numeric values are part of the C API (ADJ_LEVEL_*).
+enum class LevelKind : int { Jvp = 0, Grad = 1, Batch = 2 };
+enum class Randomness : int { Error = 0, Different = 1, Same = 2 };
+
+struct Level {
+  std::atomic<int32_t> refs{1};
+  int64_t id = 0;  // strictly increasing per thread: nesting order
+  LevelKind kind = LevelKind::Jvp;
+  bool alive = true;
+  std::thread::id thread;
+  int64_t batch_size = 0;  // Batch levels
+  Randomness randomness = Randomness::Error;
+  int64_t next_node = 0;  // Grad levels: creation order of tape nodes
+};
+
+// Pushes a new level on this thread's stack.
+Ref<Level> push_level(LevelKind kind, int64_t batch_size = 0, Randomness r = Randomness::Error);
+// Pops `level`, which must be the innermost live level of this thread; marks it dead.
+void pop_level(Level* level, const char* transform);
+const std::vector<Ref<Level>>& level_stack();
+const char* level_name(LevelKind k);
+
+// Base of tracer payloads: the level a tracer belongs to.
+struct Tracer : TracerBase {
+  Ref<Level> level;
+  // The value this tracer stands for, for reading it out (jvp/grad: the primal). A vmap tracer has
+  // no single value and throws.
+  virtual Tensor value_for_read(const char* op) const = 0;
+};
+
+// A tensor whose values are traced by `payload`'s level, with the given per-example metadata.
+Tensor make_tracer(Ref<TracerBase> payload, const Dims& shape, DType dtype, Device device);
+inline Tracer* tracer_of(const Tensor& t) { return static_cast<Tracer*>(t.impl()->tracer.get()); }
+// True if t is a tracer of exactly this level.
+inline bool belongs_to(const Tensor& t, const Level* l) { return t.is_tracer() && tracer_of(t)->level.get() == l; }
+
+}  // namespace adjoint
