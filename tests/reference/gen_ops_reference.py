@@ -25,11 +25,13 @@ Format: plain text, one record per case, fields on their own lines, tokens separ
          slice:dim:start:end:step | select:dim:index | expand:s0:s1.. | unsqueeze:d
   data   float32/float64: IEEE bit patterns in hex (every value round-trips, NaN, -0.0 included);
          int64: decimal; bool: 1/0
-  args   ints and int lists in decimal (lists comma-separated, "_" for an empty list); scalars
-         (s=, value=, start=, end=, step=) as float64 bit patterns in hex; keepdim=0/1
+  args   ints and int lists in decimal (lists comma-separated, "_" for an empty list; slice bounds
+         are istart=, iend=, istep=); scalars (s=, value=, and arange's start=, end=, step=) as
+         float64 bit patterns in hex; keepdim=0/1
   tol    floats match if |got - want| <= atol + rtol * |want|; NaN must meet NaN and infinities
          must match exactly. "exact" (views, copies, casts, neg/abs/where) compares bit patterns,
-         sign of zero included. For float32 cases that accumulate (reductions, matmul, softmax)
+         sign of zero included (arange is not exact: torch rounds start + i*step once, with an fma,
+         Adjoint twice). For float32 cases that accumulate (reductions, matmul, softmax)
          atol also covers torch's own float32 rounding: twice its distance from the same op
          computed in float64.
 
@@ -38,7 +40,6 @@ Deliberate differences from torch, followed here (Adjoint's behaviour is the ref
   * sign(NaN) is NaN (torch 1.13 gives 0), so NaN propagates through sign as through relu;
   * relu(-0.0) is +0.0 (torch keeps -0.0): relu is compared numerically, where -0.0 == 0.0.
 """
-import math
 import struct
 import sys
 
@@ -53,7 +54,7 @@ DT_NAME = {v: k for k, v in DT.items()}
 EXACT_OPS = {
     "neg", "abs", "where", "to", "reshape", "view", "permute", "transpose", "t", "movedim", "expand",
     "slice", "select", "get", "squeeze", "unsqueeze", "contiguous", "indexSelect", "cat", "stack", "flatten",
-    "zeros", "ones", "full", "eye", "arange", "zerosLike", "onesLike", "fullLike", "scalar", "fromRows",
+    "zeros", "ones", "full", "eye", "zerosLike", "onesLike", "fullLike", "scalar", "fromRows",
 }
 # float32 ops whose result accumulates many roundings (torch's float32 error sets the tolerance)
 ACCUMULATING_OPS = {"sum", "mean", "logsumexp", "softmax", "logSoftmax", "matmul", "linear"}

@@ -222,12 +222,20 @@ public final class Tensor implements AutoCloseable {
 
   private static void checkLength(String op, long length, long[] shape) {
     long n = 1;
-    for (long s : shape) {
-      if (s < 0) throw new AdjointArgumentException(op, op + ": negative size " + s + " in shape " + Arrays.toString(shape));
-      n = Math.multiplyExact(n, s);
+    for (long s : checkSizes(op, shape)) {
+      if (s != 0 && n > Long.MAX_VALUE / s)  // not Math.multiplyExact: its ArithmeticException names no op
+        throw new ShapeMismatchException(op, op + ": " + length + " elements cannot fill shape " + Arrays.toString(shape) + " (more than 2^63 elements)");
+      n *= s;
     }
     if (n != length)
       throw new ShapeMismatchException(op, op + ": " + length + " elements cannot fill shape " + Arrays.toString(shape) + " (" + n + " elements)");
+  }
+
+  /** Returns {@code shape} after checking that no size is negative. */
+  private static long[] checkSizes(String op, long[] shape) {
+    for (long s : shape)
+      if (s < 0) throw new AdjointArgumentException(op, op + ": negative size " + s + " in shape " + Arrays.toString(shape));
+    return shape;
   }
 
   /** A 0-d float32 tensor. */
@@ -242,22 +250,22 @@ public final class Tensor implements AutoCloseable {
 
   /** float32 zeros of the given shape. */
   public static Tensor zeros(long... shape) {
-    return full(0, DType.FLOAT32, shape);
+    return zeros(DType.FLOAT32, shape);
   }
 
   /** Zeros of the given dtype and shape. */
   public static Tensor zeros(DType dtype, long... shape) {
-    return full(0, dtype, shape);
+    return full(0, dtype, checkSizes("zeros", shape));  // checked here: the core's message would say "full"
   }
 
   /** float32 ones of the given shape. */
   public static Tensor ones(long... shape) {
-    return full(1, DType.FLOAT32, shape);
+    return ones(DType.FLOAT32, shape);
   }
 
   /** Ones of the given dtype and shape. */
   public static Tensor ones(DType dtype, long... shape) {
-    return full(1, dtype, shape);
+    return full(1, dtype, checkSizes("ones", shape));  // checked here: the core's message would say "full"
   }
 
   /** A float32 tensor filled with {@code value}. */
