@@ -125,4 +125,19 @@ public final class NativeCore {
   public static native long adj_index_select(long x, long dim, long index);
   public static native long adj_cat(@Cast("const adj_t*") long[] xs, int n, long dim);
   public static native long adj_stack(@Cast("const adj_t*") long[] xs, int n, long dim);
+
+  // --- transforms ---
+  public static native long adj_level_begin(int kind, long batchSize, int randomness);
+  public static native int adj_level_end(long level);
+  public static native void adj_level_release(long level);
+  public static native int adj_level_depth();
+  public static native int adj_is_tracer(long t);
+  public static native long adj_jvp_wrap(long level, long primal, long tangent);
+  public static native int adj_jvp_unwrap(long level, long y, @Cast("adj_t*") long[] out);
+  public static native long adj_vmap_wrap(long level, long x, long inDim);
+  public static native long adj_vmap_unwrap(long level, long y, long outDim);
+  public static native long adj_grad_wrap(long level, long x);
+  public static native long adj_grad_unwrap(long level, long y);
+  public static native int adj_grad_backward(long level, @Cast("const adj_t*") long[] outs, @Cast("const adj_t*") long[] cots, int nout,
+      @Cast("const adj_t*") long[] ins, int nin, @Cast("adj_t*") long[] gradsOut);
 }

@@ -1,0 +1,319 @@
+package dev.adjoint;
+
+import java.util.List;
+
+/**
+ * Composable function transforms, named after {@code torch.func}: {@link #grad}, {@link #vjp},
+ * {@link #jvp}, {@link #vmap}, {@link #jacrev}, {@link #jacfwd}, {@link #jacobian},
+ * {@link #hessian}, {@link #hvp}, {@link #vhp}, {@link #linearize}. Each takes a function and
+ * returns a function of the same kind, so they nest without limit:
+ *
+ * <pre>{@code
+ * import static dev.adjoint.Func.*;
+ *
+ * Fn3 predict = (w, b, x) -> x.linear(w, b).tanh();
+ * Tensor j  = jacrev(predict, 2).apply(weight, bias, x);                     // argnums=2
+ * Tensor bj = vmap(jacrev(predict, 2), inDims(null, null, 0)).apply(weight, bias, xs);
+ * Tensor h  = hessian(predict, 2).apply(weight, bias, x);                    // jacfwd(jacrev)
+ * Tensor hv = jvp(grad(f), x, v).tangent();                                   // hvp
+ * }</pre>
+ *
+ * <p>Typed overloads take and return {@link Fn1}..{@link Fn4} (tensor arguments, tensor result);
+ * the {@link FnN} overloads take arguments and results that are pytrees (lists, maps, arrays of
+ * tensors) with {@link Argnums} and {@link VmapOptions}. All the tracing, the tape and the
+ * batching run in the native core; a transform of a transform is traced by both.
+ *
+ * <p>Errors name the transform and what is wrong: {@code grad: the function must return a scalar
+ * (0-d) tensor, got tensor [3]}, {@code vmap: mapped sizes differ: ...}, {@code jvp: tangent 0 has
+ * shape [3] but primal 0 has shape [4]}, and a tensor that escaped a finished transform is rejected
+ * when used ({@link IllegalStateException}). Transform state is per thread.
+ */
+public final class Func {
+  private Func() {}
+
+  // ------------------------------------------------------------------ options
+
+  /** Differentiate with respect to argument {@code argnum}. */
+  public static Argnums argnums(int argnum) {
+    return Argnums.of(argnum);
+  }
+
+  /** Differentiate with respect to several arguments: results are lists, one entry per index. */
+  public static Argnums argnums(int first, int... more) {
+    return Argnums.of(first, more);
+  }
+
+  /** vmap's in_dims: one entry per argument (an Integer dim, null = not mapped, or a pytree of those). */
+  public static VmapOptions inDims(Object... dims) {
+    return VmapOptions.inDims(dims);
+  }
+
+  // ------------------------------------------------------------------ grad
+
+  /** Gradient of a scalar function: {@code grad(x -> x.sin().sum()).apply(x)} is {@code cos(x)}. */
+  public static Fn1 grad(Fn1 f) {
+    FnN g = grad(f.asFnN(), Argnums.of(0));
+    return x -> g.applyTensor(x);
+  }
+
+  /** Gradient with respect to argument {@code argnum} (0 or 1). */
+  public static Fn2 grad(Fn2 f, int argnum) {
+    FnN g = grad(f.asFnN(), Argnums.of(argnum));
+    return (a, b) -> g.applyTensor(a, b);
+  }
+
+  /** Gradient with respect to argument {@code argnum} (0..2). */
+  public static Fn3 grad(Fn3 f, int argnum) {
+    FnN g = grad(f.asFnN(), Argnums.of(argnum));
+    return (a, b, c) -> g.applyTensor(a, b, c);
+  }
+
+  /** Gradient with respect to the first argument (a pytree: the gradient has its structure). */
+  public static FnN grad(FnN f) {
+    return grad(f, Argnums.of(0));
+  }
+
+  /**
+   * Gradient of a function returning a scalar (0-d) tensor, with respect to the arguments in
+   * {@code argnums}: one index gives that argument's structure (e.g. a {@code Map<String, Tensor>}
+   * of parameters), several give a list. With {@code withAux()} the function returns
+   * {@code List.of(loss, aux)} and the result is {@code List.of(grads, aux)}.
+   */
+  public static FnN grad(FnN f, Argnums argnums) {
+    return args -> Transforms.grad("grad", f, argnums, args, false);
+  }
+
+  /** Gradient and value: the result is {@code List.of(grads, value)} (value = {@code List.of(loss, aux)} with aux). */
+  public static FnN gradAndValue(FnN f, Argnums argnums) {
+    return args -> Transforms.grad("gradAndValue", f, argnums, args, true);
+  }
+
+  // ------------------------------------------------------------------ vjp / jvp / linearize
+
+  /** Output of {@code f} at {@code x} and its pullback: {@code vjp(f, x).applyTensor(ct)} = ct^T J. */
+  public static VjpResult vjp(Fn1 f, Tensor x) {
+    return Transforms.vjp("vjp", f.asFnN(), new Object[] {x}, false);
+  }
+
+  /** Output of {@code f} at {@code primals} (pytrees) and its pullback, which returns one cotangent per primal. */
+  public static VjpResult vjp(FnN f, Object... primals) {
+    return Transforms.vjp("vjp", f, primals, false);
+  }
+
+  /** Like {@link #vjp(FnN, Object...)} for a function returning {@code List.of(output, aux)}. */
+  public static VjpResult vjpWithAux(FnN f, Object... primals) {
+    return Transforms.vjp("vjp", f, primals, true);
+  }
+
+  /** Output of {@code f} at {@code x} and its derivative in direction {@code t}: J t. */
+  public static JvpResult jvp(Fn1 f, Tensor x, Tensor t) {
+    return Transforms.jvp("jvp", f.asFnN(), List.of(x), List.of(t), false);
+  }
+
+  /** Output and directional derivative for pytree primals and matching tangents (one per argument). */
+  public static JvpResult jvp(FnN f, List<?> primals, List<?> tangents) {
+    return Transforms.jvp("jvp", f, primals, tangents, false);
+  }
+
+  /** Like {@link #jvp(FnN, List, List)} for a function returning {@code List.of(output, aux)}. */
+  public static JvpResult jvpWithAux(FnN f, List<?> primals, List<?> tangents) {
+    return Transforms.jvp("jvp", f, primals, tangents, true);
+  }
+
+  /** The output of {@code f} at a point and its Jacobian-vector product there, as a function. */
+  public record Linearized(Tensor output, Fn1 jvpFn) {}
+
+  /**
+   * {@code f(x)} and the linear map {@code t -> J t} at x. NOTE: each call of {@code jvpFn} runs
+   * {@code f}'s jvp again (no partial evaluation), which costs one forward pass with tangents.
+   */
+  public static Linearized linearize(Fn1 f, Tensor x) {
+    Tensor out = Scope.run(() -> f.apply(x));
+    return new Linearized(out, t -> jvp(f, x, t).tangent());
+  }
+
+  // ------------------------------------------------------------------ vmap
+
+  /** {@code f} mapped over dim 0 of its argument. */
+  public static Fn1 vmap(Fn1 f) {
+    return vmap(f, VmapOptions.defaults());
+  }
+
+  /** {@code f} mapped as the options say. */
+  public static Fn1 vmap(Fn1 f, VmapOptions o) {
+    FnN g = vmap(f.asFnN(), o);
+    return x -> g.applyTensor(x);
+  }
+
+  /** {@code f} mapped over dim 0 of both arguments. */
+  public static Fn2 vmap(Fn2 f) {
+    return vmap(f, VmapOptions.defaults());
+  }
+
+  /** {@code f} mapped as the options say, e.g. {@code inDims(0, null)}. */
+  public static Fn2 vmap(Fn2 f, VmapOptions o) {
+    FnN g = vmap(f.asFnN(), o);
+    return (a, b) -> g.applyTensor(a, b);
+  }
+
+  /** {@code f} mapped as the options say, e.g. {@code inDims(null, null, 0)}. */
+  public static Fn3 vmap(Fn3 f, VmapOptions o) {
+    FnN g = vmap(f.asFnN(), o);
+    return (a, b, c) -> g.applyTensor(a, b, c);
+  }
+
+  /** {@code f} mapped as the options say. */
+  public static Fn4 vmap(Fn4 f, VmapOptions o) {
+    FnN g = vmap(f.asFnN(), o);
+    return (a, b, c, d) -> g.applyTensor(a, b, c, d);
+  }
+
+  /** {@code f} mapped over dim 0 of every tensor of every argument. */
+  public static FnN vmap(FnN f) {
+    return vmap(f, VmapOptions.defaults());
+  }
+
+  /**
+   * Vectorising map: runs {@code f} once on whole batches as if it ran per example. inDims gives
+   * per argument the mapped dim (null: not mapped), outDims where the batch goes in the results.
+   */
+  public static FnN vmap(FnN f, VmapOptions o) {
+    return args -> Transforms.vmap(f, o, args);
+  }
+
+  // ------------------------------------------------------------------ jacrev / jacfwd / jacobian
+
+  /** Jacobian by reverse mode: {@code [out..., in...]}. */
+  public static Fn1 jacrev(Fn1 f) {
+    FnN g = jacrev(f.asFnN(), Argnums.of(0));
+    return x -> g.applyTensor(x);
+  }
+
+  /** Jacobian with respect to argument {@code argnum}, reverse mode. */
+  public static Fn2 jacrev(Fn2 f, int argnum) {
+    FnN g = jacrev(f.asFnN(), Argnums.of(argnum));
+    return (a, b) -> g.applyTensor(a, b);
+  }
+
+  /** Jacobian with respect to argument {@code argnum}, reverse mode. */
+  public static Fn3 jacrev(Fn3 f, int argnum) {
+    FnN g = jacrev(f.asFnN(), Argnums.of(argnum));
+    return (a, b, c) -> g.applyTensor(a, b, c);
+  }
+
+  /** Jacobians with respect to several arguments: {@code jacrev(predict, argnums(0, 1)).applyTensors(w, b, x)}. */
+  public static FnN jacrev(Fn3 f, Argnums argnums) {
+    return jacrev(f.asFnN(), argnums);
+  }
+
+  /**
+   * Reverse-mode Jacobian: one vectorised pullback over the basis of the output space (vmap of
+   * vjp). Layout as functorch: output dims first, then input dims.
+   */
+  public static FnN jacrev(FnN f, Argnums argnums) {
+    return args -> Transforms.jacrev("jacrev", f, argnums, args);
+  }
+
+  /** Jacobian by forward mode: {@code [out..., in...]}. */
+  public static Fn1 jacfwd(Fn1 f) {
+    FnN g = jacfwd(f.asFnN(), Argnums.of(0));
+    return x -> g.applyTensor(x);
+  }
+
+  /** Jacobian with respect to argument {@code argnum}, forward mode. */
+  public static Fn2 jacfwd(Fn2 f, int argnum) {
+    FnN g = jacfwd(f.asFnN(), Argnums.of(argnum));
+    return (a, b) -> g.applyTensor(a, b);
+  }
+
+  /** Jacobian with respect to argument {@code argnum}, forward mode. */
+  public static Fn3 jacfwd(Fn3 f, int argnum) {
+    FnN g = jacfwd(f.asFnN(), Argnums.of(argnum));
+    return (a, b, c) -> g.applyTensor(a, b, c);
+  }
+
+  /** Forward-mode Jacobians with respect to several arguments. */
+  public static FnN jacfwd(Fn3 f, Argnums argnums) {
+    return jacfwd(f.asFnN(), argnums);
+  }
+
+  /** Forward-mode Jacobian: one vectorised jvp over the basis of the input space (vmap of jvp). */
+  public static FnN jacfwd(FnN f, Argnums argnums) {
+    return args -> Transforms.jacfwd("jacfwd", f, argnums, args);
+  }
+
+  /**
+   * The Jacobian by whichever mode is cheaper: reverse when the output has at most as many
+   * elements as the differentiated inputs (N vector-Jacobian products), forward when it has more
+   * (M Jacobian-vector products) — the notebook's "tall vs wide" rule, decided at run time from
+   * the actual sizes.
+   */
+  public static Fn1 jacobian(Fn1 f) {
+    FnN g = jacobian(f.asFnN(), Argnums.of(0));
+    return x -> g.applyTensor(x);
+  }
+
+  /** {@link #jacobian(Fn1)} with respect to argument {@code argnum}. */
+  public static Fn3 jacobian(Fn3 f, int argnum) {
+    FnN g = jacobian(f.asFnN(), Argnums.of(argnum));
+    return (a, b, c) -> g.applyTensor(a, b, c);
+  }
+
+  /** {@link #jacobian(Fn1)} for pytree functions. */
+  public static FnN jacobian(FnN f, Argnums argnums) {
+    return args -> Transforms.jacobian("jacobian", f, argnums, args);
+  }
+
+  // ------------------------------------------------------------------ hessian / hvp / vhp
+
+  /** Hessian: {@code jacfwd(jacrev(f))}, layout {@code [out..., in..., in...]}. */
+  public static Fn1 hessian(Fn1 f) {
+    return jacfwd(jacrev(f));
+  }
+
+  /** Hessian with respect to argument {@code argnum}. */
+  public static Fn2 hessian(Fn2 f, int argnum) {
+    return jacfwd(jacrev(f, argnum), argnum);
+  }
+
+  /** Hessian with respect to argument {@code argnum}. */
+  public static Fn3 hessian(Fn3 f, int argnum) {
+    return jacfwd(jacrev(f, argnum), argnum);
+  }
+
+  /** Hessian of a pytree function: {@code jacfwd(jacrev(f, argnums), argnums)}. */
+  public static FnN hessian(FnN f, Argnums argnums) {
+    return jacfwd(jacrev(f, argnums), argnums);
+  }
+
+  /** Hessian-vector product H v of a scalar function, forward-over-reverse: {@code jvp(grad(f), x, v)}. */
+  public static Tensor hvp(Fn1 f, Tensor x, Tensor v) {
+    return jvp(grad(f), x, v).tangent();
+  }
+
+  /**
+   * Hessian-vector product for pytree primals (all arguments differentiated) and tangents of the
+   * same structure; returns H v with the gradient's structure (a list when there are several primals).
+   */
+  public static Object hvp(FnN f, List<?> primals, List<?> tangents) {
+    Argnums all = allArgnums(primals.size());
+    return jvp(grad(f, all), primals, tangents).tangentTree();
+  }
+
+  /** Vector-Hessian product v^T H, reverse-over-reverse: {@code vjp(grad(f), x)} pulled back along v. */
+  public static Tensor vhp(Fn1 f, Tensor x, Tensor v) {
+    return vjp(grad(f), x).applyTensor(v);
+  }
+
+  /** Vector-Hessian product for pytree primals; returns one entry per primal. */
+  public static List<Object> vhp(FnN f, List<?> primals, Object v) {
+    return vjp(grad(f, allArgnums(primals.size())), primals.toArray()).apply(v);
+  }
+
+  private static Argnums allArgnums(int n) {
+    if (n == 1) return Argnums.of(0);
+    int[] more = new int[n - 1];
+    for (int i = 1; i < n; i++) more[i - 1] = i;
+    return Argnums.of(0, more);
+  }
+}

@@ -1,0 +1,17 @@
+package dev.adjoint;
+
+/**
+ * What {@link Func#jvp} returns: the function's output and its directional derivative (both with
+ * the output's pytree structure), and the aux value when the function has one.
+ */
+public record JvpResult(Object outputTree, Object tangentTree, Object aux) {
+  /** The output, which must be a single tensor. */
+  public Tensor output() {
+    return Pytree.expectTensor(outputTree, "jvp output");
+  }
+
+  /** The tangent of the output, which must be a single tensor. */
+  public Tensor tangent() {
+    return Pytree.expectTensor(tangentTree, "jvp tangent");
+  }
+}

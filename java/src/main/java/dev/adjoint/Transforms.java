@@ -1,0 +1,491 @@
+package dev.adjoint;
+
+import dev.adjoint.internal.Errors;
+import dev.adjoint.internal.NativeCore;
+import java.lang.ref.Cleaner;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * The mechanics behind {@link Func}: pytree plumbing around the native levels. All tracing,
+ * rules and batching happen in the core; this class only wraps inputs, calls the user's function,
+ * and unwraps outputs.
+ *
+ * <p>NOTE: every transform opens a {@link Scope} around the user's function and keeps only its
+ * results, so intermediate tracers are released when the transform returns; and ends its native
+ * level in a finally block, so an exception leaves the level stack as it found it.
+ */
+final class Transforms {
+  private static final int JVP = 0, GRAD = 1, VMAP = 2;
+  private static final Cleaner CLEANER = Cleaner.create();
+
+  private Transforms() {}
+
+  private static long begin(int kind, long batch, Randomness r) {
+    long l = NativeCore.adj_level_begin(kind, batch, r.ordinal());
+    if (l == 0) throw Errors.last();
+    return l;
+  }
+
+  private static void end(long level) {
+    Errors.check(NativeCore.adj_level_end(level));
+  }
+
+  // ------------------------------------------------------------------ grad / vjp
+
+  static Object grad(String name, FnN f, Argnums an, Object[] args, boolean withValue) {
+    int[] idx = an.resolve(name, args.length);
+    long lv = begin(GRAD, 0, Randomness.ERROR);
+    boolean open = true;
+    try (Scope scope = Scope.open()) {
+      Object[] wrapped = args.clone();
+      List<List<Tensor>> leaves = new ArrayList<>();
+      for (int i : idx) {
+        List<Tensor> mine = new ArrayList<>();
+        wrapped[i] = Pytree.mapWithPath(args[i], "", (p, x) -> {
+          Tensor t = Tensor.wrap(NativeCore.adj_grad_wrap(lv, x.h()));
+          mine.add(t);
+          return t;
+        });
+        leaves.add(mine);
+      }
+      Object out = f.apply(wrapped);
+      Object aux = null;
+      if (an.hasAux) {
+        Object[] pair = splitAux(name, out);
+        out = pair[0];
+        aux = pair[1];
+      }
+      if (!(out instanceof Tensor y) || y.ndim() != 0)
+        throw new ShapeMismatchException(name, name + ": the function must return a scalar (0-d) tensor, got "
+            + Pytree.describe(out) + "; use vjp or jacrev for non-scalar outputs");
+      end(lv);
+      open = false;
+      List<Tensor> all = new ArrayList<>();
+      leaves.forEach(all::addAll);
+      List<Tensor> g = backward(lv, List.of(y), List.of(Tensor.onesLike(y)), all);
+      List<Object> perArg = new ArrayList<>();
+      int k = 0;
+      for (int j = 0; j < idx.length; j++) {
+        perArg.add(Pytree.unflatten(args[idx[j]], g.subList(k, k + leaves.get(j).size())));
+        k += leaves.get(j).size();
+      }
+      Object grads = an.multiple ? List.copyOf(perArg) : perArg.get(0);
+      Object value = withValue ? unwrapGrad(lv, y) : null;
+      Object auxOut = an.hasAux ? Pytree.map(aux, t -> unwrapGrad(lv, t)) : null;
+      Object result;
+      if (withValue) result = List.of(grads, an.hasAux ? List.of(value, auxOut) : value);
+      else result = an.hasAux ? List.of(grads, auxOut) : grads;
+      return scope.keep(result);
+    } finally {
+      if (open) end(lv);
+      NativeCore.adj_level_release(lv);
+    }
+  }
+
+  private static Tensor unwrapGrad(long lv, Tensor t) {
+    return Tensor.wrap(NativeCore.adj_grad_unwrap(lv, t.h()));
+  }
+
+  private static List<Tensor> backward(long lv, List<Tensor> outs, List<Tensor> cots, List<Tensor> ins) {
+    long[] o = new long[outs.size()], c = new long[cots.size()], x = new long[ins.size()], g = new long[ins.size()];
+    for (int i = 0; i < o.length; i++) {
+      o[i] = outs.get(i).h();
+      c[i] = cots.get(i).h();
+    }
+    for (int i = 0; i < x.length; i++) x[i] = ins.get(i).h();
+    Errors.check(NativeCore.adj_grad_backward(lv, o, c, o.length, x, x.length, g));
+    List<Tensor> r = new ArrayList<>(g.length);
+    for (long h : g) r.add(Tensor.wrap(h));
+    return r;
+  }
+
+  private static Object[] splitAux(String name, Object out) {
+    if (out instanceof List<?> l && l.size() == 2) return new Object[] {l.get(0), l.get(1)};
+    if (out instanceof Object[] a && a.length == 2) return new Object[] {a[0], a[1]};
+    throw new AdjointArgumentException(name, name + ": with hasAux the function must return List.of(output, aux), got " + Pytree.describe(out));
+  }
+
+  /** Holds the level reference of a vjp until its pullback is unreachable. */
+  private record LevelRelease(long level) implements Runnable {
+    @Override
+    public void run() {
+      NativeCore.adj_level_release(level);
+    }
+  }
+
+  static VjpResult vjp(String name, FnN f, Object[] primals, boolean hasAux) {
+    long lv = begin(GRAD, 0, Randomness.ERROR);
+    boolean open = true, handedOff = false;
+    try (Scope scope = Scope.open()) {
+      List<Tensor> leaves = new ArrayList<>();
+      Object[] wrapped = new Object[primals.length];
+      for (int i = 0; i < primals.length; i++)
+        wrapped[i] = Pytree.mapWithPath(primals[i], "", (p, x) -> {
+          Tensor t = Tensor.wrap(NativeCore.adj_grad_wrap(lv, x.h()));
+          leaves.add(t);
+          return t;
+        });
+      Object out = f.apply(wrapped);
+      Object aux = null;
+      if (hasAux) {
+        Object[] pair = splitAux(name, out);
+        out = pair[0];
+        aux = pair[1];
+      }
+      List<Tensor> outLeaves = Pytree.leaves(out);
+      end(lv);
+      open = false;
+      final Object outStructure = out;
+      Object primalOut = Pytree.map(out, t -> unwrapGrad(lv, t));
+      Object auxOut = hasAux ? Pytree.map(aux, t -> unwrapGrad(lv, t)) : null;
+      // The pullback owns the traced inputs and outputs (they hold the tape).
+      scope.keep(leaves);
+      scope.keep(outLeaves);
+      FnN pullback = cts -> {
+        FnN.checkArity("vjp pullback", cts, 1);
+        List<Tensor> ctLeaves = Pytree.leaves(cts[0]);
+        if (ctLeaves.size() != outLeaves.size())
+          throw new AdjointArgumentException("vjp", "vjp: the cotangent " + Pytree.describe(cts[0]) + " does not match the output "
+              + Pytree.describe(outStructure) + " (" + outLeaves.size() + " tensors)");
+        try (Scope s = Scope.open()) {
+          List<Tensor> g = backward(lv, outLeaves, ctLeaves, leaves);
+          List<Object> perPrimal = new ArrayList<>();
+          int k = 0;
+          for (Object p : primals) {
+            int n = Pytree.leaves(p).size();
+            perPrimal.add(Pytree.unflatten(p, g.subList(k, k + n)));
+            k += n;
+          }
+          return s.keep(List.copyOf(perPrimal));
+        }
+      };
+      VjpResult r = new VjpResult(scope.keep(primalOut), pullback, scope.keep(auxOut));
+      CLEANER.register(pullback, new LevelRelease(lv));
+      handedOff = true;
+      return r;
+    } finally {
+      if (open) end(lv);
+      if (!handedOff) NativeCore.adj_level_release(lv);
+    }
+  }
+
+  // ------------------------------------------------------------------ jvp
+
+  static JvpResult jvp(String name, FnN f, List<?> primals, List<?> tangents, boolean hasAux) {
+    if (primals.size() != tangents.size())
+      throw new AdjointArgumentException(name, name + ": " + primals.size() + " primals but " + tangents.size() + " tangents");
+    List<List<Tensor>> tans = new ArrayList<>();
+    for (int i = 0; i < primals.size(); i++) {
+      List<Tensor> p = Pytree.leaves(primals.get(i)), t = Pytree.leaves(tangents.get(i));
+      if (p.size() != t.size())
+        throw new AdjointArgumentException(name, name + ": tangent " + i + " (" + Pytree.describe(tangents.get(i))
+            + ") does not match the structure of primal " + i + " (" + Pytree.describe(primals.get(i)) + ")");
+      for (int k = 0; k < p.size(); k++) {
+        if (!Arrays.equals(p.get(k).shape(), t.get(k).shape()))
+          throw new ShapeMismatchException(name, name + ": tangent " + i + " has shape " + Arrays.toString(t.get(k).shape())
+              + " but primal " + i + " has shape " + Arrays.toString(p.get(k).shape()));
+        if (p.get(k).dtype() != t.get(k).dtype())
+          throw new DTypeMismatchException(name, name + ": tangent " + i + " has dtype " + t.get(k).dtype().displayName()
+              + " but primal " + i + " has dtype " + p.get(k).dtype().displayName());
+      }
+      tans.add(t);
+    }
+    long lv = begin(JVP, 0, Randomness.ERROR);
+    boolean open = true;
+    try (Scope scope = Scope.open()) {
+      Object[] wrapped = new Object[primals.size()];
+      for (int i = 0; i < wrapped.length; i++) {
+        List<Tensor> t = tans.get(i);
+        int[] k = {0};
+        wrapped[i] = Pytree.map(primals.get(i), x -> Tensor.wrap(NativeCore.adj_jvp_wrap(lv, x.h(), t.get(k[0]++).h())));
+      }
+      Object out = f.apply(wrapped);
+      Object aux = null;
+      if (hasAux) {
+        Object[] pair = splitAux(name, out);
+        out = pair[0];
+        aux = pair[1];
+      }
+      List<Tensor> ps = new ArrayList<>(), ts = new ArrayList<>();
+      for (Tensor y : Pytree.leaves(out)) {
+        long[] pt = new long[2];
+        Errors.check(NativeCore.adj_jvp_unwrap(lv, y.h(), pt));
+        ps.add(Tensor.wrap(pt[0]));
+        ts.add(Tensor.wrap(pt[1]));
+      }
+      Object auxOut = hasAux ? Pytree.map(aux, x -> {
+        long[] pt = new long[2];
+        Errors.check(NativeCore.adj_jvp_unwrap(lv, x.h(), pt));
+        NativeCore.adj_release(pt[1]);
+        return Tensor.wrap(pt[0]);
+      }) : null;
+      end(lv);
+      open = false;
+      scope.keep(ps);
+      scope.keep(ts);
+      scope.keep(auxOut);
+      return new JvpResult(Pytree.unflatten(out, ps), Pytree.unflatten(out, ts), auxOut);
+    } finally {
+      if (open) end(lv);
+      NativeCore.adj_level_release(lv);
+    }
+  }
+
+  // ------------------------------------------------------------------ vmap
+
+  static Object vmap(FnN f, VmapOptions o, Object[] args) {
+    Object[] inDims = o.inDims;
+    if (inDims == null) {
+      inDims = new Object[args.length];
+      Arrays.fill(inDims, 0);
+    }
+    if (inDims.length != args.length)
+      throw new AdjointArgumentException("vmap", "vmap: inDims has " + inDims.length + " entries but the function was called with "
+          + args.length + " argument(s)");
+    // One spec per tensor leaf of each argument; the batch size from the mapped ones.
+    List<List<Object>> specs = new ArrayList<>();
+    long batch = -1;
+    String first = null;
+    for (int i = 0; i < args.length; i++) {
+      List<Object> sp = Pytree.broadcastSpec("vmap", "inDims[" + i + "]", inDims[i], args[i], "[" + i + "]");
+      List<Tensor> ls = Pytree.leaves(args[i]);
+      for (int k = 0; k < ls.size(); k++) {
+        if (sp.get(k) == null) continue;
+        Tensor x = ls.get(k);
+        int d = (Integer) sp.get(k), r = x.ndim();
+        if (r == 0 || d < -r || d >= r)
+          throw new InvalidIndexException("vmap", "vmap: inDims " + d + " out of range for argument " + i + " of shape "
+              + Arrays.toString(x.shape()));
+        long n = x.size(d);
+        String here = "argument " + i + " " + Arrays.toString(x.shape()) + " at dim " + d;
+        if (batch < 0) {
+          batch = n;
+          first = here;
+        } else if (n != batch) {
+          throw new ShapeMismatchException("vmap", "vmap: mapped sizes differ: " + first + " has size " + batch + ", " + here
+              + " has size " + n);
+        }
+      }
+      specs.add(sp);
+    }
+    if (batch < 0)
+      throw new AdjointArgumentException("vmap", "vmap: no argument is mapped (every inDims entry is null or the arguments hold no tensors)");
+    if (o.chunkSize != null && batch > o.chunkSize) return vmapChunked(f, o, args, specs, batch);
+    long lv = begin(VMAP, batch, o.randomness);
+    boolean open = true;
+    try (Scope scope = Scope.open()) {
+      Object[] wrapped = new Object[args.length];
+      for (int i = 0; i < args.length; i++) {
+        List<Object> sp = specs.get(i);
+        int[] k = {0};
+        wrapped[i] = Pytree.map(args[i], x -> {
+          Object d = sp.get(k[0]++);
+          return d == null ? x : Tensor.wrap(NativeCore.adj_vmap_wrap(lv, x.h(), (Integer) d));
+        });
+      }
+      Object out = f.apply(wrapped);
+      List<Object> outSpec = Pytree.broadcastSpec("vmap", "outDims", o.outDims, out, "");
+      for (Object d : outSpec)
+        if (d == null) throw new AdjointArgumentException("vmap", "vmap: outDims must give a dim for every output, got null");
+      int[] k = {0};
+      Object result = Pytree.map(out, y -> Tensor.wrap(NativeCore.adj_vmap_unwrap(lv, y.h(), (Integer) outSpec.get(k[0]++))));
+      end(lv);
+      open = false;
+      return scope.keep(result);
+    } finally {
+      if (open) end(lv);
+      NativeCore.adj_level_release(lv);
+    }
+  }
+
+  /** vmap in chunks of o.chunkSize examples, concatenating the outputs along their out dims. */
+  private static Object vmapChunked(FnN f, VmapOptions o, Object[] args, List<List<Object>> specs, long batch) {
+    try (Scope scope = Scope.open()) {
+      VmapOptions whole = VmapOptions.inDims(o.inDims == null ? zeros(args.length) : o.inDims).outDims(o.outDims).randomness(o.randomness);
+      List<Object> parts = new ArrayList<>();
+      for (long start = 0; start < batch; start += o.chunkSize) {
+        long s0 = start, e0 = Math.min(batch, start + o.chunkSize);
+        Object[] chunk = new Object[args.length];
+        for (int i = 0; i < args.length; i++) {
+          List<Object> sp = specs.get(i);
+          int[] k = {0};
+          chunk[i] = Pytree.map(args[i], x -> {
+            Object d = sp.get(k[0]++);
+            return d == null ? x : x.slice((Integer) d, s0, e0);
+          });
+        }
+        parts.add(vmap(f, whole, chunk));
+      }
+      Object firstOut = parts.get(0);
+      List<Object> outSpec = Pytree.broadcastSpec("vmap", "outDims", o.outDims, firstOut, "");
+      List<List<Tensor>> byLeaf = new ArrayList<>();
+      for (Object p : parts) byLeaf.add(Pytree.leaves(p));
+      List<Tensor> joined = new ArrayList<>();
+      for (int k = 0; k < outSpec.size(); k++) {
+        List<Tensor> pieces = new ArrayList<>();
+        for (List<Tensor> l : byLeaf) pieces.add(l.get(k));
+        joined.add(Tensor.cat(pieces, (Integer) outSpec.get(k)));
+      }
+      return scope.keep(Pytree.unflatten(firstOut, joined));
+    }
+  }
+
+  private static Object[] zeros(int n) {
+    Object[] z = new Object[n];
+    Arrays.fill(z, 0);
+    return z;
+  }
+
+  // ------------------------------------------------------------------ Jacobians
+
+  /** The function with the argnums arguments replaced by the given values. */
+  private static FnN restrict(FnN f, int[] idx, Object[] args) {
+    return ps -> {
+      Object[] a = args.clone();
+      for (int j = 0; j < idx.length; j++) a[idx[j]] = ps[j];
+      return f.apply(a);
+    };
+  }
+
+  private static Object[] select(Object[] args, int[] idx) {
+    Object[] r = new Object[idx.length];
+    for (int j = 0; j < idx.length; j++) r[j] = args[idx[j]];
+    return r;
+  }
+
+  private static long numel(List<Tensor> ts) {
+    long n = 0;
+    for (Tensor t : ts) n += t.numel();
+    return n;
+  }
+
+  private static DType floatingDType(String name, List<Tensor> ts, String what) {
+    for (Tensor t : ts)
+      if (!t.dtype().isFloatingPoint())
+        throw new DTypeMismatchException(name, name + ": " + what + " of dtype " + t.dtype().displayName() + " " + Arrays.toString(t.shape())
+            + " has no derivative (floating point only)");
+    return ts.isEmpty() ? DType.FLOAT32 : ts.get(0).dtype();
+  }
+
+  private static long[] concat(long[] a, long[] b, int bFrom) {
+    long[] r = new long[a.length + b.length - bFrom];
+    System.arraycopy(a, 0, r, 0, a.length);
+    System.arraycopy(b, bFrom, r, a.length, b.length - bFrom);
+    return r;
+  }
+
+  static Object jacrev(String name, FnN f, Argnums an, Object[] args) {
+    int[] idx = an.resolve(name, args.length);
+    try (Scope scope = Scope.open()) {
+      VjpResult v = vjp(name, restrict(f, idx, args), select(args, idx), an.hasAux);
+      return scope.keep(jacrevFrom(name, v, an));
+    }
+  }
+
+  /** Reverse mode: one vectorised pullback over the rows of the identity of the output space. */
+  private static Object jacrevFrom(String name, VjpResult v, Argnums an) {
+    Object out = v.outputTree();
+    List<Tensor> outs = Pytree.leaves(out);
+    DType dt = floatingDType(name, outs, "output");
+    long total = numel(outs);
+    Tensor basis = Tensor.eye(total, total, dt);
+    FnN rowPullback = rows -> {
+      Tensor row = (Tensor) rows[0];
+      List<Tensor> cts = new ArrayList<>();
+      long off = 0;
+      for (Tensor y : outs) {
+        Tensor ct = row.slice(0, off, off + y.numel()).reshape(y.shape());
+        cts.add(ct.dtype() == y.dtype() ? ct : ct.to(y.dtype()));
+        off += y.numel();
+      }
+      return v.pullback().apply(Pytree.unflatten(out, cts));
+    };
+    VmapOptions vo = VmapOptions.inDims(0);
+    if (an.chunkSize != null) vo = vo.chunkSize(an.chunkSize);
+    List<?> cols = (List<?>) vmap(rowPullback, vo, new Object[] {basis});
+    List<Object> perOut = new ArrayList<>();
+    long off = 0;
+    for (Tensor y : outs) {
+      final long o0 = off, n = y.numel();
+      List<Object> perArg = new ArrayList<>();
+      for (Object c : cols)
+        perArg.add(Pytree.map(c, jt -> jt.slice(0, o0, o0 + n).reshape(concat(y.shape(), jt.shape(), 1))));
+      perOut.add(an.multiple ? List.copyOf(perArg) : perArg.get(0));
+      off += n;
+    }
+    Object jac = Pytree.unflatten(out, perOut);
+    return an.hasAux ? List.of(jac, v.aux()) : jac;
+  }
+
+  /** Forward mode: one vectorised jvp over the rows of the identity of the input space. */
+  static Object jacfwd(String name, FnN f, Argnums an, Object[] args) {
+    int[] idx = an.resolve(name, args.length);
+    Object[] primals = select(args, idx);
+    List<Tensor> ins = Pytree.leaves(List.of(primals));
+    DType dt = floatingDType(name, ins, "input");
+    long total = numel(ins);
+    FnN g = restrict(f, idx, args);
+    try (Scope scope = Scope.open()) {
+      Tensor basis = Tensor.eye(total, total, dt);
+      FnN push = rows -> {
+        Tensor row = (Tensor) rows[0];
+        long[] off = {0};
+        List<Object> tangents = new ArrayList<>();
+        for (Object p : primals)
+          tangents.add(Pytree.map(p, x -> {
+            Tensor t = row.slice(0, off[0], off[0] + x.numel()).reshape(x.shape());
+            off[0] += x.numel();
+            return t.dtype() == x.dtype() ? t : t.to(x.dtype());
+          }));
+        JvpResult r = jvp(name, g, Arrays.asList(primals), tangents, an.hasAux);
+        return an.hasAux ? List.of(r.tangentTree(), r.aux()) : r.tangentTree();
+      };
+      VmapOptions vo = VmapOptions.inDims(0).randomness(an.randomness);
+      if (an.chunkSize != null) vo = vo.chunkSize(an.chunkSize);
+      Object res = vmap(push, vo, new Object[] {basis});
+      Object tangents = an.hasAux ? ((List<?>) res).get(0) : res;
+      Object jac = Pytree.map(tangents, t -> {
+        // t: [M, S...] -> per argnum, per input leaf x: [S..., T...]
+        int sRank = t.ndim() - 1;
+        List<Object> perArg = new ArrayList<>();
+        long o = 0;
+        for (Object p : primals) {
+          long[] start = {o};
+          perArg.add(Pytree.map(p, x -> {
+            long n = x.numel();
+            Tensor part = t.slice(0, start[0], start[0] + n).reshape(concat(x.shape(), t.shape(), 1));
+            start[0] += n;
+            int tRank = x.ndim();
+            int[] perm = new int[tRank + sRank];
+            for (int i = 0; i < sRank; i++) perm[i] = tRank + i;
+            for (int i = 0; i < tRank; i++) perm[sRank + i] = i;
+            return part.permute(perm);
+          }));
+          o += Pytree.leaves(p).stream().mapToLong(Tensor::numel).sum();
+        }
+        return an.multiple ? List.copyOf(perArg) : perArg.get(0);
+      });
+      Object result = jac;
+      if (an.hasAux) result = List.of(jac, Pytree.map(((List<?>) res).get(1), a -> a.select(0, 0)));
+      return scope.keep(result);
+    }
+  }
+
+  /**
+   * Reverse mode when the output has at most as many elements as the inputs (a wide or square
+   * Jacobian: N pullbacks), forward mode otherwise (a tall one: M pushforwards). The forward pass
+   * of the vjp tells N; in reverse mode it is reused, so the choice costs nothing extra then.
+   */
+  static Object jacobian(String name, FnN f, Argnums an, Object[] args) {
+    int[] idx = an.resolve(name, args.length);
+    long inputs = numel(Pytree.leaves(List.of(select(args, idx))));
+    try (Scope scope = Scope.open()) {
+      VjpResult v = vjp(name, restrict(f, idx, args), select(args, idx), an.hasAux);
+      long outputs = numel(Pytree.leaves(v.outputTree()));
+      if (outputs <= inputs) return scope.keep(jacrevFrom(name, v, an));
+      return scope.keep(jacfwd(name, f, an, args));
+    }
+  }
+}

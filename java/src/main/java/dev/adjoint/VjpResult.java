@@ -1,0 +1,55 @@
+package dev.adjoint;
+
+import java.util.List;
+
+/**
+ * What {@link Func#vjp} returns: the function's output, its pullback, and the aux value when the
+ * function has one. The pullback can be called any number of times, also inside other transforms
+ * (e.g. {@code vmap(vjp.pullback())} computes a Jacobian row by row in one vectorised pass).
+ */
+public final class VjpResult {
+  private final Object output;
+  private final FnN pullback;
+  private final Object aux;
+
+  VjpResult(Object output, FnN pullback, Object aux) {
+    this.output = output;
+    this.pullback = pullback;
+    this.aux = aux;
+  }
+
+  /** The output, which must be a single tensor. */
+  public Tensor output() {
+    return Pytree.expectTensor(output, "vjp output");
+  }
+
+  /** The output pytree. */
+  public Object outputTree() {
+    return output;
+  }
+
+  /** The aux value (null without hasAux). */
+  public Object aux() {
+    return aux;
+  }
+
+  /**
+   * The pullback as a function: given a cotangent with the output's structure, returns a list
+   * with the cotangent of each primal (like functorch's {@code vjp_fn(ct)} tuple).
+   */
+  public FnN pullback() {
+    return pullback;
+  }
+
+  /** The cotangents of the primals for cotangent {@code ct} of the output. */
+  @SuppressWarnings("unchecked")
+  public List<Object> apply(Object ct) {
+    return (List<Object>) pullback.apply(ct);
+  }
+
+  /** For a single tensor primal: its cotangent. */
+  public Tensor applyTensor(Tensor ct) {
+    List<Object> r = apply(ct);
+    return Pytree.expectTensor(r.get(0), "vjp cotangent");
+  }
+}
