@@ -60,7 +60,8 @@ public final class Scope implements AutoCloseable {
 
   /**
    * Moves the tensors in {@code value} (a Tensor, or an Iterable, Map or array holding tensors,
-   * nested freely) out of this scope into the enclosing one. Returns {@code value}.
+   * nested freely, or a transform result such as {@link JvpResult}) out of this scope into the
+   * enclosing one. Returns {@code value}.
    */
   public <T> T keep(T value) {
     keepAll(value);
@@ -76,6 +77,15 @@ public final class Scope implements AutoCloseable {
       for (Object o : m.values()) keepAll(o);
     } else if (v instanceof Object[] arr) {
       for (Object o : arr) keepAll(o);
+    } else if (v instanceof JvpResult r) {
+      keepAll(r.outputTree());
+      keepAll(r.tangentTree());
+      keepAll(r.aux());
+    } else if (v instanceof VjpResult r) {
+      keepAll(r.outputTree());
+      keepAll(r.aux());
+    } else if (v instanceof Func.Linearized r) {
+      keepAll(r.output());
     }
   }
 

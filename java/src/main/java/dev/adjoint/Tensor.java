@@ -707,6 +707,18 @@ public final class Tensor implements AutoCloseable {
   @Override
   public String toString() {
     if (handle == 0) return "tensor(<closed>)";
+    if (NativeCore.adj_is_tracer(handle) == 1) {
+      // Values under vmap stand for a whole batch; jvp/grad tracers print their primal value.
+      try {
+        return formatValues();
+      } catch (IllegalStateException e) {
+        return "tensor(<batched inside vmap>, shape=" + Arrays.toString(shapeRef()) + ", dtype=" + dtype().displayName() + ")";
+      }
+    }
+    return formatValues();
+  }
+
+  private String formatValues() {
     long[] s = shapeRef();
     DType d = dtype();
     String suffix = d == DType.FLOAT64 ? "float64" : null;

@@ -6,6 +6,23 @@ import dev.adjoint.Tensor;
 
 /** Uses the installed artifact like any application would; exits non-zero if a result is wrong. */
 public final class Main {
+  /** The natives jar carries JavaCPP's GraalVM native-image configuration for our JNI class. */
+  static void checkNativeImageConfig() {
+    for (String f : new String[] {"jni-config.json", "reflect-config.json", "resource-config.json"}) {
+      String path = "META-INF/native-image/linux-x86_64/jniNativeCore/" + f;
+      try (java.io.InputStream in = Main.class.getClassLoader().getResourceAsStream(path)) {
+        String text = in == null ? "" : new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        String expected = f.equals("resource-config.json") ? "libjniNativeCore" : "dev.adjoint.internal.NativeCore";
+        if (!text.contains(expected)) {
+          System.err.println("consumer: " + path + " missing or lacks " + expected);
+          System.exit(1);
+        }
+      } catch (java.io.IOException e) {
+        throw new java.io.UncheckedIOException(e);
+      }
+    }
+  }
+
   public static void main(String[] args) {
     try (Scope scope = Scope.open()) {
       Adjoint.manualSeed(0);
@@ -27,6 +44,7 @@ public final class Main {
         System.err.println("consumer: unexpected random draw " + first);
         System.exit(1);
       }
+      checkNativeImageConfig();
       System.out.println("consumer OK: adjoint " + Adjoint.version() + ", predict(x) = " + y.slice(0, 0, 4));
     }
   }
