@@ -126,6 +126,13 @@ void vjp_unary(const Tensor& g, const Tensor* p, int, const Tensor& out, const A
 
 Tensor expand_to(const Tensor& t, const Dims& shape) { return t.shape() == shape ? t : O::expand(t, shape); }
 
+// d/db a^b = a^b log a; taken as 0 where a == 0 (the limit for b > 0), like PyTorch. The log
+// reads 1 there: a masked-off log(0) would still send 0 * inf = NaN into second derivatives.
+Tensor pow_exponent_partial(const Tensor& a, const Tensor& out) {
+  Tensor zero = O::compare(OpId::Eq, a, scalar_like(0, a));
+  return O::where(zero, scalar_like(0, out), O::mul(out, O::log(O::where(zero, scalar_like(1, a), a))));
+}
+
 // Partial derivatives of binary ops: d out / d a and d out / d b, as multipliers.
 Tensor binary_partial(OpId op, int which, const Tensor& a, const Tensor& b, const Tensor& out) {
   switch (op) {
@@ -135,8 +142,7 @@ Tensor binary_partial(OpId op, int which, const Tensor& a, const Tensor& b, cons
     case OpId::Div: return which == 0 ? O::div(scalar_like(1, b), b) : O::neg(O::div(out, b));
     case OpId::Pow:
       if (which == 0) return O::mul(b, O::pow(a, O::sub(b, scalar_like(1, b))));
-      // d/db a^b = a^b log a; taken as 0 where a == 0 (the limit for b > 0), like PyTorch.
-      return O::where(O::compare(OpId::Eq, a, scalar_like(0, a)), scalar_like(0, out), O::mul(out, O::log(a)));
+      return pow_exponent_partial(a, out);
     default: throw Error(ErrorKind::Internal, op_name(op), "no derivative");
   }
 }

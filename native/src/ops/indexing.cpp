@@ -176,8 +176,8 @@ Tensor batch_index_select(const Tensor* v, const int* bd, int, const Attrs& at, 
   Tensor picked = O::index_select(O::reshape(x, flat), 0, flat_offsets(idx, batch, n));  // [B*k, rest...]
   Dims out = xs;
   out[1] = k;
-  Tensor r2 = O::movedim(O::reshape(picked, out), 1, d + 1);
-  return v[1].ndim() == 1 ? O::squeeze(r2, Dims{d + 1}) : r2;
+  // No squeeze for a per-example 0-d index: eval keeps the indexed dim, with size 1.
+  return O::movedim(O::reshape(picked, out), 1, d + 1);
 }
 
 Tensor batch_index_add(const Tensor* v, const int* bd, int, const Attrs& at, int64_t batch) {

@@ -1,0 +1,729 @@
+// Registry-driven sweep of the transform rules: every primitive (OpId 0..kNumOps-1) is run on the
+// sample calls of its table row below, and each sample is checked, in float64, for
+//   grad_fd : reverse-mode gradient of sum(u * f(x)) vs central finite differences;
+//   hess_fd : grad of (grad . w) (reverse over reverse) vs central differences of the gradient;
+//   fwd_rev : jvp of the gradient (forward over reverse) vs reverse over reverse;
+//   dot     : <u, jvp(v)> == <vjp(u), v>;
+//   jac     : jacfwd (vmap of jvp over a basis) == jacrev (vmap of the backward pass over a basis);
+//   vmap    : vmap(f) == stack of per-example f, for every subset of mapped inputs, batch at dim 0
+//             and at the last dim;
+//   vmap2   : vmap of vmap, the same way;
+//   vmap_grad, vmap_jvp: vmap of the gradient and of the jvp (batched primals).
+// Non-differentiable ops (comparisons), integer/bool inputs and outputs get the vmap checks only;
+// every skip is listed, with its reason, in the summary.
+// A primitive with no samples fails the sweep: adding an op means adding one row to sample_table().
+#include <algorithm>
+#include <cstdio>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "check.h"
+#include "interp/dispatch.h"
+#include "interp/interpreters.h"
+#include "ops/ops.h"
+
+using namespace adjoint;
+namespace O = adjoint::ops;
+using Args = std::vector<Tensor>;
+using Fn = std::function<Tensor(const Args&)>;
+using MultiFn = std::function<Args(const Args&)>;
+
+namespace {
+
+constexpr double kFdStep = 1e-6, kFdTol = 1e-6;  // finite differences
+constexpr double kAdTol = 1e-10;                 // identities between exact derivatives
+constexpr double kVmapTol = 1e-12;               // vmap vs a loop: the same arithmetic
+constexpr int64_t kBatch = 3;
+
+// ---------------------------------------------------------------- seeded random numbers
+
+struct Rng {  // splitmix64: the same numbers on every platform
+  uint64_t s;
+  explicit Rng(uint64_t seed) : s(seed * 0x2545f4914f6cdd1dULL + 1) {}
+  uint64_t next() {
+    uint64_t z = (s += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+  }
+  double uniform(double lo, double hi) { return lo + (hi - lo) * double(next() >> 11) * 0x1.0p-53; }
+  int64_t integer(int64_t lo, int64_t hi) { return lo + int64_t(next() % uint64_t(hi - lo)); }  // [lo, hi)
+};
+
+// ---------------------------------------------------------------- sample inputs
+
+// Value domains: each keeps the op smooth (and finite differences meaningful) at every draw,
+// except in samples marked smooth = false.
+enum class Domain {
+  Real,      // uniform [-2, 2]
+  Positive,  // [0.5, 2]: log, sqrt, pow's base
+  NonZero,   // |x| in [0.25, 2]: away from the kinks of abs/relu/sign and the pole of div
+  WithZeros, // every other element exactly 0, the rest in [0.5, 2]: pow's base at its edge
+  TwoThree,  // 2 or 3: integer exponents, where pow at a zero base is smooth in the base
+  Distinct,  // values at least 0.3 apart: amax without ties
+  Coarse,    // {-1, 0, 1}: comparisons with ties
+  Ints,      // int64 in [-3, 3]: vmap only
+  Index,     // int64 in [0, hi)
+  Bool,      // where's condition
+};
+enum class Layout { Contiguous, Transposed, Strided };
+
+struct Input {
+  Dims shape;
+  Domain dom = Domain::Real;
+  DType dtype = DType::Float64;
+  Layout layout = Layout::Contiguous;
+  int64_t hi = 0;  // Domain::Index
+};
+
+Input real(Dims s) { return {s}; }
+Input positive(Dims s) { return {s, Domain::Positive}; }
+Input nonzero(Dims s) { return {s, Domain::NonZero}; }
+Input distinct(Dims s) { return {s, Domain::Distinct}; }
+Input coarse(Dims s) { return {s, Domain::Coarse}; }
+Input ints(Dims s) { return {s, Domain::Ints, DType::Int64}; }
+Input index(Dims s, int64_t hi) { return {s, Domain::Index, DType::Int64, Layout::Contiguous, hi}; }
+Input cond(Dims s) { return {s, Domain::Bool, DType::Bool}; }
+Input f32(Input in) { in.dtype = DType::Float32; return in; }
+// Non-contiguous layouts: stored with the last two dims swapped, or every other element.
+Input T(Input in) { in.layout = Layout::Transposed; return in; }
+Input S(Input in) { in.layout = Layout::Strided; return in; }
+
+struct Sample {
+  std::vector<Input> ins;
+  Attrs at;
+  std::string note;
+  // false: sampled where f is not smooth or not defined on both sides of some input value, so
+  // finite differences are skipped; the checks of derivatives against each other still run.
+  bool smooth = true;
+};
+
+Attrs attrs(Dims ints, bool flag = false) {
+  Attrs a;
+  a.ints = ints;
+  a.flag = flag;
+  return a;
+}
+Attrs to_dtype(DType d) {
+  Attrs a;
+  a.dtype = d;
+  return a;
+}
+
+// The sample calls of every primitive. Shapes stay small: finite differences of the gradient cost
+// one backward pass per element.
+std::map<OpId, std::vector<Sample>> sample_table() {
+  std::map<OpId, std::vector<Sample>> t;
+  auto unary = [&](OpId op, Input (*dom)(Dims)) {
+    t[op] = {{{dom({2, 3})}, {}, "[2,3]"},
+             {{T(dom({3, 4}))}, {}, "transposed [3,4]"},
+             {{S(dom({5}))}, {}, "strided [5]"},
+             {{dom({})}, {}, "0-d"}};
+  };
+  unary(OpId::Neg, real), unary(OpId::Exp, real), unary(OpId::Sin, real), unary(OpId::Cos, real);
+  unary(OpId::Tanh, real), unary(OpId::Sigmoid, real);
+  unary(OpId::Log, positive), unary(OpId::Sqrt, positive);
+  unary(OpId::Relu, nonzero), unary(OpId::Abs, nonzero), unary(OpId::Sign, nonzero);
+  t[OpId::Neg].push_back({{ints({4})}, {}, "int64"});
+  t[OpId::Abs].push_back({{ints({4})}, {}, "int64"});
+
+  auto binary = [&](OpId op, Input (*da)(Dims), Input (*db)(Dims)) {
+    t[op] = {{{da({2, 3}), db({2, 3})}, {}, "[2,3] [2,3]"},
+             {{da({2, 3}), db({3})}, {}, "broadcast [2,3] [3]"},
+             {{da({2, 1}), db({1, 3})}, {}, "broadcast [2,1] [1,3]"},
+             {{da({}), T(db({3, 4}))}, {}, "0-d, transposed [3,4]"},
+             {{S(da({4})), db({})}, {}, "strided [4], 0-d"}};
+  };
+  binary(OpId::Add, real, real), binary(OpId::Sub, real, real), binary(OpId::Mul, real, real);
+  binary(OpId::Div, real, nonzero), binary(OpId::Pow, positive, real);
+  for (OpId op : {OpId::Eq, OpId::Ne, OpId::Lt, OpId::Le, OpId::Gt, OpId::Ge}) binary(op, coarse, coarse);
+  t[OpId::Add].push_back({{ints({2, 3}), ints({3})}, {}, "int64"});
+  t[OpId::Pow].push_back({{{{4}, Domain::WithZeros}, {{4}, Domain::TwoThree}}, {}, "zero base", false});
+  t[OpId::Lt].push_back({{ints({2, 3}), ints({3})}, {}, "int64"});
+
+  t[OpId::Where] = {{{cond({2, 3}), real({2, 3}), real({2, 3})}, {}, "[2,3] x3"},
+                    {{cond({2, 1}), real({3}), real({})}, {}, "broadcast [2,1] [3] 0-d"},
+                    {{cond({3}), T(real({2, 3})), real({2, 1})}, {}, "broadcast [3] transposed [2,3] [2,1]"}};
+  t[OpId::Cast] = {{{real({2, 3})}, to_dtype(DType::Float64), "f64->f64"},
+                   {{T(real({3, 4}))}, to_dtype(DType::Float32), "f64->f32"},
+                   {{f32(real({2, 3}))}, to_dtype(DType::Float64), "f32->f64"},
+                   {{ints({2, 3})}, to_dtype(DType::Float64), "i64->f64"},
+                   {{real({2, 3})}, to_dtype(DType::Int64), "f64->i64"},
+                   {{cond({4})}, to_dtype(DType::Float64), "bool->f64"}};
+
+  auto reduction = [&](OpId op, Input (*dom)(Dims)) {
+    t[op] = {{{dom({2, 3, 4})}, attrs({}), "all dims"},
+             {{dom({2, 3, 4})}, attrs({1}, true), "dim 1 keepdim"},
+             {{dom({2, 3, 4})}, attrs({-1, 0}), "dims -1,0"},
+             {{T(dom({3, 4}))}, attrs({-2}, true), "transposed, dim -2 keepdim"},
+             {{dom({})}, attrs({}), "0-d"},
+             {{dom({})}, attrs({-1}, true), "0-d dim -1"}};
+  };
+  reduction(OpId::Sum, real), reduction(OpId::Amax, distinct);
+  t[OpId::Sum].push_back({{cond({2, 3})}, attrs({1}), "bool"});
+  t[OpId::Sum].push_back({{cond({})}, attrs({}), "0-d bool"});
+  t[OpId::Sum].push_back({{ints({2, 3})}, attrs({-1}), "int64"});
+  t[OpId::Amax].push_back({{ints({2, 3})}, attrs({0}, true), "int64"});
+
+  t[OpId::Matmul] = {{{real({3, 4}), real({4, 2})}, {}, "[3,4] [4,2]"},
+                     {{real({2, 3, 4}), real({4, 5})}, {}, "[2,3,4] [4,5]"},
+                     {{real({3, 4}), real({2, 4, 2})}, {}, "[3,4] [2,4,2]"},
+                     {{real({1, 3, 4}), T(real({2, 4, 2}))}, {}, "broadcast batch, transposed"},
+                     {{T(real({3, 4})), S(real({4, 2}))}, {}, "transposed, strided"},
+                     {{ints({2, 3}), ints({3, 2})}, {}, "int64"}};
+
+  t[OpId::Reshape] = {{{real({2, 3, 4})}, attrs({6, 4}), "[6,4]"},
+                      {{real({2, 3, 4})}, attrs({4, -1, 2}), "[4,-1,2]"},
+                      {{T(real({3, 4}))}, attrs({-1}), "transposed (copies)"},
+                      {{real({2, 3, 4})}, attrs({2, 12}, true), "view"},
+                      {{real({})}, attrs({1, 1}), "0-d -> [1,1]"},
+                      {{real({1})}, attrs({}), "[1] -> 0-d"}};
+  t[OpId::Permute] = {{{real({2, 3, 4})}, attrs({2, 0, 1}), "[2,0,1]"},
+                      {{real({2, 3, 4})}, attrs({-1, -3, -2}), "negative dims"},
+                      {{T(real({3, 4}))}, attrs({1, 0}), "transposed"},
+                      {{real({})}, attrs({}), "0-d"}};
+  t[OpId::Expand] = {{{real({3, 1})}, attrs({2, 3, 4}), "[3,1] -> [2,3,4]"},
+                     {{real({1, 3})}, attrs({4, -1}), "-1 keeps a size"},
+                     {{real({})}, attrs({2, 3}), "0-d"},
+                     {{T(real({3, 4}))}, attrs({2, -1, -1}), "transposed"}};
+  t[OpId::Slice] = {{{real({5, 4})}, attrs({0, 1, 4, 2}), "dim 0 step 2"},
+                    {{real({5, 4})}, attrs({-1, -3, 10, 1}), "negative dim/start, clamped end"},
+                    {{T(real({4, 5}))}, attrs({1, 0, 5, 3}), "transposed, step 3"},
+                    {{S(real({6}))}, attrs({0, 1, -1, 2}), "strided, negative end"}};
+  t[OpId::Select] = {{{real({3, 4})}, attrs({0, 1}), "dim 0"},
+                     {{real({3, 4})}, attrs({-1, -2}), "negative dim and index"},
+                     {{T(real({3, 4}))}, attrs({1, 3}), "transposed"},
+                     {{real({4})}, attrs({0, 2}), "-> 0-d"}};
+  t[OpId::Squeeze] = {{{real({2, 1, 3, 1})}, attrs({}), "all"},
+                      {{real({2, 1, 3, 1})}, attrs({-1}), "dim -1"},
+                      {{real({2, 1, 3, 1})}, attrs({0, 1}), "dims 0 (not 1) and 1"},
+                      {{real({})}, attrs({}), "0-d"}};
+  t[OpId::Unsqueeze] = {{{real({2, 3})}, attrs({0}), "dim 0"},
+                        {{real({2, 3})}, attrs({-1}), "dim -1"},
+                        {{T(real({2, 3}))}, attrs({1}), "transposed, dim 1"},
+                        {{real({})}, attrs({0}), "0-d"}};
+  t[OpId::Contiguous] = {{{T(real({3, 4}))}, {}, "transposed"},
+                         {{real({2, 3})}, {}, "already contiguous"},
+                         {{S(real({5}))}, {}, "strided"}};
+  t[OpId::IndexSelect] = {{{real({4, 3}), index({5}, 4)}, attrs({0}), "dim 0, repeats"},
+                          {{real({3, 4}), index({2}, 4)}, attrs({-1}), "dim -1"},
+                          {{real({3, 4}), index({}, 4)}, attrs({1}), "0-d index"},
+                          {{T(real({3, 4})), index({3}, 3)}, attrs({0}), "transposed"}};
+  t[OpId::Cat] = {{{real({2, 3}), real({1, 3})}, attrs({0}), "dim 0"},
+                  {{real({2, 3}), real({2, 1}), T(real({2, 2}))}, attrs({-1}), "three, dim -1"},
+                  {{S(real({3})), real({2})}, attrs({0}), "1-D strided"}};
+  t[OpId::SliceBackward] = {{{real({3, 4})}, attrs({0, 1, 6, 2, 6}), "dim 0 step 2"},
+                            {{real({2, 3})}, attrs({-1, -3, 10, 1, 5}), "negative dim/start, clamped end"},
+                            {{T(real({3, 2}))}, attrs({1, 0, 5, 3, 5}), "transposed, step 3"}};
+  t[OpId::IndexAdd] = {{{real({5, 3}), index({5}, 4)}, attrs({0, 4}), "dim 0, repeats"},
+                       {{real({3, 2}), index({2}, 5)}, attrs({-1, 5}), "dim -1"},
+                       {{real({3, 1}), index({}, 4)}, attrs({1, 4}), "0-d index"},
+                       {{T(real({3, 4})), index({3}, 2)}, attrs({0, 2}), "transposed"}};
+  // Empty tensors: zero-size dims through every transform.
+  t[OpId::Sum].push_back({{real({0, 3})}, attrs({0}), "empty [0,3] dim 0"});
+  t[OpId::Matmul].push_back({{real({2, 0}), real({0, 3})}, {}, "empty inner dim"});
+  t[OpId::Cat].push_back({{real({2, 3}), real({0, 3})}, attrs({0}), "with an empty input"});
+  t[OpId::Slice].push_back({{real({4, 3})}, attrs({0, 2, 2, 1}), "empty result"});
+  t[OpId::IndexSelect].push_back({{real({4, 3}), index({0}, 4)}, attrs({0}), "empty index"});
+  t[OpId::Mul].push_back({{real({0, 3}), real({3})}, {}, "empty broadcast"});
+  return t;
+}
+
+// ---------------------------------------------------------------- building tensors
+
+std::vector<double> draw(const Input& in, Rng& r) {
+  const int64_t n = numel_of(in.shape);
+  std::vector<double> v(size_t(n), 0.0);
+  for (int64_t i = 0; i < n; i++) {
+    double& x = v[size_t(i)];
+    switch (in.dom) {
+      case Domain::Real: x = r.uniform(-2, 2); break;
+      case Domain::Positive: x = r.uniform(0.5, 2); break;
+      case Domain::NonZero: x = r.uniform(0.25, 2) * (r.next() & 1 ? 1 : -1); break;
+      case Domain::WithZeros: x = i % 2 ? r.uniform(0.5, 2) : 0.0; break;
+      case Domain::TwoThree: x = double(r.integer(2, 4)); break;
+      case Domain::Distinct: x = 0.5 * double(i) + r.uniform(-0.1, 0.1); break;
+      case Domain::Coarse: x = double(r.integer(-1, 2)); break;
+      case Domain::Ints: x = double(r.integer(-3, 4)); break;
+      case Domain::Index: x = double(r.integer(0, in.hi)); break;
+      case Domain::Bool: x = double(r.next() & 1); break;
+    }
+  }
+  if (in.dom == Domain::Distinct)  // shuffle so that the maximum sits anywhere
+    for (int64_t i = n - 1; i > 0; i--) std::swap(v[size_t(i)], v[size_t(r.integer(0, i + 1))]);
+  return v;
+}
+
+Tensor from_values(const std::vector<double>& v, const Dims& shape, DType dt) {
+  switch (dt) {
+    case DType::Float64: return O::from_data(v.data(), shape, dt);
+    case DType::Float32: { std::vector<float> f(v.begin(), v.end()); return O::from_data(f.data(), shape, dt); }
+    case DType::Int64: { std::vector<int64_t> i(v.begin(), v.end()); return O::from_data(i.data(), shape, dt); }
+    case DType::Bool: { std::vector<uint8_t> b(v.begin(), v.end()); return O::from_data(b.data(), shape, dt); }
+  }
+  return Tensor();
+}
+
+// The input with values v (logical order) in its layout.
+Tensor build(const Input& in, const std::vector<double>& v) {
+  Tensor t = from_values(v, in.shape, in.dtype);
+  if (in.layout == Layout::Transposed && t.ndim() >= 2) return O::transpose(O::contiguous(O::transpose(t, -1, -2)), -1, -2);
+  if (in.layout == Layout::Strided && t.ndim() >= 1) return O::select(O::stack({t, O::zeros_like(t)}, -1), -1, 0);
+  return t;
+}
+
+std::vector<double> values(const Tensor& t) {
+  Tensor c = O::contiguous(O::to(t, DType::Float64));
+  return std::vector<double>(c.data<double>(), c.data<double>() + c.numel());
+}
+
+double dot(const std::vector<double>& a, const std::vector<double>& b) {
+  double s = 0;
+  for (size_t i = 0; i < a.size(); i++) s += a[i] * b[i];
+  return s;
+}
+
+// A point: the values of every input of a sample.
+using Point = std::vector<std::vector<double>>;
+
+Args build_all(const Sample& s, const Point& p) {
+  Args xs;
+  for (size_t i = 0; i < s.ins.size(); i++) xs.push_back(build(s.ins[i], p[i]));
+  return xs;
+}
+
+// A random tensor shaped like t (projection and tangent directions).
+Tensor random_like(const Tensor& t, Rng& r) {
+  Input in{t.shape()};
+  in.dtype = t.dtype();
+  return build(in, draw(in, r));
+}
+
+Tensor basis(int64_t n, const Dims& shape, DType dt) {
+  Dims s = shape;
+  s.insert(0, n);
+  return O::reshape(O::eye(n, n, dt), s);
+}
+
+// ---------------------------------------------------------------- transform drivers
+
+// A level that is popped even when the traced function throws, so that one failing sample does
+// not leave the level stack broken for the rest of the sweep.
+struct LevelScope {
+  Ref<Level> level;
+  bool live = true;
+  explicit LevelScope(LevelKind k, int64_t batch = 0) : level(push_level(k, batch)) {}
+  Level* get() const { return level.get(); }
+  void pop() { live = false; pop_level(level.get(), level_name(level->kind)); }
+  ~LevelScope() {
+    if (!live) return;
+    try { pop_level(level.get(), "sweep"); } catch (...) {}
+  }
+};
+
+// Cotangents of xs[diff[k]] for the cotangent `ct` of f's output (the gradient of sum(ct * f)).
+Args vjp(const Fn& f, const Args& xs, const std::vector<int>& diff, const Tensor& ct) {
+  LevelScope l(LevelKind::Grad);
+  Args in = xs, leaves;
+  for (int i : diff) leaves.push_back(in[size_t(i)] = grad_wrap(l.get(), xs[size_t(i)]));
+  Tensor y = f(in);
+  l.pop();
+  return grad_backward(l.get(), {y}, {ct}, leaves);
+}
+
+// Output tangents of f for tangents ts[k] of xs[diff[k]].
+Args jvp(const MultiFn& f, const Args& xs, const std::vector<int>& diff, const Args& ts) {
+  LevelScope l(LevelKind::Jvp);
+  Args in = xs;
+  for (size_t k = 0; k < diff.size(); k++) in[size_t(diff[k])] = jvp_wrap(l.get(), xs[size_t(diff[k])], ts[k]);
+  Args ys = f(in), tangents;
+  for (const Tensor& y : ys) {
+    Tensor p, t;
+    jvp_unwrap(l.get(), y, &p, &t);
+    tangents.push_back(t);
+  }
+  l.pop();
+  return tangents;
+}
+
+// vmap of f with xs[i] mapped over dim in_dims[i] (-1: unmapped); the batch lands in dim 0.
+Tensor vmap(const Fn& f, const Args& xs, const std::vector<int>& in_dims, int64_t batch) {
+  LevelScope l(LevelKind::Batch, batch);
+  Args in = xs;
+  for (size_t i = 0; i < xs.size(); i++)
+    if (in_dims[i] >= 0) in[i] = batch_wrap(l.get(), xs[i], in_dims[i]);
+  Tensor r = batch_unwrap(l.get(), f(in), 0);
+  l.pop();
+  return r;
+}
+
+// Jacobian of f w.r.t. xs[i], [numel(x_i), out...]: the jvp of every basis tangent at once.
+Tensor jacfwd(const Fn& f, const Args& xs, int i) {
+  const Tensor& x = xs[size_t(i)];
+  MultiFn mf = [&](const Args& a) { return Args{f(a)}; };
+  Fn one = [&](const Args& e) { return jvp(mf, xs, {i}, {e[0]})[0]; };
+  return vmap(one, {basis(x.numel(), x.shape(), x.dtype())}, {0}, x.numel());
+}
+
+// Jacobian of f w.r.t. xs[i], [numel(out), x_i...]: one forward pass, then the backward pass
+// vmapped over a basis of cotangents (how jacrev does it: the vjp rules see batched cotangents).
+Tensor jacrev(const Fn& f, const Args& xs, int i) {
+  LevelScope g(LevelKind::Grad);
+  Args in = xs;
+  in[size_t(i)] = grad_wrap(g.get(), xs[size_t(i)]);
+  Tensor y = f(in);
+  g.pop();
+  const int64_t m = y.numel();
+  Fn back = [&](const Args& ct) { return grad_backward(g.get(), {y}, {ct[0]}, {in[size_t(i)]})[0]; };
+  return vmap(back, {basis(m, y.shape(), y.dtype())}, {0}, m);
+}
+
+// ---------------------------------------------------------------- comparing and reporting
+
+struct Counts {
+  int samples = 0, grad_fd = 0, hess_fd = 0, fwd_rev = 0, dot = 0, jac = 0, vmap = 0, vmap2 = 0, vmap_grad = 0, vmap_jvp = 0;
+  std::map<std::string, std::vector<std::string>> skipped;  // reason -> samples
+};
+Counts g_counts[kNumOps];
+
+struct Ctx {
+  OpId op;
+  const Sample* s;
+};
+
+void fail(const Ctx& c, const char* check, const std::string& what) {
+  std::printf("  %s [%s] %s: %s\n", op_name(c.op), c.s->note.c_str(), check, what.c_str());
+  check::failures()++;
+}
+
+// |got - want| <= tol * max(scale, |want|) elementwise; reports the first mismatch.
+bool expect_close(const Ctx& c, const char* check, const std::string& where, const std::vector<double>& got,
+                  const std::vector<double>& want, double tol, double scale = 1) {
+  if (got.size() != want.size()) {
+    fail(c, check, where + ": " + std::to_string(got.size()) + " values, expected " + std::to_string(want.size()));
+    return false;
+  }
+  for (size_t j = 0; j < got.size(); j++) {
+    double bound = tol * std::max(scale, std::fabs(want[j]));
+    if (!(std::fabs(got[j] - want[j]) <= bound)) {
+      char buf[200];
+      std::snprintf(buf, sizeof buf, ": element %zu is %.17g, expected %.17g (diff %.3g)", j, got[j], want[j], got[j] - want[j]);
+      fail(c, check, where + buf);
+      return false;
+    }
+  }
+  return true;
+}
+
+// Runs one check, turning an exception into a failure of that check (the sweep goes on).
+template <class F>
+void guarded(const Ctx& c, const char* check, F&& body) {
+  try {
+    body();
+  } catch (const std::exception& e) {
+    fail(c, check, std::string("threw: ") + e.what());
+  }
+}
+
+// Central differences of the scalar `fun` at p along every element of the inputs in `diff`.
+std::vector<std::vector<double>> finite_differences(const std::function<double(const Point&)>& fun, const Point& p,
+                                                    const std::vector<int>& diff) {
+  std::vector<std::vector<double>> d;
+  for (int i : diff) {
+    std::vector<double> di;
+    for (size_t j = 0; j < p[size_t(i)].size(); j++) {
+      Point hi = p, lo = p;
+      hi[size_t(i)][j] += kFdStep;
+      lo[size_t(i)][j] -= kFdStep;
+      di.push_back((fun(hi) - fun(lo)) / (2 * kFdStep));
+    }
+    d.push_back(di);
+  }
+  return d;
+}
+
+std::string input_name(int i) { return "input " + std::to_string(i); }
+
+// ---------------------------------------------------------------- the checks
+
+// 1-3: first and second order derivatives of the projection sum(u * f) against finite differences
+// and each other.
+void check_derivatives(const Ctx& c, const Fn& f, const Sample& s, const Point& p, const std::vector<int>& diff, Rng& r) {
+  Counts& n = g_counts[int(c.op)];
+  Args xs = build_all(s, p);
+  Tensor u = random_like(f(xs), r);
+  Args v, w;
+  for (int i : diff) v.push_back(random_like(xs[size_t(i)], r)), w.push_back(random_like(xs[size_t(i)], r));
+
+  // The gradient of sum(u * f) and w . gradient, as functions of the inputs (traceable).
+  MultiFn grad = [&](const Args& a) { return vjp(f, a, diff, u); };
+  Fn grad_dot_w = [&](const Args& a) {
+    Args g = grad(a);
+    Tensor acc = O::scalar(0, DType::Float64);
+    for (size_t k = 0; k < g.size(); k++) acc = O::add(acc, O::sum(O::mul(g[k], w[k]), Dims{}, false));
+    return acc;
+  };
+  Args g;
+  guarded(c, "grad_fd", [&] {
+    g = grad(xs);
+    if (!s.smooth) return;
+    auto fd = finite_differences([&](const Point& q) { return dot(values(u), values(f(build_all(s, q)))); }, p, diff);
+    for (size_t k = 0; k < diff.size(); k++) expect_close(c, "grad_fd", input_name(diff[k]), values(g[k]), fd[k], kFdTol);
+    n.grad_fd++;
+  });
+  if (g.size() != diff.size()) return;
+  guarded(c, "dot", [&] {
+    MultiFn mf = [&](const Args& a) { return Args{f(a)}; };
+    double lhs = dot(values(u), values(jvp(mf, xs, diff, v)[0])), rhs = 0, scale = 0;
+    for (size_t k = 0; k < diff.size(); k++) {
+      rhs += dot(values(g[k]), values(v[k]));
+      for (double x : values(g[k])) scale += std::fabs(x);
+    }
+    expect_close(c, "dot", "<u, jvp(v)> vs <vjp(u), v>", {lhs}, {rhs}, kAdTol, scale);
+    n.dot++;
+  });
+  Args hw;  // reverse over reverse: grad of (grad . w), i.e. the Hessian of sum(u * f) times w
+  guarded(c, "hess_fd", [&] {
+    hw = vjp(grad_dot_w, xs, diff, O::scalar(1, DType::Float64));
+    if (!s.smooth) return;
+    auto fd = finite_differences([&](const Point& q) { return values(grad_dot_w(build_all(s, q)))[0]; }, p, diff);
+    for (size_t k = 0; k < diff.size(); k++) expect_close(c, "hess_fd", input_name(diff[k]), values(hw[k]), fd[k], kFdTol);
+    n.hess_fd++;
+  });
+  if (hw.size() != diff.size()) return;
+  guarded(c, "fwd_rev", [&] {
+    Args jw = jvp(grad, xs, diff, w);  // forward over reverse: the same Hessian-vector product
+    for (size_t k = 0; k < diff.size(); k++)
+      expect_close(c, "fwd_rev", input_name(diff[k]), values(jw[k]), values(hw[k]), kAdTol);
+    n.fwd_rev++;
+  });
+}
+
+// 5: jacfwd == jacrev for each differentiable input (`tol` loosened for float32 outputs).
+void check_jacobians(const Ctx& c, const Fn& f, const Args& xs, const std::vector<int>& diff, double tol) {
+  for (int i : diff) {
+    guarded(c, "jac", [&] {
+      Tensor jf = jacfwd(f, xs, i), jr = jacrev(f, xs, i);
+      const int64_t ni = xs[size_t(i)].numel(), m = jr.size(0);
+      if (jf.size(0) != ni || jf.numel() != ni * m) return fail(c, "jac", "jacfwd has shape " + jf.shape().str());
+      // jacfwd is [n_i, out...], jacrev [out, x_i...]: compare jf^T with jr.
+      std::vector<double> vf = values(jf), vr = values(jr), ft(vf.size());
+      for (int64_t a = 0; a < ni; a++)
+        for (int64_t b = 0; b < m; b++) ft[size_t(b * ni + a)] = vf[size_t(a * m + b)];
+      expect_close(c, "jac", input_name(i), ft, vr, tol);
+      g_counts[int(c.op)].jac++;
+    });
+  }
+}
+
+// Batched results against the loop's: same shape and dtype, the same numbers up to rounding.
+bool expect_same(const Ctx& c, const char* check, const std::string& where, const Tensor& got, const Tensor& want) {
+  if (got.shape() != want.shape() || got.dtype() != want.dtype()) {
+    fail(c, check, where + ": got " + got.shape().str() + " " + dtype_name(got.dtype()) + ", expected " + want.shape().str() + " " +
+                       dtype_name(want.dtype()));
+    return false;
+  }
+  return expect_close(c, check, where, values(got), values(want), kVmapTol);
+}
+
+// 4: vmap of g against a loop over examples, for every non-empty subset of mapped inputs, with
+// the batch at dim 0 or at the last dim (all mapped inputs alike, or the first at 0 and the rest
+// last). `count` is the counter the check adds to.
+void check_vmap(const Ctx& c, const char* check, const Fn& g, const Sample& s, const Point& p, uint64_t seed, int& count) {
+  const int nin = int(s.ins.size());
+  std::vector<std::vector<int>> seen;
+  for (int mask = 1; mask < (1 << nin); mask++) {
+    for (int mode = 0; mode < 3; mode++) {
+      std::vector<int> in_dims(size_t(nin), -1);
+      bool first = true;
+      for (int i = 0; i < nin; i++) {
+        if (!(mask >> i & 1)) continue;
+        in_dims[size_t(i)] = mode == 0 || (mode == 2 && first) ? 0 : s.ins[size_t(i)].shape.n;
+        first = false;
+      }
+      if (std::find(seen.begin(), seen.end(), in_dims) != seen.end()) continue;  // e.g. 0-d: last dim == dim 0
+      seen.push_back(in_dims);
+      std::string where = "in_dims [";
+      for (int i = 0; i < nin; i++) where += (i ? ", " : "") + (in_dims[size_t(i)] < 0 ? std::string("-") : std::to_string(in_dims[size_t(i)]));
+      where += "]";
+      guarded(c, check, [&] {
+        Rng r(seed + uint64_t(mask) * 7919);
+        std::vector<Args> examples;
+        Args want_parts;
+        for (int64_t b = 0; b < kBatch; b++) {
+          Point pb = p;
+          for (int i = 0; i < nin; i++)
+            if (in_dims[size_t(i)] >= 0) pb[size_t(i)] = draw(s.ins[size_t(i)], r);
+          examples.push_back(build_all(s, pb));
+          want_parts.push_back(g(examples.back()));
+        }
+        Args phys = examples[0];
+        for (int i = 0; i < nin; i++) {
+          if (in_dims[size_t(i)] < 0) continue;
+          Args per;
+          for (const Args& e : examples) per.push_back(e[size_t(i)]);
+          phys[size_t(i)] = O::stack(per, in_dims[size_t(i)]);
+        }
+        if (expect_same(c, check, where, vmap(g, phys, in_dims, kBatch), O::stack(want_parts, 0))) count++;
+      });
+    }
+  }
+}
+
+// 4 nested: vmap of vmap (outer batch kBatch at dim 0, inner batch 2 at the last dim), with every
+// input mapped by both levels, and with the first input mapped by the outer level only and the
+// others by the inner level only.
+void check_vmap_nested(const Ctx& c, const Fn& f, const Sample& s, const Point& p, uint64_t seed) {
+  const int nin = int(s.ins.size());
+  constexpr int64_t kInner = 2;
+  for (int split = 0; split < (nin > 1 ? 2 : 1); split++) {
+    guarded(c, "vmap2", [&] {
+      std::vector<int> outer(s.ins.size(), -1), inner(s.ins.size(), -1);
+      for (int i = 0; i < nin; i++) {
+        bool by_outer = !split || i == 0, by_inner = !split || i > 0;
+        outer[size_t(i)] = by_outer ? 0 : -1;
+        inner[size_t(i)] = by_inner ? s.ins[size_t(i)].shape.n : -1;  // the last dim, per outer example
+      }
+      Rng r(seed ^ 0xbeef);
+      Point draws[kBatch][kInner];  // the inputs of example (b, k): they vary only along the levels that map them
+      for (int64_t b = 0; b < kBatch; b++)
+        for (int64_t k = 0; k < kInner; k++)
+          for (int i = 0; i < nin; i++) {
+            const bool by_outer = outer[size_t(i)] >= 0, by_inner = inner[size_t(i)] >= 0;
+            if (!by_outer && !by_inner) draws[b][k].push_back(p[size_t(i)]);
+            else if (!by_inner && k > 0) draws[b][k].push_back(draws[b][0][size_t(i)]);
+            else if (!by_outer && b > 0) draws[b][k].push_back(draws[0][k][size_t(i)]);
+            else draws[b][k].push_back(draw(s.ins[size_t(i)], r));
+          }
+      Args want_outer, phys = build_all(s, p);
+      std::vector<Args> phys_outer(s.ins.size());
+      for (int64_t b = 0; b < kBatch; b++) {
+        Args want_inner;
+        std::vector<Args> phys_inner(s.ins.size());
+        for (int64_t k = 0; k < kInner; k++) {
+          Args x = build_all(s, draws[b][k]);
+          want_inner.push_back(f(x));
+          for (int i = 0; i < nin; i++) phys_inner[size_t(i)].push_back(x[size_t(i)]);
+        }
+        want_outer.push_back(O::stack(want_inner, 0));
+        for (int i = 0; i < nin; i++)
+          phys_outer[size_t(i)].push_back(inner[size_t(i)] >= 0 ? O::stack(phys_inner[size_t(i)], inner[size_t(i)]) : phys_inner[size_t(i)][0]);
+      }
+      for (int i = 0; i < nin; i++)
+        phys[size_t(i)] = outer[size_t(i)] >= 0 ? O::stack(phys_outer[size_t(i)], 0) : phys_outer[size_t(i)][0];
+      Fn inner_map = [&](const Args& a) { return vmap(f, a, inner, kInner); };
+      const char* where = split ? "outer maps input 0, inner the rest" : "both map every input";
+      if (expect_same(c, "vmap2", where, vmap(inner_map, phys, outer, kBatch), O::stack(want_outer, 0))) g_counts[int(c.op)].vmap2++;
+    });
+  }
+}
+
+// 4 under the other transforms: per-example gradients (vmap of grad: batched primals, unbatched
+// cotangent) and per-example jvps (batched primals, unbatched tangents), one differentiable input
+// at a time.
+void check_vmap_of_derivatives(const Ctx& c, const Fn& f, const Sample& s, const Point& p, const std::vector<int>& diff,
+                               uint64_t seed) {
+  Rng r(seed ^ 0x5eed);
+  Args xs = build_all(s, p), v;
+  Tensor u = random_like(f(xs), r);
+  for (int i : diff) v.push_back(random_like(xs[size_t(i)], r));
+  MultiFn mf = [&](const Args& a) { return Args{f(a)}; };
+  Counts& n = g_counts[int(c.op)];
+  for (size_t k = 0; k < diff.size(); k++) {
+    Fn grad_k = [&, k](const Args& a) { return vjp(f, a, diff, u)[k]; };
+    check_vmap(c, "vmap_grad", grad_k, s, p, seed + k, n.vmap_grad);
+  }
+  Fn tangent = [&](const Args& a) { return jvp(mf, a, diff, v)[0]; };
+  check_vmap(c, "vmap_jvp", tangent, s, p, seed, n.vmap_jvp);
+}
+
+void note_skip(OpId op, const Sample& s, const char* why) { g_counts[int(op)].skipped[why].push_back(s.note); }
+
+void sweep_op(OpId op) {
+  static const std::map<OpId, std::vector<Sample>> table = sample_table();
+  auto it = table.find(op);
+  if (it == table.end() || it->second.empty()) {
+    std::printf("  %s: no sample calls; add a row for it to sample_table() in %s\n", op_name(op), __FILE__);
+    check::failures()++;
+    return;
+  }
+  const OpDef& def = op_def(op);
+  for (size_t k = 0; k < it->second.size(); k++) {
+    const Sample& s = it->second[k];
+    Ctx c{op, &s};
+    if (def.arity >= 0 && int(s.ins.size()) != def.arity) {
+      fail(c, "table", "sample has " + std::to_string(s.ins.size()) + " inputs, op takes " + std::to_string(def.arity));
+      continue;
+    }
+    g_counts[int(op)].samples++;
+    const uint64_t seed = uint64_t(op) * 1000003 + k * 101;
+    Rng r(seed);
+    Point p;
+    for (const Input& in : s.ins) p.push_back(draw(in, r));
+    Fn f = [op, &s](const Args& xs) { return apply(op, xs.data(), int(xs.size()), s.at); };
+    check_vmap(c, "vmap", f, s, p, seed, g_counts[int(op)].vmap);
+    check_vmap_nested(c, f, s, p, seed);
+
+    // Derivatives: float64 inputs of differentiable ops with a floating output; the rest explicitly skipped.
+    DType out_dtype;
+    try {
+      out_dtype = f(build_all(s, p)).dtype();
+    } catch (const std::exception& e) {
+      fail(c, "eval", e.what());
+      continue;
+    }
+    std::vector<int> diff;
+    for (size_t i = 0; i < s.ins.size(); i++)
+      if (s.ins[i].dtype == DType::Float64) diff.push_back(int(i));
+    if (!def.differentiable) { note_skip(op, s, "not differentiable: vmap only"); continue; }
+    if (!is_floating(out_dtype)) { note_skip(op, s, "integer/bool output: vmap only"); continue; }
+    if (diff.empty()) { note_skip(op, s, "no float64 input: vmap only"); continue; }
+    if (out_dtype != DType::Float64) {
+      // Finite differences through a float32 output measure rounding, not the derivative.
+      note_skip(op, s, "float32 output: finite-difference checks skipped, jac at 1e-6");
+      check_jacobians(c, f, build_all(s, p), diff, 1e-6);
+      continue;
+    }
+    if (!s.smooth) note_skip(op, s, "not smooth at the sample: finite differences skipped");
+    check_derivatives(c, f, s, p, diff, r);
+    check_jacobians(c, f, build_all(s, p), diff, kAdTol);
+    check_vmap_of_derivatives(c, f, s, p, diff, seed);
+  }
+}
+
+// One test per primitive, registered from the op table so that none can be missed.
+[[maybe_unused]] const bool registered_ = [] {
+  for (int i = 0; i < kNumOps; i++) check::registry().emplace_back(op_name(OpId(i)), [i] { sweep_op(OpId(i)); });
+  return true;
+}();
+
+}  // namespace
+
+TEST(sweep_summary) {
+  const char* hdr[] = {"samples", "grad_fd", "hess_fd", "fwd_rev", "dot", "jac", "vmap", "vmap2", "vmap_grad", "vmap_jvp"};
+  auto row = [](const char* name, const Counts& n) {
+    std::printf("%-15s %7d %7d %7d %7d %7d %7d %7d %7d %9d %8d\n", name, n.samples, n.grad_fd, n.hess_fd, n.fwd_rev, n.dot,
+                n.jac, n.vmap, n.vmap2, n.vmap_grad, n.vmap_jvp);
+  };
+  std::printf("%-15s", "op");
+  for (const char* h : hdr) std::printf(" %7s", h);
+  std::printf("\n");
+  Counts total;
+  for (int i = 0; i < kNumOps; i++) {
+    const Counts& n = g_counts[i];
+    row(op_name(OpId(i)), n);
+    for (const auto& [why, notes] : n.skipped) {
+      std::string list;
+      for (const std::string& note : notes) list += " [" + note + "]";
+      std::printf("%15s   %s:%s\n", "", why.c_str(), list.c_str());
+    }
+    total.samples += n.samples, total.grad_fd += n.grad_fd, total.hess_fd += n.hess_fd, total.fwd_rev += n.fwd_rev;
+    total.dot += n.dot, total.jac += n.jac, total.vmap += n.vmap, total.vmap2 += n.vmap2, total.vmap_grad += n.vmap_grad, total.vmap_jvp += n.vmap_jvp;
+    CHECK(n.samples > 0);
+  }
+  row("total", total);
+}
+
+int main() { return check::run_all(); }
