@@ -11,6 +11,10 @@ namespace {
 struct BatchTracer : Tracer {
   Tensor value;  // batch in dim 0
   Tensor value_for_read(const char* op) const override {
+    ADJ_CHECK(level->thread == std::this_thread::get_id(), ErrorKind::State, op,
+              "the tensor belongs to a vmap transform running in another thread");
+    ADJ_CHECK(level->alive, ErrorKind::State, op,
+              "the tensor escaped from a vmap transform that has already returned (a tensor created inside a transform was kept and used after it ended)");
     throw Error(ErrorKind::State, op,
                 "cannot read the values of a tensor inside vmap: it stands for a whole batch (return it from the mapped function instead)");
   }
@@ -47,6 +51,7 @@ Tensor batch_process(Level* level, const OpDef& def, const Tensor* in, int nin, 
 }
 
 Tensor batch_wrap(Level* level, const Tensor& x, int64_t in_dim) {
+  check_usable(x, "vmap", "input");
   ADJ_CHECK(x.ndim() >= 1, ErrorKind::Index, "vmap", "cannot map over dim " << in_dim << " of a 0-d tensor");
   int d = wrap_dim(in_dim, x.ndim(), "vmap");
   ADJ_CHECK(x.size(d) == level->batch_size, ErrorKind::Shape, "vmap",

@@ -15,12 +15,8 @@ Tensor apply(OpId op, const Tensor* in, int nin, const Attrs& attrs) {
   for (int i = 0; i < nin; i++) {
     ADJ_CHECK(in[i].defined(), ErrorKind::State, def.name, "input " << i << " is undefined");
     if (!in[i].is_tracer()) continue;
+    check_usable(in[i], def.name, "input", i);
     Level* l = tracer_of(in[i])->level.get();
-    ADJ_CHECK(l->thread == std::this_thread::get_id(), ErrorKind::State, def.name,
-              "input " << i << " belongs to a " << level_name(l->kind) << " transform running in another thread");
-    ADJ_CHECK(l->alive, ErrorKind::State, def.name,
-              "input " << i << " " << in[i].shape().str() << " escaped from a " << level_name(l->kind)
-                       << " transform that has already returned (a tensor created inside a transform was kept and used after it ended)");
     if (!top || l->id > top->id) top = l;
   }
   if (!top) return def.eval(in, nin, attrs);

@@ -66,6 +66,7 @@ Tensor grad_process(Level* level, const OpDef& def, const Tensor* in, int nin, c
 }
 
 Tensor grad_wrap(Level* level, const Tensor& x) {
+  check_usable(x, "grad", "input");
   ADJ_CHECK(is_floating(x.dtype()), ErrorKind::DType, "grad",
             "cannot differentiate with respect to a " << dtype_name(x.dtype()) << " input " << x.shape().str()
                                                       << " (floating point only)");
@@ -85,12 +86,12 @@ std::vector<Tensor> grad_backward(Level* level, const std::vector<Tensor>& outs,
   std::vector<Node*> order, stack;
   std::unordered_map<Node*, bool> seen;
   for (size_t k = 0; k < outs.size(); k++) {
-    if (!belongs_to(outs[k], level)) continue;  // output independent of the inputs
-    Node* n = grad_of(outs[k])->node.get();
     ADJ_CHECK(cots[k].shape() == outs[k].shape(), ErrorKind::Shape, "vjp",
               "cotangent " << k << " has shape " << cots[k].shape().str() << " but the output has shape " << outs[k].shape().str());
     ADJ_CHECK(cots[k].dtype() == outs[k].dtype(), ErrorKind::DType, "vjp",
               "cotangent " << k << " has dtype " << dtype_name(cots[k].dtype()) << " but the output has dtype " << dtype_name(outs[k].dtype()));
+    if (!belongs_to(outs[k], level)) continue;  // output independent of the inputs
+    Node* n = grad_of(outs[k])->node.get();
     grads[n] = accumulate(grads[n], cots[k]);
     if (!seen[n]) { seen[n] = true; stack.push_back(n); }
   }

@@ -47,7 +47,9 @@ Tensor jvp_process(Level* level, const OpDef& def, const Tensor* in, int nin, co
 }
 
 Tensor jvp_wrap(Level* level, const Tensor& primal, const Tensor& tangent) {
+  check_usable(primal, "jvp", "primal");
   if (tangent.defined()) {
+    check_usable(tangent, "jvp", "tangent");
     ADJ_CHECK(tangent.shape() == primal.shape(), ErrorKind::Shape, "jvp",
               "tangent shape " << tangent.shape().str() << " does not match primal shape " << primal.shape().str());
     ADJ_CHECK(tangent.dtype() == primal.dtype(), ErrorKind::DType, "jvp",

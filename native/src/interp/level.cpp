@@ -1,5 +1,7 @@
 #include "interp/level.h"
 
+#include <string>
+
 #include "core/error.h"
 
 namespace adjoint {
@@ -41,6 +43,18 @@ void pop_level(Level* level, const char* transform) {
 }
 
 const std::vector<Ref<Level>>& level_stack() { return t_stack; }
+
+void check_usable(const Tensor& t, const char* op, const char* what, int index) {
+  if (!t.is_tracer()) return;
+  const Level* l = tracer_of(t)->level.get();
+  // NOTE: the thread first: `alive` is only ever written by the level's own thread.
+  ADJ_CHECK(l->thread == std::this_thread::get_id(), ErrorKind::State, op,
+            what << (index >= 0 ? " " + std::to_string(index) : "") << " belongs to a " << level_name(l->kind)
+                 << " transform running in another thread");
+  ADJ_CHECK(l->alive, ErrorKind::State, op,
+            what << (index >= 0 ? " " + std::to_string(index) : "") << " " << t.shape().str() << " escaped from a " << level_name(l->kind)
+                 << " transform that has already returned (a tensor created inside a transform was kept and used after it ended)");
+}
 
 Tensor make_tracer(Ref<TracerBase> payload, const Dims& shape, DType dtype, Device device) {
   auto* impl = new TensorImpl();

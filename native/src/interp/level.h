@@ -46,6 +46,9 @@ struct Tracer : TracerBase {
 // A tensor whose values are traced by `payload`'s level, with the given per-example metadata.
 Tensor make_tracer(Ref<TracerBase> payload, const Dims& shape, DType dtype, Device device);
 inline Tracer* tracer_of(const Tensor& t) { return static_cast<Tracer*>(t.impl()->tracer.get()); }
+// Throws (State) if t is a tracer of another thread's transform or of one that has already
+// returned; `what` (and `index` when >= 0) name t in the message. Plain tensors always pass.
+void check_usable(const Tensor& t, const char* op, const char* what, int index = -1);
 // True if t is a tracer of exactly this level.
 inline bool belongs_to(const Tensor& t, const Level* l) { return t.is_tracer() && tracer_of(t)->level.get() == l; }
 

@@ -67,6 +67,42 @@ public final class Pytree {
   }
 
   /**
+   * The tensors of {@code tree} in the order of {@code structure}'s tensors, checking that
+   * {@code tree} has the same structure: lists and arrays of the same length, maps with the same
+   * keys (paired by key, whatever their iteration order), a tensor wherever {@code structure} has
+   * one; a non-tensor leaf of {@code structure} accepts anything that holds no tensor.
+   */
+  static List<Tensor> leavesLike(String op, String what, Object tree, String structureWhat, Object structure) {
+    List<Tensor> out = new ArrayList<>();
+    zipLike(op, what, tree, structureWhat, structure, "", out);
+    return out;
+  }
+
+  private static void zipLike(String op, String what, Object t, String sw, Object s, String path, List<Tensor> out) {
+    boolean ok;
+    if (s instanceof Tensor) {
+      ok = t instanceof Tensor;
+      if (ok) out.add((Tensor) t);
+    } else if (s instanceof List<?> ls) {
+      ok = t instanceof List<?> lt && lt.size() == ls.size();
+      if (ok) for (int i = 0; i < ls.size(); i++) zipLike(op, what, ((List<?>) t).get(i), sw, ls.get(i), path + "[" + i + "]", out);
+    } else if (s instanceof Object[] as) {
+      ok = t instanceof Object[] at && at.length == as.length;
+      if (ok) for (int i = 0; i < as.length; i++) zipLike(op, what, ((Object[]) t)[i], sw, as[i], path + "[" + i + "]", out);
+    } else if (s instanceof Map<?, ?> ms) {
+      ok = t instanceof Map<?, ?> mt && mt.keySet().equals(ms.keySet());
+      if (ok)
+        for (Map.Entry<?, ?> e : ms.entrySet())
+          zipLike(op, what, ((Map<?, ?>) t).get(e.getKey()), sw, e.getValue(), path + "[\"" + e.getKey() + "\"]", out);
+    } else {
+      ok = leaves(t).isEmpty();
+    }
+    if (!ok)
+      throw new AdjointArgumentException(op, op + ": " + what + path + " (" + describe(t) + ") does not match the structure of " + sw + path
+          + " (" + describe(s) + ")");
+  }
+
+  /**
    * Zips a pytree of per-leaf specs (e.g. vmap's in_dims) against {@code tree}: a single spec
    * (an Integer or null) applies to every tensor below it; a List/Map/array spec must match the
    * tree's structure. Returns one spec per tensor of {@code tree}, in order.

@@ -36,6 +36,7 @@ final class Transforms {
 
   static Object grad(String name, FnN f, Argnums an, Object[] args, boolean withValue) {
     int[] idx = an.resolve(name, args.length);
+    for (int i : idx) floatingDType(name, Pytree.leaves(args[i]), "argument " + i);
     long lv = begin(GRAD, 0, Randomness.ERROR);
     boolean open = true;
     try (Scope scope = Scope.open()) {
@@ -116,6 +117,7 @@ final class Transforms {
   }
 
   static VjpResult vjp(String name, FnN f, Object[] primals, boolean hasAux) {
+    floatingDType(name, Pytree.leaves(primals), "input");
     long lv = begin(GRAD, 0, Randomness.ERROR);
     boolean open = true, handedOff = false;
     try (Scope scope = Scope.open()) {
@@ -145,10 +147,7 @@ final class Transforms {
       scope.keep(outLeaves);
       FnN pullback = cts -> {
         FnN.checkArity("vjp pullback", cts, 1);
-        List<Tensor> ctLeaves = Pytree.leaves(cts[0]);
-        if (ctLeaves.size() != outLeaves.size())
-          throw new AdjointArgumentException("vjp", "vjp: the cotangent " + Pytree.describe(cts[0]) + " does not match the output "
-              + Pytree.describe(outStructure) + " (" + outLeaves.size() + " tensors)");
+        List<Tensor> ctLeaves = Pytree.leavesLike("vjp", "the cotangent", cts[0], "the output", outStructure);
         try (Scope s = Scope.open()) {
           List<Tensor> g = backward(lv, outLeaves, ctLeaves, leaves);
           List<Object> perPrimal = new ArrayList<>();
@@ -178,10 +177,10 @@ final class Transforms {
       throw new AdjointArgumentException(name, name + ": " + primals.size() + " primals but " + tangents.size() + " tangents");
     List<List<Tensor>> tans = new ArrayList<>();
     for (int i = 0; i < primals.size(); i++) {
-      List<Tensor> p = Pytree.leaves(primals.get(i)), t = Pytree.leaves(tangents.get(i));
-      if (p.size() != t.size())
-        throw new AdjointArgumentException(name, name + ": tangent " + i + " (" + Pytree.describe(tangents.get(i))
-            + ") does not match the structure of primal " + i + " (" + Pytree.describe(primals.get(i)) + ")");
+      List<Tensor> p = Pytree.leaves(primals.get(i));
+      // NOTE: paired by structure (maps by key), not by flattening order: a tangent map built in
+      // another key order must not silently meet the wrong primals.
+      List<Tensor> t = Pytree.leavesLike(name, "tangent " + i, tangents.get(i), "primal " + i, primals.get(i));
       for (int k = 0; k < p.size(); k++) {
         if (!Arrays.equals(p.get(k).shape(), t.get(k).shape()))
           throw new ShapeMismatchException(name, name + ": tangent " + i + " has shape " + Arrays.toString(t.get(k).shape())
@@ -272,7 +271,9 @@ final class Transforms {
     }
     if (batch < 0)
       throw new AdjointArgumentException("vmap", "vmap: no argument is mapped (every inDims entry is null or the arguments hold no tensors)");
-    if (o.chunkSize != null && batch > o.chunkSize) return vmapChunked(f, o, args, specs, batch);
+    // NOTE: randomness=SAME shares one sample across the whole batch; chunks are separate vmaps that
+    // would each draw their own, so SAME runs in one vectorised call (chunkSize only bounds memory).
+    if (o.chunkSize != null && batch > o.chunkSize && o.randomness != Randomness.SAME) return vmapChunked(f, o, args, specs, batch);
     long lv = begin(VMAP, batch, o.randomness);
     boolean open = true;
     try (Scope scope = Scope.open()) {
