@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <cstdlib>
+#include <new>
 #include <mutex>
 #include <unordered_map>
 #include <vector>
@@ -41,18 +42,83 @@ Cache& cache() {
   return *c;
 }
 
-std::atomic<int64_t> g_live{0};
-std::atomic<int64_t> g_tensors{0};
+// NOTE: statistics counters are per thread (no atomic read-modify-write on the hot path) and
+// summed on demand; a thread's counts are folded into the retired totals when it exits. Counts
+// may go negative on a thread that frees what another made; only the sum means anything.
+struct ThreadStats;
+struct StatsRegistry {
+  std::mutex mu;
+  std::vector<ThreadStats*> threads;
+  int64_t retired_live = 0, retired_tensors = 0, retired_local_cached = 0;
+};
+StatsRegistry& stats_registry() {
+  static StatsRegistry* r = new StatsRegistry();  // leaked: used by thread exits after main
+  return *r;
+}
+struct ThreadStats {
+  std::atomic<int64_t> live{0}, tensors{0}, local_cached{0};  // written by the owner thread only
+  ThreadStats() {
+    std::lock_guard<std::mutex> g(stats_registry().mu);
+    stats_registry().threads.push_back(this);
+  }
+  ~ThreadStats() {
+    StatsRegistry& r = stats_registry();
+    std::lock_guard<std::mutex> g(r.mu);
+    r.retired_live += live.load();
+    r.retired_tensors += tensors.load();
+    r.retired_local_cached += local_cached.load();
+    for (auto& t : r.threads)
+      if (t == this) { t = r.threads.back(); r.threads.pop_back(); break; }
+  }
+  static void add(std::atomic<int64_t>& c, int64_t d) { c.store(c.load(std::memory_order_relaxed) + d, std::memory_order_relaxed); }
+};
+ThreadStats& tstats() {
+  static thread_local ThreadStats s;
+  return s;
+}
+
+// NOTE: a per-thread front cache for small blocks: most temporaries of small workloads are freed
+// by the thread that made them, so the common alloc/free pair takes no lock. Blocks are binned by
+// exact rounded size in a handful of classes; each bin holds at most kLocalPerBin blocks and the
+// rest goes to the shared cache. Its bytes count as cached in memory_stats().
+constexpr size_t kLocalMaxBlock = 64 << 10;
+constexpr int kLocalPerBin = 32;
+constexpr int kLocalBins = 16;  // 64, 128, ..., 512 bytes by 64; then 1 KiB .. 64 KiB by powers of two
+
+int local_bin(size_t sz) {
+  if (sz <= 512) return int(sz / 64) - 1;  // 0..7
+  int b = 8;
+  for (size_t r = 1024; r < sz; r <<= 1) b++;
+  return b;  // 8..14 for 1 KiB..64 KiB
+}
+
+
+struct LocalCache {
+  void* blocks[kLocalBins][kLocalPerBin];
+  int count[kLocalBins] = {0};
+  ~LocalCache();
+};
 
 size_t physical_memory() {
   long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGE_SIZE);
   return pages > 0 && size > 0 ? size_t(pages) * size_t(size) : size_t(-1);
 }
 
+LocalCache& local_cache();
+
 }  // namespace
 
 void* host_alloc(size_t nbytes, const char* op) {
   size_t sz = round_size(nbytes == 0 ? 1 : nbytes);
+  if (sz <= kLocalMaxBlock) {
+    LocalCache& lc = local_cache();
+    int b = local_bin(sz);
+    if (lc.count[b] > 0) {
+      ThreadStats::add(tstats().local_cached, -int64_t(sz));
+      ThreadStats::add(tstats().live, int64_t(sz));
+      return lc.blocks[b][--lc.count[b]];
+    }
+  }
   static const size_t phys = physical_memory();
   ADJ_CHECK(sz <= phys, ErrorKind::OutOfMemory, op,
             "cannot allocate " << nbytes << " bytes: more than this machine's physical memory (" << phys << " bytes)");
@@ -64,7 +130,7 @@ void* host_alloc(size_t nbytes, const char* op) {
       void* p = it->second.back();
       it->second.pop_back();
       c.cached -= sz;
-      g_live += int64_t(sz);
+      ThreadStats::add(tstats().live, int64_t(sz));
       return p;
     }
   }
@@ -74,14 +140,23 @@ void* host_alloc(size_t nbytes, const char* op) {
     p = std::aligned_alloc(kAlign, sz);
   }
   ADJ_CHECK(p, ErrorKind::OutOfMemory, op, "out of memory allocating " << nbytes << " bytes");
-  g_live += int64_t(sz);
+  ThreadStats::add(tstats().live, int64_t(sz));
   return p;
 }
 
 void host_free(void* p, size_t nbytes) {
   if (!p) return;
   size_t sz = round_size(nbytes == 0 ? 1 : nbytes);
-  g_live -= int64_t(sz);
+  ThreadStats::add(tstats().live, -int64_t(sz));
+  if (sz <= kLocalMaxBlock) {
+    LocalCache& lc = local_cache();
+    int b = local_bin(sz);
+    if (lc.count[b] < kLocalPerBin) {
+      lc.blocks[b][lc.count[b]++] = p;
+      ThreadStats::add(tstats().local_cached, int64_t(sz));
+      return;
+    }
+  }
   if (sz <= kMaxCachedBlock) {
     Cache& c = cache();
     std::lock_guard<std::mutex> g(c.mu);
@@ -95,6 +170,18 @@ void host_free(void* p, size_t nbytes) {
 }
 
 void host_empty_cache() {
+  {
+    // This thread's front cache goes back first (other threads' drain when they exit).
+    LocalCache& lc = local_cache();
+    for (int b = 0; b < kLocalBins; b++) {
+      size_t sz = b < 8 ? size_t(b + 1) * 64 : size_t(1024) << (b - 8);
+      for (int i = 0; i < lc.count[b]; i++) {
+        ThreadStats::add(tstats().local_cached, -int64_t(sz));
+        std::free(lc.blocks[b][i]);
+      }
+      lc.count[b] = 0;
+    }
+  }
   Cache& c = cache();
   std::lock_guard<std::mutex> g(c.mu);
   for (auto& kv : c.bins)
@@ -106,9 +193,50 @@ void host_empty_cache() {
 MemoryStats memory_stats() {
   Cache& c = cache();
   std::lock_guard<std::mutex> g(c.mu);
-  return MemoryStats{g_live.load(), int64_t(c.cached), g_tensors.load()};
+  int64_t cached = int64_t(c.cached);
+  StatsRegistry& r = stats_registry();
+  std::lock_guard<std::mutex> g2(r.mu);
+  MemoryStats m{r.retired_live, cached + r.retired_local_cached, r.retired_tensors};
+  for (ThreadStats* t : r.threads) {
+    m.live_bytes += t->live.load(std::memory_order_relaxed);
+    m.cached_bytes += t->local_cached.load(std::memory_order_relaxed);
+    m.live_tensors += t->tensors.load(std::memory_order_relaxed);
+  }
+  return m;
 }
 
-void count_tensor(int delta) { g_tensors += delta; }
+void count_tensor(int delta) { ThreadStats::add(tstats().tensors, delta); }
+
+namespace {
+
+LocalCache& local_cache() {
+  static thread_local LocalCache lc;
+  return lc;
+}
+
+// A thread's cached blocks return to the shared cache when it exits. NOTE: this may run after the
+// thread's ThreadStats is gone, so the accounting goes to the retired totals directly.
+LocalCache::~LocalCache() {
+  Cache& c = cache();
+  for (int b = 0; b < kLocalBins; b++) {
+    size_t sz = b < 8 ? size_t(b + 1) * 64 : size_t(1024) << (b - 8);
+    for (int i = 0; i < count[b]; i++) {
+      {
+        std::lock_guard<std::mutex> g(stats_registry().mu);
+        stats_registry().retired_local_cached -= int64_t(sz);
+      }
+      std::lock_guard<std::mutex> g(c.mu);
+      if (c.cached + sz <= kMaxCached) {
+        c.bins[sz].push_back(blocks[b][i]);
+        c.cached += sz;
+      } else {
+        std::free(blocks[b][i]);
+      }
+    }
+    count[b] = 0;
+  }
+}
+
+}  // namespace
 
 }  // namespace adjoint

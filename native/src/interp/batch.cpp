@@ -1,6 +1,7 @@
 // Batching: a tracer carries a value whose dim 0 is the batch (normalised on entry, so rules only
 // ever see bdim 0 or "unbatched"); its own shape is the per-example shape.
 #include "core/error.h"
+#include "core/small_vector.h"
 #include "interp/dispatch.h"
 #include "interp/interpreters.h"
 #include "ops/ops.h"
@@ -35,8 +36,8 @@ Tensor batch_wrap_physical(Level* level, const Tensor& value) {
 }
 
 Tensor batch_process(Level* level, const OpDef& def, const Tensor* in, int nin, const Attrs& attrs) {
-  std::vector<Tensor> vals(nin);
-  std::vector<int> bdims(nin);
+  SmallVector<Tensor, 4> vals(nin);
+  SmallVector<int, 4> bdims(nin);
   for (int i = 0; i < nin; i++) {
     if (belongs_to(in[i], level)) {
       vals[i] = batch_of(in[i])->value;

@@ -2,7 +2,6 @@
 // produced it; backward walks nodes newest-first and runs VJP rules one level down, so the
 // backward pass is itself traced by every enclosing transform (grad of grad, vmap of vjp, ...).
 #include <algorithm>
-#include <unordered_map>
 
 #include "core/error.h"
 #include "interp/dispatch.h"
@@ -81,10 +80,11 @@ static Tensor accumulate(const Tensor& acc, const Tensor& g) { return acc.define
 
 std::vector<Tensor> grad_backward(Level* level, const std::vector<Tensor>& outs, const std::vector<Tensor>& cots,
                                   const std::vector<Tensor>& ins) {
-  // Collect the nodes reachable from the outputs.
-  std::unordered_map<Node*, Tensor> grads;
+  // Cotangents and visit marks are indexed by node seq (dense within the level): no hashing.
+  const size_t n_nodes = size_t(level->next_node);
+  std::vector<Tensor> grads(n_nodes);
+  std::vector<char> seen(n_nodes, 0);
   std::vector<Node*> order, stack;
-  std::unordered_map<Node*, bool> seen;
   for (size_t k = 0; k < outs.size(); k++) {
     ADJ_CHECK(cots[k].shape() == outs[k].shape(), ErrorKind::Shape, "vjp",
               "cotangent " << k << " has shape " << cots[k].shape().str() << " but the output has shape " << outs[k].shape().str());
@@ -92,46 +92,56 @@ std::vector<Tensor> grad_backward(Level* level, const std::vector<Tensor>& outs,
               "cotangent " << k << " has dtype " << dtype_name(cots[k].dtype()) << " but the output has dtype " << dtype_name(outs[k].dtype()));
     if (!belongs_to(outs[k], level)) continue;  // output independent of the inputs
     Node* n = grad_of(outs[k])->node.get();
-    grads[n] = accumulate(grads[n], cots[k]);
-    if (!seen[n]) { seen[n] = true; stack.push_back(n); }
+    grads[n->seq] = accumulate(grads[n->seq], cots[k]);
+    if (!seen[n->seq]) { seen[n->seq] = 1; stack.push_back(n); }
   }
+  // Collect the nodes reachable from the outputs.
   while (!stack.empty()) {
     Node* n = stack.back();
     stack.pop_back();
     order.push_back(n);
     for (auto& in : n->inputs)
-      if (in && !seen[in.get()]) { seen[in.get()] = true; stack.push_back(in.get()); }
+      if (in && !seen[in->seq]) { seen[in->seq] = 1; stack.push_back(in.get()); }
   }
   // NOTE: seq increases with creation, so newest-first is a reverse topological order.
   std::sort(order.begin(), order.end(), [](Node* a, Node* b) { return a->seq > b->seq; });
+  constexpr int kMaxInline = 8;
   for (Node* n : order) {
     if (!n->def) continue;  // a leaf: its gradient stays in `grads`
-    auto it = grads.find(n);
-    if (it == grads.end() || !it->second.defined()) continue;
-    Tensor g = it->second;
+    Tensor g = std::move(grads[n->seq]);  // frees the intermediate cotangent early
+    if (!g.defined()) continue;
     const int nin = int(n->primals.size());
-    std::vector<char> need(nin);
-    std::vector<Tensor> in_grads(nin);
+    std::vector<char> need_heap;
+    std::vector<Tensor> grads_heap;
+    bool need_inline[kMaxInline];
+    Tensor grads_inline[kMaxInline];
+    bool* need = need_inline;
+    Tensor* in_grads = grads_inline;
+    if (nin > kMaxInline) {
+      need_heap.resize(size_t(nin));
+      grads_heap.resize(size_t(nin));
+      need = reinterpret_cast<bool*>(need_heap.data());
+      in_grads = grads_heap.data();
+    }
     bool any = false;
     for (int i = 0; i < nin; i++) any |= (need[i] = bool(n->inputs[i]));
     if (!any) continue;
-    n->def->vjp(g, n->primals.data(), nin, n->out, n->attrs, reinterpret_cast<const bool*>(need.data()), in_grads.data());
+    n->def->vjp(g, n->primals.data(), nin, n->out, n->attrs, need, in_grads);
     for (int i = 0; i < nin; i++) {
       if (!need[i] || !in_grads[i].defined()) continue;
       ADJ_CHECK(in_grads[i].shape() == n->primals[i].shape(), ErrorKind::Internal, n->def->name,
                 "vjp rule gave input " << i << " a cotangent of shape " << in_grads[i].shape().str() << " for shape "
                                        << n->primals[i].shape().str());
-      Node* src = n->inputs[i].get();
+      int64_t src = n->inputs[i]->seq;
       grads[src] = accumulate(grads[src], in_grads[i]);
     }
-    grads.erase(n);  // free intermediate cotangents early
   }
   std::vector<Tensor> result;
   result.reserve(ins.size());
   for (const Tensor& x : ins) {
     ADJ_CHECK(belongs_to(x, level), ErrorKind::Internal, "vjp", "input is not a leaf of this transform");
-    auto it = grads.find(grad_of(x)->node.get());
-    result.push_back(it != grads.end() && it->second.defined() ? it->second : ops::zeros_like(grad_of(x)->primal));
+    const Tensor& g = grads[grad_of(x)->node->seq];
+    result.push_back(g.defined() ? g : ops::zeros_like(grad_of(x)->primal));
   }
   return result;
 }

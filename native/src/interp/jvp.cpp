@@ -1,6 +1,7 @@
 // Forward mode: a tracer carries (primal, tangent); an undefined tangent is a symbolic zero and
 // costs nothing. Rules run one level down on the unwrapped values.
 #include "core/error.h"
+#include "core/small_vector.h"
 #include "interp/dispatch.h"
 #include "interp/interpreters.h"
 #include "ops/ops.h"
@@ -26,7 +27,7 @@ Tensor make_jvp(Level* level, const Tensor& primal, const Tensor& tangent) {
 }  // namespace
 
 Tensor jvp_process(Level* level, const OpDef& def, const Tensor* in, int nin, const Attrs& attrs) {
-  std::vector<Tensor> primals(nin), tangents(nin);
+  SmallVector<Tensor, 4> primals(nin), tangents(nin);
   bool any = false;
   for (int i = 0; i < nin; i++) {
     if (belongs_to(in[i], level)) {

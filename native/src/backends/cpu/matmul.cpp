@@ -16,9 +16,25 @@ bool blas_layout(int64_t rows, int64_t cols, int64_t sr, int64_t sc, CBLAS_TRANS
   return false;
 }
 
+// Below this many multiply-adds a gemm runs on the calling thread only: waking OpenBLAS's workers
+// costs more than they save, and on a busy machine a call can wait a whole scheduler slice for them.
+constexpr int64_t kThreadedGemmMacs = int64_t(1) << 24;
+
+struct SingleThreadedBlas {
+  int prev = 0;
+  bool on;
+  explicit SingleThreadedBlas(bool on) : on(on) {
+    if (on) prev = openblas_set_num_threads_local(1);
+  }
+  ~SingleThreadedBlas() {
+    if (on) openblas_set_num_threads_local(prev);
+  }
+};
+
 template <class T>
 void gemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int64_t m, int64_t n, int64_t k, const T* a, int64_t lda,
           const T* b, int64_t ldb, T* c, int64_t ldc) {
+  SingleThreadedBlas guard(m * n * k < kThreadedGemmMacs);
   if constexpr (std::is_same<T, float>::value)
     cblas_sgemm(CblasRowMajor, ta, tb, int(m), int(n), int(k), 1.0f, a, int(lda), b, int(ldb), 0.0f, c, int(ldc));
   else
