@@ -2,7 +2,6 @@ package dev.adjoint;
 
 import dev.adjoint.internal.Errors;
 import dev.adjoint.internal.NativeCore;
-import java.lang.ref.Cleaner;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -18,7 +17,6 @@ import java.util.List;
  */
 final class Transforms {
   private static final int JVP = 0, GRAD = 1, VMAP = 2;
-  private static final Cleaner CLEANER = Cleaner.create();
 
   private Transforms() {}
 
@@ -108,18 +106,10 @@ final class Transforms {
     throw new AdjointArgumentException(name, name + ": with hasAux the function must return List.of(output, aux), got " + Pytree.describe(out));
   }
 
-  /** Holds the level reference of a vjp until its pullback is unreachable. */
-  private record LevelRelease(long level) implements Runnable {
-    @Override
-    public void run() {
-      NativeCore.adj_level_release(level);
-    }
-  }
-
   static VjpResult vjp(String name, FnN f, Object[] primals, boolean hasAux) {
     floatingDType(name, Pytree.leaves(primals), "input");
     long lv = begin(GRAD, 0, Randomness.ERROR);
-    boolean open = true, handedOff = false;
+    boolean open = true;
     try (Scope scope = Scope.open()) {
       List<Tensor> leaves = new ArrayList<>();
       Object[] wrapped = new Object[primals.length];
@@ -149,7 +139,7 @@ final class Transforms {
         FnN.checkArity("vjp pullback", cts, 1);
         List<Tensor> ctLeaves = Pytree.leavesLike("vjp", "the cotangent", cts[0], "the output", outStructure);
         try (Scope s = Scope.open()) {
-          List<Tensor> g = backward(lv, outLeaves, ctLeaves, leaves);
+          List<Tensor> g = leaves.isEmpty() ? List.of() : backward(lv, outLeaves, ctLeaves, leaves);
           List<Object> perPrimal = new ArrayList<>();
           int k = 0;
           for (Object p : primals) {
@@ -160,13 +150,12 @@ final class Transforms {
           return s.keep(List.copyOf(perPrimal));
         }
       };
-      VjpResult r = new VjpResult(scope.keep(primalOut), pullback, scope.keep(auxOut));
-      CLEANER.register(pullback, new LevelRelease(lv));
-      handedOff = true;
-      return r;
+      return new VjpResult(scope.keep(primalOut), pullback, scope.keep(auxOut));
     } finally {
       if (open) end(lv);
-      if (!handedOff) NativeCore.adj_level_release(lv);
+      // NOTE: the traced inputs the pullback owns hold the native level alive; our handle's
+      // reference can go now. A pullback without traced inputs never touches the level.
+      NativeCore.adj_level_release(lv);
     }
   }
 
@@ -370,6 +359,12 @@ final class Transforms {
     return ts.isEmpty() ? DType.FLOAT32 : ts.get(0).dtype();
   }
 
+  /** Rows [off, off+n) of dim 0 of t (which has `total` rows) reshaped to `shape`; skips no-op views. */
+  private static Tensor part(Tensor t, long off, long n, long total, long[] shape) {
+    Tensor s = off == 0 && n == total ? t : t.slice(0, off, off + n);
+    return Arrays.equals(s.shape(), shape) ? s : s.reshape(shape);
+  }
+
   private static long[] concat(long[] a, long[] b, int bFrom) {
     long[] r = new long[a.length + b.length - bFrom];
     System.arraycopy(a, 0, r, 0, a.length);
@@ -397,7 +392,7 @@ final class Transforms {
       List<Tensor> cts = new ArrayList<>();
       long off = 0;
       for (Tensor y : outs) {
-        Tensor ct = row.slice(0, off, off + y.numel()).reshape(y.shape());
+        Tensor ct = part(row, off, y.numel(), total, y.shape());
         cts.add(ct.dtype() == y.dtype() ? ct : ct.to(y.dtype()));
         off += y.numel();
       }
@@ -412,7 +407,7 @@ final class Transforms {
       final long o0 = off, n = y.numel();
       List<Object> perArg = new ArrayList<>();
       for (Object c : cols)
-        perArg.add(Pytree.map(c, jt -> jt.slice(0, o0, o0 + n).reshape(concat(y.shape(), jt.shape(), 1))));
+        perArg.add(Pytree.map(c, jt -> part(jt, o0, n, total, concat(y.shape(), jt.shape(), 1))));
       perOut.add(an.multiple ? List.copyOf(perArg) : perArg.get(0));
       off += n;
     }
@@ -436,7 +431,7 @@ final class Transforms {
         List<Object> tangents = new ArrayList<>();
         for (Object p : primals)
           tangents.add(Pytree.map(p, x -> {
-            Tensor t = row.slice(0, off[0], off[0] + x.numel()).reshape(x.shape());
+            Tensor t = part(row, off[0], x.numel(), total, x.shape());
             off[0] += x.numel();
             return t.dtype() == x.dtype() ? t : t.to(x.dtype());
           }));
@@ -456,7 +451,7 @@ final class Transforms {
           long[] start = {o};
           perArg.add(Pytree.map(p, x -> {
             long n = x.numel();
-            Tensor part = t.slice(0, start[0], start[0] + n).reshape(concat(x.shape(), t.shape(), 1));
+            Tensor part = part(t, start[0], n, total, concat(x.shape(), t.shape(), 1));
             start[0] += n;
             int tRank = x.ndim();
             int[] perm = new int[tRank + sRank];
