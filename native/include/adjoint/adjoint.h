@@ -133,6 +133,9 @@ int adj_jvp_unwrap(int64_t level, adj_t y, adj_t* out);
 /* vmap */
 adj_t adj_vmap_wrap(int64_t level, adj_t x, int64_t in_dim);
 adj_t adj_vmap_unwrap(int64_t level, adj_t y, int64_t out_dim);
+/* rows [start, start + batch size) of the n x n identity as a batched [n] value of this vmap level,
+ * kept structured (one-hot) so that Jacobians never multiply by a materialised identity */
+adj_t adj_vmap_basis(int64_t level, int64_t n, int64_t start, int dtype);
 /* grad / vjp: backward writes nin cotangents (one per input leaf) to grads_out */
 adj_t adj_grad_wrap(int64_t level, adj_t x);
 adj_t adj_grad_unwrap(int64_t level, adj_t y);

@@ -313,6 +313,13 @@ adj_t adj_vmap_wrap(int64_t level, adj_t x, int64_t in_dim) {
 adj_t adj_vmap_unwrap(int64_t level, adj_t y, int64_t out_dim) {
   return handle_call([&] { return batch_unwrap(level_of(level, "vmap"), in(y, "vmap"), out_dim); });
 }
+adj_t adj_vmap_basis(int64_t level, int64_t n, int64_t start, int dtype) {
+  return handle_call([&] {
+    DType dt = to_dtype(dtype, "vmap");
+    ADJ_CHECK(is_floating(dt), ErrorKind::DType, "vmap", "basis dtype must be floating point, got " << dtype_name(dt));
+    return batch_basis(level_of(level, "vmap"), n, start, dt);
+  });
+}
 adj_t adj_grad_wrap(int64_t level, adj_t x) { return handle_call([&] { return grad_wrap(level_of(level, "grad"), in(x, "grad")); }); }
 adj_t adj_grad_unwrap(int64_t level, adj_t y) { return handle_call([&] { return grad_unwrap(level_of(level, "grad"), in(y, "grad")); }); }
 int adj_grad_backward(int64_t level, const adj_t* outs, const adj_t* cots, int nout, const adj_t* ins, int nin, adj_t* grads_out) {

@@ -9,8 +9,16 @@
 namespace adjoint {
 namespace {
 
+// NOTE: a batched value is either dense (`value`, batch in dim 0) or one-hot: example k is zero
+// except for `scale[k]` at flat position `index[k]` of the per-example shape (index -1: all zero).
+// The one-hot form is what jacrev/jacfwd feed in (the rows of an identity); structured rules in
+// onehot.cpp keep it through the ops that preserve it (scaling, reshapes, sums) and turn matmuls
+// with it into gathers, so a Jacobian never multiplies by a materialised identity. Any other op
+// densifies it first, so results never depend on which form a value had.
 struct BatchTracer : Tracer {
-  Tensor value;  // batch in dim 0
+  Tensor value;  // batch in dim 0 (undefined while one-hot)
+  Tensor index;  // one-hot form: concrete int64 [B] on the host
+  Tensor scale;  // one-hot form: [B], may be a tracer of an enclosing level
   Tensor value_for_read(const char* op) const override {
     ADJ_CHECK(level->thread == std::this_thread::get_id(), ErrorKind::State, op,
               "the tensor belongs to a vmap transform running in another thread");
@@ -23,7 +31,38 @@ struct BatchTracer : Tracer {
 
 BatchTracer* batch_of(const Tensor& t) { return static_cast<BatchTracer*>(t.impl()->tracer.get()); }
 
+// The dense physical value of a batch tracer (materialising a one-hot one, once).
+const Tensor& dense_of(const Tensor& t) {
+  BatchTracer* b = batch_of(t);
+  if (!b->value.defined()) b->value = onehot_densify(b->index, b->scale, t.shape());
+  return b->value;
+}
+
 }  // namespace
+
+Tensor batch_wrap_onehot(Level* level, const Tensor& index, const Tensor& scale, const Dims& shape) {
+  auto* p = new BatchTracer();
+  p->level = Ref<Level>::borrow(level);
+  p->index = index;
+  p->scale = scale;
+  return make_tracer(Ref<TracerBase>::adopt(p), shape, scale.dtype(), scale.device());
+}
+
+bool batch_is_onehot(const Tensor& t, Level* level, Tensor* index, Tensor* scale) {
+  if (!belongs_to(t, level)) return false;
+  BatchTracer* b = batch_of(t);
+  if (!b->index.defined()) return false;
+  *index = b->index;
+  *scale = b->scale;
+  return true;
+}
+
+Tensor batch_basis(Level* level, int64_t n, int64_t start, DType dtype) {
+  const int64_t count = level->batch_size;
+  ADJ_CHECK(start >= 0 && start + count <= n, ErrorKind::Argument, "vmap", "basis rows [" << start << ", " << start + count << ") out of [0, " << n << ")");
+  Tensor index = ops::arange(double(start), double(start + count), 1, DType::Int64);
+  return batch_wrap_onehot(level, index, ops::ones(Dims{count}, dtype), Dims{n});
+}
 
 Tensor batch_wrap_physical(Level* level, const Tensor& value) {
   ADJ_CHECK(value.ndim() >= 1 && value.size(0) == level->batch_size, ErrorKind::Internal, "vmap", "bad physical batch value");
@@ -38,9 +77,15 @@ Tensor batch_wrap_physical(Level* level, const Tensor& value) {
 Tensor batch_process(Level* level, const OpDef& def, const Tensor* in, int nin, const Attrs& attrs) {
   SmallVector<Tensor, 4> vals(nin);
   SmallVector<int, 4> bdims(nin);
+  bool any_onehot = false;
+  for (int i = 0; i < nin; i++) any_onehot |= belongs_to(in[i], level) && batch_of(in[i])->index.defined();
+  if (any_onehot) {
+    Tensor r = onehot_process(level, def, in, nin, attrs);
+    if (r.defined()) return r;
+  }
   for (int i = 0; i < nin; i++) {
     if (belongs_to(in[i], level)) {
-      vals[i] = batch_of(in[i])->value;
+      vals[i] = dense_of(in[i]);
       bdims[i] = 0;
     } else {
       vals[i] = in[i];
@@ -64,7 +109,7 @@ Tensor batch_wrap(Level* level, const Tensor& x, int64_t in_dim) {
 Tensor batch_unwrap(Level* level, const Tensor& y, int64_t out_dim) {
   Tensor phys;
   if (belongs_to(y, level)) {
-    phys = batch_of(y)->value;
+    phys = dense_of(y);
   } else {
     // An output that does not depend on the mapped inputs is the same for every example.
     Dims shape = y.shape();

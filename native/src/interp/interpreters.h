@@ -21,6 +21,14 @@ Tensor batch_wrap(Level* level, const Tensor& x, int64_t in_dim);
 Tensor batch_unwrap(Level* level, const Tensor& y, int64_t out_dim);
 // A value batched at `level` with batch dim 0 (used by randomness = different).
 Tensor batch_wrap_physical(Level* level, const Tensor& value);
+// Rows [start, start + batch) of the n x n identity, batched at `level`, kept in one-hot form.
+Tensor batch_basis(Level* level, int64_t n, int64_t start, DType dtype);
+// One-hot batched values (see batch.cpp): construction, inspection, densification, and the
+// structured rules (onehot.cpp; returns undefined when no structured rule applies).
+Tensor batch_wrap_onehot(Level* level, const Tensor& index, const Tensor& scale, const Dims& shape);
+bool batch_is_onehot(const Tensor& t, Level* level, Tensor* index, Tensor* scale);
+Tensor onehot_densify(const Tensor& index, const Tensor& scale, const Dims& shape);
+Tensor onehot_process(Level* level, const OpDef& def, const Tensor* in, int nin, const Attrs& attrs);
 
 // --- grad / vjp ---
 Tensor grad_wrap(Level* level, const Tensor& x);

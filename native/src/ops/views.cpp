@@ -38,7 +38,7 @@ Dims infer_shape(const char* op, const Dims& req, const Dims& xshape) {
 bool view_strides(const Tensor& x, const Dims& shape, Dims* out) {
   const Dims &os = x.shape(), &ost = x.strides();
   out->n = shape.n;
-  if (x.numel() == 0) { *out = contiguous_strides(shape); return true; }
+  if (x.numel() == 0 || x.ndim() == 0) { *out = contiguous_strides(shape); return true; }
   int64_t view_d = shape.n - 1;
   int64_t chunk_base_stride = ost.n ? ost[ost.n - 1] : 1;
   int64_t tensor_numel = 1, view_numel = 1;
@@ -66,6 +66,9 @@ Tensor eval_reshape(const Tensor* in, int, const Attrs& at) {
   const Tensor& x = in[0];
   const char* name = at.flag ? "view" : "reshape";
   Dims shape = infer_shape(name, at.ints, x.shape());
+  // NOTE: a contiguous input is always viewed, never copied (onehot.cpp relies on this to get
+  // result shapes from metadata-only probes).
+  if (x.is_contiguous()) return Tensor::view_of(x, shape, contiguous_strides(shape), x.offset());
   Dims st;
   if (view_strides(x, shape, &st)) return Tensor::view_of(x, shape, st, x.offset());
   ADJ_CHECK(!at.flag, ErrorKind::Shape, name,

@@ -359,6 +359,47 @@ final class Transforms {
     return ts.isEmpty() ? DType.FLOAT32 : ts.get(0).dtype();
   }
 
+  /**
+   * vmap of {@code f} over the rows of the n x n identity (in chunks if asked), results batched
+   * in dim 0. The rows stay structured in the core (one-hot), so no identity is materialised.
+   */
+  private static Object vmapBasis(FnN f, long n, DType dt, Integer chunk, Randomness r) {
+    if (chunk == null || n <= chunk) return vmapBasisRows(f, n, 0, n, dt, r);
+    if (r == Randomness.SAME) return vmapBasisRows(f, n, 0, n, dt, r);  // one sample for the whole batch
+    try (Scope scope = Scope.open()) {
+      List<List<Tensor>> parts = new ArrayList<>();
+      Object first = null;
+      for (long start = 0; start < n; start += chunk) {
+        Object part = vmapBasisRows(f, n, start, Math.min(chunk, n - start), dt, r);
+        if (first == null) first = part;
+        parts.add(Pytree.leaves(part));
+      }
+      List<Tensor> joined = new ArrayList<>();
+      for (int k = 0; k < parts.get(0).size(); k++) {
+        List<Tensor> pieces = new ArrayList<>();
+        for (List<Tensor> p : parts) pieces.add(p.get(k));
+        joined.add(Tensor.cat(pieces, 0));
+      }
+      return scope.keep(Pytree.unflatten(first, joined));
+    }
+  }
+
+  private static Object vmapBasisRows(FnN f, long n, long start, long count, DType dt, Randomness r) {
+    long lv = begin(VMAP, count, r);
+    boolean open = true;
+    try (Scope scope = Scope.open()) {
+      Tensor rows = Tensor.wrap(NativeCore.adj_vmap_basis(lv, n, start, dt.code));
+      Object out = f.apply(rows);
+      Object result = Pytree.map(out, y -> Tensor.wrap(NativeCore.adj_vmap_unwrap(lv, y.h(), 0)));
+      end(lv);
+      open = false;
+      return scope.keep(result);
+    } finally {
+      if (open) end(lv);
+      NativeCore.adj_level_release(lv);
+    }
+  }
+
   /** Rows [off, off+n) of dim 0 of t (which has `total` rows) reshaped to `shape`; skips no-op views. */
   private static Tensor part(Tensor t, long off, long n, long total, long[] shape) {
     Tensor s = off == 0 && n == total ? t : t.slice(0, off, off + n);
@@ -386,7 +427,6 @@ final class Transforms {
     List<Tensor> outs = Pytree.leaves(out);
     DType dt = floatingDType(name, outs, "output");
     long total = numel(outs);
-    Tensor basis = Tensor.eye(total, total, dt);
     FnN rowPullback = rows -> {
       Tensor row = (Tensor) rows[0];
       List<Tensor> cts = new ArrayList<>();
@@ -398,9 +438,7 @@ final class Transforms {
       }
       return v.pullback().apply(Pytree.unflatten(out, cts));
     };
-    VmapOptions vo = VmapOptions.inDims(0);
-    if (an.chunkSize != null) vo = vo.chunkSize(an.chunkSize);
-    List<?> cols = (List<?>) vmap(rowPullback, vo, new Object[] {basis});
+    List<?> cols = (List<?>) vmapBasis(rowPullback, total, dt, an.chunkSize, Randomness.ERROR);
     List<Object> perOut = new ArrayList<>();
     long off = 0;
     for (Tensor y : outs) {
@@ -424,7 +462,6 @@ final class Transforms {
     long total = numel(ins);
     FnN g = restrict(f, idx, args);
     try (Scope scope = Scope.open()) {
-      Tensor basis = Tensor.eye(total, total, dt);
       FnN push = rows -> {
         Tensor row = (Tensor) rows[0];
         long[] off = {0};
@@ -438,9 +475,7 @@ final class Transforms {
         JvpResult r = jvp(name, g, Arrays.asList(primals), tangents, an.hasAux);
         return an.hasAux ? List.of(r.tangentTree(), r.aux()) : r.tangentTree();
       };
-      VmapOptions vo = VmapOptions.inDims(0).randomness(an.randomness);
-      if (an.chunkSize != null) vo = vo.chunkSize(an.chunkSize);
-      Object res = vmap(push, vo, new Object[] {basis});
+      Object res = vmapBasis(push, total, dt, an.chunkSize, an.randomness);
       Object tangents = an.hasAux ? ((List<?>) res).get(0) : res;
       Object jac = Pytree.map(tangents, t -> {
         // t: [M, S...] -> per argnum, per input leaf x: [S..., T...]

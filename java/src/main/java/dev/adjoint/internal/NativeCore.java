@@ -136,6 +136,7 @@ public final class NativeCore {
   public static native int adj_jvp_unwrap(long level, long y, @Cast("adj_t*") long[] out);
   public static native long adj_vmap_wrap(long level, long x, long inDim);
   public static native long adj_vmap_unwrap(long level, long y, long outDim);
+  public static native long adj_vmap_basis(long level, long n, long start, int dtype);
   public static native long adj_grad_wrap(long level, long x);
   public static native long adj_grad_unwrap(long level, long y);
   public static native int adj_grad_backward(long level, @Cast("const adj_t*") long[] outs, @Cast("const adj_t*") long[] cots, int nout,

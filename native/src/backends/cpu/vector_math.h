@@ -1,0 +1,57 @@
+// Vectorised elementwise kernels for contiguous float32/float64 buffers, with runtime ISA dispatch.
+//
+// The library is built for plain -march=x86-64, so wider vector units are reached here: the kernels
+// in vector_math_kernels.inc are written once with GCC vector extensions and compiled three times
+// in vector_math.cpp (generic = SSE2 on x86-64 / the baseline elsewhere, avx2+fma, avx512f); the
+// best one the CPU (and OS) supports is picked on first use. ADJOINT_VM_ISA=generic|avx2|avx512
+// in the environment caps the choice (for debugging and A/B runs).
+//
+// Semantics match the scalar libm kernels in elementwise.cpp: NaN propagates, ±0/±inf behave as in
+// IEEE libm, exp overflows to inf and underflows (through subnormals) to 0, log(0) = -inf,
+// log(x<0) = NaN, sigmoid is the stable two-branch form. float32 transcendental results are within
+// 2 ulp of the correctly rounded value over the whole domain (tests/test_vector_math.cpp); sin/cos
+// reduce |x| <= 1e6 themselves and hand larger lanes to libm.
+//
+// Every function takes n >= 0 elements; y may alias x exactly (in-place), not partially.
+#pragma once
+#include <cstdint>
+
+namespace adjoint::cpu::vm {
+
+enum class Isa : int { Generic = 0, Avx2 = 1, Avx512 = 2 };
+constexpr int kNumIsas = 3;
+
+using UnaryF32 = void (*)(const float* x, float* y, int64_t n);
+using UnaryF64 = void (*)(const double* x, double* y, int64_t n);
+// o[k] = a[k*sa] op b[k*sb] with sa, sb in {0, 1} (0 broadcasts a scalar), not both 0.
+using BinaryF32 = void (*)(const float* a, int64_t sa, const float* b, int64_t sb, float* o, int64_t n);
+using BinaryF64 = void (*)(const double* a, int64_t sa, const double* b, int64_t sb, double* o, int64_t n);
+
+// One ISA's kernels. float64 log/sin/cos have no vector version (libm stays faster to get right).
+struct Kernels {
+  const char* name;
+  UnaryF32 exp_f32, log_f32, sin_f32, cos_f32, tanh_f32, sigmoid_f32;
+  UnaryF32 neg_f32, abs_f32, relu_f32, sqrt_f32;
+  UnaryF64 exp_f64, tanh_f64, sigmoid_f64;
+  UnaryF64 neg_f64, abs_f64, relu_f64, sqrt_f64;
+  BinaryF32 add_f32, sub_f32, mul_f32, div_f32;
+  BinaryF64 add_f64, sub_f64, mul_f64, div_f64;
+};
+
+bool isa_supported(Isa isa);       // compiled in and usable on this CPU/OS
+const Kernels& kernels(Isa isa);   // a specific ISA's table (tests force targets with this); must be supported
+const Kernels& active();           // the table the library uses: the best supported, capped by ADJOINT_VM_ISA
+Isa active_isa();
+
+// Convenience entry points through active().
+inline void vexp_f32(const float* x, float* y, int64_t n) { active().exp_f32(x, y, n); }
+inline void vlog_f32(const float* x, float* y, int64_t n) { active().log_f32(x, y, n); }
+inline void vsin_f32(const float* x, float* y, int64_t n) { active().sin_f32(x, y, n); }
+inline void vcos_f32(const float* x, float* y, int64_t n) { active().cos_f32(x, y, n); }
+inline void vtanh_f32(const float* x, float* y, int64_t n) { active().tanh_f32(x, y, n); }
+inline void vsigmoid_f32(const float* x, float* y, int64_t n) { active().sigmoid_f32(x, y, n); }
+inline void vexp_f64(const double* x, double* y, int64_t n) { active().exp_f64(x, y, n); }
+inline void vtanh_f64(const double* x, double* y, int64_t n) { active().tanh_f64(x, y, n); }
+inline void vsigmoid_f64(const double* x, double* y, int64_t n) { active().sigmoid_f64(x, y, n); }
+
+}  // namespace adjoint::cpu::vm
