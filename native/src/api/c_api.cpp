@@ -10,6 +10,7 @@
 #include "core/error.h"
 #include "core/random.h"
 #include "interp/interpreters.h"
+#include "ops/op_util.h"
 #include "ops/ops.h"
 
 using namespace adjoint;
@@ -144,7 +145,7 @@ adj_t adj_full(const int64_t* shape, int ndim, double value, int dtype) {
   return handle_call([&] { return ops::full(dims(shape, ndim, "full"), value, to_dtype(dtype, "full")); });
 }
 adj_t adj_full_like(adj_t t, double value) {
-  return handle_call([&] { Tensor x = in(t, "full_like"); return ops::full(x.shape(), value, x.dtype(), x.device()); });
+  return handle_call([&] { Tensor x = in(t, "full_like"); check_scalar_fits("full_like", value, x.dtype()); return ops::full(x.shape(), value, x.dtype(), x.device()); });
 }
 adj_t adj_eye(int64_t n, int64_t m, int dtype) { return handle_call([&] { return ops::eye(n, m, to_dtype(dtype, "eye")); }); }
 adj_t adj_arange(double start, double end, double step, int dtype) {
@@ -197,6 +198,7 @@ adj_t adj_scalar_op(int op, adj_t a, double s, int reverse) {
     static const char* names[] = {"add", "sub", "mul", "div", "pow"};
     ADJ_CHECK(op >= 0 && op <= 4, ErrorKind::Argument, "scalar_op", "unknown scalar op " << op);
     Tensor x = in(a, names[op]);
+    check_scalar_fits(names[op], s, x.dtype());
     Tensor c = ops::scalar(s, x.dtype(), x.device());
     const Tensor& l = reverse ? c : x;
     const Tensor& r = reverse ? x : c;
@@ -220,7 +222,9 @@ adj_t adj_compare(int cmp, adj_t a, adj_t b) {
 adj_t adj_compare_scalar(int cmp, adj_t a, double s) {
   return handle_call([&] {
     Tensor x = in(a, "compare");
-    return ops::compare(cmp_op(cmp), x, ops::scalar(s, x.dtype(), x.device()));
+    OpId op = cmp_op(cmp);
+    check_scalar_fits(op_name(op), s, x.dtype());
+    return ops::compare(op, x, ops::scalar(s, x.dtype(), x.device()));
   });
 }
 adj_t adj_where(adj_t c, adj_t a, adj_t b) {

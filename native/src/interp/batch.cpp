@@ -19,6 +19,8 @@ struct BatchTracer : Tracer {
   Tensor value;  // batch in dim 0 (undefined while one-hot)
   Tensor index;  // one-hot form: concrete int64 [B] on the host
   Tensor scale;  // one-hot form: [B], may be a tracer of an enclosing level
+  // A one-hot value also holds exact zeros: finite, but never "nonzero".
+  bool all_finite(bool nz) const override { return value.defined() ? all_finite_deep(value, nz) : !nz && all_finite_deep(scale, false); }
   Tensor value_for_read(const char* op) const override {
     ADJ_CHECK(level->thread == std::this_thread::get_id(), ErrorKind::State, op,
               "the tensor belongs to a vmap transform running in another thread");

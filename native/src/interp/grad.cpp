@@ -25,6 +25,7 @@ struct GradTracer : Tracer {
   Tensor primal;
   Ref<Node> node;
   Tensor value_for_read(const char*) const override { return primal; }
+  bool all_finite(bool nz) const override { return all_finite_deep(primal, nz); }
 };
 
 GradTracer* grad_of(const Tensor& t) { return static_cast<GradTracer*>(t.impl()->tracer.get()); }

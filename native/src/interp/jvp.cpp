@@ -12,6 +12,7 @@ namespace {
 struct JvpTracer : Tracer {
   Tensor primal, tangent;
   Tensor value_for_read(const char*) const override { return primal; }
+  bool all_finite(bool nz) const override { return all_finite_deep(primal, nz) && all_finite_deep(tangent, false); }
 };
 
 JvpTracer* jvp_of(const Tensor& t) { return static_cast<JvpTracer*>(t.impl()->tracer.get()); }

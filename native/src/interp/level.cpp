@@ -1,8 +1,10 @@
 #include "interp/level.h"
 
+#include <cmath>
 #include <string>
 
 #include "core/error.h"
+#include "ops/ops.h"
 
 namespace adjoint {
 namespace {
@@ -54,6 +56,17 @@ void check_usable(const Tensor& t, const char* op, const char* what, int index) 
   ADJ_CHECK(l->alive, ErrorKind::State, op,
             what << (index >= 0 ? " " + std::to_string(index) : "") << " " << t.shape().str() << " escaped from a " << level_name(l->kind)
                  << " transform that has already returned (a tensor created inside a transform was kept and used after it ended)");
+}
+
+bool all_finite_deep(const Tensor& t, bool nonzero_too) {
+  if (!t.defined()) return true;
+  if (t.is_tracer()) return tracer_of(t)->all_finite(nonzero_too);
+  if (!is_floating(t.dtype())) return !nonzero_too;
+  Tensor c = ops::contiguous(ops::to(t, DType::Float64));
+  const double* p = c.data<double>();
+  for (int64_t i = 0, n = c.numel(); i < n; i++)
+    if (!std::isfinite(p[i]) || (nonzero_too && p[i] == 0)) return false;
+  return true;
 }
 
 Tensor make_tracer(Ref<TracerBase> payload, const Dims& shape, DType dtype, Device device) {

@@ -41,7 +41,13 @@ struct Tracer : TracerBase {
   // The value this tracer stands for, for reading it out (jvp/grad: the primal). A vmap tracer has
   // no single value and throws.
   virtual Tensor value_for_read(const char* op) const = 0;
+  // True if every number this tracer carries (primal, tangent, every example) is finite, and
+  // nonzero when asked; lets structured rules prove they match the dense ones (onehot.cpp).
+  virtual bool all_finite(bool nonzero_too) const = 0;
 };
+
+// all_finite for any tensor: reads concrete values, asks tracers.
+bool all_finite_deep(const Tensor& t, bool nonzero_too);
 
 // A tensor whose values are traced by `payload`'s level, with the given per-example metadata.
 Tensor make_tracer(Ref<TracerBase> payload, const Dims& shape, DType dtype, Device device);

@@ -79,6 +79,13 @@ Tensor reduce_index(const Tensor& index, const Dims& shape, const Dims& out_shap
   return make_index(std::move(out));
 }
 
+// NOTE: densely, a basis row's zeros meet every element of the other operand, and 0 * Inf,
+// 0 * NaN and 0 / 0 put NaN where the one-hot form holds exact zeros (jacrev(sqrt) at [0, 1] is
+// [[Inf, 0], [NaN, 0.5]] densely, as in torch.func). So the scaling and matmul rules apply only
+// when that operand is all finite (and nonzero for a divisor) — checked through every tracer
+// level — and the one-hot form is exact there; otherwise the caller densifies.
+bool finite_operand(const Tensor& u, bool nonzero_too) { return all_finite_deep(u, nonzero_too); }
+
 bool is_zero_scalar(const Tensor& t) {
   if (t.is_tracer() || t.ndim() != 0 || !is_floating(t.dtype())) return false;
   Tensor c = O::to(t, DType::Float64);
@@ -98,8 +105,8 @@ Tensor onehot_matmul_left(const Tensor& index, const Tensor& scale, const Dims& 
   Tensor picked = O::mul(O::index_select(b, 0, make_index(std::move(cols))), O::unsqueeze(mask_invalid(scale, index), 1));  // [B, n]
   if (m == 1) return O::reshape(picked, Dims{batch, 1, n});
   Tensor rix = make_index(std::move(rows));
-  Tensor mask = O::to(O::compare(OpId::Eq, O::unsqueeze(O::arange(0, double(m), 1, DType::Int64), 0), O::unsqueeze(rix, 1)), scale.dtype());
-  return O::mul(O::unsqueeze(mask, 2), O::unsqueeze(picked, 1));  // [B, m, n]
+  Tensor mask = O::compare(OpId::Eq, O::unsqueeze(O::arange(0, double(m), 1, DType::Int64), 0), O::unsqueeze(rix, 1));
+  return O::where(O::unsqueeze(mask, 2), O::unsqueeze(picked, 1), O::scalar(0, scale.dtype(), scale.device()));  // [B, m, n]
 }
 
 // Dense a [m, k] @ one-hot [k, n] (row r, col c): example j is zero except column c_j = scale_j * a[:, r_j].
@@ -116,8 +123,8 @@ Tensor onehot_matmul_right(const Tensor& a, const Tensor& index, const Tensor& s
                          O::unsqueeze(mask_invalid(scale, index), 1));  // [B, m]
   if (n == 1) return O::reshape(picked, Dims{batch, m, 1});
   Tensor cix = make_index(std::move(cols));
-  Tensor mask = O::to(O::compare(OpId::Eq, O::unsqueeze(O::arange(0, double(n), 1, DType::Int64), 0), O::unsqueeze(cix, 1)), scale.dtype());
-  return O::mul(O::unsqueeze(picked, 2), O::unsqueeze(mask, 1));  // [B, m, n]
+  Tensor mask = O::compare(OpId::Eq, O::unsqueeze(O::arange(0, double(n), 1, DType::Int64), 0), O::unsqueeze(cix, 1));
+  return O::where(O::unsqueeze(mask, 1), O::unsqueeze(picked, 2), O::scalar(0, scale.dtype(), scale.device()));  // [B, m, n]
 }
 
 }  // namespace
@@ -125,7 +132,8 @@ Tensor onehot_matmul_right(const Tensor& a, const Tensor& index, const Tensor& s
 Tensor onehot_densify(const Tensor& index, const Tensor& scale, const Dims& shape) {
   const int64_t batch = index.numel(), m = numel_of(shape);
   Tensor hit = O::compare(OpId::Eq, O::unsqueeze(O::arange(0, double(m), 1, DType::Int64), 0), O::unsqueeze(index, 1));  // [B, M]
-  Tensor dense = O::mul(O::to(hit, scale.dtype()), O::unsqueeze(mask_invalid(scale, index), 1));
+  // where, not a product: an Inf or NaN scale must not spill into the example's zeros.
+  Tensor dense = O::where(hit, O::unsqueeze(mask_invalid(scale, index), 1), O::scalar(0, scale.dtype(), scale.device()));
   Dims full = shape;
   full.insert(0, batch);
   return O::reshape(dense, full);
@@ -165,6 +173,7 @@ Tensor onehot_process(Level* level, const OpDef& def, const Tensor* in, int nin,
       if (n_oh != 1 || (def.id == OpId::Div && oh != 0)) return Tensor();
       const Tensor& u = in[1 - oh];
       if (u.dtype() != x.dtype() || broadcast_shapes(shape, u.shape(), def.name) != shape) return Tensor();
+      if (!finite_operand(u, def.id == OpId::Div)) return Tensor();
       Tensor g = gather(u, shape, index[oh]);
       Tensor sc = def.id == OpId::Mul ? O::mul(scale[oh], g) : O::div(scale[oh], g);
       return wrap(index[oh], mask_invalid(sc, index[oh]), shape);
@@ -215,6 +224,7 @@ Tensor onehot_process(Level* level, const OpDef& def, const Tensor* in, int nin,
     case OpId::Matmul: {
       if (n_oh != 1 || in[0].ndim() != 2 || in[1].ndim() != 2 || in[0].dtype() != in[1].dtype()) return Tensor();
       if (in[0].size(1) != in[1].size(0)) return Tensor();  // let the ordinary rule report the error
+      if (!finite_operand(in[1 - oh], false)) return Tensor();
       Tensor dense = oh == 0 ? onehot_matmul_left(index[0], scale[0], in[0].shape(), in[1])
                              : onehot_matmul_right(in[0], index[1], scale[1], in[1].shape());
       return batch_wrap_physical(level, dense);

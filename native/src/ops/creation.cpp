@@ -22,6 +22,7 @@ static void check_shape(const char* op, const Dims& shape) {
 
 Tensor full(const Dims& shape, double value, DType dtype, Device device) {
   check_shape("full", shape);
+  check_scalar_fits("full", value, dtype);
   Tensor t = Tensor::empty(shape, dtype, device, "full");
   backend_for(device).fill(t, value);
   return t;

@@ -141,7 +141,11 @@ Tensor binary_partial(OpId op, int which, const Tensor& a, const Tensor& b, cons
     case OpId::Mul: return which == 0 ? b : a;
     case OpId::Div: return which == 0 ? O::div(scalar_like(1, b), b) : O::neg(O::div(out, b));
     case OpId::Pow:
-      if (which == 0) return O::mul(b, O::pow(a, O::sub(b, scalar_like(1, b))));
+      // d/da a^b = b a^(b-1), and 0 where b == 0 (a^0 is constant; torch and JAX mask it too):
+      // unmasked it is 0 * a^-1, NaN at a == 0 and at a = NaN.
+      if (which == 0)
+        return O::where(O::compare(OpId::Eq, b, scalar_like(0, b)), scalar_like(0, out),
+                        O::mul(b, O::pow(a, O::sub(b, scalar_like(1, b)))));
       return pow_exponent_partial(a, out);
     default: throw Error(ErrorKind::Internal, op_name(op), "no derivative");
   }

@@ -36,6 +36,14 @@ inline void check_floating(const char* op, const Tensor& x) {
             "expected a floating point tensor (float32 or float64), got " << dtype_name(x.dtype()) << " " << x.shape().str());
 }
 
+// A double taken in the int64 dtype must have an int64 value: NaN, +-Inf and values outside
+// [-2^63, 2^63) have none (the C++ conversion is undefined; x86 gives INT64_MIN). Like torch's
+// "value cannot be converted to type int64_t without overflow". Other dtypes take any double.
+inline void check_scalar_fits(const char* op, double v, DType dt) {
+  ADJ_CHECK(dt != DType::Int64 || (v >= -9223372036854775808.0 && v < 9223372036854775808.0), ErrorKind::Argument, op,
+            "value " << v << " cannot be converted to int64 without overflow");
+}
+
 inline Backend& backend_of(const Tensor& t) { return backend_for(t.device()); }
 
 }  // namespace adjoint

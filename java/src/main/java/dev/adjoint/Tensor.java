@@ -697,6 +697,8 @@ public final class Tensor implements AutoCloseable {
       double[] x = a.expand(shp).toDoubleArray(), y = b.expand(shp).toDoubleArray();
       for (int i = 0; i < x.length; i++) {
         if (x[i] == y[i]) continue;
+        // an infinity is close only to itself (|inf - x| <= atol + rtol * inf would hold for any x)
+        if (Double.isInfinite(x[i]) || Double.isInfinite(y[i])) return false;
         if (!(Math.abs(x[i] - y[i]) <= atol + rtol * Math.abs(y[i]))) return false;
       }
       return true;
