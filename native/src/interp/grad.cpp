@@ -87,6 +87,7 @@ std::vector<Tensor> grad_backward(Level* level, const std::vector<Tensor>& outs,
   std::vector<char> seen(n_nodes, 0);
   std::vector<Node*> order, stack;
   for (size_t k = 0; k < outs.size(); k++) {
+    check_usable(cots[k], "vjp", "cotangent", int(k));  // also when the output does not need it
     ADJ_CHECK(cots[k].shape() == outs[k].shape(), ErrorKind::Shape, "vjp",
               "cotangent " << k << " has shape " << cots[k].shape().str() << " but the output has shape " << outs[k].shape().str());
     ADJ_CHECK(cots[k].dtype() == outs[k].dtype(), ErrorKind::DType, "vjp",

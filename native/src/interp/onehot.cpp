@@ -7,6 +7,7 @@
 #include "interp/dispatch.h"
 #include "interp/interpreters.h"
 #include "ops/ops.h"
+#include "ops/rule_util.h"
 
 namespace adjoint {
 namespace {
@@ -194,10 +195,12 @@ Tensor onehot_process(Level* level, const OpDef& def, const Tensor* in, int nin,
       return wrap(index[oh], mask_invalid(sc, index[oh]), shape);
     }
     case OpId::Sum: {
-      if (x.ndim() == 0) return x;
+      if (x.ndim() == 0) {
+        rules::reduced_dims(at.ints, 0, "sum");  // still reject bad dims
+        return x;
+      }
       uint32_t reduced = 0;
-      if (at.ints.empty()) reduced = (uint32_t(1) << x.ndim()) - 1;
-      for (int64_t d : at.ints) reduced |= 1u << wrap_dim(d, x.ndim(), "sum");
+      for (int64_t d : rules::reduced_dims(at.ints, x.ndim(), "sum")) reduced |= 1u << d;  // validates dims
       Dims out_shape;
       for (int d = 0; d < x.ndim(); d++) {
         if (!(reduced & (1u << d))) out_shape.push_back(shape[d]);

@@ -141,11 +141,14 @@ Tensor binary_partial(OpId op, int which, const Tensor& a, const Tensor& b, cons
     case OpId::Mul: return which == 0 ? b : a;
     case OpId::Div: return which == 0 ? O::div(scalar_like(1, b), b) : O::neg(O::div(out, b));
     case OpId::Pow:
-      // d/da a^b = b a^(b-1), and 0 where b == 0 (a^0 is constant; torch and JAX mask it too):
-      // unmasked it is 0 * a^-1, NaN at a == 0 and at a = NaN.
-      if (which == 0)
-        return O::where(O::compare(OpId::Eq, b, scalar_like(0, b)), scalar_like(0, out),
-                        O::mul(b, O::pow(a, O::sub(b, scalar_like(1, b)))));
+      if (which == 0) {
+        // d/da a^b = b a^(b-1), and 0 where b == 0 (a^0 is constant; torch and JAX mask it too),
+        // with the base read as 1 there so that no derivative of the masked branch is 0 * 0^-1
+        // (NaN e.g. in the third derivative of x^2 at x = 0).
+        Tensor bz = O::compare(OpId::Eq, b, scalar_like(0, b));
+        Tensor base = O::where(bz, scalar_like(1, a), a);
+        return O::where(bz, scalar_like(0, out), O::mul(b, O::pow(base, O::sub(b, scalar_like(1, b)))));
+      }
       return pow_exponent_partial(a, out);
     default: throw Error(ErrorKind::Internal, op_name(op), "no derivative");
   }

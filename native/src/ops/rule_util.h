@@ -2,6 +2,7 @@
 #pragma once
 #include <vector>
 
+#include "core/error.h"
 #include "interp/dispatch.h"
 #include "ops/ops.h"
 
@@ -47,8 +48,12 @@ inline Dims reduced_dims(const Dims& requested, int rank, const char* op) {
     return d;
   }
   bool mark[kMaxDims] = {false};
-  for (int64_t x : requested)
-    if (rank > 0) mark[wrap_dim(x, rank, op)] = true;
+  for (int64_t x : requested) {
+    int w = wrap_dim(x, rank, op);  // range-checked for a 0-d example too, like the primitive
+    if (rank == 0) continue;
+    ADJ_CHECK(!mark[w], ErrorKind::Argument, op, "dim " << w << " appears more than once in " << requested.str());
+    mark[w] = true;
+  }
   for (int i = 0; i < rank; i++)
     if (mark[i]) d.push_back(i);
   return d;

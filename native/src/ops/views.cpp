@@ -271,6 +271,9 @@ Tensor batch_permute(const Tensor* v, const int*, int, const Attrs& at, int64_t)
   return O::permute(v[0], perm);
 }
 Tensor batch_expand(const Tensor* v, const int*, int, const Attrs& at, int64_t batch) {
+  // After padding, a new leading dim looks like an existing size-1 one: reject its -1 here.
+  for (int i = 0; i < at.ints.n - logical_rank(v[0], 0); i++)
+    ADJ_CHECK(at.ints[i] >= 0, ErrorKind::Argument, "expand", "size " << at.ints[i] << " invalid for new leading dim " << i << " in " << at.ints.str());
   Tensor x = rules::pad_batched(v[0], at.ints.n);
   Dims shape = at.ints;
   shape.insert(0, batch);
