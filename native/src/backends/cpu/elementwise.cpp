@@ -1,8 +1,12 @@
-// CPU elementwise kernels. The scalar functions here define each op's math once for every dtype.
+// CPU elementwise kernels. The scalar functions here define each op's math once for every dtype;
+// contiguous float32/float64 runs of the hot ops go to the vectorised kernels in vector_math.h
+// (same semantics, runtime-dispatched to the widest ISA the CPU has).
 #include <cmath>
+#include <type_traits>
 
 #include "backends/cpu/cpu_backend.h"
 #include "backends/cpu/strided_loop.h"
+#include "backends/cpu/vector_math.h"
 #include "core/error.h"
 
 namespace adjoint::cpu {
@@ -24,14 +28,80 @@ namespace {
   X(Abs, std::abs(x)) /* not x < 0 ? -x : x, which keeps -0.0 */                                 \
   X(Sign, x > T(0) ? T(1) : (x < T(0) ? T(-1) : (x != x ? x : T(0))))
 
+template <class T> using VecUnary = void (*)(const T*, T*, int64_t);
+template <class T> using VecBinary = void (*)(const T*, int64_t, const T*, int64_t, T*, int64_t);
+
+// The vectorised kernel for a contiguous run of `op` on T, or nullptr (the scalar loop runs).
+// float64 log/sin/cos stay on libm.
+template <class T>
+VecUnary<T> vector_unary(OpId op) {
+  if constexpr (std::is_same<T, float>::value) {
+    const vm::Kernels& k = vm::active();
+    switch (op) {
+      case OpId::Neg: return k.neg_f32;
+      case OpId::Exp: return k.exp_f32;
+      case OpId::Log: return k.log_f32;
+      case OpId::Sin: return k.sin_f32;
+      case OpId::Cos: return k.cos_f32;
+      case OpId::Tanh: return k.tanh_f32;
+      case OpId::Sigmoid: return k.sigmoid_f32;
+      case OpId::Relu: return k.relu_f32;
+      case OpId::Sqrt: return k.sqrt_f32;
+      case OpId::Abs: return k.abs_f32;
+      default: return nullptr;
+    }
+  } else if constexpr (std::is_same<T, double>::value) {
+    const vm::Kernels& k = vm::active();
+    switch (op) {
+      case OpId::Neg: return k.neg_f64;
+      case OpId::Exp: return k.exp_f64;
+      case OpId::Tanh: return k.tanh_f64;
+      case OpId::Sigmoid: return k.sigmoid_f64;
+      case OpId::Relu: return k.relu_f64;
+      case OpId::Sqrt: return k.sqrt_f64;
+      case OpId::Abs: return k.abs_f64;
+      default: return nullptr;
+    }
+  }
+  return nullptr;
+}
+
+template <class T>
+VecBinary<T> vector_binary(OpId op) {
+  if constexpr (std::is_same<T, float>::value) {
+    const vm::Kernels& k = vm::active();
+    switch (op) {
+      case OpId::Add: return k.add_f32;
+      case OpId::Sub: return k.sub_f32;
+      case OpId::Mul: return k.mul_f32;
+      case OpId::Div: return k.div_f32;
+      default: return nullptr;
+    }
+  } else if constexpr (std::is_same<T, double>::value) {
+    const vm::Kernels& k = vm::active();
+    switch (op) {
+      case OpId::Add: return k.add_f64;
+      case OpId::Sub: return k.sub_f64;
+      case OpId::Mul: return k.mul_f64;
+      case OpId::Div: return k.div_f64;
+      default: return nullptr;
+    }
+  }
+  return nullptr;
+}
+
 template <class T, class Fn>
-void unary_loop(const Tensor& x, const Tensor& out, Fn fn) {
+void unary_loop(const Tensor& x, const Tensor& out, Fn fn, VecUnary<T> vec) {
   Loop<2> loop(out.shape(), {&out, &x});
   loop.run([&](std::array<char*, 2> p, std::array<int64_t, 2> s, int64_t n) {
     T* o = reinterpret_cast<T*>(p[0]);
     const char* in = p[1];
     if (s[0] == sizeof(T) && s[1] == sizeof(T)) {
       const T* i = reinterpret_cast<const T*>(in);
+      if (vec) {
+        vec(i, o, n);
+        return;
+      }
       for (int64_t k = 0; k < n; k++) o[k] = fn(i[k]);
     } else {
       for (int64_t k = 0; k < n; k++)
@@ -52,9 +122,18 @@ void unary_loop(const Tensor& x, const Tensor& out, Fn fn) {
 // Integer division/pow follow PyTorch: div of int64 is rejected by the op layer (true division
 // needs a float); pow with a negative integer exponent is an error there as well.
 template <class T, class O, class Fn>
-void binary_loop(const Tensor& a, const Tensor& b, const Tensor& out, Fn fn) {
+void binary_loop(const Tensor& a, const Tensor& b, const Tensor& out, Fn fn, VecBinary<T> vec = nullptr) {
   Loop<3> loop(out.shape(), {&out, &a, &b});
   loop.run([&](std::array<char*, 3> p, std::array<int64_t, 3> s, int64_t n) {
+    if constexpr (std::is_same<T, O>::value) {
+      // Contiguous output; each input contiguous (stride 1) or a broadcast scalar (stride 0).
+      const int64_t sa = s[1] == sizeof(T) ? 1 : (s[1] == 0 ? 0 : -1);
+      const int64_t sb = s[2] == sizeof(T) ? 1 : (s[2] == 0 ? 0 : -1);
+      if (vec && s[0] == sizeof(O) && sa >= 0 && sb >= 0 && (sa | sb)) {
+        vec(reinterpret_cast<const T*>(p[1]), sa, reinterpret_cast<const T*>(p[2]), sb, reinterpret_cast<T*>(p[0]), n);
+        return;
+      }
+    }
     if (s[0] == sizeof(O) && s[1] == sizeof(T) && s[2] == sizeof(T)) {
       O* o = reinterpret_cast<O*>(p[0]);
       const T* x = reinterpret_cast<const T*>(p[1]);
@@ -78,9 +157,10 @@ void binary_loop(const Tensor& a, const Tensor& b, const Tensor& out, Fn fn) {
 void CpuBackend::unary(OpId op, const Tensor& x, const Tensor& out) {
   visit_dtype(x.dtype(), [&](auto t) {
     using T = decltype(t);
+    const VecUnary<T> vec = vector_unary<T>(op);
     switch (op) {
 #define ADJ_CASE_(id, expr) \
-  case OpId::id: unary_loop<T>(x, out, [](T x) { return T(expr); }); return;
+  case OpId::id: unary_loop<T>(x, out, [](T x) { return T(expr); }, vec); return;
       ADJ_UNARY_OPS(ADJ_CASE_)
 #undef ADJ_CASE_
       default: throw Error(ErrorKind::Internal, "cpu.unary", "not a unary op");
@@ -91,9 +171,10 @@ void CpuBackend::unary(OpId op, const Tensor& x, const Tensor& out) {
 void CpuBackend::binary(OpId op, const Tensor& a, const Tensor& b, const Tensor& out) {
   visit_dtype(a.dtype(), [&](auto t) {
     using T = decltype(t);
+    const VecBinary<T> vec = vector_binary<T>(op);
     switch (op) {
 #define ADJ_CASE_(id, expr) \
-  case OpId::id: binary_loop<T, T>(a, b, out, [](T x, T y) { return T(expr); }); return;
+  case OpId::id: binary_loop<T, T>(a, b, out, [](T x, T y) { return T(expr); }, vec); return;
       ADJ_BINARY_OPS(ADJ_CASE_)
 #undef ADJ_CASE_
 #define ADJ_CASE_(id, expr) \
