@@ -23,10 +23,25 @@ void sum_kernel(const Tensor& x, const Tensor& out_view, const Tensor& out) {
   Tensor acc_view = Tensor::view_of(acc, x.shape(), out_view.strides(), 0);
   Loop<2> loop(x.shape(), {&acc_view, &x});
   loop.run([](std::array<char*, 2> p, std::array<int64_t, 2> s, int64_t n) {
-    if (s[0] == 0) {
+    if (s[0] == 0 && s[1] == int64_t(sizeof(T))) {
+      // Contiguous run into one accumulator: independent partial sums let the loop vectorise
+      // and pipeline (a single running sum is one long dependency chain).
+      const T* x = reinterpret_cast<const T*>(p[1]);
+      A part[8] = {A(0), A(0), A(0), A(0), A(0), A(0), A(0), A(0)};
+      int64_t k = 0;
+      for (; k + 8 <= n; k += 8)
+        for (int j = 0; j < 8; j++) part[j] += A(x[k + j]);
+      A a = *reinterpret_cast<A*>(p[0]);
+      for (; k < n; k++) a += A(x[k]);
+      *reinterpret_cast<A*>(p[0]) = a + (((part[0] + part[1]) + (part[2] + part[3])) + ((part[4] + part[5]) + (part[6] + part[7])));
+    } else if (s[0] == 0) {
       A a = *reinterpret_cast<A*>(p[0]);
       for (int64_t k = 0; k < n; k++) a += A(*reinterpret_cast<const T*>(p[1] + k * s[1]));
       *reinterpret_cast<A*>(p[0]) = a;
+    } else if (s[0] == int64_t(sizeof(A)) && s[1] == int64_t(sizeof(T))) {
+      A* acc = reinterpret_cast<A*>(p[0]);
+      const T* x = reinterpret_cast<const T*>(p[1]);
+      for (int64_t k = 0; k < n; k++) acc[k] += A(x[k]);
     } else {
       for (int64_t k = 0; k < n; k++)
         *reinterpret_cast<A*>(p[0] + k * s[0]) += A(*reinterpret_cast<const T*>(p[1] + k * s[1]));
