@@ -37,6 +37,7 @@ void adj_empty_cache(void);
 
 /* --- lifecycle and metadata --- */
 void adj_release(adj_t t);
+void adj_release_many(const adj_t* ts, int n); /* one call for a whole scope; zeros are skipped */
 adj_t adj_share(adj_t t); /* a second handle to the same tensor */
 int adj_ndim(adj_t t);
 int adj_shape(adj_t t, int64_t* out);   /* writes ndim sizes; returns ndim or -1 */

@@ -101,6 +101,9 @@ void adj_empty_cache(void) { host_empty_cache(); }
 void adj_release(adj_t t) {
   if (t) Ref<TensorImpl>::adopt(reinterpret_cast<TensorImpl*>(intptr_t(t))).reset();
 }
+void adj_release_many(const adj_t* ts, int n) {
+  for (int i = 0; i < n; i++) adj_release(ts[i]);
+}
 adj_t adj_share(adj_t t) { return handle_call([&] { return in(t); }); }
 
 int adj_ndim(adj_t t) { return guard(-1, [&] { return in(t).ndim(); }); }

@@ -111,12 +111,19 @@ public final class Scope implements AutoCloseable {
     if (CURRENT.get() != this)
       throw new IllegalStateException("Scope.close: scopes must be closed innermost first");
     closed = true;
+    // One native call releases the whole scope: per-tensor JNI calls would cost as much as the ops.
+    long[] handles = new long[count];
+    int n = 0;
     for (int i = 0; i < count; i++) {
       Tensor t = owned[i];
-      if (t.owner == this) t.close();
+      if (t.owner == this) {
+        long h = t.detachForRelease();
+        if (h != 0) handles[n++] = h;
+      }
       owned[i] = null;
     }
     count = 0;
     CURRENT.set(parent);
+    if (n > 0) dev.adjoint.internal.NativeCore.adj_release_many(handles, n);
   }
 }

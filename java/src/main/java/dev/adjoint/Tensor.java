@@ -98,6 +98,17 @@ public final class Tensor implements AutoCloseable {
     }
   }
 
+  /**
+   * For a scope closing: marks this tensor closed and returns its handle for a batched release
+   * (0 if it was already closed). Scope-owned tensors have no Cleaner.
+   */
+  long detachForRelease() {
+    long h = handle;
+    handle = 0;
+    owner = null;
+    return h;
+  }
+
   /** True after {@link #close()} (or after its scope closed). */
   public boolean isClosed() {
     return handle == 0;

@@ -42,6 +42,7 @@ public final class NativeCore {
 
   // --- lifecycle and metadata ---
   public static native void adj_release(long t);
+  public static native void adj_release_many(@Cast("const adj_t*") long[] ts, int n);
   public static native long adj_share(long t);
   public static native int adj_ndim(long t);
   public static native int adj_shape(long t, @Cast("int64_t*") long[] out);
