@@ -32,9 +32,31 @@ struct SingleThreadedBlas {
 };
 
 template <class T>
+void gemv(CBLAS_TRANSPOSE t, int64_t rows, int64_t cols, const T* a, int64_t lda, const T* x, int64_t incx, T* y, int64_t incy) {
+  if constexpr (std::is_same<T, float>::value)
+    cblas_sgemv(CblasRowMajor, t, int(rows), int(cols), 1.0f, a, int(lda), x, int(incx), 0.0f, y, int(incy));
+  else
+    cblas_dgemv(CblasRowMajor, t, int(rows), int(cols), 1.0, a, int(lda), x, int(incx), 0.0, y, int(incy));
+}
+
+template <class T>
 void gemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int64_t m, int64_t n, int64_t k, const T* a, int64_t lda,
           const T* b, int64_t ldb, T* c, int64_t ldc) {
   SingleThreadedBlas guard(m * n * k < kThreadedGemmMacs);
+  // NOTE: a vector operand goes to gemv: gemm would pack the whole matrix on every call, which
+  // costs more than the product itself (per-example linear layers under vmap or in a loop).
+  if (m == 1) {  // c[1, n] = a[1, k] b[k, n] = (b^T a)^T
+    const int64_t inca = ta == CblasNoTrans ? 1 : lda;
+    if (tb == CblasNoTrans) gemv<T>(CblasTrans, k, n, b, ldb, a, inca, c, 1);
+    else gemv<T>(CblasNoTrans, n, k, b, ldb, a, inca, c, 1);
+    return;
+  }
+  if (n == 1) {  // c[m, 1] = a[m, k] b[k, 1]
+    const int64_t incb = tb == CblasNoTrans ? ldb : 1;
+    if (ta == CblasNoTrans) gemv<T>(CblasNoTrans, m, k, a, lda, b, incb, c, ldc);
+    else gemv<T>(CblasTrans, k, m, a, lda, b, incb, c, ldc);
+    return;
+  }
   if constexpr (std::is_same<T, float>::value)
     cblas_sgemm(CblasRowMajor, ta, tb, int(m), int(n), int(k), 1.0f, a, int(lda), b, int(ldb), 0.0f, c, int(ldc));
   else
