@@ -142,6 +142,8 @@ adj_t adj_grad_wrap(int64_t level, adj_t x);
 adj_t adj_grad_unwrap(int64_t level, adj_t y);
 int adj_grad_backward(int64_t level, const adj_t* outs, const adj_t* cots, int nout, const adj_t* ins, int nin,
                       adj_t* grads_out);
+/* jacrev after a vjp: nout * nin Jacobians (output-major), each [out_k..., in_j...]; chunk <= 0: all rows at once */
+int adj_jacrev_backward(int64_t level, const adj_t* outs, int nout, const adj_t* ins, int nin, int64_t chunk, adj_t* jac_out);
 
 #ifdef __cplusplus
 }

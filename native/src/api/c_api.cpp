@@ -343,4 +343,15 @@ int adj_grad_backward(int64_t level, const adj_t* outs, const adj_t* cots, int n
   });
 }
 
+int adj_jacrev_backward(int64_t level, const adj_t* outs, int nout, const adj_t* ins, int nin, int64_t chunk, adj_t* jac_out) {
+  return guard(-1, [&] {
+    std::vector<Tensor> o, x;
+    for (int i = 0; i < nout; i++) o.push_back(in(outs[i], "jacrev"));
+    for (int i = 0; i < nin; i++) x.push_back(in(ins[i], "jacrev"));
+    std::vector<Tensor> j = jacrev_backward(level_of(level, "jacrev"), o, x, chunk);
+    for (size_t i = 0; i < j.size(); i++) jac_out[i] = out(j[i]);
+    return 0;
+  });
+}
+
 }  // extern "C"

@@ -38,6 +38,11 @@ Tensor grad_unwrap(Level* level, const Tensor& y);  // the primal value
 std::vector<Tensor> grad_backward(Level* level, const std::vector<Tensor>& outs, const std::vector<Tensor>& cots,
                                   const std::vector<Tensor>& ins);
 
+// Reverse-mode Jacobians of outs (traced at grad_level, which has ended) w.r.t. its leaves ins:
+// one entry per (output k, input j), k-major, shaped [out_k..., in_j...]; chunk <= 0: all rows.
+std::vector<Tensor> jacrev_backward(Level* grad_level, const std::vector<Tensor>& outs, const std::vector<Tensor>& ins,
+                                    int64_t chunk);
+
 // The innermost live vmap level of this thread, if any (random ops consult it).
 Level* innermost_batch_level();
 

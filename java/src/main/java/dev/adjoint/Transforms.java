@@ -150,7 +150,7 @@ final class Transforms {
           return s.keep(List.copyOf(perPrimal));
         }
       };
-      return new VjpResult(scope.keep(primalOut), pullback, scope.keep(auxOut));
+      return new VjpResult(scope.keep(primalOut), pullback, scope.keep(auxOut), lv, outLeaves, leaves, primals);
     } finally {
       if (open) end(lv);
       // NOTE: the traced inputs the pullback owns hold the native level alive; our handle's
@@ -421,36 +421,38 @@ final class Transforms {
     }
   }
 
-  /** Reverse mode: one vectorised pullback over the rows of the identity of the output space. */
+  /**
+   * Reverse mode: the vjp's backward pass vmapped over the rows of the identity of the output
+   * space, run by the core in one call (adj_jacrev_backward); here only the pytrees are rebuilt.
+   */
   private static Object jacrevFrom(String name, VjpResult v, Argnums an) {
     Object out = v.outputTree();
     List<Tensor> outs = Pytree.leaves(out);
-    DType dt = floatingDType(name, outs, "output");
-    long total = numel(outs);
-    FnN rowPullback = rows -> {
-      Tensor row = (Tensor) rows[0];
-      List<Tensor> cts = new ArrayList<>();
-      long off = 0;
-      for (Tensor y : outs) {
-        Tensor ct = part(row, off, y.numel(), total, y.shape());
-        cts.add(ct.dtype() == y.dtype() ? ct : ct.to(y.dtype()));
-        off += y.numel();
-      }
-      return v.pullback().apply(Pytree.unflatten(out, cts));
-    };
-    List<?> cols = (List<?>) vmapBasis(rowPullback, total, dt, an.chunkSize, Randomness.ERROR);
+    floatingDType(name, outs, "output");
+    List<Tensor> ins = v.inLeaves;
     List<Object> perOut = new ArrayList<>();
-    long off = 0;
-    for (Tensor y : outs) {
-      final long o0 = off, n = y.numel();
-      List<Object> perArg = new ArrayList<>();
-      for (Object c : cols)
-        perArg.add(Pytree.map(c, jt -> part(jt, o0, n, total, concat(y.shape(), jt.shape(), 1))));
-      perOut.add(an.multiple ? List.copyOf(perArg) : perArg.get(0));
-      off += n;
+    if (ins.isEmpty()) {
+      for (Tensor y : outs) perOut.add(an.multiple ? List.copyOf(Arrays.asList(v.primals)) : v.primals[0]);
+    } else {
+      long[] o = new long[outs.size()], x = new long[ins.size()], j = new long[outs.size() * ins.size()];
+      for (int k = 0; k < o.length; k++) o[k] = v.outLeaves.get(k).h();
+      for (int k = 0; k < x.length; k++) x[k] = ins.get(k).h();
+      Errors.check(NativeCore.adj_jacrev_backward(v.level, o, o.length, x, x.length, an.chunkSize == null ? 0 : an.chunkSize, j));
+      List<Tensor> jac = new ArrayList<>(j.length);
+      for (long h : j) jac.add(Tensor.wrap(h));
+      for (int k = 0; k < outs.size(); k++) {
+        List<Object> perArg = new ArrayList<>();
+        int at = k * ins.size();
+        for (Object p : v.primals) {
+          int n = Pytree.leaves(p).size();
+          perArg.add(Pytree.unflatten(p, jac.subList(at, at + n)));
+          at += n;
+        }
+        perOut.add(an.multiple ? List.copyOf(perArg) : perArg.get(0));
+      }
     }
-    Object jac = Pytree.unflatten(out, perOut);
-    return an.hasAux ? List.of(jac, v.aux()) : jac;
+    Object jacTree = Pytree.unflatten(out, perOut);
+    return an.hasAux ? List.of(jacTree, v.aux()) : jacTree;
   }
 
   /** Forward mode: one vectorised jvp over the rows of the identity of the input space. */

@@ -11,11 +11,19 @@ public final class VjpResult {
   private final Object output;
   private final FnN pullback;
   private final Object aux;
+  // For jacrev: the ended grad level and its traced outputs/inputs (they keep the level alive).
+  final long level;
+  final List<Tensor> outLeaves, inLeaves;
+  final Object[] primals;
 
-  VjpResult(Object output, FnN pullback, Object aux) {
+  VjpResult(Object output, FnN pullback, Object aux, long level, List<Tensor> outLeaves, List<Tensor> inLeaves, Object[] primals) {
     this.output = output;
     this.pullback = pullback;
     this.aux = aux;
+    this.level = level;
+    this.outLeaves = outLeaves;
+    this.inLeaves = inLeaves;
+    this.primals = primals;
   }
 
   /** The output, which must be a single tensor. */
