@@ -62,11 +62,13 @@ bool all_finite_deep(const Tensor& t, bool nonzero_too) {
   if (!t.defined()) return true;
   if (t.is_tracer()) return tracer_of(t)->all_finite(nonzero_too);
   if (!is_floating(t.dtype())) return !nonzero_too;
-  Tensor c = ops::contiguous(ops::to(t, DType::Float64));
-  const double* p = c.data<double>();
-  for (int64_t i = 0, n = c.numel(); i < n; i++)
-    if (!std::isfinite(p[i]) || (nonzero_too && p[i] == 0)) return false;
-  return true;
+  Tensor c = t.is_contiguous() ? t : ops::contiguous(t);  // scanned in place, no conversion
+  auto scan = [&](auto* p) {
+    bool ok = true;  // no early exit: a branch-free loop vectorises
+    for (int64_t i = 0, n = c.numel(); i < n; i++) ok &= std::isfinite(p[i]) && !(nonzero_too && p[i] == 0);
+    return ok;
+  };
+  return c.dtype() == DType::Float32 ? scan(c.data<float>()) : scan(c.data<double>());
 }
 
 Tensor make_tracer(Ref<TracerBase> payload, const Dims& shape, DType dtype, Device device) {

@@ -2,6 +2,7 @@
 // contiguous float32/float64 runs of the hot ops go to the vectorised kernels in vector_math.h
 // (same semantics, runtime-dispatched to the widest ISA the CPU has).
 #include <cmath>
+#include <cstring>
 #include <type_traits>
 
 #include "backends/cpu/cpu_backend.h"
@@ -206,6 +207,17 @@ void CpuBackend::copy(const Tensor& src, const Tensor& dst) {
       using I = decltype(from);
       Loop<2> loop(dst.shape(), {&dst, &src});
       loop.run([&](std::array<char*, 2> p, std::array<int64_t, 2> s, int64_t n) {
+        constexpr bool same = std::is_same<I, O>::value;
+        if (same && s[0] == int64_t(sizeof(O)) && s[1] == int64_t(sizeof(I))) {
+          std::memcpy(p[0], p[1], size_t(n) * sizeof(O));  // unit-stride runs: cat, stack, gathers
+          return;
+        }
+        if (s[0] == int64_t(sizeof(O)) && s[1] == int64_t(sizeof(I))) {
+          O* o = reinterpret_cast<O*>(p[0]);
+          const I* x = reinterpret_cast<const I*>(p[1]);
+          for (int64_t k = 0; k < n; k++) o[k] = std::is_same<O, uint8_t>::value ? O(x[k] != I(0)) : O(x[k]);
+          return;
+        }
         for (int64_t k = 0; k < n; k++) {
           I v = *reinterpret_cast<const I*>(p[1] + k * s[1]);
           // bool is 0/1 whatever the source value was
