@@ -1,6 +1,7 @@
 // CPU elementwise kernels. The scalar functions here define each op's math once for every dtype;
 // contiguous float32/float64 runs of the hot ops go to the vectorised kernels in vector_math.h
 // (same semantics, runtime-dispatched to the widest ISA the CPU has).
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <type_traits>
@@ -200,12 +201,48 @@ void CpuBackend::where(const Tensor& cond, const Tensor& a, const Tensor& b, con
   });
 }
 
+namespace {
+
+// A copy whose source is a transposed view (unit stride on the outer loop dim, dst unit stride
+// on the inner one): walked in square tiles so both sides stay in cache. Returns false if the
+// layout is not that.
+template <class T>
+bool transposed_copy(const Loop<2>& loop) {
+  const int nd = loop.ndim;
+  if (nd < 2 || nd > 3 || loop.empty) return false;
+  const int64_t es = sizeof(T);
+  const int r = nd - 2, c = nd - 1;  // rows, cols of the tiles
+  if (loop.strides[0][c] != es || loop.strides[1][r] != es || loop.strides[1][c] == es) return false;
+  const int64_t rows = loop.shape[r], cols = loop.shape[c], outer = nd == 3 ? loop.shape[0] : 1;
+  const int64_t dr = loop.strides[0][r], sc = loop.strides[1][c];
+  constexpr int64_t kTile = 32;
+  for (int64_t o = 0; o < outer; o++) {
+    char* d0 = loop.base[0] + (nd == 3 ? o * loop.strides[0][0] : 0);
+    const char* s0 = loop.base[1] + (nd == 3 ? o * loop.strides[1][0] : 0);
+    for (int64_t i0 = 0; i0 < rows; i0 += kTile)
+      for (int64_t j0 = 0; j0 < cols; j0 += kTile) {
+        const int64_t i1 = std::min(rows, i0 + kTile), j1 = std::min(cols, j0 + kTile);
+        for (int64_t i = i0; i < i1; i++) {
+          T* d = reinterpret_cast<T*>(d0 + i * dr);
+          const char* sr = s0 + i * es;
+          for (int64_t j = j0; j < j1; j++) d[j] = *reinterpret_cast<const T*>(sr + j * sc);
+        }
+      }
+  }
+  return true;
+}
+
+}  // namespace
+
 void CpuBackend::copy(const Tensor& src, const Tensor& dst) {
   visit_dtype(dst.dtype(), [&](auto to) {
     using O = decltype(to);
     visit_dtype(src.dtype(), [&](auto from) {
       using I = decltype(from);
       Loop<2> loop(dst.shape(), {&dst, &src});
+      if constexpr (std::is_same<I, O>::value) {
+        if (transposed_copy<O>(loop)) return;
+      }
       loop.run([&](std::array<char*, 2> p, std::array<int64_t, 2> s, int64_t n) {
         constexpr bool same = std::is_same<I, O>::value;
         if (same && s[0] == int64_t(sizeof(O)) && s[1] == int64_t(sizeof(I))) {
