@@ -64,9 +64,22 @@ Tensor jvp_matmul(const Tensor* p, const Tensor* t, int, const Tensor&, const At
   return r;
 }
 
+// A concrete operand that is the transpose of a contiguous matrix (linear's weight.t()).
+bool transposed_layout(const Tensor& t) {
+  if (t.is_tracer() || t.ndim() < 2) return false;
+  const int n = t.ndim();
+  return t.size(n - 1) > 1 && t.size(n - 2) > 1 && t.strides()[n - 2] == 1 && t.strides()[n - 1] == t.size(n - 2);
+}
+
 void vjp_matmul(const Tensor& g, const Tensor* p, int, const Tensor&, const Attrs&, const bool* need, Tensor* grads) {
-  if (need[0]) grads[0] = O::sum_to(apply(OpId::Matmul, {g, mT(p[1])}), p[0].shape());
-  if (need[1]) grads[1] = O::sum_to(apply(OpId::Matmul, {mT(p[0]), g}), p[1].shape());
+  // NOTE: for an operand laid out transposed, its gradient is computed transposed too, so that
+  // the permute's own vjp turns it back into a contiguous tensor (no strided copies later).
+  if (need[0])
+    grads[0] = O::sum_to(transposed_layout(p[0]) ? mT(apply(OpId::Matmul, {p[1], mT(g)})) : apply(OpId::Matmul, {g, mT(p[1])}),
+                         p[0].shape());
+  if (need[1])
+    grads[1] = O::sum_to(transposed_layout(p[1]) ? mT(apply(OpId::Matmul, {mT(g), p[0]})) : apply(OpId::Matmul, {mT(p[0]), g}),
+                         p[1].shape());
 }
 
 // Batched operands get size-1 dims after the batch so that the primitive's batch broadcasting
