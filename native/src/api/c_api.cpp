@@ -137,8 +137,7 @@ int adj_copy_to_host(adj_t t, int dtype, void* dst, int64_t capacity) {
     int64_t need = x.numel() * int64_t(itemsize(dt));
     ADJ_CHECK(capacity >= need, ErrorKind::Argument, "copy_to_host",
               "destination holds " << capacity << " bytes but the " << dtype_name(dt) << " data of shape " << x.shape().str() << " needs " << need);
-    Tensor c = (x.dtype() == dt && x.is_contiguous()) ? x : ops::contiguous(ops::to(x, dt));
-    if (c.dtype() != dt || !c.is_contiguous()) c = ops::contiguous(ops::to(c, dt));
+    Tensor c = ops::contiguous(ops::to(x, dt));  // both return x itself when nothing changes
     backend_for(c.device()).copy_to_host(dst, c.raw_data(), size_t(need));
     return 0;
   });

@@ -85,6 +85,8 @@ constexpr size_t kLocalMaxBlock = 64 << 10;
 constexpr int kLocalPerBin = 32;
 constexpr int kLocalBins = 16;  // 64, 128, ..., 512 bytes by 64; then 1 KiB .. 64 KiB by powers of two
 
+size_t local_bin_size(int b) { return b < 8 ? size_t(b + 1) * 64 : size_t(1024) << (b - 8); }
+
 int local_bin(size_t sz) {
   if (sz <= 512) return int(sz / 64) - 1;  // 0..7
   int b = 8;
@@ -174,7 +176,7 @@ void host_empty_cache() {
     // This thread's front cache goes back first (other threads' drain when they exit).
     LocalCache& lc = local_cache();
     for (int b = 0; b < kLocalBins; b++) {
-      size_t sz = b < 8 ? size_t(b + 1) * 64 : size_t(1024) << (b - 8);
+      size_t sz = local_bin_size(b);
       for (int i = 0; i < lc.count[b]; i++) {
         ThreadStats::add(tstats().local_cached, -int64_t(sz));
         std::free(lc.blocks[b][i]);
@@ -219,7 +221,7 @@ LocalCache& local_cache() {
 LocalCache::~LocalCache() {
   Cache& c = cache();
   for (int b = 0; b < kLocalBins; b++) {
-    size_t sz = b < 8 ? size_t(b + 1) * 64 : size_t(1024) << (b - 8);
+    size_t sz = local_bin_size(b);
     for (int i = 0; i < count[b]; i++) {
       {
         std::lock_guard<std::mutex> g(stats_registry().mu);

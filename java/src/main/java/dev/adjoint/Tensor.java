@@ -5,7 +5,6 @@ import dev.adjoint.internal.NativeCore;
 import dev.adjoint.internal.NativeMemory;
 import dev.adjoint.internal.TensorPrinter;
 import java.lang.ref.Cleaner;
-import java.nio.ByteOrder;
 import java.nio.DoubleBuffer;
 import java.nio.FloatBuffer;
 import java.util.Arrays;
@@ -745,9 +744,5 @@ public final class Tensor implements AutoCloseable {
       default: data = toBooleanArray();
     }
     return TensorPrinter.format(data, s, suffix, devName);
-  }
-
-  static ByteOrder nativeOrder() {
-    return ByteOrder.nativeOrder();
   }
 }

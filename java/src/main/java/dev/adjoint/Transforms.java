@@ -308,18 +308,22 @@ final class Transforms {
         }
         parts.add(vmap(f, whole, chunk));
       }
-      Object firstOut = parts.get(0);
-      List<Object> outSpec = Pytree.broadcastSpec("vmap", "outDims", o.outDims, firstOut, "");
-      List<List<Tensor>> byLeaf = new ArrayList<>();
-      for (Object p : parts) byLeaf.add(Pytree.leaves(p));
-      List<Tensor> joined = new ArrayList<>();
-      for (int k = 0; k < outSpec.size(); k++) {
-        List<Tensor> pieces = new ArrayList<>();
-        for (List<Tensor> l : byLeaf) pieces.add(l.get(k));
-        joined.add(Tensor.cat(pieces, (Integer) outSpec.get(k)));
-      }
-      return scope.keep(Pytree.unflatten(firstOut, joined));
+      List<Object> outSpec = Pytree.broadcastSpec("vmap", "outDims", o.outDims, parts.get(0), "");
+      return scope.keep(catChunks(parts, k -> (Integer) outSpec.get(k)));
     }
+  }
+
+  /** Per-chunk results (same pytree each) joined leaf by leaf along each leaf's batch dim. */
+  private static Object catChunks(List<Object> parts, java.util.function.IntFunction<Integer> dimOfLeaf) {
+    List<List<Tensor>> byPart = new ArrayList<>();
+    for (Object p : parts) byPart.add(Pytree.leaves(p));
+    List<Tensor> joined = new ArrayList<>();
+    for (int k = 0; k < byPart.get(0).size(); k++) {
+      List<Tensor> pieces = new ArrayList<>();
+      for (List<Tensor> l : byPart) pieces.add(l.get(k));
+      joined.add(Tensor.cat(pieces, dimOfLeaf.apply(k)));
+    }
+    return Pytree.unflatten(parts.get(0), joined);
   }
 
   private static Object[] zeros(int n) {
@@ -367,20 +371,9 @@ final class Transforms {
     if (chunk == null || n <= chunk) return vmapBasisRows(f, n, 0, n, dt, r);
     if (r == Randomness.SAME) return vmapBasisRows(f, n, 0, n, dt, r);  // one sample for the whole batch
     try (Scope scope = Scope.open()) {
-      List<List<Tensor>> parts = new ArrayList<>();
-      Object first = null;
-      for (long start = 0; start < n; start += chunk) {
-        Object part = vmapBasisRows(f, n, start, Math.min(chunk, n - start), dt, r);
-        if (first == null) first = part;
-        parts.add(Pytree.leaves(part));
-      }
-      List<Tensor> joined = new ArrayList<>();
-      for (int k = 0; k < parts.get(0).size(); k++) {
-        List<Tensor> pieces = new ArrayList<>();
-        for (List<Tensor> p : parts) pieces.add(p.get(k));
-        joined.add(Tensor.cat(pieces, 0));
-      }
-      return scope.keep(Pytree.unflatten(first, joined));
+      List<Object> parts = new ArrayList<>();
+      for (long start = 0; start < n; start += chunk) parts.add(vmapBasisRows(f, n, start, Math.min(chunk, n - start), dt, r));
+      return scope.keep(catChunks(parts, k -> 0));
     }
   }
 
