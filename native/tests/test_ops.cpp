@@ -115,6 +115,45 @@ TEST(cat_stack_index_select_where) {
   CHECK(same(values(O::where(m, a, vec({0}))), {0, 0, 3, 4}));
 }
 
+// Elementwise results follow a transposed input's memory order (see empty_elementwise) and the
+// values never depend on layout; index_select copies runs of consecutive indices as blocks.
+TEST(layouts_and_gathers) {
+  Tensor a = O::reshape(O::arange(0, 12, 1, DType::Float64), Dims{3, 4});
+  Tensor t = O::transpose(a, 0, 1);  // [4, 3], strides (1, 4)
+  Tensor e = O::exp(t);
+  CHECK(e.strides() == t.strides());
+  CHECK(same(values(e), values(O::exp(O::contiguous(t)))));
+  Tensor bias = vec({1, 2, 3});
+  Tensor s = O::add(t, bias);  // broadcast input: the transposed one decides
+  CHECK(s.strides() == t.strides());
+  CHECK(same(values(s), values(O::add(O::contiguous(t), bias))));
+  Tensor mixed = O::mul(t, O::contiguous(t));  // a contiguous full-shape input keeps row-major
+  CHECK(mixed.is_contiguous());
+  CHECK(same(values(mixed), values(O::mul(O::contiguous(t), O::contiguous(t)))));
+  CHECK(same(values(O::reshape(e, Dims{12})), values(O::reshape(O::contiguous(e), Dims{12}))));
+  CHECK(same(values(O::to(t, DType::Float32)), values(t)));
+  // a strided broadcast operand (transposed [4, 3] against [2, 4, 3])
+  Tensor big = O::reshape(O::arange(0, 24, 1, DType::Float64), Dims{2, 4, 3});
+  CHECK(same(values(O::mul(big, t)), values(O::mul(big, O::contiguous(t)))));
+  CHECK(same(values(O::where(O::compare(OpId::Gt, big, vec({5})), t, big)),
+             values(O::where(O::compare(OpId::Gt, big, vec({5})), O::contiguous(t), big))));
+  // index_select: runs, repeats, reversed, on a transposed source, and 1-D gathers
+  int64_t idx[] = {0, 1, 2, 2, 1, 3, 0};
+  Tensor i = O::from_data(idx, Dims{7}, DType::Int64);
+  Tensor g = O::index_select(t, 0, i);
+  std::vector<double> tv = values(t), want;
+  for (int64_t r : idx)
+    for (int c = 0; c < 3; c++) want.push_back(tv[size_t(r * 3 + c)]);
+  CHECK(same(values(g), want));
+  int64_t cols[] = {2, 0, 1};
+  std::vector<double> want_cols;
+  for (int r = 0; r < 4; r++)
+    for (int64_t c : cols) want_cols.push_back(tv[size_t(r * 3 + c)]);
+  CHECK(same(values(O::index_select(t, 1, O::from_data(cols, Dims{3}, DType::Int64))), want_cols));
+  Tensor flat = O::slice(O::arange(0, 20, 1, DType::Float32), 0, 1, 20, 3);  // strided 1-D
+  CHECK(same(values(O::index_select(flat, 0, i)), {1, 4, 7, 7, 4, 10, 1}));
+}
+
 TEST(creation) {
   CHECK(same(values(O::eye(2, 3, DType::Float32)), {1, 0, 0, 0, 1, 0}));
   CHECK(same(values(O::arange(1, 2, 0.25, DType::Float64)), {1, 1.25, 1.5, 1.75}));

@@ -56,6 +56,26 @@ static Fn vmap(Fn f, int64_t in_dim = 0) {
 
 static Tensor sin_sum(const Tensor& x) { return O::sum(O::sin(x), Dims{}, false); }
 
+// all_finite_deep decides whether one-hot rules apply; its per-storage cache must answer for
+// views exactly as a fresh scan would.
+TEST(all_finite_facts_per_view) {
+  const double inf = INFINITY, nan = NAN;
+  Tensor a = vec({1, 2, 0, 4, 5, 6}, {2, 3});
+  CHECK(all_finite_deep(a, false));
+  CHECK(!all_finite_deep(a, true));  // a zero
+  CHECK(all_finite_deep(O::transpose(a, 0, 1), false));
+  CHECK(all_finite_deep(O::slice(a, 1, 0, 2, 1), false));
+  CHECK(!all_finite_deep(O::transpose(a, 0, 1), true));
+  CHECK(all_finite_deep(O::select(a, 0, 1), true));  // [4, 5, 6]: after the whole was cached
+  Tensor b = vec({1, inf, 3, nan, 5, 6}, {3, 2});
+  CHECK(!all_finite_deep(b, false));
+  CHECK(!all_finite_deep(b, false));  // cached
+  CHECK(!all_finite_deep(O::transpose(b, 0, 1), false));
+  CHECK(all_finite_deep(O::select(b, 1, 0), true));  // column [1, 3, 5] of a non-finite storage
+  CHECK(!all_finite_deep(O::select(b, 1, 1), false));
+  CHECK(all_finite_deep(O::slice(b, 0, 2, 3, 1), true));
+}
+
 TEST(grad_of_sin_sum_is_cos) {
   Tensor x = vec({0.1, -0.7, 2.0});
   CHECK(close(values(grad(sin_sum)(x)), {std::cos(0.1), std::cos(-0.7), std::cos(2.0)}));

@@ -54,4 +54,25 @@ bool Tensor::is_contiguous() const {
   return true;
 }
 
+bool Tensor::is_dense() const {
+  int64_t sizes[kMaxDims], strides[kMaxDims];
+  int n = 0;
+  for (int i = 0; i < ndim(); i++) {
+    if (size(i) == 1) continue;
+    int j = n++;
+    for (; j > 0 && strides[j - 1] > impl_->strides[i]; j--) {
+      sizes[j] = sizes[j - 1];
+      strides[j] = strides[j - 1];
+    }
+    sizes[j] = size(i);
+    strides[j] = impl_->strides[i];
+  }
+  int64_t expected = 1;
+  for (int i = 0; i < n; i++) {
+    if (strides[i] != expected) return false;
+    expected *= sizes[i];
+  }
+  return true;
+}
+
 }  // namespace adjoint

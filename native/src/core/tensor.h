@@ -16,6 +16,11 @@ struct Storage {
   void* data = nullptr;
   size_t nbytes = 0;
   Device device;
+  // NOTE: a storage's values never change once an op has returned the tensor that owns it (the
+  // API has no in-place ops; kernels only write outputs they have just allocated). So facts about
+  // all its values, computed once, stay true: bit 0 = known, bit 1 = all finite, bit 2 = all finite
+  // and nonzero. Set by all_finite_deep (interp/level.cpp) when a scan covers the whole storage.
+  std::atomic<uint8_t> value_facts{0};
   ~Storage();
 };
 
@@ -61,6 +66,9 @@ class Tensor {
   int64_t offset() const { return impl_->offset; }
   bool is_tracer() const { return bool(impl_->tracer); }
   bool is_contiguous() const;
+  // Non-overlapping and dense: the elements fill storage[offset, offset + numel) in some order
+  // (contiguous, or a permutation of a contiguous tensor such as a transpose).
+  bool is_dense() const;
 
   template <class T> T* data() const { return static_cast<T*>(impl_->storage->data) + impl_->offset; }
   void* raw_data() const { return static_cast<char*>(impl_->storage->data) + impl_->offset * itemsize(impl_->dtype); }

@@ -1,5 +1,6 @@
 #include "interp/level.h"
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 
@@ -58,17 +59,48 @@ void check_usable(const Tensor& t, const char* op, const char* what, int index) 
                  << " transform that has already returned (a tensor created inside a transform was kept and used after it ended)");
 }
 
+namespace {
+
+// Facts about n contiguous values (bit 1: all finite, bit 2: all finite and nonzero), read as
+// bits so the loop vectorises: exponent all ones = Inf/NaN, magnitude bits zero = +-0.
+template <class U>
+uint8_t scan_facts(const void* data, int64_t n, U exp_mask, U abs_mask) {
+  const U* p = static_cast<const U*>(data);
+  bool finite = true, nonzero = true;
+  for (int64_t i0 = 0; i0 < n && finite; i0 += 8192) {  // blocks: stop early on the first Inf/NaN
+    const int64_t e = std::min(n, i0 + 8192);
+    int bad = 0, zero = 0;
+    for (int64_t i = i0; i < e; i++) {
+      bad |= (p[i] & exp_mask) == exp_mask;
+      zero |= (p[i] & abs_mask) == 0;
+    }
+    finite = !bad;
+    nonzero = nonzero && !zero;
+  }
+  return uint8_t((finite ? 2 : 0) | (finite && nonzero ? 4 : 0));
+}
+
+}  // namespace
+
 bool all_finite_deep(const Tensor& t, bool nonzero_too) {
   if (!t.defined()) return true;
   if (t.is_tracer()) return tracer_of(t)->all_finite(nonzero_too);
   if (!is_floating(t.dtype())) return !nonzero_too;
-  Tensor c = t.is_contiguous() ? t : ops::contiguous(t);  // scanned in place, no conversion
-  auto scan = [&](auto* p) {
-    bool ok = true;  // no early exit: a branch-free loop vectorises
-    for (int64_t i = 0, n = c.numel(); i < n; i++) ok &= std::isfinite(p[i]) && !(nonzero_too && p[i] == 0);
-    return ok;
-  };
-  return c.dtype() == DType::Float32 ? scan(c.data<float>()) : scan(c.data<double>());
+  const uint8_t want = nonzero_too ? 4 : 2;
+  Storage* st = t.impl()->storage.get();
+  const size_t isz = itemsize(t.dtype());
+  const bool whole = t.offset() == 0 && size_t(t.numel()) * isz == st->nbytes;
+  const uint8_t known = st->value_facts.load(std::memory_order_relaxed);
+  if (known & 1) {
+    if (known & want) return true;  // every value of the storage has the property, so t's have
+    if (whole && t.is_dense()) return false;
+  }
+  if (t.numel() == 0) return true;
+  Tensor c = t.is_dense() ? t : ops::contiguous(t);  // transposes etc. are scanned in place
+  uint8_t facts = isz == 4 ? scan_facts<uint32_t>(c.raw_data(), c.numel(), 0x7f800000u, 0x7fffffffu)
+                           : scan_facts<uint64_t>(c.raw_data(), c.numel(), 0x7ff0000000000000ull, 0x7fffffffffffffffull);
+  if (c.impl() == t.impl() && whole) st->value_facts.store(uint8_t(facts | 1), std::memory_order_relaxed);
+  return facts & want;
 }
 
 Tensor make_tracer(Ref<TracerBase> payload, const Dims& shape, DType dtype, Device device) {

@@ -93,18 +93,43 @@ bool is_zero_scalar(const Tensor& t) {
   return c.data<double>()[0] == 0.0;
 }
 
+bool all_ones(const Tensor& t) {
+  if (t.is_tracer() || !is_floating(t.dtype()) || !t.is_contiguous()) return false;
+  auto check = [&](auto* p) {
+    for (int64_t i = 0, n = t.numel(); i < n; i++)
+      if (p[i] != 1) return false;
+    return true;
+  };
+  return t.dtype() == DType::Float32 ? check(t.data<float>()) : check(t.data<double>());
+}
+
+// [B, n]: example j's slab pick[j] of x along `dim` (the other dim of 2-D x), times scale[j]. With
+// the basis's own scale (all ones) over a run of consecutive slabs, a view of x: nothing copied.
+Tensor scaled_rows(const Tensor& x, int dim, std::vector<int64_t>&& pick, const Tensor& scale, const Tensor& index) {
+  bool run = !any_invalid(index);
+  for (size_t j = 1; j < pick.size() && run; j++) run = pick[j] == pick[j - 1] + 1;
+  const int64_t batch = int64_t(pick.size());
+  if (run && all_ones(scale)) {
+    Tensor s = O::slice(x, dim, pick.empty() ? 0 : pick[0], pick.empty() ? 0 : pick[0] + batch, 1);
+    return dim == 0 ? s : O::transpose(s, 0, 1);
+  }
+  Tensor g = O::index_select(x, dim, make_index(std::move(pick)));
+  if (dim == 1) g = O::transpose(g, 0, 1);
+  return O::mul(g, O::unsqueeze(mask_invalid(scale, index), 1));
+}
+
 // One-hot [m, k] (row r, col c per example) @ dense b [k, n]: example j's rows are zero except
 // row r_j = scale_j * b[c_j, :]. Dense result [B, m, n] built from a gather, no identity product.
 Tensor onehot_matmul_left(const Tensor& index, const Tensor& scale, const Dims& ashape, const Tensor& b) {
-  const int64_t m = ashape[0], k = ashape[1], n = b.size(1), batch = index.numel();
+  const int64_t m = ashape[0], k = ashape[1], batch = index.numel();
   std::vector<int64_t> rows(static_cast<size_t>(batch)), cols(static_cast<size_t>(batch));
   for (int64_t j = 0; j < batch; j++) {
     int64_t p = idx_data(index)[j];
     rows[size_t(j)] = p < 0 ? -1 : p / k;
     cols[size_t(j)] = p < 0 ? 0 : p % k;
   }
-  Tensor picked = O::mul(O::index_select(b, 0, make_index(std::move(cols))), O::unsqueeze(mask_invalid(scale, index), 1));  // [B, n]
-  if (m == 1) return O::reshape(picked, Dims{batch, 1, n});
+  Tensor picked = scaled_rows(b, 0, std::move(cols), scale, index);  // [B, n]
+  if (m == 1) return O::unsqueeze(picked, 1);
   Tensor rix = make_index(std::move(rows));
   Tensor mask = O::compare(OpId::Eq, O::unsqueeze(O::arange(0, double(m), 1, DType::Int64), 0), O::unsqueeze(rix, 1));
   return O::where(O::unsqueeze(mask, 2), O::unsqueeze(picked, 1), O::scalar(0, scale.dtype(), scale.device()));  // [B, m, n]
@@ -112,17 +137,15 @@ Tensor onehot_matmul_left(const Tensor& index, const Tensor& scale, const Dims& 
 
 // Dense a [m, k] @ one-hot [k, n] (row r, col c): example j is zero except column c_j = scale_j * a[:, r_j].
 Tensor onehot_matmul_right(const Tensor& a, const Tensor& index, const Tensor& scale, const Dims& bshape) {
-  const int64_t k = bshape[0], n = bshape[1], m = a.size(0), batch = index.numel();
-  (void)k;
+  const int64_t n = bshape[1], batch = index.numel();
   std::vector<int64_t> rows(static_cast<size_t>(batch)), cols(static_cast<size_t>(batch));
   for (int64_t j = 0; j < batch; j++) {
     int64_t p = idx_data(index)[j];
     rows[size_t(j)] = p < 0 ? 0 : p / n;
     cols[size_t(j)] = p < 0 ? -1 : p % n;
   }
-  Tensor picked = O::mul(O::transpose(O::index_select(a, 1, make_index(std::move(rows))), 0, 1),
-                         O::unsqueeze(mask_invalid(scale, index), 1));  // [B, m]
-  if (n == 1) return O::reshape(picked, Dims{batch, m, 1});
+  Tensor picked = scaled_rows(a, 1, std::move(rows), scale, index);  // [B, m]
+  if (n == 1) return O::unsqueeze(picked, 2);
   Tensor cix = make_index(std::move(cols));
   Tensor mask = O::compare(OpId::Eq, O::unsqueeze(O::arange(0, double(n), 1, DType::Int64), 0), O::unsqueeze(cix, 1));
   return O::where(O::unsqueeze(mask, 1), O::unsqueeze(picked, 2), O::scalar(0, scale.dtype(), scale.device()));  // [B, m, n]

@@ -3,8 +3,50 @@
 #include "ops/op_util.h"
 #include "ops/rule_util.h"
 
+#include <initializer_list>
+
 namespace adjoint {
 namespace {
+
+// NOTE: an elementwise result keeps the memory order of its first input that has the result's
+// full shape and is a dense non-contiguous permutation (a transpose, a moved batch dim), like
+// torch's TensorIterator, unless another full-shape input is contiguous (then the result is
+// contiguous too: one of them is read across its layout either way, and row-major is what later
+// reshapes and matmuls want). Chains of ops over a transposed value —
+// jacfwd's tangents are basis-major, the Jacobian wants them last — then never transpose until a
+// caller asks for contiguous(). Kernels walk such outputs in memory order (Loop's by_first).
+Tensor empty_elementwise(const Dims& shape, DType dtype, Device device, const char* op, std::initializer_list<const Tensor*> ins) {
+  Tensor out = Tensor::empty(shape, dtype, device, op);
+  if (shape.n < 2) return out;
+  for (const Tensor* t : ins)
+    if (t->shape() == shape && t->is_contiguous()) return out;
+  for (const Tensor* t : ins) {
+    if (t->shape() != shape || t->is_contiguous() || !t->is_dense()) continue;
+    // Dims from innermost (smallest input stride) outwards get strides 1, size, size*size, ...
+    int order[kMaxDims];
+    for (int i = 0; i < shape.n; i++) {
+      int j = i;
+      for (; j > 0 && t->strides()[order[j - 1]] < t->strides()[i]; j--) order[j] = order[j - 1];
+      order[j] = i;
+    }
+    int64_t stride = 1;
+    for (int i = shape.n - 1; i >= 0; i--) {
+      out.impl()->strides[order[i]] = stride;
+      stride *= shape[order[i]];
+    }
+    break;
+  }
+  return out;
+}
+
+// A broadcast input is read once per copy; when strided (a transposed view) it is made row-major
+// first, a copy of its own size, so the kernel's inner loop reads it with unit stride each time.
+Tensor readable_broadcast(const Tensor& x, const Dims& shape) {
+  if (x.shape() == shape || x.is_contiguous() || x.numel() * 2 > numel_of(shape)) return x;
+  Tensor c = Tensor::empty(x.shape(), x.dtype(), x.device(), "contiguous");
+  backend_of(x).copy(x, c);
+  return c;
+}
 
 bool needs_floating(OpId op) {
   return op != OpId::Neg && op != OpId::Abs && op != OpId::Sign && op != OpId::Relu;
@@ -16,7 +58,7 @@ Tensor eval_unary(const Tensor* in, int, const Attrs&) {
   const char* name = op_name(Op);
   if (needs_floating(Op)) check_floating(name, x);
   ADJ_CHECK(x.dtype() != DType::Bool, ErrorKind::DType, name, "not defined for bool tensors");
-  Tensor out = Tensor::empty(x.shape(), x.dtype(), x.device(), name);
+  Tensor out = empty_elementwise(x.shape(), x.dtype(), x.device(), name, {&x});
   backend_of(x).unary(Op, x, out);
   return out;
 }
@@ -33,8 +75,8 @@ Tensor eval_binary(const Tensor* in, int, const Attrs&) {
   if (!is_compare(Op))
     ADJ_CHECK(a.dtype() != DType::Bool, ErrorKind::DType, name, "arithmetic is not defined for bool tensors");
   Dims shape = broadcast_shapes(a.shape(), b.shape(), name);
-  Tensor out = Tensor::empty(shape, is_compare(Op) ? DType::Bool : a.dtype(), a.device(), name);
-  backend_of(a).binary(Op, broadcast_view(a, shape), broadcast_view(b, shape), out);
+  Tensor out = empty_elementwise(shape, is_compare(Op) ? DType::Bool : a.dtype(), a.device(), name, {&a, &b});
+  backend_of(a).binary(Op, broadcast_view(readable_broadcast(a, shape), shape), broadcast_view(readable_broadcast(b, shape), shape), out);
   return out;
 }
 
@@ -46,15 +88,16 @@ Tensor eval_where(const Tensor* in, int, const Attrs&) {
   check_same_device("where", a, b);
   check_same_device("where", c, a);
   Dims shape = broadcast_shapes(broadcast_shapes(c.shape(), a.shape(), "where"), b.shape(), "where");
-  Tensor out = Tensor::empty(shape, a.dtype(), a.device(), "where");
-  backend_of(a).where(broadcast_view(c, shape), broadcast_view(a, shape), broadcast_view(b, shape), out);
+  Tensor out = empty_elementwise(shape, a.dtype(), a.device(), "where", {&a, &b, &c});
+  backend_of(a).where(broadcast_view(readable_broadcast(c, shape), shape), broadcast_view(readable_broadcast(a, shape), shape),
+                      broadcast_view(readable_broadcast(b, shape), shape), out);
   return out;
 }
 
 Tensor eval_cast(const Tensor* in, int, const Attrs& at) {
   const Tensor& x = in[0];
   if (x.dtype() == at.dtype) return x;
-  Tensor out = Tensor::empty(x.shape(), at.dtype, x.device(), "to");
+  Tensor out = empty_elementwise(x.shape(), at.dtype, x.device(), "to", {&x});
   backend_of(x).copy(x, out);
   return out;
 }

@@ -94,7 +94,7 @@ VecBinary<T> vector_binary(OpId op) {
 
 template <class T, class Fn>
 void unary_loop(const Tensor& x, const Tensor& out, Fn fn, VecUnary<T> vec) {
-  Loop<2> loop(out.shape(), {&out, &x});
+  Loop<2> loop(out.shape(), {&out, &x}, true);
   loop.run([&](std::array<char*, 2> p, std::array<int64_t, 2> s, int64_t n) {
     T* o = reinterpret_cast<T*>(p[0]);
     const char* in = p[1];
@@ -125,7 +125,7 @@ void unary_loop(const Tensor& x, const Tensor& out, Fn fn, VecUnary<T> vec) {
 // needs a float); pow with a negative integer exponent is an error there as well.
 template <class T, class O, class Fn>
 void binary_loop(const Tensor& a, const Tensor& b, const Tensor& out, Fn fn, VecBinary<T> vec = nullptr) {
-  Loop<3> loop(out.shape(), {&out, &a, &b});
+  Loop<3> loop(out.shape(), {&out, &a, &b}, true);
   loop.run([&](std::array<char*, 3> p, std::array<int64_t, 3> s, int64_t n) {
     if constexpr (std::is_same<T, O>::value) {
       // Contiguous output; each input contiguous (stride 1) or a broadcast scalar (stride 0).
@@ -191,7 +191,7 @@ void CpuBackend::binary(OpId op, const Tensor& a, const Tensor& b, const Tensor&
 void CpuBackend::where(const Tensor& cond, const Tensor& a, const Tensor& b, const Tensor& out) {
   visit_dtype(out.dtype(), [&](auto t) {
     using T = decltype(t);
-    Loop<4> loop(out.shape(), {&out, &cond, &a, &b});
+    Loop<4> loop(out.shape(), {&out, &cond, &a, &b}, true);
     loop.run([&](std::array<char*, 4> p, std::array<int64_t, 4> s, int64_t n) {
       for (int64_t k = 0; k < n; k++)
         *reinterpret_cast<T*>(p[0] + k * s[0]) = *reinterpret_cast<const uint8_t*>(p[1] + k * s[1])
@@ -239,7 +239,7 @@ void CpuBackend::copy(const Tensor& src, const Tensor& dst) {
     using O = decltype(to);
     visit_dtype(src.dtype(), [&](auto from) {
       using I = decltype(from);
-      Loop<2> loop(dst.shape(), {&dst, &src});
+      Loop<2> loop(dst.shape(), {&dst, &src}, true);
       if constexpr (std::is_same<I, O>::value) {
         if (transposed_copy<O>(loop)) return;
       }
@@ -269,7 +269,7 @@ void CpuBackend::fill(const Tensor& dst, double value) {
   visit_dtype(dst.dtype(), [&](auto t) {
     using T = decltype(t);
     const T v = std::is_same<T, uint8_t>::value ? T(value != 0) : T(value);
-    Loop<1> loop(dst.shape(), {&dst});
+    Loop<1> loop(dst.shape(), {&dst}, true);
     loop.run([&](std::array<char*, 1> p, std::array<int64_t, 1> s, int64_t n) {
       for (int64_t k = 0; k < n; k++) *reinterpret_cast<T*>(p[0] + k * s[0]) = v;
     });

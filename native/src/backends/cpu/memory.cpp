@@ -13,18 +13,39 @@ void CpuBackend::free(void* p, size_t nbytes) { host_free(p, nbytes); }
 void CpuBackend::copy_from_host(void* dst, const void* src, size_t nbytes) { if (nbytes) std::memcpy(dst, src, nbytes); }
 void CpuBackend::copy_to_host(void* dst, const void* src, size_t nbytes) { if (nbytes) std::memcpy(dst, src, nbytes); }
 
+namespace {
+
+template <class T>
+void gather_1d(const Tensor& x, const int64_t* idx, int64_t isz, int64_t n, const Tensor& out) {
+  const T* src = x.data<T>();
+  T* dst = out.data<T>();
+  const int64_t sx = x.strides()[0], so = out.strides()[0];
+  for (int64_t i = 0; i < n; i++) dst[i * so] = src[idx[i * isz] * sx];
+}
+
+}  // namespace
+
 void CpuBackend::index_select(const Tensor& x, int dim, const Tensor& index, const Tensor& out) {
   const int64_t* idx = index.data<int64_t>();
   const int64_t n = index.numel(), isz = index.strides().n ? index.strides()[0] : 1;
-  for (int64_t i = 0; i < n; i++) {
-    // Copy slab idx[i] of x into slab i of out, both as strided views without `dim`.
-    Dims sh = x.shape(), sx = x.strides(), so = out.strides();
-    sh.erase(dim);
-    sx.erase(dim);
-    so.erase(dim);
-    Tensor src = Tensor::view_of(x, sh, sx, x.offset() + idx[i * isz] * x.strides()[dim]);
-    Tensor dst = Tensor::view_of(out, sh, so, out.offset() + i * out.strides()[dim]);
+  if (x.ndim() == 1) {  // element gathers (one-hot rules gather single values)
+    switch (itemsize(x.dtype())) {
+      case 8: return gather_1d<int64_t>(x, idx, isz, n, out);
+      case 4: return gather_1d<int32_t>(x, idx, isz, n, out);
+      default: return gather_1d<uint8_t>(x, idx, isz, n, out);
+    }
+  }
+  // Each run of consecutive indices is one strided copy of a slice of x (a basis block selects a
+  // single run), so the copy kernel sees whole blocks and can take its tiled/transposed paths.
+  Dims sh = x.shape();
+  for (int64_t i = 0; i < n;) {
+    int64_t j = i + 1;
+    while (j < n && idx[j * isz] == idx[(j - 1) * isz] + 1) j++;
+    sh[dim] = j - i;
+    Tensor src = Tensor::view_of(x, sh, x.strides(), x.offset() + idx[i * isz] * x.strides()[dim]);
+    Tensor dst = Tensor::view_of(out, sh, out.strides(), out.offset() + i * out.strides()[dim]);
     copy(src, dst);
+    i = j;
   }
 }
 

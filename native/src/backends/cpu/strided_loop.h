@@ -4,11 +4,14 @@
 #pragma once
 #include <array>
 #include <cstdint>
+#include <utility>
 
 #include "core/shape.h"
 #include "core/tensor.h"
 
 namespace adjoint::cpu {
+
+inline int64_t abs64(int64_t v) { return v < 0 ? -v : v; }
 
 template <int N>
 struct Loop {
@@ -18,7 +21,10 @@ struct Loop {
   std::array<char*, N> base;
   bool empty = false;
 
-  Loop(const Dims& sh, const std::array<const Tensor*, N>& ts) {
+  // by_first: walk dims in the memory order of operand 0 (the output) — elementwise results may be
+  // permuted (see empty_elementwise in ops/op_util.h), and writing them in order keeps stores dense.
+  // Reductions keep the logical order (their accumulation order is part of their numbers).
+  Loop(const Dims& sh, const std::array<const Tensor*, N>& ts, bool by_first = false) {
     for (int k = 0; k < N; k++) base[k] = static_cast<char*>(ts[k]->raw_data());
     // Drop size-1 dims, then coalesce from the innermost outwards.
     for (int i = 0; i < sh.n; i++) {
@@ -27,6 +33,15 @@ struct Loop {
       shape[ndim] = sh[i];
       for (int k = 0; k < N; k++) strides[k][ndim] = ts[k]->strides()[i] * int64_t(itemsize(ts[k]->dtype()));
       ndim++;
+    }
+    if (by_first) {
+      // Stable insertion sort by operand 0's stride, largest outermost (a no-op when contiguous).
+      for (int i = 1; i < ndim; i++) {
+        for (int j = i; j > 0 && abs64(strides[0][j - 1]) < abs64(strides[0][j]); j--) {
+          std::swap(shape[j - 1], shape[j]);
+          for (int k = 0; k < N; k++) std::swap(strides[k][j - 1], strides[k][j]);
+        }
+      }
     }
     int w = 0;
     for (int i = 0; i < ndim; i++) {
