@@ -7,6 +7,7 @@
 #include <type_traits>
 
 #include "backends/cpu/cpu_backend.h"
+#include "backends/cpu/stream_store.h"
 #include "backends/cpu/strided_loop.h"
 #include "backends/cpu/vector_math.h"
 #include "core/error.h"
@@ -123,16 +124,34 @@ void unary_loop(const Tensor& x, const Tensor& out, Fn fn, VecUnary<T> vec) {
 
 // Integer division/pow follow PyTorch: div of int64 is rejected by the op layer (true division
 // needs a float); pow with a negative integer exponent is an error there as well.
+// The vector kernel into an L1 staging block, streamed out (see stream_store.h). Not inlined: its
+// staging buffer would otherwise enlarge the frame of every small inner-loop call.
+template <class T>
+[[gnu::noinline]] void binary_streamed(VecBinary<T> vec, const T* x, int64_t sa, const T* y, int64_t sb, T* o, int64_t n) {
+  constexpr int64_t kBlock = kStreamBlockBytes / int64_t(sizeof(T));
+  alignas(64) T buf[kBlock];
+  for (int64_t k = 0; k < n; k += kBlock) {
+    const int64_t m = std::min(kBlock, n - k);
+    vec(x + k * sa, sa, y + k * sb, sb, buf, m);
+    stream_copy(o + k, buf, size_t(m) * sizeof(T));
+  }
+}
+
 template <class T, class O, class Fn>
 void binary_loop(const Tensor& a, const Tensor& b, const Tensor& out, Fn fn, VecBinary<T> vec = nullptr) {
   Loop<3> loop(out.shape(), {&out, &a, &b}, true);
+  const bool stream = out.numel() * int64_t(sizeof(O)) >= stream_threshold_bytes();
   loop.run([&](std::array<char*, 3> p, std::array<int64_t, 3> s, int64_t n) {
     if constexpr (std::is_same<T, O>::value) {
       // Contiguous output; each input contiguous (stride 1) or a broadcast scalar (stride 0).
       const int64_t sa = s[1] == sizeof(T) ? 1 : (s[1] == 0 ? 0 : -1);
       const int64_t sb = s[2] == sizeof(T) ? 1 : (s[2] == 0 ? 0 : -1);
       if (vec && s[0] == sizeof(O) && sa >= 0 && sb >= 0 && (sa | sb)) {
-        vec(reinterpret_cast<const T*>(p[1]), sa, reinterpret_cast<const T*>(p[2]), sb, reinterpret_cast<T*>(p[0]), n);
+        const T* x = reinterpret_cast<const T*>(p[1]);
+        const T* y = reinterpret_cast<const T*>(p[2]);
+        T* o = reinterpret_cast<T*>(p[0]);
+        if (stream) binary_streamed(vec, x, sa, y, sb, o, n);
+        else vec(x, sa, y, sb, o, n);
         return;
       }
     }
@@ -152,6 +171,7 @@ void binary_loop(const Tensor& a, const Tensor& b, const Tensor& out, Fn fn, Vec
             fn(*reinterpret_cast<const T*>(p[1] + k * s[1]), *reinterpret_cast<const T*>(p[2] + k * s[2]));
     }
   });
+  if (stream) stream_fence();
 }
 
 }  // namespace

@@ -1,12 +1,32 @@
 // CPU memory, data movement that is not elementwise math, and random fills.
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 
 #include "backends/cpu/cpu_backend.h"
+#include "backends/cpu/stream_store.h"
 #include "core/allocator.h"
 #include "core/error.h"
 #include "core/random.h"
 
 namespace adjoint::cpu {
+
+int64_t stream_threshold_bytes() {
+  static const int64_t bytes = [] {
+    if (const char* env = std::getenv("ADJOINT_STREAM_BYTES"); env && *env) return int64_t(std::atoll(env));  // A/B runs
+    for (const char* path : {"/sys/devices/system/cpu/cpu0/cache/index3/size", "/sys/devices/system/cpu/cpu0/cache/index2/size"}) {
+      if (FILE* f = std::fopen(path, "r")) {
+        long long v = 0;
+        char unit = 0;
+        int got = std::fscanf(f, "%lld%c", &v, &unit);
+        std::fclose(f);
+        if (got >= 1 && v > 0) return int64_t(v) * (unit == 'K' ? 1024 : unit == 'M' ? 1 << 20 : 1);
+      }
+    }
+    return int64_t(32) << 20;
+  }();
+  return bytes;
+}
 
 void* CpuBackend::alloc(size_t nbytes, const char* op) { return host_alloc(nbytes, op); }
 void CpuBackend::free(void* p, size_t nbytes) { host_free(p, nbytes); }
