@@ -40,6 +40,8 @@ class Backend {
   virtual void matmul(const Tensor& a, const Tensor& b, const Tensor& out) = 0;
   // out = x.index_select(dim, index); index is int64 1-D and already bounds-checked.
   virtual void index_select(const Tensor& x, int dim, const Tensor& index, const Tensor& out) = 0;
+  // out.index_select(dim, index) += g, slab by slab in index order; index as for index_select.
+  virtual void index_add(const Tensor& g, int dim, const Tensor& index, const Tensor& out) = 0;
   virtual void random(Generator& g, bool normal, const Tensor& out) = 0;
 };
 

@@ -3,9 +3,11 @@
 #pragma once
 #include <atomic>
 #include <cstdint>
+#include <new>
 
 #include "core/device.h"
 #include "core/dtype.h"
+#include "core/object_pool.h"
 #include "core/ref.h"
 #include "core/shape.h"
 
@@ -22,12 +24,14 @@ struct Storage {
   // and nonzero. Set by all_finite_deep (interp/level.cpp) when a scan covers the whole storage.
   std::atomic<uint8_t> value_facts{0};
   ~Storage();
+  ADJ_POOLED_OBJECT
 };
 
 // Base of interpreter-specific tracer payloads (jvp dual, batched value, tape node).
 struct TracerBase {
   std::atomic<int32_t> refs{1};
   virtual ~TracerBase() = default;
+  ADJ_POOLED_OBJECT
 };
 
 struct TensorImpl {
@@ -40,6 +44,7 @@ struct TensorImpl {
   Ref<TracerBase> tracer;
   TensorImpl();
   ~TensorImpl();
+  ADJ_POOLED_OBJECT
 };
 
 class Tensor {
@@ -74,7 +79,34 @@ class Tensor {
   void* raw_data() const { return static_cast<char*>(impl_->storage->data) + impl_->offset * itemsize(impl_->dtype); }
 
  private:
+  template <int N> friend class BorrowedTensors;
   Ref<TensorImpl> impl_;
+};
+
+// NOTE: N tensors passed on as borrowed references: slots that share the callers' TensorImpls
+// without taking a count, and drop them without releasing one. A primitive call's arguments then
+// cost no atomic reference-count traffic; the caller's own references keep them alive for the
+// call, and whatever a rule keeps it copies (taking a real count).
+template <int N>
+class BorrowedTensors {
+ public:
+  template <class... Ts>
+  explicit BorrowedTensors(const Ts&... ts) {
+    static_assert(sizeof...(Ts) == N, "one tensor per slot");
+    int i = 0;
+    ((new (&t_[i++]) Tensor(Ref<TensorImpl>::adopt(ts.impl()))), ...);
+  }
+  ~BorrowedTensors() {
+    for (Tensor& t : t_) t.impl_.release();
+  }
+  BorrowedTensors(const BorrowedTensors&) = delete;
+  BorrowedTensors& operator=(const BorrowedTensors&) = delete;
+  const Tensor* data() const { return t_; }
+
+ private:
+  union {
+    Tensor t_[N];
+  };
 };
 
 }  // namespace adjoint

@@ -9,8 +9,24 @@ namespace adjoint {
 
 Tensor apply(OpId op, const Tensor* in, int nin, const Attrs& attrs);
 
-inline Tensor apply(OpId op, std::initializer_list<Tensor> in, const Attrs& attrs = Attrs{}) {
+inline const Attrs& no_attrs() {
+  static const Attrs none{};
+  return none;
+}
+
+inline Tensor apply(OpId op, std::initializer_list<Tensor> in, const Attrs& attrs = no_attrs()) {
   return apply(op, in.begin(), int(in.size()), attrs);
+}
+
+// The fixed-arity forms pass the arguments borrowed (see BorrowedTensors in core/tensor.h).
+inline Tensor apply1(OpId op, const Tensor& a, const Attrs& attrs = no_attrs()) { return apply(op, &a, 1, attrs); }
+inline Tensor apply2(OpId op, const Tensor& a, const Tensor& b, const Attrs& attrs = no_attrs()) {
+  BorrowedTensors<2> in(a, b);
+  return apply(op, in.data(), 2, attrs);
+}
+inline Tensor apply3(OpId op, const Tensor& a, const Tensor& b, const Tensor& c, const Attrs& attrs = no_attrs()) {
+  BorrowedTensors<3> in(a, b, c);
+  return apply(op, in.data(), 3, attrs);
 }
 
 }  // namespace adjoint

@@ -155,11 +155,18 @@ Tensor onehot_matmul_right(const Tensor& a, const Tensor& index, const Tensor& s
 
 Tensor onehot_densify(const Tensor& index, const Tensor& scale, const Dims& shape) {
   const int64_t batch = index.numel(), m = numel_of(shape);
-  Tensor hit = O::compare(OpId::Eq, O::unsqueeze(O::arange(0, double(m), 1, DType::Int64), 0), O::unsqueeze(index, 1));  // [B, M]
-  // where, not a product: an Inf or NaN scale must not spill into the example's zeros.
-  Tensor dense = O::where(hit, O::unsqueeze(mask_invalid(scale, index), 1), O::scalar(0, scale.dtype(), scale.device()));
   Dims full = shape;
   full.insert(0, batch);
+  // Zeros with each example's scale added at its flat position: a scatter (index_add), not a
+  // product, so an Inf or NaN scale does not spill into the example's zeros. Examples whose
+  // index is -1 add an exact 0 at their row's first position.
+  std::vector<int64_t> flat(static_cast<size_t>(batch));
+  for (int64_t j = 0; j < batch; j++) {
+    int64_t p = idx_data(index)[j];
+    flat[size_t(j)] = j * m + (p < 0 ? 0 : p);
+  }
+  if (m == 0) return O::zeros(full, scale.dtype(), scale.device());
+  Tensor dense = O::index_add(mask_invalid(scale, index), 0, make_index(std::move(flat)), batch * m);
   return O::reshape(dense, full);
 }
 

@@ -42,7 +42,7 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
     if (a.ndim() == 1 && b.ndim() == 1) return sum(mul(a, b), Dims{}, false);
     Tensor a2 = a.ndim() == 1 ? unsqueeze(a, 0) : a;
     Tensor b2 = b.ndim() == 1 ? unsqueeze(b, 1) : b;
-    Tensor r = apply(OpId::Matmul, {a2, b2});
+    Tensor r = apply2(OpId::Matmul, a2, b2);
     if (a.ndim() == 1) r = squeeze(r, Dims{-2});
     if (b.ndim() == 1) r = squeeze(r, Dims{-1});
     return r;

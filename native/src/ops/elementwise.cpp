@@ -76,7 +76,8 @@ Tensor eval_binary(const Tensor* in, int, const Attrs&) {
     ADJ_CHECK(a.dtype() != DType::Bool, ErrorKind::DType, name, "arithmetic is not defined for bool tensors");
   Dims shape = broadcast_shapes(a.shape(), b.shape(), name);
   Tensor out = empty_elementwise(shape, is_compare(Op) ? DType::Bool : a.dtype(), a.device(), name, {&a, &b});
-  backend_of(a).binary(Op, broadcast_view(readable_broadcast(a, shape), shape), broadcast_view(readable_broadcast(b, shape), shape), out);
+  if (a.shape() == shape && b.shape() == shape) backend_of(a).binary(Op, a, b, out);  // no views to make
+  else backend_of(a).binary(Op, broadcast_view(readable_broadcast(a, shape), shape), broadcast_view(readable_broadcast(b, shape), shape), out);
   return out;
 }
 

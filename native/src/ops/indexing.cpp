@@ -100,16 +100,9 @@ Tensor eval_index_add(const Tensor* in, int, const Attrs& at) {
   be.fill(out, 0.0);
   Tensor idx = index.is_contiguous() ? index : op_def(OpId::Contiguous).eval(&index, 1, Attrs{});
   const int64_t* p = idx.data<int64_t>();
-  Dims sh = g.shape(), sg = g.strides(), so = out.strides();
-  sh.erase(d);
-  sg.erase(d);
-  so.erase(d);
-  for (int64_t i = 0, n = idx.numel(); i < n; i++) {
+  for (int64_t i = 0, n = idx.numel(); i < n; i++)
     ADJ_CHECK(p[i] >= 0 && p[i] < at.ints[1], ErrorKind::Index, "index_add", "index " << p[i] << " out of range for size " << at.ints[1]);
-    Tensor src = Tensor::view_of(g, sh, sg, g.offset() + i * g.strides()[d]);
-    Tensor dst = Tensor::view_of(out, sh, so, out.offset() + p[i] * out.strides()[d]);
-    be.binary(OpId::Add, dst, src, dst);  // elementwise in place: each element reads then writes itself
-  }
+  be.index_add(g, d, idx, out);
   return out;
 }
 
@@ -132,7 +125,7 @@ void vjp_index_add(const Tensor& g, const Tensor* p, int, const Tensor&, const A
 }
 
 Tensor jvp_slice_backward(const Tensor*, const Tensor* t, int, const Tensor&, const Attrs& at) {
-  return apply(OpId::SliceBackward, {t[0]}, at);
+  return apply1(OpId::SliceBackward, t[0], at);
 }
 void vjp_slice_backward(const Tensor& g, const Tensor*, int, const Tensor&, const Attrs& at, const bool*, Tensor* grads) {
   grads[0] = O::slice(g, at.ints[0], at.ints[1], at.ints[2], at.ints[3]);
@@ -201,7 +194,7 @@ Tensor batch_index_add(const Tensor* v, const int* bd, int, const Attrs& at, int
 Tensor batch_slice_backward(const Tensor* v, const int*, int, const Attrs& at, int64_t) {
   Attrs a = at;
   a.ints[0] = wrap_dim(at.ints[0], rules::logical_rank(v[0], 0), "slice_backward") + 1;
-  return apply(OpId::SliceBackward, {v[0]}, a);
+  return apply1(OpId::SliceBackward, v[0], a);
 }
 
 Tensor batch_cat(const Tensor* v, const int* bd, int nin, const Attrs& at, int64_t batch) {

@@ -56,9 +56,9 @@ Tensor mT(const Tensor& x) { return O::transpose(x, -1, -2); }
 
 Tensor jvp_matmul(const Tensor* p, const Tensor* t, int, const Tensor&, const Attrs&) {
   Tensor r;
-  if (t[0].defined()) r = apply(OpId::Matmul, {t[0], p[1]});
+  if (t[0].defined()) r = apply2(OpId::Matmul, t[0], p[1]);
   if (t[1].defined()) {
-    Tensor s = apply(OpId::Matmul, {p[0], t[1]});
+    Tensor s = apply2(OpId::Matmul, p[0], t[1]);
     r = r.defined() ? O::add(r, s) : s;
   }
   return r;
@@ -75,10 +75,10 @@ void vjp_matmul(const Tensor& g, const Tensor* p, int, const Tensor&, const Attr
   // NOTE: for an operand laid out transposed, its gradient is computed transposed too, so that
   // the permute's own vjp turns it back into a contiguous tensor (no strided copies later).
   if (need[0])
-    grads[0] = O::sum_to(transposed_layout(p[0]) ? mT(apply(OpId::Matmul, {p[1], mT(g)})) : apply(OpId::Matmul, {g, mT(p[1])}),
+    grads[0] = O::sum_to(transposed_layout(p[0]) ? mT(apply2(OpId::Matmul, p[1], mT(g))) : apply2(OpId::Matmul, g, mT(p[1])),
                          p[0].shape());
   if (need[1])
-    grads[1] = O::sum_to(transposed_layout(p[1]) ? mT(apply(OpId::Matmul, {mT(g), p[0]})) : apply(OpId::Matmul, {mT(p[0]), g}),
+    grads[1] = O::sum_to(transposed_layout(p[1]) ? mT(apply2(OpId::Matmul, mT(g), p[0])) : apply2(OpId::Matmul, mT(p[0]), g),
                          p[1].shape());
 }
 

@@ -6,7 +6,7 @@
 namespace adjoint::ops {
 
 #define ADJ_UNARY_FN_(fn, id) \
-  Tensor fn(const Tensor& x) { return apply(OpId::id, {x}); }
+  Tensor fn(const Tensor& x) { return apply1(OpId::id, x); }
 ADJ_UNARY_FN_(neg, Neg)
 ADJ_UNARY_FN_(exp, Exp)
 ADJ_UNARY_FN_(log, Log)
@@ -22,7 +22,7 @@ ADJ_UNARY_FN_(contiguous, Contiguous)
 #undef ADJ_UNARY_FN_
 
 #define ADJ_BINARY_FN_(fn, id) \
-  Tensor fn(const Tensor& a, const Tensor& b) { return apply(OpId::id, {a, b}); }
+  Tensor fn(const Tensor& a, const Tensor& b) { return apply2(OpId::id, a, b); }
 ADJ_BINARY_FN_(add, Add)
 ADJ_BINARY_FN_(sub, Sub)
 ADJ_BINARY_FN_(mul, Mul)
@@ -32,15 +32,15 @@ ADJ_BINARY_FN_(pow, Pow)
 
 Tensor compare(OpId op, const Tensor& a, const Tensor& b) {
   ADJ_CHECK(op >= OpId::Eq && op <= OpId::Ge, ErrorKind::Internal, "compare", "not a comparison");
-  return apply(op, {a, b});
+  return apply2(op, a, b);
 }
 
-Tensor where(const Tensor& c, const Tensor& a, const Tensor& b) { return apply(OpId::Where, {c, a, b}); }
+Tensor where(const Tensor& c, const Tensor& a, const Tensor& b) { return apply3(OpId::Where, c, a, b); }
 
 Tensor to(const Tensor& x, DType dtype) {
   Attrs at;
   at.dtype = dtype;
-  return apply(OpId::Cast, {x}, at);
+  return apply1(OpId::Cast, x, at);
 }
 
 static Attrs dims_attrs(const Dims& d, bool flag = false) {
@@ -50,20 +50,20 @@ static Attrs dims_attrs(const Dims& d, bool flag = false) {
   return at;
 }
 
-Tensor sum(const Tensor& x, const Dims& dims, bool keepdim) { return apply(OpId::Sum, {x}, dims_attrs(dims, keepdim)); }
-Tensor amax(const Tensor& x, const Dims& dims, bool keepdim) { return apply(OpId::Amax, {x}, dims_attrs(dims, keepdim)); }
-Tensor reshape(const Tensor& x, const Dims& shape) { return apply(OpId::Reshape, {x}, dims_attrs(shape, false)); }
-Tensor view(const Tensor& x, const Dims& shape) { return apply(OpId::Reshape, {x}, dims_attrs(shape, true)); }
-Tensor permute(const Tensor& x, const Dims& perm) { return apply(OpId::Permute, {x}, dims_attrs(perm)); }
-Tensor expand(const Tensor& x, const Dims& shape) { return apply(OpId::Expand, {x}, dims_attrs(shape)); }
+Tensor sum(const Tensor& x, const Dims& dims, bool keepdim) { return apply1(OpId::Sum, x, dims_attrs(dims, keepdim)); }
+Tensor amax(const Tensor& x, const Dims& dims, bool keepdim) { return apply1(OpId::Amax, x, dims_attrs(dims, keepdim)); }
+Tensor reshape(const Tensor& x, const Dims& shape) { return apply1(OpId::Reshape, x, dims_attrs(shape, false)); }
+Tensor view(const Tensor& x, const Dims& shape) { return apply1(OpId::Reshape, x, dims_attrs(shape, true)); }
+Tensor permute(const Tensor& x, const Dims& perm) { return apply1(OpId::Permute, x, dims_attrs(perm)); }
+Tensor expand(const Tensor& x, const Dims& shape) { return apply1(OpId::Expand, x, dims_attrs(shape)); }
 Tensor slice(const Tensor& x, int64_t dim, int64_t start, int64_t end, int64_t step) {
-  return apply(OpId::Slice, {x}, dims_attrs(Dims{dim, start, end, step}));
+  return apply1(OpId::Slice, x, dims_attrs(Dims{dim, start, end, step}));
 }
-Tensor select(const Tensor& x, int64_t dim, int64_t index) { return apply(OpId::Select, {x}, dims_attrs(Dims{dim, index})); }
-Tensor squeeze(const Tensor& x, const Dims& dims) { return apply(OpId::Squeeze, {x}, dims_attrs(dims)); }
-Tensor unsqueeze(const Tensor& x, int64_t dim) { return apply(OpId::Unsqueeze, {x}, dims_attrs(Dims{dim})); }
+Tensor select(const Tensor& x, int64_t dim, int64_t index) { return apply1(OpId::Select, x, dims_attrs(Dims{dim, index})); }
+Tensor squeeze(const Tensor& x, const Dims& dims) { return apply1(OpId::Squeeze, x, dims_attrs(dims)); }
+Tensor unsqueeze(const Tensor& x, int64_t dim) { return apply1(OpId::Unsqueeze, x, dims_attrs(Dims{dim})); }
 Tensor index_select(const Tensor& x, int64_t dim, const Tensor& index) {
-  return apply(OpId::IndexSelect, {x, index}, dims_attrs(Dims{dim}));
+  return apply2(OpId::IndexSelect, x, index, dims_attrs(Dims{dim}));
 }
 Tensor cat(const std::vector<Tensor>& xs, int64_t dim) {
   return apply(OpId::Cat, xs.data(), int(xs.size()), dims_attrs(Dims{dim}));
@@ -76,13 +76,13 @@ namespace adjoint::ops {
 Tensor slice_backward(const Tensor& g, int64_t dim, int64_t start, int64_t end, int64_t step, int64_t size) {
   Attrs at;
   at.ints = Dims{dim, start, end, step, size};
-  return apply(OpId::SliceBackward, {g}, at);
+  return apply1(OpId::SliceBackward, g, at);
 }
 
 Tensor index_add(const Tensor& g, int64_t dim, const Tensor& index, int64_t size) {
   Attrs at;
   at.ints = Dims{dim, size};
-  return apply(OpId::IndexAdd, {g, index}, at);
+  return apply2(OpId::IndexAdd, g, index, at);
 }
 
 Tensor sum_to(const Tensor& g, const Dims& shape) {

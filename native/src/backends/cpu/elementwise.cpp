@@ -289,6 +289,13 @@ void CpuBackend::fill(const Tensor& dst, double value) {
   visit_dtype(dst.dtype(), [&](auto t) {
     using T = decltype(t);
     const T v = std::is_same<T, uint8_t>::value ? T(value != 0) : T(value);
+    if (dst.is_contiguous()) {
+      T* p = dst.data<T>();
+      const int64_t n = dst.numel();
+      if (value == 0 && !std::signbit(value)) std::memset(static_cast<void*>(p), 0, size_t(n) * sizeof(T));  // +0 is all zero bits
+      else std::fill_n(p, n, v);
+      return;
+    }
     Loop<1> loop(dst.shape(), {&dst}, true);
     loop.run([&](std::array<char*, 1> p, std::array<int64_t, 1> s, int64_t n) {
       for (int64_t k = 0; k < n; k++) *reinterpret_cast<T*>(p[0] + k * s[0]) = v;

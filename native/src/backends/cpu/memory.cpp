@@ -69,6 +69,34 @@ void CpuBackend::index_select(const Tensor& x, int dim, const Tensor& index, con
   }
 }
 
+namespace {
+
+template <class T>
+void scatter_add_1d(const Tensor& g, const int64_t* idx, int64_t n, const Tensor& out) {
+  const T* src = g.data<T>();
+  T* dst = out.data<T>();
+  const int64_t sg = g.strides()[0], so = out.strides()[0];
+  for (int64_t i = 0; i < n; i++) dst[idx[i] * so] += src[i * sg];
+}
+
+}  // namespace
+
+void CpuBackend::index_add(const Tensor& g, int dim, const Tensor& index, const Tensor& out) {
+  const int64_t* idx = index.data<int64_t>();
+  const int64_t n = index.numel();
+  if (g.ndim() == 1 && g.dtype() == DType::Float32) return scatter_add_1d<float>(g, idx, n, out);
+  if (g.ndim() == 1 && g.dtype() == DType::Float64) return scatter_add_1d<double>(g, idx, n, out);
+  Dims sh = g.shape(), sg = g.strides(), so = out.strides();
+  sh.erase(dim);
+  sg.erase(dim);
+  so.erase(dim);
+  for (int64_t i = 0; i < n; i++) {
+    Tensor src = Tensor::view_of(g, sh, sg, g.offset() + i * g.strides()[dim]);
+    Tensor dst = Tensor::view_of(out, sh, so, out.offset() + idx[i] * out.strides()[dim]);
+    binary(OpId::Add, dst, src, dst);  // elementwise in place: each element reads then writes itself
+  }
+}
+
 void CpuBackend::random(Generator& g, bool normal, const Tensor& out) {
   const int64_t n = out.numel();
   if (out.dtype() == DType::Float32) {
