@@ -154,6 +154,23 @@ TEST(layouts_and_gathers) {
   CHECK(same(values(O::index_select(flat, 0, i)), {1, 4, 7, 7, 4, 10, 1}));
 }
 
+// Outputs at least the size of the last-level cache take the streaming-store path (see
+// backends/cpu/stream_store.h); its rows start unaligned here (odd row length) and broadcast both
+// ways. Every element must equal the same op on a small (cached-path) slice.
+TEST(large_outputs_stream_exactly) {
+  const int64_t rows = 8209, cols = 1031;  // 8.46M float32 = 33.9 MB, above a 32 MiB L3
+  Tensor a = O::reshape(O::arange(0, double(rows), 1, DType::Float32), Dims{rows, 1});
+  Tensor b = O::div(O::arange(1, double(cols) + 1, 1, DType::Float32), vec({7}, {}, DType::Float32));
+  Tensor big = O::mul(a, b);
+  Tensor full = O::sub(big, O::reshape(O::arange(0, double(rows * cols), 1, DType::Float32), Dims{rows, cols}));
+  for (int64_t r : {int64_t(0), int64_t(1), int64_t(4097), rows - 1}) {
+    Tensor ar = O::select(a, 0, r);
+    CHECK(same(values(O::select(big, 0, r)), values(O::mul(ar, b)), 0));
+    Tensor seq = O::arange(double(r * cols), double((r + 1) * cols), 1, DType::Float32);
+    CHECK(same(values(O::select(full, 0, r)), values(O::sub(O::mul(ar, b), seq)), 0));
+  }
+}
+
 TEST(creation) {
   CHECK(same(values(O::eye(2, 3, DType::Float32)), {1, 0, 0, 0, 1, 0}));
   CHECK(same(values(O::arange(1, 2, 0.25, DType::Float64)), {1, 1.25, 1.5, 1.75}));

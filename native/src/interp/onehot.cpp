@@ -203,11 +203,15 @@ Tensor onehot_process(Level* level, const OpDef& def, const Tensor* in, int nin,
     case OpId::Div: {
       if (n_oh != 1 || (def.id == OpId::Div && oh != 0)) return Tensor();
       const Tensor& u = in[1 - oh];
-      if (u.dtype() != x.dtype() || broadcast_shapes(shape, u.shape(), def.name) != shape) return Tensor();
+      if (u.dtype() != x.dtype()) return Tensor();
+      // u may add leading size-1 dims (a [1, n] cotangent times an [n] one-hot): the result has
+      // the same elements in the same flat order, so each example stays one-hot at its position.
+      const Dims r = broadcast_shapes(shape, u.shape(), def.name);
+      if (numel_of(r) != numel_of(shape)) return Tensor();
       if (!finite_operand(u, def.id == OpId::Div)) return Tensor();
-      Tensor g = gather(u, shape, index[oh]);
+      Tensor g = gather(u, r, index[oh]);
       Tensor sc = def.id == OpId::Mul ? O::mul(scale[oh], g) : O::div(scale[oh], g);
-      return wrap(index[oh], mask_invalid(sc, index[oh]), shape);
+      return wrap(index[oh], mask_invalid(sc, index[oh]), r);
     }
     case OpId::Add:
     case OpId::Sub: {
