@@ -21,6 +21,9 @@ class SmallVector {
   T& operator[](int i) { return p_[i]; }
   const T& operator[](int i) const { return p_[i]; }
   T* data() { return p_; }
+  const T* data() const { return p_; }
+  T* begin() { return p_; }
+  T* end() { return p_ + n_; }
   int size() const { return n_; }
 
  private:

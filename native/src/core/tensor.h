@@ -80,6 +80,7 @@ class Tensor {
 
  private:
   template <int N> friend class BorrowedTensors;
+  template <int N> friend class BorrowedSlots;
   Ref<TensorImpl> impl_;
 };
 
@@ -87,6 +88,30 @@ class Tensor {
 // without taking a count, and drop them without releasing one. A primitive call's arguments then
 // cost no atomic reference-count traffic; the caller's own references keep them alive for the
 // call, and whatever a rule keeps it copies (taking a real count).
+// n borrowed slots (N inline, heap beyond), filled one by one: the interpreters' unwrapped
+// arguments, which the input tracers keep alive for the whole call.
+template <int N>
+class BorrowedSlots {
+ public:
+  explicit BorrowedSlots(int n) : n_(n), p_(n <= N ? reinterpret_cast<Tensor*>(inline_) : static_cast<Tensor*>(::operator new(sizeof(Tensor) * size_t(n)))) {
+    for (int i = 0; i < n; i++) new (&p_[i]) Tensor();
+  }
+  ~BorrowedSlots() {
+    for (int i = 0; i < n_; i++) p_[i].impl_.release();
+    if (n_ > N) ::operator delete(p_);
+  }
+  BorrowedSlots(const BorrowedSlots&) = delete;
+  BorrowedSlots& operator=(const BorrowedSlots&) = delete;
+  void borrow(int i, const Tensor& x) { new (&p_[i]) Tensor(Ref<TensorImpl>::adopt(x.impl())); }  // slot i was empty
+  const Tensor& operator[](int i) const { return p_[i]; }
+  const Tensor* data() const { return p_; }
+
+ private:
+  int n_;
+  Tensor* p_;
+  alignas(Tensor) unsigned char inline_[N * sizeof(Tensor)];
+};
+
 template <int N>
 class BorrowedTensors {
  public:

@@ -77,7 +77,7 @@ Tensor batch_wrap_physical(Level* level, const Tensor& value) {
 }
 
 Tensor batch_process(Level* level, const OpDef& def, const Tensor* in, int nin, const Attrs& attrs) {
-  SmallVector<Tensor, 4> vals(nin);
+  BorrowedSlots<4> vals(nin);  // the tracers (or the caller) hold these for the whole call
   SmallVector<int, 4> bdims(nin);
   bool any_onehot = false;
   for (int i = 0; i < nin; i++) any_onehot |= belongs_to(in[i], level) && batch_of(in[i])->index.defined();
@@ -87,10 +87,10 @@ Tensor batch_process(Level* level, const OpDef& def, const Tensor* in, int nin, 
   }
   for (int i = 0; i < nin; i++) {
     if (belongs_to(in[i], level)) {
-      vals[i] = dense_of(in[i]);
+      vals.borrow(i, dense_of(in[i]));
       bdims[i] = 0;
     } else {
-      vals[i] = in[i];
+      vals.borrow(i, in[i]);
       bdims[i] = -1;
     }
   }

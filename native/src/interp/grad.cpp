@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "core/error.h"
+#include "core/small_vector.h"
 #include "interp/dispatch.h"
 #include "interp/interpreters.h"
 #include "ops/ops.h"
@@ -12,13 +13,15 @@ namespace adjoint {
 namespace {
 
 struct Node {
+  explicit Node(int nin) : primals(nin), inputs(nin) {}
   std::atomic<int32_t> refs{1};
   int64_t seq = 0;   // creation order within the level
   const OpDef* def = nullptr;  // null for a leaf (an input of the transform)
   Attrs attrs;
-  std::vector<Tensor> primals;  // saved inputs (one level down)
-  Tensor out;                   // saved output (one level down)
-  std::vector<Ref<Node>> inputs;  // producer of each input at this level, or null (a constant)
+  SmallVector<Tensor, 3> primals;    // saved inputs (one level down)
+  Tensor out;                        // saved output (one level down)
+  SmallVector<Ref<Node>, 3> inputs;  // producer of each input at this level, or null (a constant)
+  ADJ_POOLED_OBJECT
 };
 
 struct GradTracer : Tracer {
@@ -41,28 +44,25 @@ Tensor make_grad(Level* level, const Tensor& primal, Ref<Node> node) {
 }  // namespace
 
 Tensor grad_process(Level* level, const OpDef& def, const Tensor* in, int nin, const Attrs& attrs) {
-  std::vector<Tensor> primals(nin);
-  std::vector<Ref<Node>> nodes(nin);
+  // The node is built up front: its arrays are where the unwrapped inputs live (no copies).
+  Ref<Node> n = Ref<Node>::adopt(new Node(nin));
   bool any = false;
   for (int i = 0; i < nin; i++) {
     if (belongs_to(in[i], level)) {
-      primals[i] = grad_of(in[i])->primal;
-      nodes[i] = grad_of(in[i])->node;
+      n->primals[i] = grad_of(in[i])->primal;
+      n->inputs[i] = grad_of(in[i])->node;
       any = true;
     } else {
-      primals[i] = in[i];
+      n->primals[i] = in[i];
     }
   }
-  Tensor out = apply(def.id, primals.data(), nin, attrs);
+  Tensor out = apply(def.id, n->primals.data(), nin, attrs);
   if (!any || !def.differentiable || !is_floating(out.dtype())) return out;
-  auto* n = new Node();
   n->seq = level->next_node++;
   n->def = &def;
   n->attrs = attrs;
-  n->primals = std::move(primals);
   n->out = out;
-  n->inputs = std::move(nodes);
-  return make_grad(level, out, Ref<Node>::adopt(n));
+  return make_grad(level, out, std::move(n));
 }
 
 Tensor grad_wrap(Level* level, const Tensor& x) {
@@ -70,7 +70,7 @@ Tensor grad_wrap(Level* level, const Tensor& x) {
   ADJ_CHECK(is_floating(x.dtype()), ErrorKind::DType, "grad",
             "cannot differentiate with respect to a " << dtype_name(x.dtype()) << " input " << x.shape().str()
                                                       << " (floating point only)");
-  auto* n = new Node();
+  auto* n = new Node(0);
   n->seq = level->next_node++;
   return make_grad(level, x, Ref<Node>::adopt(n));
 }

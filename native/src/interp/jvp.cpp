@@ -28,15 +28,16 @@ Tensor make_jvp(Level* level, const Tensor& primal, const Tensor& tangent) {
 }  // namespace
 
 Tensor jvp_process(Level* level, const OpDef& def, const Tensor* in, int nin, const Attrs& attrs) {
-  SmallVector<Tensor, 4> primals(nin), tangents(nin);
+  // Borrowed: the input tracers hold their primals and tangents for the whole call.
+  BorrowedSlots<4> primals(nin), tangents(nin);
   bool any = false;
   for (int i = 0; i < nin; i++) {
     if (belongs_to(in[i], level)) {
-      primals[i] = jvp_of(in[i])->primal;
-      tangents[i] = jvp_of(in[i])->tangent;
+      primals.borrow(i, jvp_of(in[i])->primal);
+      tangents.borrow(i, jvp_of(in[i])->tangent);
       any |= tangents[i].defined();
     } else {
-      primals[i] = in[i];
+      primals.borrow(i, in[i]);
     }
   }
   Tensor out = apply(def.id, primals.data(), nin, attrs);
