@@ -69,6 +69,32 @@ VecUnary<T> vector_unary(OpId op) {
   return nullptr;
 }
 
+template <class T> using VecBinaryRows = void (*)(const T*, int64_t, int64_t, const T*, int64_t, int64_t, T*, int64_t, int64_t, int64_t);
+
+template <class T>
+VecBinaryRows<T> vector_binary_rows(OpId op) {
+  const vm::Kernels& k = vm::active();
+  if constexpr (std::is_same<T, float>::value) {
+    switch (op) {
+      case OpId::Add: return k.add_rows_f32;
+      case OpId::Sub: return k.sub_rows_f32;
+      case OpId::Mul: return k.mul_rows_f32;
+      case OpId::Div: return k.div_rows_f32;
+      default: return nullptr;
+    }
+  } else if constexpr (std::is_same<T, double>::value) {
+    switch (op) {
+      case OpId::Add: return k.add_rows_f64;
+      case OpId::Sub: return k.sub_rows_f64;
+      case OpId::Mul: return k.mul_rows_f64;
+      case OpId::Div: return k.div_rows_f64;
+      default: return nullptr;
+    }
+  }
+  (void)k;
+  return nullptr;
+}
+
 template <class T>
 VecBinary<T> vector_binary(OpId op) {
   if constexpr (std::is_same<T, float>::value) {
@@ -138,37 +164,49 @@ template <class T>
 }
 
 template <class T, class O, class Fn>
-void binary_loop(const Tensor& a, const Tensor& b, const Tensor& out, Fn fn, VecBinary<T> vec = nullptr) {
+void binary_loop(const Tensor& a, const Tensor& b, const Tensor& out, Fn fn, VecBinary<T> vec = nullptr, VecBinaryRows<T> vec_rows = nullptr) {
   Loop<3> loop(out.shape(), {&out, &a, &b}, true);
   const bool stream = out.numel() * int64_t(sizeof(O)) >= stream_threshold_bytes();
-  loop.run([&](std::array<char*, 3> p, std::array<int64_t, 3> s, int64_t n) {
+  loop.run_rows([&](std::array<char*, 3> p, std::array<int64_t, 3> s, int64_t n, int64_t rows, std::array<int64_t, 3> rs) {
     if constexpr (std::is_same<T, O>::value) {
-      // Contiguous output; each input contiguous (stride 1) or a broadcast scalar (stride 0).
+      // Contiguous output rows; each input contiguous (stride 1) or a broadcast scalar (stride 0).
       const int64_t sa = s[1] == sizeof(T) ? 1 : (s[1] == 0 ? 0 : -1);
       const int64_t sb = s[2] == sizeof(T) ? 1 : (s[2] == 0 ? 0 : -1);
       if (vec && s[0] == sizeof(O) && sa >= 0 && sb >= 0 && (sa | sb)) {
-        const T* x = reinterpret_cast<const T*>(p[1]);
-        const T* y = reinterpret_cast<const T*>(p[2]);
-        T* o = reinterpret_cast<T*>(p[0]);
-        if (stream) binary_streamed(vec, x, sa, y, sb, o, n);
-        else vec(x, sa, y, sb, o, n);
+        constexpr int64_t e = sizeof(T);
+        if (!stream && vec_rows && rs[0] % e == 0 && rs[1] % e == 0 && rs[2] % e == 0) {
+          vec_rows(reinterpret_cast<const T*>(p[1]), sa, rs[1] / e, reinterpret_cast<const T*>(p[2]), sb, rs[2] / e,
+                   reinterpret_cast<T*>(p[0]), rs[0] / e, n, rows);
+          return;
+        }
+        for (int64_t r = 0; r < rows; r++) {
+          const T* x = reinterpret_cast<const T*>(p[1] + r * rs[1]);
+          const T* y = reinterpret_cast<const T*>(p[2] + r * rs[2]);
+          T* o = reinterpret_cast<T*>(p[0] + r * rs[0]);
+          if (stream) binary_streamed(vec, x, sa, y, sb, o, n);
+          else vec(x, sa, y, sb, o, n);
+        }
         return;
       }
     }
-    if (s[0] == sizeof(O) && s[1] == sizeof(T) && s[2] == sizeof(T)) {
-      O* o = reinterpret_cast<O*>(p[0]);
-      const T* x = reinterpret_cast<const T*>(p[1]);
-      const T* y = reinterpret_cast<const T*>(p[2]);
-      for (int64_t k = 0; k < n; k++) o[k] = fn(x[k], y[k]);
-    } else if (s[0] == sizeof(O) && s[1] == sizeof(T) && s[2] == 0) {
-      O* o = reinterpret_cast<O*>(p[0]);
-      const T* x = reinterpret_cast<const T*>(p[1]);
-      const T y = *reinterpret_cast<const T*>(p[2]);
-      for (int64_t k = 0; k < n; k++) o[k] = fn(x[k], y);
-    } else {
-      for (int64_t k = 0; k < n; k++)
-        *reinterpret_cast<O*>(p[0] + k * s[0]) =
-            fn(*reinterpret_cast<const T*>(p[1] + k * s[1]), *reinterpret_cast<const T*>(p[2] + k * s[2]));
+    for (int64_t r = 0; r < rows; r++) {
+      char* po = p[0] + r * rs[0];
+      const char* pa = p[1] + r * rs[1];
+      const char* pb = p[2] + r * rs[2];
+      if (s[0] == sizeof(O) && s[1] == sizeof(T) && s[2] == sizeof(T)) {
+        O* o = reinterpret_cast<O*>(po);
+        const T* x = reinterpret_cast<const T*>(pa);
+        const T* y = reinterpret_cast<const T*>(pb);
+        for (int64_t k = 0; k < n; k++) o[k] = fn(x[k], y[k]);
+      } else if (s[0] == sizeof(O) && s[1] == sizeof(T) && s[2] == 0) {
+        O* o = reinterpret_cast<O*>(po);
+        const T* x = reinterpret_cast<const T*>(pa);
+        const T y = *reinterpret_cast<const T*>(pb);
+        for (int64_t k = 0; k < n; k++) o[k] = fn(x[k], y);
+      } else {
+        for (int64_t k = 0; k < n; k++)
+          *reinterpret_cast<O*>(po + k * s[0]) = fn(*reinterpret_cast<const T*>(pa + k * s[1]), *reinterpret_cast<const T*>(pb + k * s[2]));
+      }
     }
   });
   if (stream) stream_fence();
@@ -194,9 +232,10 @@ void CpuBackend::binary(OpId op, const Tensor& a, const Tensor& b, const Tensor&
   visit_dtype(a.dtype(), [&](auto t) {
     using T = decltype(t);
     const VecBinary<T> vec = vector_binary<T>(op);
+    const VecBinaryRows<T> vec_rows = vector_binary_rows<T>(op);
     switch (op) {
 #define ADJ_CASE_(id, expr) \
-  case OpId::id: binary_loop<T, T>(a, b, out, [](T x, T y) { return T(expr); }, vec); return;
+  case OpId::id: binary_loop<T, T>(a, b, out, [](T x, T y) { return T(expr); }, vec, vec_rows); return;
       ADJ_BINARY_OPS(ADJ_CASE_)
 #undef ADJ_CASE_
 #define ADJ_CASE_(id, expr) \

@@ -90,6 +90,42 @@ struct Loop {
       if (d < 0) return;
     }
   }
+
+  // Like run, but hands over the two innermost dims at once — inner(ptrs, strides, n, rows,
+  // row_strides) — so a kernel over many short rows (batched Jacobians: rows of 31 or 512) loops
+  // over them itself instead of paying this odometer per row.
+  template <class F>
+  void run_rows(F&& inner) const {
+    if (empty) return;
+    std::array<int64_t, N> s{}, rs{};
+    if (ndim <= 1) {
+      if (ndim == 1)
+        for (int k = 0; k < N; k++) s[k] = strides[k][0];
+      inner(base, s, ndim == 1 ? shape[0] : int64_t(1), int64_t(1), rs);
+      return;
+    }
+    for (int k = 0; k < N; k++) {
+      s[k] = strides[k][ndim - 1];
+      rs[k] = strides[k][ndim - 2];
+    }
+    const int64_t n = shape[ndim - 1], rows = shape[ndim - 2];
+    if (ndim == 2) { inner(base, s, n, rows, rs); return; }
+    int64_t idx[kMaxDims] = {0};
+    std::array<char*, N> p = base;
+    for (;;) {
+      inner(p, s, n, rows, rs);
+      int d = ndim - 3;
+      for (; d >= 0; d--) {
+        if (++idx[d] < shape[d]) {
+          for (int k = 0; k < N; k++) p[k] += strides[k][d];
+          break;
+        }
+        for (int k = 0; k < N; k++) p[k] -= strides[k][d] * (shape[d] - 1);
+        idx[d] = 0;
+      }
+      if (d < 0) return;
+    }
+  }
 };
 
 }  // namespace adjoint::cpu

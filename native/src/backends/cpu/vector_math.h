@@ -27,6 +27,12 @@ using UnaryF64 = void (*)(const double* x, double* y, int64_t n);
 // o[k] = a[k*sa] op b[k*sb] with sa, sb in {0, 1} (0 broadcasts a scalar), not both 0.
 using BinaryF32 = void (*)(const float* a, int64_t sa, const float* b, int64_t sb, float* o, int64_t n);
 using BinaryF64 = void (*)(const double* a, int64_t sa, const double* b, int64_t sb, double* o, int64_t n);
+// The same over `rows` rows: row r reads a + r*ra, b + r*rb and writes o + r*ro (element strides).
+// Short rows (batched Jacobians: 31 floats) would otherwise pay an indirect call each.
+using BinaryRowsF32 = void (*)(const float* a, int64_t sa, int64_t ra, const float* b, int64_t sb, int64_t rb, float* o, int64_t ro,
+                               int64_t n, int64_t rows);
+using BinaryRowsF64 = void (*)(const double* a, int64_t sa, int64_t ra, const double* b, int64_t sb, int64_t rb, double* o,
+                               int64_t ro, int64_t n, int64_t rows);
 
 // One ISA's kernels. float64 log/sin/cos have none: elementwise.cpp keeps libm for them.
 struct Kernels {
@@ -37,6 +43,8 @@ struct Kernels {
   UnaryF64 neg_f64, abs_f64, relu_f64, sqrt_f64;
   BinaryF32 add_f32, sub_f32, mul_f32, div_f32;
   BinaryF64 add_f64, sub_f64, mul_f64, div_f64;
+  BinaryRowsF32 add_rows_f32, sub_rows_f32, mul_rows_f32, div_rows_f32;
+  BinaryRowsF64 add_rows_f64, sub_rows_f64, mul_rows_f64, div_rows_f64;
 };
 
 bool isa_supported(Isa isa);       // compiled in and usable on this CPU/OS
