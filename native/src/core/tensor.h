@@ -79,17 +79,15 @@ class Tensor {
   void* raw_data() const { return static_cast<char*>(impl_->storage->data) + impl_->offset * itemsize(impl_->dtype); }
 
  private:
-  template <int N> friend class BorrowedTensors;
   template <int N> friend class BorrowedSlots;
   Ref<TensorImpl> impl_;
 };
 
-// NOTE: N tensors passed on as borrowed references: slots that share the callers' TensorImpls
-// without taking a count, and drop them without releasing one. A primitive call's arguments then
-// cost no atomic reference-count traffic; the caller's own references keep them alive for the
-// call, and whatever a rule keeps it copies (taking a real count).
-// n borrowed slots (N inline, heap beyond), filled one by one: the interpreters' unwrapped
-// arguments, which the input tracers keep alive for the whole call.
+// NOTE: tensors passed on as borrowed references: n slots (N inline, heap beyond) that share the
+// callers' TensorImpls without taking a count, and drop them without releasing one. A primitive
+// call's arguments (apply2/apply3) and the interpreters' unwrapped arguments then cost no atomic
+// reference-count traffic; the caller's references (or the input tracers) keep them alive for
+// the call, and whatever a rule keeps it copies (taking a real count).
 template <int N>
 class BorrowedSlots {
  public:
@@ -110,28 +108,6 @@ class BorrowedSlots {
   int n_;
   Tensor* p_;
   alignas(Tensor) unsigned char inline_[N * sizeof(Tensor)];
-};
-
-template <int N>
-class BorrowedTensors {
- public:
-  template <class... Ts>
-  explicit BorrowedTensors(const Ts&... ts) {
-    static_assert(sizeof...(Ts) == N, "one tensor per slot");
-    int i = 0;
-    ((new (&t_[i++]) Tensor(Ref<TensorImpl>::adopt(ts.impl()))), ...);
-  }
-  ~BorrowedTensors() {
-    for (Tensor& t : t_) t.impl_.release();
-  }
-  BorrowedTensors(const BorrowedTensors&) = delete;
-  BorrowedTensors& operator=(const BorrowedTensors&) = delete;
-  const Tensor* data() const { return t_; }
-
- private:
-  union {
-    Tensor t_[N];
-  };
 };
 
 }  // namespace adjoint

@@ -1,6 +1,7 @@
 // Structured rules for one-hot batched values (see the NOTE in batch.cpp). Each rule either
 // produces the exact result of the dense rule in a cheaper form, or returns undefined so that the
 // caller densifies and runs the ordinary batching rule.
+#include <cstdint>
 #include <vector>
 
 #include "core/error.h"
@@ -157,6 +158,9 @@ Tensor onehot_densify(const Tensor& index, const Tensor& scale, const Dims& shap
   const int64_t batch = index.numel(), m = numel_of(shape);
   Dims full = shape;
   full.insert(0, batch);
+  if (m == 0) return O::zeros(full, scale.dtype(), scale.device());
+  ADJ_CHECK(batch <= INT64_MAX / m, ErrorKind::OutOfMemory, "vmap",
+            "a batch of " << batch << " one-hot rows of shape " << shape.str() << " has more elements than can be addressed");
   // Zeros with each example's scale added at its flat position: a scatter (index_add), not a
   // product, so an Inf or NaN scale does not spill into the example's zeros. Examples whose
   // index is -1 add an exact 0 at their row's first position.
@@ -165,7 +169,6 @@ Tensor onehot_densify(const Tensor& index, const Tensor& scale, const Dims& shap
     int64_t p = idx_data(index)[j];
     flat[size_t(j)] = j * m + (p < 0 ? 0 : p);
   }
-  if (m == 0) return O::zeros(full, scale.dtype(), scale.device());
   Tensor dense = O::index_add(mask_invalid(scale, index), 0, make_index(std::move(flat)), batch * m);
   return O::reshape(dense, full);
 }

@@ -12,9 +12,9 @@ namespace {
 // full shape and is a dense non-contiguous permutation (a transpose, a moved batch dim), like
 // torch's TensorIterator, unless another full-shape input is contiguous (then the result is
 // contiguous too: one of them is read across its layout either way, and row-major is what later
-// reshapes and matmuls want). Chains of ops over a transposed value —
-// jacfwd's tangents are basis-major, the Jacobian wants them last — then never transpose until a
-// caller asks for contiguous(). Kernels walk such outputs in memory order (Loop's by_first).
+// reshapes and matmuls want). Chains of ops over a transposed value (jacfwd's tangents are
+// basis-major, the Jacobian wants them last) then never transpose until a caller asks for
+// contiguous(). Kernels walk such outputs in memory order (Loop's by_first).
 Tensor empty_elementwise(const Dims& shape, DType dtype, Device device, const char* op, std::initializer_list<const Tensor*> ins) {
   Tensor out = Tensor::empty(shape, dtype, device, op);
   if (shape.n < 2) return out;

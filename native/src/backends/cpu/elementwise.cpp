@@ -148,8 +148,6 @@ void unary_loop(const Tensor& x, const Tensor& out, Fn fn, VecUnary<T> vec) {
 
 #define ADJ_COMPARE_OPS(X) X(Eq, x == y) X(Ne, x != y) X(Lt, x < y) X(Le, x <= y) X(Gt, x > y) X(Ge, x >= y)
 
-// Integer division/pow follow PyTorch: div of int64 is rejected by the op layer (true division
-// needs a float); pow with a negative integer exponent is an error there as well.
 // The vector kernel into an L1 staging block, streamed out (see stream_store.h). Not inlined: its
 // staging buffer would otherwise enlarge the frame of every small inner-loop call.
 template <class T>
@@ -162,6 +160,9 @@ template <class T>
     stream_copy(o + k, buf, size_t(m) * sizeof(T));
   }
 }
+
+// Integer division/pow follow PyTorch: div of int64 is rejected by the op layer (true division
+// needs a float); pow with a negative integer exponent is an error there as well.
 
 template <class T, class O, class Fn>
 void binary_loop(const Tensor& a, const Tensor& b, const Tensor& out, Fn fn, VecBinary<T> vec = nullptr, VecBinaryRows<T> vec_rows = nullptr) {
