@@ -401,21 +401,22 @@ TEST(binary_rows_match_row_calls) {
     const vm::BinaryRowsF64 gr[] = {k.add_rows_f64, k.sub_rows_f64, k.mul_rows_f64, k.div_rows_f64};
     int bad = 0;
     for (int64_t n : {1, 7, 16, 31, 33, 100}) {
-      const int64_t rows = 9, ld = n + 3;  // row stride larger than the row
+      const int64_t rows = 300, ld = n + 3;  // row stride larger than the row
       std::vector<float> a(size_t(rows * ld)), b(size_t(rows * ld));
       for (float& v : a) v = d(rng);
       for (float& v : b) v = d(rng);
       std::vector<double> ad(a.begin(), a.end()), bd(b.begin(), b.end());
       for (int op = 0; op < 4; op++)
         for (auto [sa, sb] : {std::pair<int64_t, int64_t>{1, 1}, {1, 0}, {0, 1}})
-          for (int64_t rb : {ld, int64_t(0)}) {
+          for (int64_t rb : {ld, int64_t(0), n}) {  // n: contiguous rows (the flat path)
             std::vector<float> o(size_t(rows * n)), w(size_t(rows * n));
             std::vector<double> od(size_t(rows * n)), wd(size_t(rows * n));
-            fr[op](a.data(), sa, ld, b.data(), sb, rb, o.data(), n, n, rows);
-            gr[op](ad.data(), sa, ld, bd.data(), sb, rb, od.data(), n, n, rows);
+            const int64_t ra = rb == n ? n : ld;  // both operands as contiguous rows too
+            fr[op](a.data(), sa, ra, b.data(), sb, rb, o.data(), n, n, rows);
+            gr[op](ad.data(), sa, ra, bd.data(), sb, rb, od.data(), n, n, rows);
             for (int64_t r = 0; r < rows; r++) {
-              f1[op](a.data() + r * ld, sa, b.data() + r * rb, sb, w.data() + r * n, n);
-              g1[op](ad.data() + r * ld, sa, bd.data() + r * rb, sb, wd.data() + r * n, n);
+              f1[op](a.data() + r * ra, sa, b.data() + r * rb, sb, w.data() + r * n, n);
+              g1[op](ad.data() + r * ra, sa, bd.data() + r * rb, sb, wd.data() + r * n, n);
             }
             bad += std::memcmp(o.data(), w.data(), o.size() * sizeof(float)) != 0;
             bad += std::memcmp(od.data(), wd.data(), od.size() * sizeof(double)) != 0;

@@ -3,6 +3,7 @@
 // chosen on first use. See vector_math.h.
 #include "backends/cpu/vector_math.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
