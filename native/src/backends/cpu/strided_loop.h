@@ -76,19 +76,8 @@ struct Loop {
     if (ndim == 1) { inner(base, s, n); return; }
     int64_t idx[kMaxDims] = {0};
     std::array<char*, N> p = base;
-    for (;;) {
-      inner(p, s, n);
-      int d = ndim - 2;
-      for (; d >= 0; d--) {
-        if (++idx[d] < shape[d]) {
-          for (int k = 0; k < N; k++) p[k] += strides[k][d];
-          break;
-        }
-        for (int k = 0; k < N; k++) p[k] -= strides[k][d] * (shape[d] - 1);
-        idx[d] = 0;
-      }
-      if (d < 0) return;
-    }
+    do inner(p, s, n);
+    while (advance(idx, p, ndim - 1));
   }
 
   // Like run, but hands over the two innermost dims at once — inner(ptrs, strides, n, rows,
@@ -112,19 +101,22 @@ struct Loop {
     if (ndim == 2) { inner(base, s, n, rows, rs); return; }
     int64_t idx[kMaxDims] = {0};
     std::array<char*, N> p = base;
-    for (;;) {
-      inner(p, s, n, rows, rs);
-      int d = ndim - 3;
-      for (; d >= 0; d--) {
-        if (++idx[d] < shape[d]) {
-          for (int k = 0; k < N; k++) p[k] += strides[k][d];
-          break;
-        }
-        for (int k = 0; k < N; k++) p[k] -= strides[k][d] * (shape[d] - 1);
-        idx[d] = 0;
+    do inner(p, s, n, rows, rs);
+    while (advance(idx, p, ndim - 2));
+  }
+
+ private:
+  // The odometer over dims [0, outer): steps idx/p to the next position; false after the last.
+  bool advance(int64_t* idx, std::array<char*, N>& p, int outer) const {
+    for (int d = outer - 1; d >= 0; d--) {
+      if (++idx[d] < shape[d]) {
+        for (int k = 0; k < N; k++) p[k] += strides[k][d];
+        return true;
       }
-      if (d < 0) return;
+      for (int k = 0; k < N; k++) p[k] -= strides[k][d] * (shape[d] - 1);
+      idx[d] = 0;
     }
+    return false;
   }
 };
 
