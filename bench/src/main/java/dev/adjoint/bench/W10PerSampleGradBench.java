@@ -1,6 +1,5 @@
 package dev.adjoint.bench;
 
-import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 import org.openjdk.jmh.annotations.*;
 
@@ -10,12 +9,6 @@ import org.openjdk.jmh.annotations.*;
  * parameter. Checked in setup against hand-written backprop in double precision and against
  * each other.
  */
-@State(Scope.Thread)
-@BenchmarkMode(Mode.AverageTime)
-@OutputTimeUnit(TimeUnit.MICROSECONDS)
-@Warmup(iterations = 3, time = 1)
-@Measurement(iterations = 5, time = 1)
-@Fork(1)
 public class W10PerSampleGradBench extends WorkloadState {
   private Supplier<Object> vmapGrad, loop;
 

@@ -1,6 +1,5 @@
 package dev.adjoint.bench;
 
-import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 import org.openjdk.jmh.annotations.*;
 
@@ -9,12 +8,6 @@ import org.openjdk.jmh.annotations.*;
  * row-by-row loop (one forward and one vjp per unit vector, stacked) and jacrev.
  * Checked in setup against the closed form diag(1 - y^2) W and against each other.
  */
-@State(Scope.Thread)
-@BenchmarkMode(Mode.AverageTime)
-@OutputTimeUnit(TimeUnit.MICROSECONDS)
-@Warmup(iterations = 3, time = 1)
-@Measurement(iterations = 5, time = 1)
-@Fork(1)
 public class W1JacobianBench extends WorkloadState {
   private Supplier<Object> rowLoop, jacrev;
 

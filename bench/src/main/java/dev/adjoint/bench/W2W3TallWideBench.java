@@ -1,6 +1,5 @@
 package dev.adjoint.bench;
 
-import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 import org.openjdk.jmh.annotations.*;
 
@@ -9,12 +8,6 @@ import org.openjdk.jmh.annotations.*;
  * predict = tanh(linear(x, W, b)), float32: jacfwd and jacrev. Checked in setup against the
  * closed form diag(1 - y^2) W and against each other.
  */
-@State(Scope.Thread)
-@BenchmarkMode(Mode.AverageTime)
-@OutputTimeUnit(TimeUnit.MICROSECONDS)
-@Warmup(iterations = 3, time = 1)
-@Measurement(iterations = 5, time = 1)
-@Fork(1)
 public class W2W3TallWideBench extends WorkloadState {
   @Param({"W2_jac_Din32_Dout2048", "W3_jac_Din2048_Dout32"})
   public String workloadName;

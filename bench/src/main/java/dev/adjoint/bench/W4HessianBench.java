@@ -10,12 +10,10 @@ import org.openjdk.jmh.annotations.*;
  * jacrev(jacrev). Checked in setup against the closed form -2 y_i (1 - y_i^2) w_i w_i^T and
  * against each other. jacrev(jacrev) takes seconds per call: run this class with few iterations.
  */
-@State(Scope.Thread)
-@BenchmarkMode(Mode.AverageTime)
+// Calls take milliseconds: coarser units and longer iterations than the defaults in WorkloadState.
 @OutputTimeUnit(TimeUnit.MILLISECONDS)
 @Warmup(iterations = 2, time = 2)
 @Measurement(iterations = 3, time = 2)
-@Fork(1)
 public class W4HessianBench extends WorkloadState {
   private Supplier<Object> hessian, jacfwdJacfwd, jacrevJacrev;
 

@@ -17,8 +17,7 @@ import org.openjdk.jmh.annotations.*;
 @Measurement(iterations = 5, time = 1)
 @Fork(1)
 public class W5W6BatchBench {
-  /** W5. */
-  @State(Scope.Thread)
+  /** W5 (the JMH state settings come from WorkloadState). */
   public static class Jacobians extends WorkloadState {
     Supplier<Object> vmapJacrev, sumTrick;
 
@@ -31,7 +30,6 @@ public class W5W6BatchBench {
   }
 
   /** W6. */
-  @State(Scope.Thread)
   public static class Hessians extends WorkloadState {
     Supplier<Object> vmapHessian;
 

@@ -1,6 +1,5 @@
 package dev.adjoint.bench;
 
-import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 import org.openjdk.jmh.annotations.*;
 
@@ -10,12 +9,6 @@ import org.openjdk.jmh.annotations.*;
  * Checked in setup against the closed forms dy_i/dW[i, k] = (1 - y_i^2) x_k, dy_i/db_i = 1 - y_i^2
  * (zero elsewhere).
  */
-@State(Scope.Thread)
-@BenchmarkMode(Mode.AverageTime)
-@OutputTimeUnit(TimeUnit.MICROSECONDS)
-@Warmup(iterations = 3, time = 1)
-@Measurement(iterations = 5, time = 1)
-@Fork(1)
 public class W8WeightBiasBench extends WorkloadState {
   @Param({"W8_jac_wrt_weight_bias_D16", "W8_jac_wrt_weight_bias_Din256_Dout256"})
   public String workloadName;
