@@ -213,14 +213,20 @@ struct Worst {
 
 // ---------------------------------------------------------------------------------------------
 
-TEST(float32_transcendentals_within_2ulp) {
-  for (const F32Fn& fn : f32_fns()) {
-    std::vector<float> x = inputs<float>(fn.ranges, fn.edges, special_f32(), 1234 + fn.name[0] + fn.name[1]);
+static double ulp_err(float y, double ref) { return ulp_err_f32(y, ref); }
+static double ulp_err(double y, long double ref) { return ulp_err_f64(y, ref); }
+
+// Every function of one precision (F32Fn or F64Fn) on every ISA: within 2 ulp of the wide
+// reference on random, edge and special inputs, and specials exactly as the scalar kernel.
+template <class T, class Ref, class Fn>
+static void check_within_2ulp(const std::vector<Fn>& fns, const std::vector<T>& specials, int seed, const char* tag, int digits) {
+  for (const Fn& fn : fns) {
+    std::vector<T> x = inputs<T>(fn.ranges, fn.edges, specials, seed + fn.name[0] + fn.name[1]);
     const size_t n = x.size();
-    std::vector<double> ref(n);
-    std::vector<float> sc(n), y(n);
+    std::vector<Ref> ref(n);
+    std::vector<T> sc(n), y(n);
     for (size_t i = 0; i < n; i++) {
-      ref[i] = fn.ref(double(x[i]));
+      ref[i] = fn.ref(Ref(x[i]));
       sc[i] = fn.scalar(x[i]);
     }
     for (vm::Isa isa : isas()) {
@@ -228,48 +234,23 @@ TEST(float32_transcendentals_within_2ulp) {
       (k.*fn.kernel)(x.data(), y.data(), int64_t(n));
       Worst w;
       for (size_t i = 0; i < n; i++) {
-        double e = ulp_err_f32(y[i], ref[i]);
-        if (e > w.ulp) { w.ulp = e; w.x = x[i]; }
+        double e = ulp_err(y[i], ref[i]);
+        if (e > w.ulp) { w.ulp = e; w.x = double(x[i]); }
         if (!same_special(y[i], sc[i])) {
           if (w.bad_special++ < 5)
-            std::printf("  %s/%s(%a): got %a, scalar kernel gives %a\n", fn.name, k.name, x[i], y[i], sc[i]);
+            std::printf("  %s/%s(%a): got %a, scalar kernel gives %a\n", fn.name, k.name, double(x[i]), double(y[i]), double(sc[i]));
         }
       }
-      std::printf("  f32 %-8s %-8s max %.3f ulp (at x = %.9g), %zu inputs\n", fn.name, k.name, w.ulp, w.x, n);
+      std::printf("  %s %-8s %-8s max %.3f ulp (at x = %.*g), %zu inputs\n", tag, fn.name, k.name, w.ulp, digits, w.x, n);
       CHECK(w.ulp <= 2.0);
       CHECK(w.bad_special == 0);
     }
   }
 }
 
-TEST(float64_transcendentals_within_2ulp) {
-  for (const F64Fn& fn : f64_fns()) {
-    std::vector<double> x = inputs<double>(fn.ranges, fn.edges, special_f64(), 99 + fn.name[0] + fn.name[1]);
-    const size_t n = x.size();
-    std::vector<long double> ref(n);
-    std::vector<double> sc(n), y(n);
-    for (size_t i = 0; i < n; i++) {
-      ref[i] = fn.ref((long double)x[i]);
-      sc[i] = fn.scalar(x[i]);
-    }
-    for (vm::Isa isa : isas()) {
-      const vm::Kernels& k = vm::kernels(isa);
-      (k.*fn.kernel)(x.data(), y.data(), int64_t(n));
-      Worst w;
-      for (size_t i = 0; i < n; i++) {
-        double e = ulp_err_f64(y[i], ref[i]);
-        if (e > w.ulp) { w.ulp = e; w.x = x[i]; }
-        if (!same_special(y[i], sc[i])) {
-          if (w.bad_special++ < 5)
-            std::printf("  %s/%s(%a): got %a, scalar kernel gives %a\n", fn.name, k.name, x[i], y[i], sc[i]);
-        }
-      }
-      std::printf("  f64 %-8s %-8s max %.3f ulp (at x = %.17g), %zu inputs\n", fn.name, k.name, w.ulp, w.x, n);
-      CHECK(w.ulp <= 2.0);
-      CHECK(w.bad_special == 0);
-    }
-  }
-}
+TEST(float32_transcendentals_within_2ulp) { check_within_2ulp<float, double>(f32_fns(), special_f32(), 1234, "f32", 9); }
+
+TEST(float64_transcendentals_within_2ulp) { check_within_2ulp<double, long double>(f64_fns(), special_f64(), 99, "f64", 17); }
 
 // Exact values at the special points, for every ISA.
 TEST(special_values_exact) {
