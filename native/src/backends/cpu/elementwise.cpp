@@ -32,7 +32,6 @@ namespace {
   X(Sign, x > T(0) ? T(1) : (x < T(0) ? T(-1) : (x != x ? x : T(0))))
 
 template <class T> using VecUnary = void (*)(const T*, T*, int64_t);
-template <class T> using VecBinary = void (*)(const T*, int64_t, const T*, int64_t, T*, int64_t);
 
 // The vectorised kernel for a contiguous run of `op` on T, or nullptr (the scalar loop runs).
 // float64 log/sin/cos stay on libm.
@@ -69,6 +68,7 @@ VecUnary<T> vector_unary(OpId op) {
   return nullptr;
 }
 
+// The rows form of the vectorised binary kernel (see vm::BinaryRowsF32), or nullptr.
 template <class T> using VecBinaryRows = void (*)(const T*, int64_t, int64_t, const T*, int64_t, int64_t, T*, int64_t, int64_t, int64_t);
 
 template <class T>
@@ -95,29 +95,6 @@ VecBinaryRows<T> vector_binary_rows(OpId op) {
   return nullptr;
 }
 
-template <class T>
-VecBinary<T> vector_binary(OpId op) {
-  if constexpr (std::is_same<T, float>::value) {
-    const vm::Kernels& k = vm::active();
-    switch (op) {
-      case OpId::Add: return k.add_f32;
-      case OpId::Sub: return k.sub_f32;
-      case OpId::Mul: return k.mul_f32;
-      case OpId::Div: return k.div_f32;
-      default: return nullptr;
-    }
-  } else if constexpr (std::is_same<T, double>::value) {
-    const vm::Kernels& k = vm::active();
-    switch (op) {
-      case OpId::Add: return k.add_f64;
-      case OpId::Sub: return k.sub_f64;
-      case OpId::Mul: return k.mul_f64;
-      case OpId::Div: return k.div_f64;
-      default: return nullptr;
-    }
-  }
-  return nullptr;
-}
 
 template <class T, class Fn>
 void unary_loop(const Tensor& x, const Tensor& out, Fn fn, VecUnary<T> vec) {
@@ -151,12 +128,12 @@ void unary_loop(const Tensor& x, const Tensor& out, Fn fn, VecUnary<T> vec) {
 // The vector kernel into an L1 staging block, streamed out (see stream_store.h). Not inlined: its
 // staging buffer would otherwise enlarge the frame of every small inner-loop call.
 template <class T>
-[[gnu::noinline]] void binary_streamed(VecBinary<T> vec, const T* x, int64_t sa, const T* y, int64_t sb, T* o, int64_t n) {
+[[gnu::noinline]] void binary_streamed(VecBinaryRows<T> vec, const T* x, int64_t sa, const T* y, int64_t sb, T* o, int64_t n) {
   constexpr int64_t kBlock = kStreamBlockBytes / int64_t(sizeof(T));
   alignas(64) T buf[kBlock];
   for (int64_t k = 0; k < n; k += kBlock) {
     const int64_t m = std::min(kBlock, n - k);
-    vec(x + k * sa, sa, y + k * sb, sb, buf, m);
+    vec(x + k * sa, sa, 0, y + k * sb, sb, 0, buf, 0, m, 1);
     stream_copy(o + k, buf, size_t(m) * sizeof(T));
   }
 }
@@ -165,7 +142,7 @@ template <class T>
 // needs a float); pow with a negative integer exponent is an error there as well.
 
 template <class T, class O, class Fn>
-void binary_loop(const Tensor& a, const Tensor& b, const Tensor& out, Fn fn, VecBinary<T> vec = nullptr, VecBinaryRows<T> vec_rows = nullptr) {
+void binary_loop(const Tensor& a, const Tensor& b, const Tensor& out, Fn fn, VecBinaryRows<T> vec = nullptr) {
   Loop<3> loop(out.shape(), {&out, &a, &b}, true);
   const bool stream = out.numel() * int64_t(sizeof(O)) >= stream_threshold_bytes();
   loop.run_rows([&](std::array<char*, 3> p, std::array<int64_t, 3> s, int64_t n, int64_t rows, std::array<int64_t, 3> rs) {
@@ -174,19 +151,15 @@ void binary_loop(const Tensor& a, const Tensor& b, const Tensor& out, Fn fn, Vec
       const int64_t sa = s[1] == sizeof(T) ? 1 : (s[1] == 0 ? 0 : -1);
       const int64_t sb = s[2] == sizeof(T) ? 1 : (s[2] == 0 ? 0 : -1);
       if (vec && s[0] == sizeof(O) && sa >= 0 && sb >= 0 && (sa | sb)) {
-        constexpr int64_t e = sizeof(T);
-        if (!stream && vec_rows && rs[0] % e == 0 && rs[1] % e == 0 && rs[2] % e == 0) {
-          vec_rows(reinterpret_cast<const T*>(p[1]), sa, rs[1] / e, reinterpret_cast<const T*>(p[2]), sb, rs[2] / e,
-                   reinterpret_cast<T*>(p[0]), rs[0] / e, n, rows);
+        constexpr int64_t e = sizeof(T);  // byte strides of T tensors are whole elements
+        if (!stream) {
+          vec(reinterpret_cast<const T*>(p[1]), sa, rs[1] / e, reinterpret_cast<const T*>(p[2]), sb, rs[2] / e,
+              reinterpret_cast<T*>(p[0]), rs[0] / e, n, rows);
           return;
         }
-        for (int64_t r = 0; r < rows; r++) {
-          const T* x = reinterpret_cast<const T*>(p[1] + r * rs[1]);
-          const T* y = reinterpret_cast<const T*>(p[2] + r * rs[2]);
-          T* o = reinterpret_cast<T*>(p[0] + r * rs[0]);
-          if (stream) binary_streamed(vec, x, sa, y, sb, o, n);
-          else vec(x, sa, y, sb, o, n);
-        }
+        for (int64_t r = 0; r < rows; r++)
+          binary_streamed(vec, reinterpret_cast<const T*>(p[1] + r * rs[1]), sa, reinterpret_cast<const T*>(p[2] + r * rs[2]), sb,
+                          reinterpret_cast<T*>(p[0] + r * rs[0]), n);
         return;
       }
     }
@@ -232,11 +205,10 @@ void CpuBackend::unary(OpId op, const Tensor& x, const Tensor& out) {
 void CpuBackend::binary(OpId op, const Tensor& a, const Tensor& b, const Tensor& out) {
   visit_dtype(a.dtype(), [&](auto t) {
     using T = decltype(t);
-    const VecBinary<T> vec = vector_binary<T>(op);
-    const VecBinaryRows<T> vec_rows = vector_binary_rows<T>(op);
+    const VecBinaryRows<T> vec = vector_binary_rows<T>(op);
     switch (op) {
 #define ADJ_CASE_(id, expr) \
-  case OpId::id: binary_loop<T, T>(a, b, out, [](T x, T y) { return T(expr); }, vec, vec_rows); return;
+  case OpId::id: binary_loop<T, T>(a, b, out, [](T x, T y) { return T(expr); }, vec); return;
       ADJ_BINARY_OPS(ADJ_CASE_)
 #undef ADJ_CASE_
 #define ADJ_CASE_(id, expr) \
