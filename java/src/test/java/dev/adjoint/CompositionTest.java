@@ -18,18 +18,11 @@ import org.junit.jupiter.api.Test;
  * from a transform's output. The functions mix tanh / sin / exp / matmul / softmax / logsumexp /
  * where / relu / index_select / cat / slice so that many JVP, VJP and batching rules are exercised.
  */
-class CompositionTest {
-  private Scope scope;
-
-  @BeforeEach
-  void open() {
-    scope = Scope.open();
-  }
+class CompositionTest extends ScopedTest {
 
   @AfterEach
-  void close() {
+  void checkClean() {
     assertEquals(0, dev.adjoint.internal.NativeCore.adj_level_depth(), "a transform level leaked");
-    scope.close();
   }
 
   // ================================================================== references

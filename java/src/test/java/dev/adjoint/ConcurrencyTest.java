@@ -33,19 +33,12 @@ import org.junit.jupiter.api.Timeout;
  * <p>NOTE: the eight threads run for {@code -Dadjoint.concurrency.seconds} seconds (default 3; the
  * build sets 60, see java/pom.xml), each repeating its transform and comparing every result.
  */
-class ConcurrencyTest {
+class ConcurrencyTest extends ScopedTest {
   private static final long RUN_SECONDS = Long.getLong("adjoint.concurrency.seconds", 3);
-  private Scope scope;
-
-  @BeforeEach
-  void open() {
-    scope = Scope.open();
-  }
 
   @AfterEach
-  void close() {
+  void checkClean() {
     assertEquals(0, NativeCore.adj_level_depth());
-    scope.close();
   }
 
   private static Tensor data(double seed, long... shape) {

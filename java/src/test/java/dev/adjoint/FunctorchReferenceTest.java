@@ -34,7 +34,7 @@ import org.junit.jupiter.api.Test;
  * those tests compute both, the stored call and {@code hessian(...)} / {@code jvp(grad(...))},
  * and hold both to the stored values.
  */
-class FunctorchReferenceTest {
+class FunctorchReferenceTest extends ScopedTest {
   private static final double RTOL = 1e-12, ATOL = 1e-14;
 
   // ------------------------------------------------------------------ the reference functions
@@ -154,7 +154,6 @@ class FunctorchReferenceTest {
 
   // ------------------------------------------------------------------ per test
 
-  private Scope scope;
   private Case c;
   private final Set<String> checked = new TreeSet<>();
 
@@ -162,16 +161,6 @@ class FunctorchReferenceTest {
   private static String maxScaledAt = "-";
   private static int outputsCompared = 0;
   private static final Set<String> ran = new TreeSet<>();
-
-  @BeforeEach
-  void open() {
-    scope = Scope.open();
-  }
-
-  @AfterEach
-  void close() {
-    scope.close();
-  }
 
   @AfterAll
   static void report() {

@@ -73,7 +73,7 @@ import org.junit.jupiter.api.Test;
  *       at 0 is 0 * Inf = NaN (as in torch and JAX); the "double where" gives 0.
  * </ul>
  */
-class NanInfTest {
+class NanInfTest extends ScopedTest {
   static final double NAN = Double.NaN, INF = Double.POSITIVE_INFINITY;
   /** Where every unary op and rule is evaluated. */
   static final double[] POINTS = {NAN, INF, -INF, 0.0, -0.0, 1.0, -1.0, 0.5, -2.5, 3.0, 1e-310, 88.0, 100.0, 710.0, -745.5, 1e300, -1e300};
@@ -87,17 +87,6 @@ class NanInfTest {
       {-INF, 0, -INF}, {INF, INF, INF}, {1e308, 1e308, 0}, {-0.0, 0.0, -0.0}, {2, 2, 1}};
 
   private static final AtomicLong COMPARED = new AtomicLong(), NONFINITE = new AtomicLong();
-  private Scope scope;
-
-  @BeforeEach
-  void open() {
-    scope = Scope.open();
-  }
-
-  @AfterEach
-  void close() {
-    scope.close();
-  }
 
   @AfterAll
   static void report() {

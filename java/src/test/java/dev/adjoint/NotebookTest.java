@@ -13,18 +13,7 @@ import org.junit.jupiter.api.Test;
  * The seed notebook ("Jacobians, Hessians, hvp, vhp, and more") in float32, with the notebook's
  * own assertions. Each step reads as the Python does.
  */
-class NotebookTest {
-  private Scope scope;
-
-  @BeforeEach
-  void open() {
-    scope = Scope.open();
-  }
-
-  @AfterEach
-  void close() {
-    scope.close();
-  }
+class NotebookTest extends ScopedTest {
 
   static Tensor predict(Tensor weight, Tensor bias, Tensor x) {
     return F.linear(x, weight, bias).tanh();

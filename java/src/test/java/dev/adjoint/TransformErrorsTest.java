@@ -18,18 +18,11 @@ import org.junit.jupiter.api.function.Executable;
  * transform's (or op's) name and names the argument and the shapes at fault; never a crash, never
  * a silently wrong number; and the thread's transform level stack and scopes are left clean.
  */
-class TransformErrorsTest {
-  private Scope scope;
-
-  @BeforeEach
-  void open() {
-    scope = Scope.open();
-  }
+class TransformErrorsTest extends ScopedTest {
 
   @AfterEach
-  void close() {
+  void checkClean() {
     assertClean();
-    scope.close();
   }
 
   private void assertClean() {
