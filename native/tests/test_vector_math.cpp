@@ -408,6 +408,63 @@ TEST(binary_rows_match_row_calls) {
   }
 }
 
+// Sums in double: every ISA within a few double ulps of a long double reference (summation order
+// differs), over lengths around the vector/unroll boundaries, and the same for every call.
+TEST(sums_accurate_every_isa) {
+  std::mt19937 rng(5);
+  std::normal_distribution<double> d(0.0, 3.0);
+  for (vm::Isa isa : isas()) {
+    const vm::Kernels& k = vm::kernels(isa);
+    int bad = 0;
+    for (int64_t n : {0, 1, 3, 7, 8, 15, 16, 17, 31, 32, 33, 63, 64, 65, 100, 1000, 2048, 70001}) {
+      std::vector<float> f(static_cast<size_t>(n));
+      std::vector<double> g(static_cast<size_t>(n));
+      long double rf = 0, rg = 0, af = 0, ag = 0;
+      for (int64_t i = 0; i < n; i++) {
+        f[size_t(i)] = float(d(rng));
+        g[size_t(i)] = d(rng);
+        rf += f[size_t(i)];
+        rg += g[size_t(i)];
+        af += std::fabs(f[size_t(i)]);
+        ag += std::fabs(g[size_t(i)]);
+      }
+      const double sf = k.sum_f32(f.data(), n), sg = k.sum_f64(g.data(), n);
+      bad += std::fabs(double(sf - rf)) > 1e-15 * double(af) + 1e-300;
+      bad += std::fabs(double(sg - rg)) > 1e-15 * double(ag) + 1e-300;
+      bad += k.sum_f32(f.data(), n) != sf || k.sum_f64(g.data(), n) != sg;
+    }
+    if (bad) std::printf("  %s: %d bad sums\n", k.name, bad);
+    CHECK(bad == 0);
+  }
+}
+
+// Value facts: one Inf, NaN or zero placed anywhere (head, vector body, tail, second block) is seen.
+TEST(value_facts_every_isa_and_position) {
+  for (vm::Isa isa : isas()) {
+    const vm::Kernels& k = vm::kernels(isa);
+    int bad = 0;
+    for (int64_t n : {0, 1, 5, 16, 17, 33, 8192, 8193, 20000}) {
+      std::vector<float> f(size_t(n), 1.25f);
+      std::vector<double> g(size_t(n), -3.5);
+      bad += k.facts_f32(f.data(), n) != 6 || k.facts_f64(g.data(), n) != 6;
+      for (int64_t pos : {int64_t(0), n / 2, n - 1, int64_t(8191), int64_t(8200)}) {
+        if (pos < 0 || pos >= n) continue;
+        const std::pair<double, uint8_t> cases[] = {{INFINITY, 0}, {-INFINITY, 0}, {NAN, 0}, {0.0, 2}, {-0.0, 2}, {1e-40, 6}};
+        for (auto [v, want] : cases) {
+          f[size_t(pos)] = float(v);
+          g[size_t(pos)] = v == 1e-40 ? 1e-310 : v;  // subnormal: finite and nonzero
+          bad += k.facts_f32(f.data(), n) != want;
+          bad += k.facts_f64(g.data(), n) != want;
+          f[size_t(pos)] = 1.25f;
+          g[size_t(pos)] = -3.5;
+        }
+      }
+    }
+    if (bad) std::printf("  %s: %d wrong facts\n", k.name, bad);
+    CHECK(bad == 0);
+  }
+}
+
 // The backend routes contiguous float runs through the active kernels and keeps the scalar path for
 // strided views; both agree with the reference.
 TEST(backend_uses_vector_kernels) {

@@ -36,6 +36,9 @@ class Backend {
   virtual void arange(const Tensor& out, double start, double step) = 0;
   // Sum/Amax of x into out, where out_view is `out` viewed with x's shape (stride 0 on reduced dims).
   virtual void reduce(OpId op, const Tensor& x, const Tensor& out_view, const Tensor& out) = 0;
+  // Facts about the values of a float32/float64 tensor laid out densely (Tensor::is_dense: any
+  // order, no gaps): bit 2 = all finite, bit 4 = all finite and nonzero (see all_finite_deep).
+  virtual uint8_t value_facts(const Tensor& x) = 0;
   // a [..., m, k], b [..., k, n] with equal batch dims (broadcast views), out [..., m, n].
   virtual void matmul(const Tensor& a, const Tensor& b, const Tensor& out) = 0;
   // out = x.index_select(dim, index); index is int64 1-D and already bounds-checked.

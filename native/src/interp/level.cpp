@@ -5,6 +5,7 @@
 #include <string>
 
 #include "core/error.h"
+#include "backends/backend.h"
 #include "ops/ops.h"
 
 namespace adjoint {
@@ -59,28 +60,6 @@ void check_usable(const Tensor& t, const char* op, const char* what, int index) 
                  << " transform that has already returned (a tensor created inside a transform was kept and used after it ended)");
 }
 
-namespace {
-
-// Facts about n contiguous values (bit 1: all finite, bit 2: all finite and nonzero), read as
-// bits so the loop vectorises: exponent all ones = Inf/NaN, magnitude bits zero = +-0.
-template <class U>
-uint8_t scan_facts(const void* data, int64_t n, U exp_mask, U abs_mask) {
-  const U* p = static_cast<const U*>(data);
-  bool finite = true, nonzero = true;
-  for (int64_t i0 = 0; i0 < n && finite; i0 += 8192) {  // blocks: stop early on the first Inf/NaN
-    const int64_t e = std::min(n, i0 + 8192);
-    int bad = 0, zero = 0;
-    for (int64_t i = i0; i < e; i++) {
-      bad |= (p[i] & exp_mask) == exp_mask;
-      zero |= (p[i] & abs_mask) == 0;
-    }
-    finite = !bad;
-    nonzero = nonzero && !zero;
-  }
-  return uint8_t((finite ? 2 : 0) | (finite && nonzero ? 4 : 0));
-}
-
-}  // namespace
 
 bool all_finite_deep(const Tensor& t, bool nonzero_too) {
   if (!t.defined()) return true;
@@ -97,8 +76,7 @@ bool all_finite_deep(const Tensor& t, bool nonzero_too) {
   }
   if (t.numel() == 0) return true;
   Tensor c = t.is_dense() ? t : ops::contiguous(t);  // transposes etc. are scanned in place
-  uint8_t facts = isz == 4 ? scan_facts<uint32_t>(c.raw_data(), c.numel(), 0x7f800000u, 0x7fffffffu)
-                           : scan_facts<uint64_t>(c.raw_data(), c.numel(), 0x7ff0000000000000ull, 0x7fffffffffffffffull);
+  const uint8_t facts = backend_for(c.device()).value_facts(c);
   if (c.impl() == t.impl() && whole) st->value_facts.store(uint8_t(facts | 1), std::memory_order_relaxed);
   return facts & want;
 }

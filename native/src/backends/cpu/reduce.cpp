@@ -4,6 +4,7 @@
 
 #include "backends/cpu/cpu_backend.h"
 #include "backends/cpu/strided_loop.h"
+#include "backends/cpu/vector_math.h"
 #include "core/error.h"
 
 namespace adjoint::cpu {
@@ -23,9 +24,17 @@ void sum_kernel(const Tensor& x, const Tensor& out_view, const Tensor& out) {
   Tensor acc_view = Tensor::view_of(acc, x.shape(), out_view.strides(), 0);
   Loop<2> loop(x.shape(), {&acc_view, &x});
   loop.run([](std::array<char*, 2> p, std::array<int64_t, 2> s, int64_t n) {
+    if constexpr (std::is_same<T, float>::value || std::is_same<T, double>::value) {
+      if (s[0] == 0 && s[1] == int64_t(sizeof(T))) {  // contiguous run into one accumulator
+        const T* x = reinterpret_cast<const T*>(p[1]);
+        if constexpr (std::is_same<T, float>::value) *reinterpret_cast<A*>(p[0]) += vm::active().sum_f32(x, n);
+        else *reinterpret_cast<A*>(p[0]) += vm::active().sum_f64(x, n);
+        return;
+      }
+    }
     if (s[0] == 0 && s[1] == int64_t(sizeof(T))) {
-      // Contiguous run into one accumulator: independent partial sums let the loop vectorise
-      // and pipeline (a single running sum is one long dependency chain).
+      // Contiguous integer run: independent partial sums let the loop pipeline (a single running
+      // sum is one long dependency chain).
       const T* x = reinterpret_cast<const T*>(p[1]);
       A part[8] = {A(0), A(0), A(0), A(0), A(0), A(0), A(0), A(0)};
       int64_t k = 0;
@@ -77,6 +86,12 @@ void CpuBackend::reduce(OpId op, const Tensor& x, const Tensor& out_view, const 
     else if (op == OpId::Amax) amax_kernel<T>(x, out_view, out);
     else throw Error(ErrorKind::Internal, "cpu.reduce", "not a reduction");
   });
+}
+
+uint8_t CpuBackend::value_facts(const Tensor& x) {
+  ADJ_CHECK(x.dtype() == DType::Float32 || x.dtype() == DType::Float64, ErrorKind::Internal, "cpu.value_facts", "not a float tensor");
+  const vm::Kernels& k = vm::active();
+  return x.dtype() == DType::Float32 ? k.facts_f32(x.raw_data(), x.numel()) : k.facts_f64(x.raw_data(), x.numel());
 }
 
 }  // namespace adjoint::cpu

@@ -34,6 +34,13 @@ using BinaryRowsF32 = void (*)(const float* a, int64_t sa, int64_t ra, const flo
 using BinaryRowsF64 = void (*)(const double* a, int64_t sa, int64_t ra, const double* b, int64_t sb, int64_t rb, double* o,
                                int64_t ro, int64_t n, int64_t rows);
 
+// Sum of n contiguous values, accumulated in double.
+using SumF32 = double (*)(const float* x, int64_t n);
+using SumF64 = double (*)(const double* x, int64_t n);
+// Facts about n contiguous float32 (F32) or float64 values: bit 2 = all finite, bit 4 = all
+// finite and nonzero (see all_finite_deep in interp/level.cpp).
+using Facts = uint8_t (*)(const void* p, int64_t n);
+
 // One ISA's kernels. float64 log/sin/cos have none: elementwise.cpp keeps libm for them.
 struct Kernels {
   const char* name;
@@ -45,6 +52,9 @@ struct Kernels {
   BinaryF64 add_f64, sub_f64, mul_f64, div_f64;
   BinaryRowsF32 add_rows_f32, sub_rows_f32, mul_rows_f32, div_rows_f32;
   BinaryRowsF64 add_rows_f64, sub_rows_f64, mul_rows_f64, div_rows_f64;
+  SumF32 sum_f32;
+  SumF64 sum_f64;
+  Facts facts_f32, facts_f64;
 };
 
 bool isa_supported(Isa isa);       // compiled in and usable on this CPU/OS
