@@ -221,4 +221,52 @@ TEST(structured_basis_matches_dense_identity) {
   }
 }
 
+// A densified one-hot batch knows its nonzero places (Storage::sparse); matmul with it, on either
+// side and transposed, must equal the dense product computed here from its values; an operand
+// with Inf/NaN must give the dense product's NaN rows (the sparse path stands aside).
+static std::vector<double> dense_product(const Tensor& a, const Tensor& b) {
+  std::vector<double> av = values(a), bv = values(b), out;
+  const int64_t m = a.size(0), k = a.size(1), n = b.size(1);
+  for (int64_t i = 0; i < m; i++)
+    for (int64_t j = 0; j < n; j++) {
+      double acc = 0;
+      for (int64_t p = 0; p < k; p++) acc += av[size_t(i * k + p)] * bv[size_t(p * n + j)];
+      out.push_back(acc);
+    }
+  return out;
+}
+
+TEST(matmul_with_densified_onehot_uses_its_places) {
+  Generator g(3);
+  const int64_t n = 12;
+  // Rows j of an [n, n] matrix with one value each, at scattered columns; example 5 invalid (-1).
+  std::vector<int64_t> ix;
+  for (int64_t j = 0; j < n; j++) ix.push_back(j == 5 ? -1 : (j * 7) % n);
+  Tensor index = O::from_data(ix.data(), Dims{n}, DType::Int64);
+  Tensor scale = O::randn(g, Dims{n}, DType::Float64);
+  Tensor h = onehot_densify(index, scale, Dims{n});
+  CHECK(h.impl()->storage->sparse != nullptr);
+  Tensor v = O::randn(g, Dims{n, 3}, DType::Float64), u = O::randn(g, Dims{3, n}, DType::Float64);
+  CHECK(close(values(O::matmul(h, v)), dense_product(h, v), 1e-14));
+  CHECK(close(values(O::matmul(u, h)), dense_product(u, h), 1e-14));
+  Tensor ht = O::transpose(h, 0, 1);
+  CHECK(close(values(O::matmul(ht, v)), dense_product(O::contiguous(ht), v), 1e-14));
+  CHECK(close(values(O::matmul(u, ht)), dense_product(u, O::contiguous(ht)), 1e-14));
+  Tensor hv = O::matmul(h, O::select(v, 1, 0));  // matrix @ vector (the hessian @ v of the notebook)
+  CHECK(close(values(hv), values(O::select(O::matmul(O::add(h, vec({0.0}, Dims{})), v), 1, 0)), 1e-14));
+  // A view that is not the whole storage takes the dense path and still agrees.
+  Tensor part = O::slice(h, 0, 2, 8, 1);
+  CHECK(close(values(O::matmul(part, v)), dense_product(part, v), 1e-14));
+  // Inf in the other factor: densely every row meets it (0 * Inf = NaN), so must the result.
+  std::vector<double> bad = values(v);
+  bad[4] = INFINITY;
+  Tensor vb = vec(bad, Dims{n, 3});
+  std::vector<double> got = values(O::matmul(h, vb));
+  for (size_t i = 0; i < got.size(); i++) CHECK(std::isnan(got[i]) || std::isinf(got[i]) == std::isinf(dense_product(h, vb)[i]));
+  int nan_got = 0, nan_want = 0;
+  for (double x : got) nan_got += std::isnan(x);
+  for (double x : dense_product(h, vb)) nan_want += std::isnan(x);
+  CHECK(nan_got == nan_want && nan_want > 0);
+}
+
 int main() { return check::run_all(); }

@@ -3,6 +3,7 @@
 #pragma once
 #include <atomic>
 #include <cstdint>
+#include <memory>
 #include <new>
 
 #include "core/device.h"
@@ -12,6 +13,8 @@
 #include "core/shape.h"
 
 namespace adjoint {
+
+struct SparseFacts;
 
 struct Storage {
   std::atomic<int32_t> refs{1};
@@ -23,6 +26,11 @@ struct Storage {
   // all its values, computed once, stay true: bit 0 = known, bit 1 = all finite, bit 2 = all finite
   // and nonzero. Set by all_finite_deep (interp/level.cpp) when a scan covers the whole storage.
   std::atomic<uint8_t> value_facts{0};
+  // Under the same NOTE: a storage written as zeros plus a few values at known places (a one-hot
+  // batch densified: the Jacobian or Hessian of an elementwise function) may say so here, set by
+  // its producer before the tensor is returned; ops may then use the places instead of reading
+  // every zero (matmul of such a matrix: a gather, not a dense product). Null when unknown.
+  std::unique_ptr<SparseFacts> sparse;
   ~Storage();
   ADJ_POOLED_OBJECT
 };
@@ -81,6 +89,12 @@ class Tensor {
  private:
   template <int N> friend class BorrowedSlots;
   Ref<TensorImpl> impl_;
+};
+
+// The nonzero places of a mostly-zero storage (Storage::sparse): distinct flat element positions
+// (int64 [nnz]) and the values there (contiguous [nnz], the storage's dtype; some may be zero).
+struct SparseFacts {
+  Tensor positions, values;
 };
 
 // NOTE: tensors passed on as borrowed references: n slots (N inline, heap beyond) that share the

@@ -169,7 +169,12 @@ Tensor onehot_densify(const Tensor& index, const Tensor& scale, const Dims& shap
     int64_t p = idx_data(index)[j];
     flat[size_t(j)] = j * m + (p < 0 ? 0 : p);
   }
-  Tensor dense = O::index_add(mask_invalid(scale, index), 0, make_index(std::move(flat)), batch * m);
+  Tensor values = mask_invalid(scale, index), positions = make_index(std::move(flat));
+  Tensor dense = O::index_add(values, 0, positions, batch * m);
+  if (!dense.is_tracer() && !values.is_tracer() && m >= 4) {  // nnz = batch of batch * m elements
+    values = O::contiguous(values);
+    dense.impl()->storage->sparse.reset(new SparseFacts{positions, values});
+  }
   return O::reshape(dense, full);
 }
 

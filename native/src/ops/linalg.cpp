@@ -1,6 +1,8 @@
 // Matmul primitive: both operands of rank >= 2, batch dims broadcast. 1-D cases are composites.
+#include "interp/level.h"
 #include "ops/op.h"
 #include "ops/op_util.h"
+#include "ops/ops.h"
 #include "ops/rule_util.h"
 
 namespace adjoint {
@@ -10,6 +12,48 @@ bool broadcastable(const Dims& x, const Dims& y) {
   for (int i = 1; i <= x.n && i <= y.n; i++)
     if (x[x.n - i] != y[y.n - i] && x[x.n - i] != 1 && y[y.n - i] != 1) return false;
   return true;
+}
+
+// The row and column of each known nonzero of matrix t (Storage::sparse), or false when t does not
+// cover its whole storage in row-major or transposed order, or is too dense to gain.
+bool sparse_places(const Tensor& t, std::vector<int64_t>* rows, std::vector<int64_t>* cols, Tensor* values) {
+  const Storage* st = t.impl()->storage.get();
+  if (!st || !st->sparse || t.ndim() != 2 || t.offset() != 0) return false;
+  const int64_t m = t.size(0), k = t.size(1);
+  if (size_t(m * k) * itemsize(t.dtype()) != st->nbytes || m < 2 || k < 2) return false;
+  const bool row_major = t.strides()[0] == k && t.strides()[1] == 1, transposed = t.strides()[0] == 1 && t.strides()[1] == m;
+  const Tensor& pos = st->sparse->positions;
+  if (!(row_major || transposed) || pos.numel() * 4 > m * k) return false;
+  const int64_t* p = pos.data<int64_t>();
+  rows->resize(size_t(pos.numel()));
+  cols->resize(size_t(pos.numel()));
+  for (int64_t i = 0; i < pos.numel(); i++) {
+    (*rows)[size_t(i)] = row_major ? p[i] / k : p[i] % m;
+    (*cols)[size_t(i)] = row_major ? p[i] % k : p[i] / m;
+  }
+  *values = st->sparse->values;
+  return true;
+}
+
+Tensor index_of(std::vector<int64_t>& v) { return ops::from_data(v.data(), Dims{int64_t(v.size())}, DType::Int64); }
+
+// NOTE: a factor whose storage knows its nonzero places (a densified one-hot batch, such as
+// hessian(f)(x) of an elementwise f) multiplies as a gather of the other factor's rows or columns
+// at those places and a scatter into zeros, not as a dense product over its zeros. Only when the
+// other factor is all finite: densely, its Inf/NaN would meet the zeros and give NaN.
+Tensor sparse_matmul(const Tensor& a, const Tensor& b) {
+  if (a.ndim() != 2 || b.ndim() != 2 || !is_floating(a.dtype())) return Tensor();
+  std::vector<int64_t> rows, cols;
+  Tensor values;
+  if (sparse_places(a, &rows, &cols, &values) && all_finite_deep(b, false)) {  // out[r, :] += v * b[c, :]
+    Tensor g = ops::mul(ops::index_select(b, 0, index_of(cols)), ops::unsqueeze(values, 1));
+    return ops::index_add(g, 0, index_of(rows), a.size(0));
+  }
+  if (sparse_places(b, &rows, &cols, &values) && all_finite_deep(a, false)) {  // out[:, c] += a[:, r] * v
+    Tensor g = ops::mul(ops::index_select(a, 1, index_of(rows)), ops::unsqueeze(values, 0));
+    return ops::index_add(g, 1, index_of(cols), b.size(1));
+  }
+  return Tensor();
 }
 
 Tensor eval_matmul(const Tensor* in, int, const Attrs&) {
@@ -31,6 +75,7 @@ Tensor eval_matmul(const Tensor* in, int, const Attrs&) {
   sa.push_back(m); sa.push_back(k);
   sb.push_back(k); sb.push_back(n);
   so.push_back(m); so.push_back(n);
+  if (Tensor r = sparse_matmul(a, b); r.defined()) return r;
   Tensor out = Tensor::empty(so, a.dtype(), a.device(), "matmul");
   backend_of(a).matmul(broadcast_view(a, sa), broadcast_view(b, sb), out);
   return out;

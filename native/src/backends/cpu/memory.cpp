@@ -79,6 +79,23 @@ void scatter_add_1d(const Tensor& g, const int64_t* idx, int64_t n, const Tensor
   for (int64_t i = 0; i < n; i++) dst[idx[i] * so] += src[i * sg];
 }
 
+// Matrices: no per-slab views. dim 1 walks each row of out once (rows outer); either way every
+// element receives its slabs in index order, as the general path does, so the same bits.
+template <class T>
+void scatter_add_2d(const Tensor& g, int dim, const int64_t* idx, int64_t n, const Tensor& out) {
+  const T* src = g.data<T>();
+  T* dst = out.data<T>();
+  const int o = 1 - dim;
+  const int64_t other = g.size(o), gi = g.strides()[dim], gj = g.strides()[o], oi = out.strides()[dim], oj = out.strides()[o];
+  if (dim == 0) {
+    for (int64_t i = 0; i < n; i++)
+      for (int64_t j = 0; j < other; j++) dst[idx[i] * oi + j * oj] += src[i * gi + j * gj];
+  } else {
+    for (int64_t j = 0; j < other; j++)
+      for (int64_t i = 0; i < n; i++) dst[idx[i] * oi + j * oj] += src[i * gi + j * gj];
+  }
+}
+
 }  // namespace
 
 void CpuBackend::index_add(const Tensor& g, int dim, const Tensor& index, const Tensor& out) {
@@ -86,6 +103,8 @@ void CpuBackend::index_add(const Tensor& g, int dim, const Tensor& index, const 
   const int64_t n = index.numel();
   if (g.ndim() == 1 && g.dtype() == DType::Float32) return scatter_add_1d<float>(g, idx, n, out);
   if (g.ndim() == 1 && g.dtype() == DType::Float64) return scatter_add_1d<double>(g, idx, n, out);
+  if (g.ndim() == 2 && g.dtype() == DType::Float32) return scatter_add_2d<float>(g, dim, idx, n, out);
+  if (g.ndim() == 2 && g.dtype() == DType::Float64) return scatter_add_2d<double>(g, dim, idx, n, out);
   Dims sh = g.shape(), sg = g.strides(), so = out.strides();
   sh.erase(dim);
   sg.erase(dim);
