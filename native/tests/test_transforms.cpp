@@ -221,6 +221,61 @@ TEST(structured_basis_matches_dense_identity) {
   }
 }
 
+// jacfwd through the structured basis (vmap over the tangent's basis rows) or a dense identity.
+static Tensor jacfwd_cols(Fn f, const Tensor& x, bool structured) {
+  const int64_t n = x.numel();
+  Ref<Level> vl = push_level(LevelKind::Batch, n);
+  Tensor basis = structured ? batch_basis(vl.get(), n, 0, x.dtype()) : batch_wrap(vl.get(), O::eye(n, n, x.dtype()), 0);
+  Ref<Level> jl = push_level(LevelKind::Jvp);
+  Tensor y = f(jvp_wrap(jl.get(), x, O::reshape(basis, x.shape())));
+  Tensor p, t;
+  jvp_unwrap(jl.get(), y, &p, &t);
+  pop_level(jl.get(), "jvp");
+  Tensor r = batch_unwrap(vl.get(), t, 0);
+  pop_level(vl.get(), "vmap");
+  return r;
+}
+
+// Expanded one-hots (sum's backward over a batch dim, expand in a forward pass) stay multi-hot
+// through scaling, where, reshapes, slices, sums and matmuls on either side; every Jacobian equals
+// the one through a dense identity, whole and in chunks.
+TEST(multihot_basis_matches_dense_identity) {
+  Generator g(7);
+  auto rnd = [&](Dims shape) { return O::randn(g, shape, DType::Float64); };
+  Tensor w = rnd({4, 5}), b = rnd({4}), v = rnd({5, 4}), u = rnd({4, 5}), w2 = rnd({7, 6}), c30 = rnd({6, 5});
+  Fn mats[] = {  // on x [6, 5]
+      [&](const Tensor& x) { return O::sum(O::tanh(O::linear(x, w, &b)), Dims{0}, false); },  // the sum trick
+      [&](const Tensor& x) { return O::mul(O::sum(O::exp(x), Dims{0}, true), x); },
+      [&](const Tensor& x) { return O::matmul(w2, O::sum(O::relu(O::sub(x, vec({0.2}, Dims{}))), Dims{1}, false)); },
+      [&](const Tensor& x) { return O::sum(O::matmul(x, v), Dims{0}, false); },                       // multi-hot @ dense
+      [&](const Tensor& x) { return O::sum(O::matmul(x, v), Dims{1}, false); },                       // (rows repeat)
+      [&](const Tensor& x) { return O::sum(O::matmul(u, O::transpose(x, 0, 1)), Dims{1}, false); },  // transposed
+      [&](const Tensor& x) { return O::sum(O::matmul(u, O::reshape(x, Dims{5, 6})), Dims{1}, false); },  // dense @ multi-hot
+      [&](const Tensor& x) { return O::mul(O::expand(O::sum(O::mul(x, c30), Dims{}, false), Dims{2, 5}), O::sin(O::slice(x, 0, 0, 2, 1))); },
+  };
+  Tensor x = rnd({6, 5});
+  for (Fn& f : mats) {
+    const int64_t n = f(x).numel();
+    CHECK(close(values(jacrev_rows(f, x, 0, n, true)), values(jacrev_rows(f, x, 0, n, false))));
+    for (int64_t s = 0; s + 3 <= n; s += 3) CHECK(close(values(jacrev_rows(f, x, s, 3, true)), values(jacrev_rows(f, x, s, 3, false))));
+    CHECK(close(values(jacfwd_cols(f, x, true)), values(jacfwd_cols(f, x, false))));
+  }
+  Tensor x5 = rnd({5}), c40 = rnd({40}), c85 = rnd({8, 5}), v52 = rnd({5, 2});
+  Fn vecs[] = {  // on x [5]: expands in the forward pass (jacfwd's tangents), then matmul, slice, where
+      [&](const Tensor& x) { return O::matmul(O::mul(O::expand(O::unsqueeze(x, 0), Dims{8, 5}), c85), v52); },
+      [&](const Tensor& x) { return O::slice(O::mul(O::reshape(O::expand(O::unsqueeze(O::tanh(x), 0), Dims{8, 5}), Dims{40}), c40), 0, 3, 30, 1); },
+      [&](const Tensor& x) {
+        Tensor e = O::reshape(O::expand(O::unsqueeze(O::slice(O::cat({x, x}, 0), 0, 1, 6, 1), 0), Dims{8, 5}), Dims{40});
+        return O::where(O::compare(OpId::Gt, c40, vec({0.0}, Dims{})), e, vec({0.0}, Dims{}));
+      },
+  };
+  for (Fn& f : vecs) {
+    const int64_t n = f(x5).numel();
+    CHECK(close(values(jacrev_rows(f, x5, 0, n, true)), values(jacrev_rows(f, x5, 0, n, false))));
+    CHECK(close(values(jacfwd_cols(f, x5, true)), values(jacfwd_cols(f, x5, false))));
+  }
+}
+
 // A densified one-hot batch knows its nonzero places (Storage::sparse); matmul with it, on either
 // side and transposed, must equal the dense product computed here from its values; an operand
 // with Inf/NaN must give the dense product's NaN rows (the sparse path stands aside).

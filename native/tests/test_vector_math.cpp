@@ -389,7 +389,7 @@ TEST(binary_rows_match_row_calls) {
       std::vector<double> ad(a.begin(), a.end()), bd(b.begin(), b.end());
       for (int op = 0; op < 4; op++)
         for (auto [sa, sb] : {std::pair<int64_t, int64_t>{1, 1}, {1, 0}, {0, 1}})
-          for (int64_t rb : {ld, int64_t(0), n}) {  // n: contiguous rows (the flat path)
+          for (int64_t rb : {ld, int64_t(0), n}) {  // n: contiguous rows, 0: one row (the flat paths)
             std::vector<float> o(size_t(rows * n)), w(size_t(rows * n));
             std::vector<double> od(size_t(rows * n)), wd(size_t(rows * n));
             const int64_t ra = rb == n ? n : ld;  // both operands as contiguous rows too
@@ -401,6 +401,14 @@ TEST(binary_rows_match_row_calls) {
             }
             bad += std::memcmp(o.data(), w.data(), o.size() * sizeof(float)) != 0;
             bad += std::memcmp(od.data(), wd.data(), od.size() * sizeof(double)) != 0;
+            if (sb == 0 && rb == n) {  // in place over the contiguous rows: o is a
+              std::vector<float> ip(a.begin(), a.begin() + rows * n);
+              std::vector<double> ipd(ad.begin(), ad.begin() + rows * n);
+              fr[op](ip.data(), 1, n, b.data(), 0, n, ip.data(), n, n, rows);
+              gr[op](ipd.data(), 1, n, bd.data(), 0, n, ipd.data(), n, n, rows);
+              bad += std::memcmp(ip.data(), w.data(), ip.size() * sizeof(float)) != 0;
+              bad += std::memcmp(ipd.data(), wd.data(), ipd.size() * sizeof(double)) != 0;
+            }
           }
     }
     if (bad) std::printf("  %s: %d mismatching cases\n", k.name, bad);

@@ -11,14 +11,16 @@ namespace {
 
 // NOTE: a batched value is either dense (`value`, batch in dim 0) or one-hot: example k is zero
 // except for `scale[k]` at flat position `index[k]` of the per-example shape (index -1: all zero).
+// A multi-hot value has index and scale [B, K]: example k is the sum of its K entries (positions
+// may repeat; -1 entries add nothing), the form an expanded one-hot takes.
 // The one-hot form is what jacrev/jacfwd feed in (the rows of an identity); structured rules in
 // onehot.cpp keep it through the ops that preserve it (scaling, reshapes, sums) and turn matmuls
 // with it into gathers, so a Jacobian never multiplies by a materialised identity. Any other op
 // densifies it first, so results never depend on which form a value had.
 struct BatchTracer : Tracer {
   Tensor value;  // batch in dim 0 (undefined while one-hot)
-  Tensor index;  // one-hot form: concrete int64 [B] on the host
-  Tensor scale;  // one-hot form: [B], may be a tracer of an enclosing level
+  Tensor index;  // one-hot form: concrete int64 [B] (or [B, K]) on the host
+  Tensor scale;  // one-hot form: [B] (or [B, K]), may be a tracer of an enclosing level
   // A one-hot value also holds exact zeros: finite, but never "nonzero".
   bool all_finite(bool nz) const override { return value.defined() ? all_finite_deep(value, nz) : !nz && all_finite_deep(scale, false); }
   Tensor value_for_read(const char* op) const override {

@@ -22,20 +22,34 @@ Tensor make_index(std::vector<int64_t>&& v) {
   return O::from_data(v.data(), Dims{int64_t(v.size())}, DType::Int64);
 }
 
-bool any_invalid(const Tensor& index) {
-  const int64_t* p = idx_data(index);
-  for (int64_t i = 0, n = index.numel(); i < n; i++)
-    if (p[i] < 0) return true;
-  return false;
+// Positions with the shape of `like` ([B] one-hot or [B, K] multi-hot).
+Tensor make_index_like(std::vector<int64_t>&& v, const Tensor& like) {
+  return O::from_data(v.data(), like.shape(), DType::Int64);
 }
 
-// u (per-example shape broadcastable to `shape`) at the flat positions `index` of `shape`.
+// Entries per example: 1 for a one-hot index [B], K for a multi-hot one [B, K].
+int64_t entries(const Tensor& index) { return index.ndim() == 1 ? 1 : index.size(1); }
+
+bool any_invalid(const Tensor& index) {
+  const int64_t* p = idx_data(index);
+  int64_t any = 0;
+  for (int64_t i = 0, n = index.numel(); i < n; i++) any |= p[i];  // a sign bit: vectorises, no early exit
+  return any < 0;
+}
+
+// u (per-example shape broadcastable to `shape`) at the flat positions `index` of `shape`,
+// shaped like index.
 Tensor gather(const Tensor& u, const Dims& shape, const Tensor& index) {
   Tensor flat = O::reshape(u.shape() == shape ? u : O::expand(u, shape), Dims{-1});
-  if (!any_invalid(index)) return O::index_select(flat, 0, index);
-  std::vector<int64_t> clamped(idx_data(index), idx_data(index) + index.numel());
-  for (int64_t& i : clamped) i = i < 0 ? 0 : i;
-  return O::index_select(flat, 0, make_index(std::move(clamped)));
+  Tensor r;
+  if (!any_invalid(index)) {
+    r = O::index_select(flat, 0, index.ndim() == 1 ? index : O::reshape(index, Dims{-1}));
+  } else {
+    std::vector<int64_t> clamped(idx_data(index), idx_data(index) + index.numel());
+    for (int64_t& i : clamped) i = i < 0 ? 0 : i;
+    r = O::index_select(flat, 0, make_index(std::move(clamped)));
+  }
+  return index.ndim() == 1 ? r : O::reshape(r, index.shape());
 }
 
 // scale with the examples whose index is -1 forced to exactly zero (not 0 * something).
@@ -43,7 +57,7 @@ Tensor mask_invalid(const Tensor& scale, const Tensor& index) {
   if (!any_invalid(index)) return scale;
   std::vector<uint8_t> valid(static_cast<size_t>(index.numel()));
   for (int64_t i = 0; i < index.numel(); i++) valid[size_t(i)] = idx_data(index)[i] >= 0;
-  Tensor m = O::from_data(valid.data(), Dims{index.numel()}, DType::Bool);
+  Tensor m = O::from_data(valid.data(), index.shape(), DType::Bool);
   return O::where(m, scale, O::scalar(0, scale.dtype(), scale.device()));
 }
 
@@ -78,7 +92,56 @@ Tensor reduce_index(const Tensor& index, const Dims& shape, const Dims& out_shap
     }
     out[size_t(k)] = q;
   }
-  return make_index(std::move(out));
+  return make_index_like(std::move(out), index);
+}
+
+// Flat positions of `shape` moved by a permutation of its dims (out = the permuted shape).
+Tensor permute_index(const Tensor& index, const Dims& shape, const Dims& perm, const Dims& out) {
+  const Dims ostr = contiguous_strides(out);
+  std::vector<int64_t> pos(static_cast<size_t>(index.numel()));
+  for (int64_t e = 0; e < index.numel(); e++) {
+    int64_t p = idx_data(index)[e], coords[kMaxDims];
+    if (p < 0) { pos[size_t(e)] = -1; continue; }
+    for (int d = shape.n - 1; d >= 0; d--) {
+      coords[d] = shape[d] ? p % shape[d] : 0;
+      p = shape[d] ? p / shape[d] : 0;
+    }
+    int64_t q = 0;
+    for (int i = 0; i < out.n; i++) q += coords[wrap_dim(perm[i], shape.n, "permute")] * ostr[i];
+    pos[size_t(e)] = q;
+  }
+  return make_index_like(std::move(pos), index);
+}
+
+// Expanding a (multi-)hot value of per-example `shape` to `out` repeats each entry at every
+// broadcast copy of its position: entry k of an example becomes entries k * copies + f, f over the
+// copies in ascending position order.
+Tensor expand_index(const Tensor& index, const Dims& shape, const Dims& out, int64_t copies) {
+  const int r = out.n, lead = r - shape.n;
+  const Dims ostr = contiguous_strides(out);
+  std::vector<int64_t> free{0};  // offsets of the copies: every coordinate of the broadcast dims
+  for (int d = 0; d < r; d++) {
+    if (d >= lead && !(shape[d - lead] == 1 && out[d] != 1)) continue;
+    std::vector<int64_t> next;
+    next.reserve(free.size() * size_t(out[d]));
+    for (int64_t f : free)
+      for (int64_t c = 0; c < out[d]; c++) next.push_back(f + c * ostr[d]);
+    free.swap(next);
+  }
+  const int64_t batch = index.size(0), k = entries(index);
+  std::vector<int64_t> pos(static_cast<size_t>(batch * k * copies));
+  size_t o = 0;
+  for (int64_t e = 0; e < batch * k; e++) {
+    int64_t p = idx_data(index)[e], base = 0;
+    if (p >= 0)
+      for (int d = shape.n - 1; d >= 0; d--) {
+        const int64_t c = shape[d] ? p % shape[d] : 0;
+        p = shape[d] ? p / shape[d] : 0;
+        base += (shape[d] == 1 ? 0 : c) * ostr[lead + d];
+      }
+    for (int64_t f : free) pos[o++] = idx_data(index)[e] < 0 ? -1 : base + f;
+  }
+  return O::from_data(pos.data(), Dims{batch, k * copies}, DType::Int64);
 }
 
 // NOTE: densely, a basis row's zeros meet every element of the other operand, and 0 * Inf,
@@ -152,10 +215,74 @@ Tensor onehot_matmul_right(const Tensor& a, const Tensor& index, const Tensor& s
   return O::where(O::unsqueeze(mask, 1), O::unsqueeze(picked, 2), O::scalar(0, scale.dtype(), scale.device()));  // [B, m, n]
 }
 
+// Matmuls with a multi-hot factor (index [B, K]): each entry contributes one scaled row (left) or
+// column (right) of the dense factor, added into zeros. When the entries fill every row of the
+// result once, in order (an expanded one-hot times a matrix: jacrev of a sum over a batch), the
+// scaled rows are the result as they are.
+// p / d and p % d for many p >= 0 with one divisor, without a hardware division each time (the
+// entries of a multi-hot value number in the thousands): a double reciprocal, corrected exactly.
+struct Divider {
+  int64_t d;
+  double inv;
+  explicit Divider(int64_t d) : d(d), inv(1.0 / double(d)) {}
+  int64_t quot(int64_t p) const {
+    int64_t q = int64_t(double(p) * inv);
+    while (q * d > p) q--;
+    while ((q + 1) * d <= p) q++;
+    return q;
+  }
+};
+
+Tensor multihot_matmul_left(const Tensor& index, const Tensor& scale, const Dims& ashape, const Tensor& b) {
+  const int64_t m = ashape[0], k = ashape[1], n = b.size(1), batch = index.size(0), per = entries(index), ne = index.numel();
+  const int64_t* ix = idx_data(index);
+  Tensor sc = mask_invalid(scale, index);
+  // Every row once, in order, all in one column c_j per example (an expanded one-hot): example j
+  // is scale[j, :, None] * b[c_j, None, :], one broadcast multiply.
+  bool expanded = per == m;
+  std::vector<int64_t> c(static_cast<size_t>(batch));
+  for (int64_t j = 0; j < batch && expanded; j++) {
+    const int64_t* pj = ix + j * per;
+    c[size_t(j)] = pj[0];
+    expanded = pj[0] >= 0 && pj[0] < k;
+    for (int64_t q = 1; q < per && expanded; q++) expanded = pj[q] == q * k + pj[0];
+  }
+  if (expanded) {
+    Tensor picked = O::reshape(O::index_select(b, 0, make_index(std::move(c))), Dims{batch, 1, n});
+    return O::mul(O::reshape(sc, Dims{batch, m, 1}), picked);
+  }
+  std::vector<int64_t> rows(static_cast<size_t>(ne)), cols(static_cast<size_t>(ne));
+  bool in_order = per == m;  // every row once, in order: the scaled rows are the result
+  const Divider byk(k);
+  for (int64_t j = 0, e = 0; j < batch; j++)
+    for (int64_t q = 0; q < per; q++, e++) {
+      const int64_t p = ix[e], r = p < 0 ? 0 : byk.quot(p);
+      rows[size_t(e)] = j * m + r;
+      cols[size_t(e)] = p < 0 ? 0 : p - r * k;
+      in_order = in_order && r == q && p >= 0;
+    }
+  Tensor g = O::mul(O::index_select(b, 0, make_index(std::move(cols))), O::reshape(sc, Dims{ne, 1}));
+  if (!in_order) g = O::index_add(g, 0, make_index(std::move(rows)), batch * m);
+  return O::reshape(g, Dims{batch, m, n});
+}
+
+Tensor multihot_matmul_right(const Tensor& a, const Tensor& index, const Tensor& scale, const Dims& bshape) {
+  const int64_t n = bshape[1], m = a.size(0), batch = index.size(0), per = entries(index), ne = index.numel();
+  std::vector<int64_t> rows(static_cast<size_t>(ne)), cols(static_cast<size_t>(ne));
+  for (int64_t e = 0; e < ne; e++) {
+    const int64_t p = idx_data(index)[e];
+    rows[size_t(e)] = p < 0 ? 0 : p / n;
+    cols[size_t(e)] = e / per * n + (p < 0 ? 0 : p % n);
+  }
+  Tensor g = O::mul(O::index_select(a, 1, make_index(std::move(rows))), O::reshape(mask_invalid(scale, index), Dims{1, ne}));
+  g = O::index_add(g, 1, make_index(std::move(cols)), batch * n);  // [m, B * n]
+  return O::permute(O::reshape(g, Dims{m, batch, n}), Dims{1, 0, 2});
+}
+
 }  // namespace
 
 Tensor onehot_densify(const Tensor& index, const Tensor& scale, const Dims& shape) {
-  const int64_t batch = index.numel(), m = numel_of(shape);
+  const int64_t batch = index.size(0), k = entries(index), m = numel_of(shape);
   Dims full = shape;
   full.insert(0, batch);
   if (m == 0) return O::zeros(full, scale.dtype(), scale.device());
@@ -164,14 +291,15 @@ Tensor onehot_densify(const Tensor& index, const Tensor& scale, const Dims& shap
   // Zeros with each example's scale added at its flat position: a scatter (index_add), not a
   // product, so an Inf or NaN scale does not spill into the example's zeros. Examples whose
   // index is -1 add an exact 0 at their row's first position.
-  std::vector<int64_t> flat(static_cast<size_t>(batch));
-  for (int64_t j = 0; j < batch; j++) {
-    int64_t p = idx_data(index)[j];
-    flat[size_t(j)] = j * m + (p < 0 ? 0 : p);
+  std::vector<int64_t> flat(static_cast<size_t>(batch * k));
+  for (int64_t e = 0; e < batch * k; e++) {
+    int64_t p = idx_data(index)[e];
+    flat[size_t(e)] = e / k * m + (p < 0 ? 0 : p);
   }
   Tensor values = mask_invalid(scale, index), positions = make_index(std::move(flat));
-  Tensor dense = O::index_add(values, 0, positions, batch * m);
-  if (!dense.is_tracer() && !values.is_tracer() && m >= 4) {  // nnz = batch of batch * m elements
+  if (k > 1) values = O::reshape(values, Dims{-1});
+  Tensor dense = O::index_add(values, 0, positions, batch * m);  // a multi-hot's repeated positions add up
+  if (!dense.is_tracer() && !values.is_tracer() && k == 1 && m >= 4) {  // nnz = batch of batch * m elements
     values = O::contiguous(values);
     dense.impl()->storage->sparse.reset(new SparseFacts{positions, values});
   }
@@ -207,6 +335,10 @@ Tensor onehot_process(Level* level, const OpDef& def, const Tensor* in, int nin,
     case OpId::Unsqueeze:
       // Row-major reshapes keep every element's flat position.
       return wrap(index[oh], scale[oh], view_result_shape(def.id, shape, x.dtype(), at));
+    case OpId::Permute: {  // transposes: each entry moves to its element's new flat position
+      const Dims out = view_result_shape(def.id, shape, x.dtype(), at);  // checks the permutation
+      return wrap(permute_index(index[oh], shape, at.ints, out), scale[oh], out);
+    }
     case OpId::Mul:
     case OpId::Div: {
       if (n_oh != 1 || (def.id == OpId::Div && oh != 0)) return Tensor();
@@ -248,7 +380,21 @@ Tensor onehot_process(Level* level, const OpDef& def, const Tensor* in, int nin,
         if (!(reduced & (1u << d))) out_shape.push_back(shape[d]);
         else if (at.flag) out_shape.push_back(1);
       }
+      if (entries(index[oh]) > 1 && entries(index[oh]) * 4 > numel_of(out_shape)) return Tensor();  // entries pile up
       return wrap(reduce_index(index[oh], shape, out_shape, reduced, at.flag), scale[oh], out_shape);
+    }
+    case OpId::Expand: {
+      // Each entry repeats at every broadcast copy of its position (sum's backward: a one-hot
+      // cotangent spread over a batch dim), while that stays sparse enough to gain.
+      const Dims out = view_result_shape(def.id, shape, x.dtype(), at);  // checks the sizes as eval does
+      const int64_t m = numel_of(shape), mo = numel_of(out);
+      if (m == 0 || mo == 0) return Tensor();
+      const int64_t batch = index[oh].size(0), per = entries(index[oh]), copies = mo / m;
+      if (copies == 1) return wrap(index[oh], scale[oh], out);  // only new size-1 dims: same flat positions
+      if (per * copies * 4 > mo) return Tensor();
+      Tensor sc = O::reshape(mask_invalid(scale[oh], index[oh]), Dims{batch, per, 1});
+      sc = O::reshape(O::expand(sc, Dims{batch, per, copies}), Dims{batch, per * copies});
+      return wrap(expand_index(index[oh], shape, out, copies), sc, out);
     }
     case OpId::Slice: {
       // A step-1 slice of a 1-D one-hot (jacrev/jacfwd cut the basis row per output/input).
@@ -263,13 +409,16 @@ Tensor onehot_process(Level* level, const OpDef& def, const Tensor* in, int nin,
         int64_t p = idx_data(index[oh])[k];
         idx[size_t(k)] = p >= start && p < end ? p - start : -1;
       }
-      Tensor ni = make_index(std::move(idx));
+      Tensor ni = make_index_like(std::move(idx), index[oh]);
       return wrap(ni, mask_invalid(scale[oh], ni), Dims{end - start});
     }
     case OpId::Matmul: {
       if (n_oh != 1 || in[0].ndim() != 2 || in[1].ndim() != 2 || in[0].dtype() != in[1].dtype()) return Tensor();
       if (in[0].size(1) != in[1].size(0)) return Tensor();  // let the ordinary rule report the error
       if (!finite_operand(in[1 - oh], false)) return Tensor();
+      if (entries(index[oh]) > 1)
+        return batch_wrap_physical(level, oh == 0 ? multihot_matmul_left(index[0], scale[0], in[0].shape(), in[1])
+                                                  : multihot_matmul_right(in[0], index[1], scale[1], in[1].shape()));
       Tensor dense = oh == 0 ? onehot_matmul_left(index[0], scale[0], in[0].shape(), in[1])
                              : onehot_matmul_right(in[0], index[1], scale[1], in[1].shape());
       return batch_wrap_physical(level, dense);

@@ -7,6 +7,17 @@ namespace adjoint {
 namespace {
 
 // attrs.ints = {dim}; index: int64, 0-d or 1-D, every value in range.
+// The first i with p[i] outside [0, size), or -1: a branch-free pass (an index of thousands of
+// entries is checked on every gather), then the search only when something is wrong.
+int64_t first_out_of_range(const int64_t* p, int64_t n, int64_t size) {
+  bool bad = false;
+  for (int64_t i = 0; i < n; i++) bad |= uint64_t(p[i]) >= uint64_t(size);  // negatives wrap to huge
+  if (!bad) return -1;
+  for (int64_t i = 0; i < n; i++)
+    if (uint64_t(p[i]) >= uint64_t(size)) return i;
+  return -1;
+}
+
 Tensor eval_index_select(const Tensor* in, int, const Attrs& at) {
   const Tensor &x = in[0], &index = in[1];
   ADJ_CHECK(index.dtype() == DType::Int64, ErrorKind::DType, "index_select",
@@ -28,9 +39,9 @@ Tensor eval_index_select(const Tensor* in, int, const Attrs& at) {
     backend_of(idx).copy_to_host(host.raw_data(), idx.raw_data(), size_t(idx.numel()) * 8);
   }
   const int64_t* p = host.data<int64_t>();
-  for (int64_t i = 0, n = host.numel(); i < n; i++)
-    ADJ_CHECK(p[i] >= 0 && p[i] < x.size(d), ErrorKind::Index, "index_select",
-              "index " << p[i] << " out of range for dim " << d << " of size " << x.size(d) << " (shape " << x.shape().str() << ")");
+  const int64_t bad = first_out_of_range(p, host.numel(), x.size(d));
+  ADJ_CHECK(bad < 0, ErrorKind::Index, "index_select",
+            "index " << p[bad] << " out of range for dim " << d << " of size " << x.size(d) << " (shape " << x.shape().str() << ")");
   Dims sh = x.shape();
   sh[d] = idx.numel();
   Tensor out = Tensor::empty(sh, x.dtype(), x.device(), "index_select");
@@ -100,8 +111,8 @@ Tensor eval_index_add(const Tensor* in, int, const Attrs& at) {
   be.fill(out, 0.0);
   Tensor idx = index.is_contiguous() ? index : op_def(OpId::Contiguous).eval(&index, 1, Attrs{});
   const int64_t* p = idx.data<int64_t>();
-  for (int64_t i = 0, n = idx.numel(); i < n; i++)
-    ADJ_CHECK(p[i] >= 0 && p[i] < at.ints[1], ErrorKind::Index, "index_add", "index " << p[i] << " out of range for size " << at.ints[1]);
+  const int64_t bad = first_out_of_range(p, idx.numel(), at.ints[1]);
+  ADJ_CHECK(bad < 0, ErrorKind::Index, "index_add", "index " << p[bad] << " out of range for size " << at.ints[1]);
   be.index_add(g, d, idx, out);
   return out;
 }

@@ -43,6 +43,27 @@ void gather_1d(const Tensor& x, const int64_t* idx, int64_t isz, int64_t n, cons
   for (int64_t i = 0; i < n; i++) dst[i * so] = src[idx[i * isz] * sx];
 }
 
+// Matrix rows (dim 0) or columns (dim 1) picked one by one, without a view per slab: for gathers
+// of many short runs (a multi-hot matmul picks one row per entry).
+template <class T>
+void gather_2d(const Tensor& x, int dim, const int64_t* idx, int64_t isz, int64_t n, const Tensor& out) {
+  const T* src = x.data<T>();
+  T* dst = out.data<T>();
+  const int o = 1 - dim;
+  const int64_t other = x.size(o), xi = x.strides()[dim], xj = x.strides()[o], oi = out.strides()[dim], oj = out.strides()[o];
+  if (dim == 0) {
+    for (int64_t i = 0; i < n; i++) {
+      const T* s = src + idx[i * isz] * xi;
+      T* d = dst + i * oi;
+      if (xj == 1 && oj == 1) std::memcpy(d, s, size_t(other) * sizeof(T));
+      else for (int64_t j = 0; j < other; j++) d[j * oj] = s[j * xj];
+    }
+  } else {
+    for (int64_t j = 0; j < other; j++)
+      for (int64_t i = 0; i < n; i++) dst[j * oj + i * oi] = src[j * xj + idx[i * isz] * xi];
+  }
+}
+
 }  // namespace
 
 void CpuBackend::index_select(const Tensor& x, int dim, const Tensor& index, const Tensor& out) {
@@ -53,6 +74,15 @@ void CpuBackend::index_select(const Tensor& x, int dim, const Tensor& index, con
       case 8: return gather_1d<int64_t>(x, idx, isz, n, out);
       case 4: return gather_1d<int32_t>(x, idx, isz, n, out);
       default: return gather_1d<uint8_t>(x, idx, isz, n, out);
+    }
+  }
+  int64_t runs = n > 0;
+  for (int64_t i = 1; i < n; i++) runs += idx[i * isz] != idx[(i - 1) * isz] + 1;
+  if (x.ndim() == 2 && runs * 4 > n) {
+    switch (itemsize(x.dtype())) {
+      case 8: return gather_2d<int64_t>(x, dim, idx, isz, n, out);
+      case 4: return gather_2d<int32_t>(x, dim, idx, isz, n, out);
+      default: return gather_2d<uint8_t>(x, dim, idx, isz, n, out);
     }
   }
   // Each run of consecutive indices is one strided copy of a slice of x (a basis block selects a
