@@ -389,10 +389,10 @@ TEST(binary_rows_match_row_calls) {
       std::vector<double> ad(a.begin(), a.end()), bd(b.begin(), b.end());
       for (int op = 0; op < 4; op++)
         for (auto [sa, sb] : {std::pair<int64_t, int64_t>{1, 1}, {1, 0}, {0, 1}})
-          for (int64_t rb : {ld, int64_t(0), n}) {  // n: contiguous rows, 0: one row (the flat paths)
+          for (auto [ra, rb] : {std::pair<int64_t, int64_t>{ld, ld}, {ld, 0}, {0, ld}, {0, 0}, {n, n}, {n, 0}, {0, n}}) {
+            // n: contiguous rows, 0: one row for all (with a scalar operand: the flat paths)
             std::vector<float> o(size_t(rows * n)), w(size_t(rows * n));
             std::vector<double> od(size_t(rows * n)), wd(size_t(rows * n));
-            const int64_t ra = rb == n ? n : ld;  // both operands as contiguous rows too
             fr[op](a.data(), sa, ra, b.data(), sb, rb, o.data(), n, n, rows);
             gr[op](ad.data(), sa, ra, bd.data(), sb, rb, od.data(), n, n, rows);
             for (int64_t r = 0; r < rows; r++) {
@@ -401,7 +401,7 @@ TEST(binary_rows_match_row_calls) {
             }
             bad += std::memcmp(o.data(), w.data(), o.size() * sizeof(float)) != 0;
             bad += std::memcmp(od.data(), wd.data(), od.size() * sizeof(double)) != 0;
-            if (sb == 0 && rb == n) {  // in place over the contiguous rows: o is a
+            if (sb == 0 && rb == n && ra == n) {  // in place over the contiguous rows: o is a
               std::vector<float> ip(a.begin(), a.begin() + rows * n);
               std::vector<double> ipd(ad.begin(), ad.begin() + rows * n);
               fr[op](ip.data(), 1, n, b.data(), 0, n, ip.data(), n, n, rows);
