@@ -154,6 +154,25 @@ TEST(layouts_and_gathers) {
   CHECK(same(values(O::index_select(flat, 0, i)), {1, 4, 7, 7, 4, 10, 1}));
 }
 
+// x * 1 and x / 1 by a broadcast one return x itself (bit for bit, NaN and -0 included); any other
+// factor, or a broadcast that would change x's shape, is computed.
+TEST(multiply_by_broadcast_one_is_identity) {
+  Tensor x = vec({1.5, -0.0, NAN, INFINITY, -2.25, 3.0}, {2, 3});
+  Tensor one = O::expand(O::scalar(1, DType::Float64), Dims{2, 3});
+  CHECK(O::mul(x, one).impl() == x.impl());
+  CHECK(O::mul(one, x).impl() == x.impl());
+  CHECK(O::div(x, one).impl() == x.impl());
+  CHECK(O::div(one, x).impl() != x.impl());
+  CHECK(O::mul(x, O::scalar(1, DType::Float64)).impl() == x.impl());
+  Tensor two = O::expand(O::scalar(2, DType::Float64), Dims{2, 3});
+  std::vector<double> got = values(O::mul(x, two));
+  CHECK(got[0] == 3.0 && std::signbit(got[1]) && std::isnan(got[2]) && got[5] == 6.0);
+  Tensor row = vec({1.0, 1.0, 1.0});  // a stored row of ones, not a broadcast: computed
+  CHECK(O::mul(x, row).impl() != x.impl());
+  Tensor grow = O::mul(O::reshape(x, Dims{2, 1, 3}), O::expand(O::scalar(1, DType::Float64), Dims{2, 2, 3}));  // shape grows
+  CHECK(grow.shape() == (Dims{2, 2, 3}));
+}
+
 // index_add (index_select's adjoint) on matrices, both dims, repeated indices, transposed sources,
 // float32 and float64: every element is the sum of its slabs, added in index order.
 TEST(index_add_matrices) {

@@ -65,6 +65,14 @@ Tensor eval_unary(const Tensor* in, int, const Attrs&) {
 
 bool is_compare(OpId op) { return op >= OpId::Eq && op <= OpId::Ge; }
 
+// A floating tensor whose every element is the one stored 1 (a ones cotangent spread by expand).
+bool is_broadcast_one(const Tensor& t) {
+  if (t.device().type != DeviceType::CPU || !is_floating(t.dtype()) || t.numel() == 0) return false;
+  for (int i = 0; i < t.ndim(); i++)
+    if (t.size(i) > 1 && t.strides()[i] != 0) return false;
+  return t.dtype() == DType::Float32 ? t.data<float>()[0] == 1.0f : t.data<double>()[0] == 1.0;
+}
+
 template <OpId Op>
 Tensor eval_binary(const Tensor* in, int, const Attrs&) {
   const Tensor &a = in[0], &b = in[1];
@@ -75,6 +83,13 @@ Tensor eval_binary(const Tensor* in, int, const Attrs&) {
   if (!is_compare(Op))
     ADJ_CHECK(a.dtype() != DType::Bool, ErrorKind::DType, name, "arithmetic is not defined for bool tensors");
   Dims shape = broadcast_shapes(a.shape(), b.shape(), name);
+  // NOTE: x * 1 and x / 1 are x bit for bit (NaN, Inf and -0 included), so a product with a
+  // broadcast one (grad's ones cotangent after sum's backward) is the other operand itself:
+  // storages never change once returned, so sharing one is safe.
+  if constexpr (Op == OpId::Mul || Op == OpId::Div) {
+    if (a.shape() == shape && is_broadcast_one(b)) return a;
+    if (Op == OpId::Mul && b.shape() == shape && is_broadcast_one(a)) return b;
+  }
   Tensor out = empty_elementwise(shape, is_compare(Op) ? DType::Bool : a.dtype(), a.device(), name, {&a, &b});
   if (a.shape() == shape && b.shape() == shape) backend_of(a).binary(Op, a, b, out);  // no views to make
   else backend_of(a).binary(Op, broadcast_view(readable_broadcast(a, shape), shape), broadcast_view(readable_broadcast(b, shape), shape), out);
