@@ -13,10 +13,10 @@ namespace {
 // except for `scale[k]` at flat position `index[k]` of the per-example shape (index -1: all zero).
 // A multi-hot value has index and scale [B, K]: example k is the sum of its K entries (positions
 // may repeat; -1 entries add nothing), the form an expanded one-hot takes.
-// The one-hot form is what jacrev/jacfwd feed in (the rows of an identity); structured rules in
-// onehot.cpp keep it through the ops that preserve it (scaling, reshapes, sums) and turn matmuls
-// with it into gathers, so a Jacobian never multiplies by a materialised identity. Any other op
-// densifies it first, so results never depend on which form a value had.
+// The one-hot form is what jacrev/jacfwd feed in (the rows of an identity); the ops' structured
+// rules (OpDef::onehot, interp/onehot.h) keep it through the ops that preserve it (scaling, views,
+// sums) and turn matmuls with it into gathers, so a Jacobian never multiplies by a materialised
+// identity. Any other op densifies it first, so results never depend on which form a value had.
 struct BatchTracer : Tracer {
   Tensor value;  // batch in dim 0 (undefined while one-hot)
   Tensor index;  // one-hot form: concrete int64 [B] (or [B, K]) on the host

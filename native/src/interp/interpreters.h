@@ -24,7 +24,7 @@ Tensor batch_wrap_physical(Level* level, const Tensor& value);
 // Rows [start, start + batch) of the n x n identity, batched at `level`, kept in one-hot form.
 Tensor batch_basis(Level* level, int64_t n, int64_t start, DType dtype);
 // One-hot batched values (see batch.cpp): construction, inspection, densification, and the
-// structured rules (onehot.cpp; returns undefined when no structured rule applies).
+// dispatch to the op's structured rule (OpDef::onehot; undefined when none applies).
 Tensor batch_wrap_onehot(Level* level, const Tensor& index, const Tensor& scale, const Dims& shape);
 bool batch_is_onehot(const Tensor& t, Level* level, Tensor* index, Tensor* scale);
 Tensor onehot_densify(const Tensor& index, const Tensor& scale, const Dims& shape);

@@ -1,5 +1,5 @@
 // Reverse-mode Jacobian in one native call: the backward pass of a finished vjp vmapped over the
-// rows of the output identity (structured, see onehot.cpp), in chunks, with the results cut and
+// rows of the output identity (structured, see interp/onehot.h), in chunks, with the results cut and
 // shaped per (output, input) pair. Same computation as vmap(pullback)(basis) built from the C
 // API, without a round trip to Java per step.
 #include <algorithm>

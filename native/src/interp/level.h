@@ -42,7 +42,7 @@ struct Tracer : TracerBase {
   // no single value and throws.
   virtual Tensor value_for_read(const char* op) const = 0;
   // True if every number this tracer carries (primal, tangent, every example) is finite, and
-  // nonzero when asked; lets structured rules prove they match the dense ones (onehot.cpp).
+  // nonzero when asked; lets structured rules prove they match the dense ones (interp/onehot.h).
   virtual bool all_finite(bool nonzero_too) const = 0;
 };
 

@@ -1,6 +1,7 @@
-// Structured rules for one-hot batched values (see the NOTE in batch.cpp). Each rule either
-// produces the exact result of the dense rule in a cheaper form, or returns undefined so that the
-// caller densifies and runs the ordinary batching rule.
+// One-hot batched values (see the NOTE in batch.cpp): densifying them, the helpers that the ops'
+// structured rules use (interp/onehot.h), and the dispatch to those rules (OpDef::onehot).
+#include "interp/onehot.h"
+
 #include <cstdint>
 #include <vector>
 
@@ -11,24 +12,14 @@
 #include "ops/rule_util.h"
 
 namespace adjoint {
-namespace {
+namespace onehot {
 
 namespace O = ops;
 
+namespace {
+
 // The index is always a concrete host tensor made by this file, so rules may read it.
 const int64_t* idx_data(const Tensor& index) { return index.data<int64_t>(); }
-
-Tensor make_index(std::vector<int64_t>&& v) {
-  return O::from_data(v.data(), Dims{int64_t(v.size())}, DType::Int64);
-}
-
-// Positions with the shape of `like` ([B] one-hot or [B, K] multi-hot).
-Tensor make_index_like(std::vector<int64_t>&& v, const Tensor& like) {
-  return O::from_data(v.data(), like.shape(), DType::Int64);
-}
-
-// Entries per example: 1 for a one-hot index [B], K for a multi-hot one [B, K].
-int64_t entries(const Tensor& index) { return index.ndim() == 1 ? 1 : index.size(1); }
 
 bool any_invalid(const Tensor& index) {
   const int64_t* p = idx_data(index);
@@ -37,8 +28,18 @@ bool any_invalid(const Tensor& index) {
   return any < 0;
 }
 
-// u (per-example shape broadcastable to `shape`) at the flat positions `index` of `shape`,
-// shaped like index.
+}  // namespace
+
+Tensor make_index(std::vector<int64_t>&& v) {
+  return O::from_data(v.data(), Dims{int64_t(v.size())}, DType::Int64);
+}
+
+Tensor make_index_like(std::vector<int64_t>&& v, const Tensor& like) {
+  return O::from_data(v.data(), like.shape(), DType::Int64);
+}
+
+int64_t entries(const Tensor& index) { return index.ndim() == 1 ? 1 : index.size(1); }
+
 Tensor gather(const Tensor& u, const Dims& shape, const Tensor& index) {
   Tensor flat = O::reshape(u.shape() == shape ? u : O::expand(u, shape), Dims{-1});
   Tensor r;
@@ -52,7 +53,6 @@ Tensor gather(const Tensor& u, const Dims& shape, const Tensor& index) {
   return index.ndim() == 1 ? r : O::reshape(r, index.shape());
 }
 
-// scale with the examples whose index is -1 forced to exactly zero (not 0 * something).
 Tensor mask_invalid(const Tensor& scale, const Tensor& index) {
   if (!any_invalid(index)) return scale;
   std::vector<uint8_t> valid(static_cast<size_t>(index.numel()));
@@ -61,7 +61,7 @@ Tensor mask_invalid(const Tensor& scale, const Tensor& index) {
   return O::where(m, scale, O::scalar(0, scale.dtype(), scale.device()));
 }
 
-// A metadata-only stand-in with `shape`: lets a view op's own eval rule compute the result shape.
+// A metadata-only stand-in with `shape`: the view op's own eval rule computes the result shape.
 Dims view_result_shape(OpId op, const Dims& shape, DType dtype, const Attrs& attrs) {
   auto* impl = new TensorImpl();
   impl->shape = shape;
@@ -71,7 +71,6 @@ Dims view_result_shape(OpId op, const Dims& shape, DType dtype, const Attrs& att
   return op_def(op).eval(&probe, 1, attrs).shape();  // reshape/squeeze/unsqueeze on a contiguous probe never copy
 }
 
-// Flat positions of `shape` mapped through a reduction over `reduced` (keepdim or not).
 Tensor reduce_index(const Tensor& index, const Dims& shape, const Dims& out_shape, uint32_t reduced, bool keepdim) {
   const int r = shape.n;
   std::vector<int64_t> out(static_cast<size_t>(index.numel()));
@@ -95,7 +94,6 @@ Tensor reduce_index(const Tensor& index, const Dims& shape, const Dims& out_shap
   return make_index_like(std::move(out), index);
 }
 
-// Flat positions of `shape` moved by a permutation of its dims (out = the permuted shape).
 Tensor permute_index(const Tensor& index, const Dims& shape, const Dims& perm, const Dims& out) {
   const Dims ostr = contiguous_strides(out);
   std::vector<int64_t> pos(static_cast<size_t>(index.numel()));
@@ -144,11 +142,16 @@ Tensor expand_index(const Tensor& index, const Dims& shape, const Dims& out, int
   return O::from_data(pos.data(), Dims{batch, k * copies}, DType::Int64);
 }
 
-// NOTE: densely, a basis row's zeros meet every element of the other operand, and 0 * Inf,
-// 0 * NaN and 0 / 0 put NaN where the one-hot form holds exact zeros (jacrev(sqrt) at [0, 1] is
-// [[Inf, 0], [NaN, 0.5]] densely, as in torch.func). So the scaling and matmul rules apply only
-// when that operand is all finite (and nonzero for a divisor) — checked through every tracer
-// level — and the one-hot form is exact there; otherwise the caller densifies.
+Tensor slice_index(const Tensor& index, int64_t start, int64_t end) {
+  std::vector<int64_t> pos(static_cast<size_t>(index.numel()));
+  for (int64_t e = 0; e < index.numel(); e++) {
+    const int64_t p = idx_data(index)[e];
+    pos[size_t(e)] = p >= start && p < end ? p - start : -1;
+  }
+  return make_index_like(std::move(pos), index);
+}
+
+// NOTE: see onehot.h: a one-hot value's exact zeros equal the dense rule's only against finite values.
 bool finite_operand(const Tensor& u, bool nonzero_too) { return all_finite_deep(u, nonzero_too); }
 
 bool is_zero_scalar(const Tensor& t) {
@@ -156,6 +159,8 @@ bool is_zero_scalar(const Tensor& t) {
   Tensor c = O::to(t, DType::Float64);
   return c.data<double>()[0] == 0.0;
 }
+
+namespace {
 
 bool all_ones(const Tensor& t) {
   if (t.is_tracer() || !is_floating(t.dtype()) || !t.is_contiguous()) return false;
@@ -281,6 +286,22 @@ Tensor multihot_matmul_right(const Tensor& a, const Tensor& index, const Tensor&
 
 }  // namespace
 
+Tensor matmul_left(const Tensor& index, const Tensor& scale, const Dims& ashape, const Tensor& b) {
+  return entries(index) > 1 ? multihot_matmul_left(index, scale, ashape, b) : onehot_matmul_left(index, scale, ashape, b);
+}
+
+Tensor matmul_right(const Tensor& a, const Tensor& index, const Tensor& scale, const Dims& bshape) {
+  return entries(index) > 1 ? multihot_matmul_right(a, index, scale, bshape) : onehot_matmul_right(a, index, scale, bshape);
+}
+
+}  // namespace onehot
+
+using namespace onehot;
+namespace O = ops;
+
+Tensor OnehotCall::wrap(const Tensor& idx, const Tensor& sc, const Dims& shp) const { return batch_wrap_onehot(level, idx, sc, shp); }
+Tensor OnehotCall::dense(const Tensor& value) const { return batch_wrap_physical(level, value); }
+
 Tensor onehot_densify(const Tensor& index, const Tensor& scale, const Dims& shape) {
   const int64_t batch = index.size(0), k = entries(index), m = numel_of(shape);
   Dims full = shape;
@@ -307,124 +328,18 @@ Tensor onehot_densify(const Tensor& index, const Tensor& scale, const Dims& shap
 }
 
 Tensor onehot_process(Level* level, const OpDef& def, const Tensor* in, int nin, const Attrs& at) {
+  if (!def.onehot || nin > 3) return Tensor();
   // Which inputs are one-hot at this level, and are all other inputs unbatched here?
-  int oh = -1, n_oh = 0;
-  bool other_batched = false;
-  Tensor index[3], scale[3];
-  for (int i = 0; i < nin && i < 3; i++) {
-    if (batch_is_onehot(in[i], level, &index[i], &scale[i])) {
-      oh = oh < 0 ? i : oh;
-      n_oh++;
+  OnehotCall call{level, in, nin, at, -1, 0, {}, {}};
+  for (int i = 0; i < nin; i++) {
+    if (batch_is_onehot(in[i], level, &call.index[i], &call.scale[i])) {
+      call.oh = call.oh < 0 ? i : call.oh;
+      call.n_oh++;
     } else if (belongs_to(in[i], level)) {
-      other_batched = true;
+      return Tensor();
     }
   }
-  if (oh < 0 || other_batched || nin > 3) return Tensor();
-  const Tensor& x = in[oh];
-  const Dims& shape = x.shape();
-  auto wrap = [&](const Tensor& idx, const Tensor& sc, const Dims& shp) { return batch_wrap_onehot(level, idx, sc, shp); };
-
-  switch (def.id) {
-    case OpId::Neg: return wrap(index[oh], O::neg(scale[oh]), shape);
-    case OpId::Cast:
-      if (!is_floating(at.dtype)) return Tensor();
-      return wrap(index[oh], O::to(scale[oh], at.dtype), shape);
-    case OpId::Contiguous: return x;
-    case OpId::Reshape:
-    case OpId::Squeeze:
-    case OpId::Unsqueeze:
-      // Row-major reshapes keep every element's flat position.
-      return wrap(index[oh], scale[oh], view_result_shape(def.id, shape, x.dtype(), at));
-    case OpId::Permute: {  // transposes: each entry moves to its element's new flat position
-      const Dims out = view_result_shape(def.id, shape, x.dtype(), at);  // checks the permutation
-      return wrap(permute_index(index[oh], shape, at.ints, out), scale[oh], out);
-    }
-    case OpId::Mul:
-    case OpId::Div: {
-      if (n_oh != 1 || (def.id == OpId::Div && oh != 0)) return Tensor();
-      const Tensor& u = in[1 - oh];
-      if (u.dtype() != x.dtype()) return Tensor();
-      // u may add leading size-1 dims (a [1, n] cotangent times an [n] one-hot): the result has
-      // the same elements in the same flat order, so each example stays one-hot at its position.
-      const Dims r = broadcast_shapes(shape, u.shape(), def.name);
-      if (numel_of(r) != numel_of(shape)) return Tensor();
-      if (!finite_operand(u, def.id == OpId::Div)) return Tensor();
-      Tensor g = gather(u, r, index[oh]);
-      Tensor sc = def.id == OpId::Mul ? O::mul(scale[oh], g) : O::div(scale[oh], g);
-      return wrap(index[oh], mask_invalid(sc, index[oh]), r);
-    }
-    case OpId::Add:
-    case OpId::Sub: {
-      // Two one-hots with the same positions (e.g. cotangents accumulated in backward).
-      if (n_oh != 2 || in[0].shape() != in[1].shape() || index[0].impl() != index[1].impl()) return Tensor();
-      return wrap(index[0], def.id == OpId::Add ? O::add(scale[0], scale[1]) : O::sub(scale[0], scale[1]), shape);
-    }
-    case OpId::Where: {
-      // where(c, onehot, 0) / where(c, 0, onehot) with c unbatched: relu's rules use these.
-      if (n_oh != 1 || oh == 0 || !is_zero_scalar(in[oh == 1 ? 2 : 1]) || in[0].dtype() != DType::Bool) return Tensor();
-      if (broadcast_shapes(shape, in[0].shape(), "where") != shape) return Tensor();
-      Tensor c = gather(in[0], shape, index[oh]);
-      Tensor zero = O::scalar(0, x.dtype(), x.device());
-      Tensor sc = oh == 1 ? O::where(c, scale[oh], zero) : O::where(c, zero, scale[oh]);
-      return wrap(index[oh], mask_invalid(sc, index[oh]), shape);
-    }
-    case OpId::Sum: {
-      if (x.ndim() == 0) {
-        rules::reduced_dims(at.ints, 0, "sum");  // still reject bad dims
-        return x;
-      }
-      uint32_t reduced = 0;
-      for (int64_t d : rules::reduced_dims(at.ints, x.ndim(), "sum")) reduced |= 1u << d;  // validates dims
-      Dims out_shape;
-      for (int d = 0; d < x.ndim(); d++) {
-        if (!(reduced & (1u << d))) out_shape.push_back(shape[d]);
-        else if (at.flag) out_shape.push_back(1);
-      }
-      if (entries(index[oh]) > 1 && entries(index[oh]) * 4 > numel_of(out_shape)) return Tensor();  // entries pile up
-      return wrap(reduce_index(index[oh], shape, out_shape, reduced, at.flag), scale[oh], out_shape);
-    }
-    case OpId::Expand: {
-      // Each entry repeats at every broadcast copy of its position (sum's backward: a one-hot
-      // cotangent spread over a batch dim), while that stays sparse enough to gain.
-      const Dims out = view_result_shape(def.id, shape, x.dtype(), at);  // checks the sizes as eval does
-      const int64_t m = numel_of(shape), mo = numel_of(out);
-      if (m == 0 || mo == 0) return Tensor();
-      const int64_t batch = index[oh].size(0), per = entries(index[oh]), copies = mo / m;
-      if (copies == 1) return wrap(index[oh], scale[oh], out);  // only new size-1 dims: same flat positions
-      if (per * copies * 4 > mo) return Tensor();
-      Tensor sc = O::reshape(mask_invalid(scale[oh], index[oh]), Dims{batch, per, 1});
-      sc = O::reshape(O::expand(sc, Dims{batch, per, copies}), Dims{batch, per * copies});
-      return wrap(expand_index(index[oh], shape, out, copies), sc, out);
-    }
-    case OpId::Slice: {
-      // A step-1 slice of a 1-D one-hot (jacrev/jacfwd cut the basis row per output/input).
-      if (x.ndim() != 1 || at.ints[3] != 1) return Tensor();
-      int64_t n = shape[0], start = at.ints[1], end = at.ints[2];
-      if (start < 0) start += n;
-      if (end < 0) end += n;
-      start = std::max<int64_t>(0, std::min(start, n));
-      end = std::max(start, std::min(end, n));
-      std::vector<int64_t> idx(static_cast<size_t>(index[oh].numel()));
-      for (int64_t k = 0; k < index[oh].numel(); k++) {
-        int64_t p = idx_data(index[oh])[k];
-        idx[size_t(k)] = p >= start && p < end ? p - start : -1;
-      }
-      Tensor ni = make_index_like(std::move(idx), index[oh]);
-      return wrap(ni, mask_invalid(scale[oh], ni), Dims{end - start});
-    }
-    case OpId::Matmul: {
-      if (n_oh != 1 || in[0].ndim() != 2 || in[1].ndim() != 2 || in[0].dtype() != in[1].dtype()) return Tensor();
-      if (in[0].size(1) != in[1].size(0)) return Tensor();  // let the ordinary rule report the error
-      if (!finite_operand(in[1 - oh], false)) return Tensor();
-      if (entries(index[oh]) > 1)
-        return batch_wrap_physical(level, oh == 0 ? multihot_matmul_left(index[0], scale[0], in[0].shape(), in[1])
-                                                  : multihot_matmul_right(in[0], index[1], scale[1], in[1].shape()));
-      Tensor dense = oh == 0 ? onehot_matmul_left(index[0], scale[0], in[0].shape(), in[1])
-                             : onehot_matmul_right(in[0], index[1], scale[1], in[1].shape());
-      return batch_wrap_physical(level, dense);
-    }
-    default: return Tensor();
-  }
+  return call.oh < 0 ? Tensor() : def.onehot(call);
 }
 
 }  // namespace adjoint

@@ -1,4 +1,5 @@
 // Elementwise primitives: unary math, broadcasting binary math, comparisons, where, dtype cast.
+#include "interp/onehot.h"
 #include "ops/op.h"
 #include "ops/op_util.h"
 #include "ops/rule_util.h"
@@ -258,6 +259,49 @@ Tensor batch_elementwise(const Tensor* v, const int* bd, int nin, const Attrs& a
   return rules::batch_broadcasting(Op, v, bd, nin, at);
 }
 
+// Structured batching (interp/onehot.h): a one-hot input stays one-hot.
+
+Tensor onehot_neg(const OnehotCall& c) { return c.wrap(c.index[c.oh], O::neg(c.scale[c.oh]), c.shape()); }
+
+Tensor onehot_cast(const OnehotCall& c) {
+  if (!is_floating(c.at.dtype)) return Tensor();
+  return c.wrap(c.index[c.oh], O::to(c.scale[c.oh], c.at.dtype), c.shape());
+}
+
+// onehot * u, u * onehot, onehot / u with u unbatched: each entry scales by u at its position.
+template <OpId Op>
+Tensor onehot_scale(const OnehotCall& c) {
+  if (c.n_oh != 1 || (Op == OpId::Div && c.oh != 0)) return Tensor();
+  const Tensor &x = c.in[c.oh], &u = c.in[1 - c.oh];
+  if (u.dtype() != x.dtype()) return Tensor();
+  // u may add leading size-1 dims (a [1, n] cotangent times an [n] one-hot): the result has the
+  // same elements in the same flat order, so each example keeps its positions.
+  const Dims r = broadcast_shapes(c.shape(), u.shape(), op_name(Op));
+  if (numel_of(r) != numel_of(c.shape())) return Tensor();
+  if (!onehot::finite_operand(u, Op == OpId::Div)) return Tensor();
+  Tensor g = onehot::gather(u, r, c.index[c.oh]);
+  Tensor sc = Op == OpId::Mul ? O::mul(c.scale[c.oh], g) : O::div(c.scale[c.oh], g);
+  return c.wrap(c.index[c.oh], onehot::mask_invalid(sc, c.index[c.oh]), r);
+}
+
+// Two one-hots with the same positions (cotangents accumulated in backward).
+template <OpId Op>
+Tensor onehot_accumulate(const OnehotCall& c) {
+  if (c.n_oh != 2 || c.in[0].shape() != c.in[1].shape() || c.index[0].impl() != c.index[1].impl()) return Tensor();
+  return c.wrap(c.index[0], Op == OpId::Add ? O::add(c.scale[0], c.scale[1]) : O::sub(c.scale[0], c.scale[1]), c.shape());
+}
+
+// where(cond, onehot, 0) / where(cond, 0, onehot) with cond unbatched: relu's rules use these.
+Tensor onehot_where(const OnehotCall& c) {
+  const int oh = c.oh;
+  if (c.n_oh != 1 || oh == 0 || !onehot::is_zero_scalar(c.in[oh == 1 ? 2 : 1]) || c.in[0].dtype() != DType::Bool) return Tensor();
+  if (broadcast_shapes(c.shape(), c.in[0].shape(), "where") != c.shape()) return Tensor();
+  Tensor cond = onehot::gather(c.in[0], c.shape(), c.index[oh]);
+  Tensor zero = O::scalar(0, c.in[oh].dtype(), c.in[oh].device());
+  Tensor sc = oh == 1 ? O::where(cond, c.scale[oh], zero) : O::where(cond, zero, c.scale[oh]);
+  return c.wrap(c.index[oh], onehot::mask_invalid(sc, c.index[oh]), c.shape());
+}
+
 }  // namespace
 
 void register_elementwise_rules(OpDef* t) {
@@ -285,6 +329,13 @@ void register_elementwise_rules(OpDef* t) {
   t[int(OpId::Cast)].jvp = jvp_cast;
   t[int(OpId::Cast)].vjp = vjp_cast;
   t[int(OpId::Cast)].batch = batch_elementwise<OpId::Cast>;
+  t[int(OpId::Neg)].onehot = onehot_neg;
+  t[int(OpId::Cast)].onehot = onehot_cast;
+  t[int(OpId::Mul)].onehot = onehot_scale<OpId::Mul>;
+  t[int(OpId::Div)].onehot = onehot_scale<OpId::Div>;
+  t[int(OpId::Add)].onehot = onehot_accumulate<OpId::Add>;
+  t[int(OpId::Sub)].onehot = onehot_accumulate<OpId::Sub>;
+  t[int(OpId::Where)].onehot = onehot_where;
 }
 
 }  // namespace adjoint

@@ -1,5 +1,6 @@
 // Matmul primitive: both operands of rank >= 2, batch dims broadcast. 1-D cases are composites.
 #include "interp/level.h"
+#include "interp/onehot.h"
 #include "ops/op.h"
 #include "ops/op_util.h"
 #include "ops/ops.h"
@@ -127,6 +128,16 @@ void vjp_matmul(const Tensor& g, const Tensor* p, int, const Tensor&, const Attr
                          p[1].shape());
 }
 
+// One-hot @ dense or dense @ one-hot (2-D): gathers of the dense factor, not a product with zeros.
+Tensor onehot_matmul(const OnehotCall& c) {
+  const Tensor *in = c.in;
+  if (c.n_oh != 1 || in[0].ndim() != 2 || in[1].ndim() != 2 || in[0].dtype() != in[1].dtype()) return Tensor();
+  if (in[0].size(1) != in[1].size(0)) return Tensor();  // let the ordinary rule report the error
+  if (!onehot::finite_operand(in[1 - c.oh], false)) return Tensor();
+  return c.dense(c.oh == 0 ? onehot::matmul_left(c.index[0], c.scale[0], in[0].shape(), in[1])
+                           : onehot::matmul_right(in[0], c.index[1], c.scale[1], in[1].shape()));
+}
+
 // Batched operands get size-1 dims after the batch so that the primitive's batch broadcasting
 // lines the vmap dim up with the other operand's batch dims.
 Tensor batch_matmul(const Tensor* v, const int* bd, int nin, const Attrs& at, int64_t) {
@@ -139,6 +150,7 @@ void register_linalg_rules(OpDef* t) {
   t[int(OpId::Matmul)].jvp = jvp_matmul;
   t[int(OpId::Matmul)].vjp = vjp_matmul;
   t[int(OpId::Matmul)].batch = batch_matmul;
+  t[int(OpId::Matmul)].onehot = onehot_matmul;
 }
 
 }  // namespace adjoint

@@ -28,6 +28,10 @@ using VjpRule = void (*)(const Tensor& g, const Tensor* primals, int nin, const 
 // Batching: `vals[i]` carries the batch in dim 0 when bdims[i] == 0, or is unbatched (bdim -1);
 // at least one is batched. Returns the result with the batch in dim 0.
 using BatchRule = Tensor (*)(const Tensor* vals, const int* bdims, int nin, const Attrs& attrs, int64_t batch);
+// Structured batching: the result for one-hot batched inputs (jacrev/jacfwd's basis rows) in a
+// cheaper exact form, or undefined to densify them and run `batch` (interp/onehot.h).
+struct OnehotCall;
+using OnehotRule = Tensor (*)(const OnehotCall& call);
 
 // NOTE: every rule is written in ops (ops.h), never in kernels, so that a rule run by one
 // interpreter is seen by the enclosing ones: that is what makes jvp-of-grad, vmap-of-jacrev and
@@ -40,6 +44,7 @@ struct OpDef {
   JvpRule jvp = nullptr;
   VjpRule vjp = nullptr;
   BatchRule batch = nullptr;
+  OnehotRule onehot = nullptr;  // optional
   bool differentiable = true;  // false: output carries no derivative (comparisons)
 };
 

@@ -1,4 +1,5 @@
 // Reductions over a set of dims (empty = all), with keepdim.
+#include "interp/onehot.h"
 #include "ops/op.h"
 #include "ops/op_util.h"
 #include "ops/rule_util.h"
@@ -88,6 +89,26 @@ Tensor batch_reduce(const Tensor* v, const int*, int, const Attrs& at, int64_t) 
   return apply(Op, {v[0]}, a);
 }
 
+// A one-hot summed: each entry moves to its position in the reduced shape (while a multi-hot's
+// entries do not pile up on too few positions).
+Tensor onehot_sum(const OnehotCall& c) {
+  const Tensor& x = c.in[c.oh];
+  if (x.ndim() == 0) {
+    rules::reduced_dims(c.at.ints, 0, "sum");  // still reject bad dims
+    return x;
+  }
+  uint32_t reduced = 0;
+  for (int64_t d : rules::reduced_dims(c.at.ints, x.ndim(), "sum")) reduced |= 1u << d;  // validates dims
+  Dims out_shape;
+  for (int d = 0; d < x.ndim(); d++) {
+    if (!(reduced & (1u << d))) out_shape.push_back(c.shape()[d]);
+    else if (c.at.flag) out_shape.push_back(1);
+  }
+  const int64_t per = onehot::entries(c.index[c.oh]);
+  if (per > 1 && per * 4 > numel_of(out_shape)) return Tensor();
+  return c.wrap(onehot::reduce_index(c.index[c.oh], c.shape(), out_shape, reduced, c.at.flag), c.scale[c.oh], out_shape);
+}
+
 }  // namespace
 
 void register_reduce_ops(OpDef* t) {
@@ -96,6 +117,7 @@ void register_reduce_ops(OpDef* t) {
   t[int(OpId::Sum)].jvp = jvp_sum;
   t[int(OpId::Sum)].vjp = vjp_sum;
   t[int(OpId::Sum)].batch = batch_reduce<OpId::Sum>;
+  t[int(OpId::Sum)].onehot = onehot_sum;
   t[int(OpId::Amax)].jvp = jvp_amax;
   t[int(OpId::Amax)].vjp = vjp_amax;
   t[int(OpId::Amax)].batch = batch_reduce<OpId::Amax>;

@@ -1,5 +1,8 @@
 // View primitives (no data copied): reshape/view, permute, expand, slice, select, squeeze,
 // unsqueeze; plus contiguous, which copies only when it must.
+#include <algorithm>
+
+#include "interp/onehot.h"
 #include "ops/op.h"
 #include "ops/op_util.h"
 #include "ops/rule_util.h"
@@ -66,8 +69,8 @@ Tensor eval_reshape(const Tensor* in, int, const Attrs& at) {
   const Tensor& x = in[0];
   const char* name = at.flag ? "view" : "reshape";
   Dims shape = infer_shape(name, at.ints, x.shape());
-  // NOTE: a contiguous input is always viewed, never copied (onehot.cpp relies on this to get
-  // result shapes from metadata-only probes).
+  // NOTE: a contiguous input is always viewed, never copied (onehot::view_result_shape relies on
+  // this to get result shapes from metadata-only probes).
   if (x.is_contiguous()) return Tensor::view_of(x, shape, contiguous_strides(shape), x.offset());
   Dims st;
   if (view_strides(x, shape, &st)) return Tensor::view_of(x, shape, st, x.offset());
@@ -305,6 +308,49 @@ Tensor batch_unsqueeze(const Tensor* v, const int*, int, const Attrs& at, int64_
 }
 Tensor batch_contiguous(const Tensor* v, const int*, int, const Attrs&, int64_t) { return O::contiguous(v[0]); }
 
+// Structured batching (interp/onehot.h): views move a one-hot value's positions.
+
+Tensor onehot_contiguous(const OnehotCall& c) { return c.in[c.oh]; }
+
+// Row-major reshapes (and squeeze/unsqueeze) keep every element's flat position.
+template <OpId Op>
+Tensor onehot_reshape(const OnehotCall& c) {
+  return c.wrap(c.index[c.oh], c.scale[c.oh], onehot::view_result_shape(Op, c.shape(), c.in[c.oh].dtype(), c.at));
+}
+
+// Transposes: each entry moves to its element's new flat position.
+Tensor onehot_permute(const OnehotCall& c) {
+  const Dims out = onehot::view_result_shape(OpId::Permute, c.shape(), c.in[c.oh].dtype(), c.at);  // checks the permutation
+  return c.wrap(onehot::permute_index(c.index[c.oh], c.shape(), c.at.ints, out), c.scale[c.oh], out);
+}
+
+// Each entry repeats at every broadcast copy of its position (sum's backward: a one-hot cotangent
+// spread over a batch dim), a multi-hot value, while that stays sparse enough to gain.
+Tensor onehot_expand(const OnehotCall& c) {
+  const Tensor &index = c.index[c.oh], &scale = c.scale[c.oh];
+  const Dims out = onehot::view_result_shape(OpId::Expand, c.shape(), c.in[c.oh].dtype(), c.at);  // checks the sizes
+  const int64_t m = numel_of(c.shape()), mo = numel_of(out);
+  if (m == 0 || mo == 0) return Tensor();
+  const int64_t batch = index.size(0), per = onehot::entries(index), copies = mo / m;
+  if (copies == 1) return c.wrap(index, scale, out);  // only new size-1 dims: the same flat positions
+  if (per * copies * 4 > mo) return Tensor();
+  Tensor sc = O::reshape(onehot::mask_invalid(scale, index), Dims{batch, per, 1});
+  sc = O::reshape(O::expand(sc, Dims{batch, per, copies}), Dims{batch, per * copies});
+  return c.wrap(onehot::expand_index(index, c.shape(), out, copies), sc, out);
+}
+
+// A step-1 slice of a 1-D one-hot (jacrev/jacfwd cut the basis row per output/input).
+Tensor onehot_slice(const OnehotCall& c) {
+  if (c.in[c.oh].ndim() != 1 || c.at.ints[3] != 1) return Tensor();
+  int64_t n = c.shape()[0], start = c.at.ints[1], end = c.at.ints[2];
+  if (start < 0) start += n;
+  if (end < 0) end += n;
+  start = std::max<int64_t>(0, std::min(start, n));
+  end = std::max(start, std::min(end, n));
+  Tensor ni = onehot::slice_index(c.index[c.oh], start, end);
+  return c.wrap(ni, onehot::mask_invalid(c.scale[c.oh], ni), Dims{end - start});
+}
+
 }  // namespace
 
 void register_view_rules(OpDef* t) {
@@ -321,6 +367,13 @@ void register_view_rules(OpDef* t) {
   ADJ_V_(Unsqueeze, vjp_unsqueeze, batch_unsqueeze)
   ADJ_V_(Contiguous, vjp_identity, batch_contiguous)
 #undef ADJ_V_
+  t[int(OpId::Contiguous)].onehot = onehot_contiguous;
+  t[int(OpId::Reshape)].onehot = onehot_reshape<OpId::Reshape>;
+  t[int(OpId::Squeeze)].onehot = onehot_reshape<OpId::Squeeze>;
+  t[int(OpId::Unsqueeze)].onehot = onehot_reshape<OpId::Unsqueeze>;
+  t[int(OpId::Permute)].onehot = onehot_permute;
+  t[int(OpId::Expand)].onehot = onehot_expand;
+  t[int(OpId::Slice)].onehot = onehot_slice;
 }
 
 }  // namespace adjoint
