@@ -98,6 +98,7 @@ class CompositionTest extends ScopedTest {
       return new Flat(tree, shapes);
     }
 
+    /** The tree's leaves' values, concatenated in flattening order. */
     static double[] values(Object tree) {
       List<double[]> parts = new ArrayList<>();
       int n = 0;

@@ -49,28 +49,11 @@ class ConcurrencyTest extends ScopedTest {
     return Tensor.fromArray(v, shape);
   }
 
-  private static double[] flat(Object tree) {
-    List<double[]> parts = new ArrayList<>();
-    int n = 0;
-    for (Tensor t : Pytree.leaves(tree)) {
-      double[] v = t.toDoubleArray();
-      parts.add(v);
-      n += v.length;
-    }
-    double[] r = new double[n];
-    int o = 0;
-    for (double[] p : parts) {
-      System.arraycopy(p, 0, r, o, p.length);
-      o += p.length;
-    }
-    return r;
-  }
-
   /** A named computation; run in its own scope, its result flattened to doubles. */
   private record Task(String name, Supplier<Object> body) {
     double[] run() {
       try (Scope s = Scope.open()) {
-        return flat(body.get());
+        return CompositionTest.Flat.values(body.get());
       }
     }
   }
