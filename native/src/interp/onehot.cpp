@@ -94,23 +94,6 @@ Tensor reduce_index(const Tensor& index, const Dims& shape, const Dims& out_shap
   return make_index_like(std::move(out), index);
 }
 
-Tensor permute_index(const Tensor& index, const Dims& shape, const Dims& perm, const Dims& out) {
-  const Dims ostr = contiguous_strides(out);
-  std::vector<int64_t> pos(static_cast<size_t>(index.numel()));
-  for (int64_t e = 0; e < index.numel(); e++) {
-    int64_t p = idx_data(index)[e], coords[kMaxDims];
-    if (p < 0) { pos[size_t(e)] = -1; continue; }
-    for (int d = shape.n - 1; d >= 0; d--) {
-      coords[d] = shape[d] ? p % shape[d] : 0;
-      p = shape[d] ? p / shape[d] : 0;
-    }
-    int64_t q = 0;
-    for (int i = 0; i < out.n; i++) q += coords[wrap_dim(perm[i], shape.n, "permute")] * ostr[i];
-    pos[size_t(e)] = q;
-  }
-  return make_index_like(std::move(pos), index);
-}
-
 // Expanding a (multi-)hot value of per-example `shape` to `out` repeats each entry at every
 // broadcast copy of its position: entry k of an example becomes entries k * copies + f, f over the
 // copies in ascending position order.

@@ -43,12 +43,11 @@ Tensor mask_invalid(const Tensor& scale, const Tensor& index);
 // torch.func), so scaling and matmul rules apply only when this holds.
 bool finite_operand(const Tensor& u, bool nonzero_too);
 bool is_zero_scalar(const Tensor& t);
-// The result shape of a view op (reshape, squeeze, permute, expand...) on `shape`, checked as eval checks it.
+// The result shape of a view op (reshape, squeeze, expand...) on `shape`, checked as eval checks it.
 Dims view_result_shape(OpId op, const Dims& shape, DType dtype, const Attrs& attrs);
-// Flat positions moved by a reduction over `reduced` (keepdim or not), a permutation of the
-// dims, or an expand to `out` (each entry repeated at its `copies` broadcast copies: [B, K * copies]).
+// Flat positions moved by a reduction over `reduced` (keepdim or not), or an expand to `out`
+// (each entry repeated at its `copies` broadcast copies: [B, K * copies]).
 Tensor reduce_index(const Tensor& index, const Dims& shape, const Dims& out_shape, uint32_t reduced, bool keepdim);
-Tensor permute_index(const Tensor& index, const Dims& shape, const Dims& perm, const Dims& out);
 Tensor expand_index(const Tensor& index, const Dims& shape, const Dims& out, int64_t copies);
 // Positions of a 1-D shape cut to [start, end) (0 <= start <= end): shifted, or -1 outside.
 Tensor slice_index(const Tensor& index, int64_t start, int64_t end);
