@@ -21,10 +21,16 @@ namespace {
 // The index is always a concrete host tensor made by this file, so rules may read it.
 const int64_t* idx_data(const Tensor& index) { return index.data<int64_t>(); }
 
+// Whether some entry is -1, cached on the index's storage (see Storage::value_facts).
 bool any_invalid(const Tensor& index) {
+  Storage* st = index.impl()->storage.get();
+  const bool whole = index.offset() == 0 && size_t(index.numel()) * sizeof(int64_t) == st->nbytes;
+  const uint8_t known = st->value_facts.load(std::memory_order_relaxed);
+  if (whole && (known & 8)) return known & 16;
   const int64_t* p = idx_data(index);
   int64_t any = 0;
   for (int64_t i = 0, n = index.numel(); i < n; i++) any |= p[i];  // a sign bit: vectorises, no early exit
+  if (whole) st->value_facts.store(uint8_t(known | 8 | (any < 0 ? 16 : 0)), std::memory_order_relaxed);
   return any < 0;
 }
 
