@@ -36,8 +36,6 @@ bool sparse_places(const Tensor& t, std::vector<int64_t>* rows, std::vector<int6
   return true;
 }
 
-Tensor index_of(std::vector<int64_t>& v) { return ops::from_data(v.data(), Dims{int64_t(v.size())}, DType::Int64); }
-
 // NOTE: a factor whose storage knows its nonzero places (a densified one-hot batch, such as
 // hessian(f)(x) of an elementwise f) multiplies as a gather of the other factor's rows or columns
 // at those places and a scatter into zeros, not as a dense product over its zeros. Only when the
@@ -47,12 +45,12 @@ Tensor sparse_matmul(const Tensor& a, const Tensor& b) {
   std::vector<int64_t> rows, cols;
   Tensor values;
   if (sparse_places(a, &rows, &cols, &values) && all_finite_deep(b, false)) {  // out[r, :] += v * b[c, :]
-    Tensor g = ops::mul(ops::index_select(b, 0, index_of(cols)), ops::unsqueeze(values, 1));
-    return ops::index_add(g, 0, index_of(rows), a.size(0));
+    Tensor g = ops::mul(ops::index_select(b, 0, onehot::make_index(std::move(cols))), ops::unsqueeze(values, 1));
+    return ops::index_add(g, 0, onehot::make_index(std::move(rows)), a.size(0));
   }
   if (sparse_places(b, &rows, &cols, &values) && all_finite_deep(a, false)) {  // out[:, c] += a[:, r] * v
-    Tensor g = ops::mul(ops::index_select(a, 1, index_of(rows)), ops::unsqueeze(values, 0));
-    return ops::index_add(g, 1, index_of(cols), b.size(1));
+    Tensor g = ops::mul(ops::index_select(a, 1, onehot::make_index(std::move(rows))), ops::unsqueeze(values, 0));
+    return ops::index_add(g, 1, onehot::make_index(std::move(cols)), b.size(1));
   }
   return Tensor();
 }

@@ -21,24 +21,28 @@ uint32_t reduced_mask(const char* op, const Tensor& x, const Dims& dims) {
   return mask;
 }
 
+// The shape of a reduction over `mask` of `shape`: reduced dims dropped, or kept as 1 (keepdim).
+Dims reduced_shape(const Dims& shape, uint32_t mask, bool keepdim) {
+  Dims out;
+  for (int i = 0; i < shape.n; i++) {
+    if (!(mask & (1u << i))) out.push_back(shape[i]);
+    else if (keepdim) out.push_back(1);
+  }
+  return out;
+}
+
 template <OpId Op>
 Tensor eval_reduce(const Tensor* in, int, const Attrs& at) {
   const Tensor& x = in[0];
   const char* name = op_name(Op);
   uint32_t mask = reduced_mask(name, x, at.ints);
-  Dims keep_shape = x.shape(), out_shape;
-  for (int i = 0; i < x.ndim(); i++) {
-    if (mask & (1u << i)) {
-      ADJ_CHECK(Op != OpId::Amax || x.size(i) > 0, ErrorKind::Argument, name,
-                "cannot reduce over dim " << i << " of size 0 (shape " << x.shape().str() << "): amax of nothing is undefined");
-      keep_shape[i] = 1;
-    } else {
-      out_shape.push_back(x.size(i));
-    }
-  }
+  for (int i = 0; i < x.ndim(); i++)
+    ADJ_CHECK(Op != OpId::Amax || !(mask & (1u << i)) || x.size(i) > 0, ErrorKind::Argument, name,
+              "cannot reduce over dim " << i << " of size 0 (shape " << x.shape().str() << "): amax of nothing is undefined");
   if (Op == OpId::Amax) ADJ_CHECK(x.dtype() != DType::Bool, ErrorKind::DType, name, "not defined for bool tensors");
   DType odt = (Op == OpId::Sum && x.dtype() == DType::Bool) ? DType::Int64 : x.dtype();
-  Tensor out = Tensor::empty(at.flag ? keep_shape : out_shape, odt, x.device(), name);
+  const Dims keep_shape = reduced_shape(x.shape(), mask, true);
+  Tensor out = Tensor::empty(at.flag ? keep_shape : reduced_shape(x.shape(), mask, false), odt, x.device(), name);
   Dims vs = contiguous_strides(keep_shape);
   for (int i = 0; i < x.ndim(); i++)
     if (mask & (1u << i)) vs[i] = 0;
@@ -93,17 +97,9 @@ Tensor batch_reduce(const Tensor* v, const int*, int, const Attrs& at, int64_t) 
 // entries do not pile up on too few positions).
 Tensor onehot_sum(const OnehotCall& c) {
   const Tensor& x = c.in[c.oh];
-  if (x.ndim() == 0) {
-    rules::reduced_dims(c.at.ints, 0, "sum");  // still reject bad dims
-    return x;
-  }
-  uint32_t reduced = 0;
-  for (int64_t d : rules::reduced_dims(c.at.ints, x.ndim(), "sum")) reduced |= 1u << d;  // validates dims
-  Dims out_shape;
-  for (int d = 0; d < x.ndim(); d++) {
-    if (!(reduced & (1u << d))) out_shape.push_back(c.shape()[d]);
-    else if (c.at.flag) out_shape.push_back(1);
-  }
+  const uint32_t reduced = reduced_mask("sum", x, c.at.ints);  // validates dims as eval does
+  if (x.ndim() == 0) return x;
+  const Dims out_shape = reduced_shape(c.shape(), reduced, c.at.flag);
   const int64_t per = onehot::entries(c.index[c.oh]);
   if (per > 1 && per * 4 > numel_of(out_shape)) return Tensor();
   return c.wrap(onehot::reduce_index(c.index[c.oh], c.shape(), out_shape, reduced, c.at.flag), c.scale[c.oh], out_shape);

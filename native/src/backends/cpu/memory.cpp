@@ -76,13 +76,15 @@ void CpuBackend::index_select(const Tensor& x, int dim, const Tensor& index, con
       default: return gather_1d<uint8_t>(x, idx, isz, n, out);
     }
   }
-  int64_t runs = n > 0;
-  for (int64_t i = 1; i < n; i++) runs += idx[i * isz] != idx[(i - 1) * isz] + 1;
-  if (x.ndim() == 2 && runs * 4 > n) {
-    switch (itemsize(x.dtype())) {
-      case 8: return gather_2d<int64_t>(x, dim, idx, isz, n, out);
-      case 4: return gather_2d<int32_t>(x, dim, idx, isz, n, out);
-      default: return gather_2d<uint8_t>(x, dim, idx, isz, n, out);
+  if (x.ndim() == 2) {  // many short runs: row by row rather than a view per run
+    int64_t runs = n > 0;
+    for (int64_t i = 1; i < n; i++) runs += idx[i * isz] != idx[(i - 1) * isz] + 1;
+    if (runs * 4 > n) {
+      switch (itemsize(x.dtype())) {
+        case 8: return gather_2d<int64_t>(x, dim, idx, isz, n, out);
+        case 4: return gather_2d<int32_t>(x, dim, idx, isz, n, out);
+        default: return gather_2d<uint8_t>(x, dim, idx, isz, n, out);
+      }
     }
   }
   // Each run of consecutive indices is one strided copy of a slice of x (a basis block selects a

@@ -24,18 +24,17 @@ void sum_kernel(const Tensor& x, const Tensor& out_view, const Tensor& out) {
   Tensor acc_view = Tensor::view_of(acc, x.shape(), out_view.strides(), 0);
   Loop<2> loop(x.shape(), {&acc_view, &x});
   loop.run([](std::array<char*, 2> p, std::array<int64_t, 2> s, int64_t n) {
-    if constexpr (std::is_same<T, float>::value || std::is_same<T, double>::value) {
-      if (s[0] == 0 && s[1] == int64_t(sizeof(T))) {  // contiguous run into one accumulator
-        const T* x = reinterpret_cast<const T*>(p[1]);
-        if constexpr (std::is_same<T, float>::value) *reinterpret_cast<A*>(p[0]) += vm::active().sum_f32(x, n);
-        else *reinterpret_cast<A*>(p[0]) += vm::active().sum_f64(x, n);
+    if (s[0] == 0 && s[1] == int64_t(sizeof(T))) {  // a contiguous run into one accumulator
+      const T* x = reinterpret_cast<const T*>(p[1]);
+      if constexpr (std::is_same<T, float>::value) {
+        *reinterpret_cast<A*>(p[0]) += vm::active().sum_f32(x, n);
+        return;
+      } else if constexpr (std::is_same<T, double>::value) {
+        *reinterpret_cast<A*>(p[0]) += vm::active().sum_f64(x, n);
         return;
       }
-    }
-    if (s[0] == 0 && s[1] == int64_t(sizeof(T))) {
-      // Contiguous integer run: independent partial sums let the loop pipeline (a single running
-      // sum is one long dependency chain).
-      const T* x = reinterpret_cast<const T*>(p[1]);
+      // Integers: independent partial sums let the loop pipeline (a single running sum is one
+      // long dependency chain).
       A part[8] = {A(0), A(0), A(0), A(0), A(0), A(0), A(0), A(0)};
       int64_t k = 0;
       for (; k + 8 <= n; k += 8)
