@@ -126,6 +126,8 @@ enum { ADJ_RANDOMNESS_ERROR = 0, ADJ_RANDOMNESS_DIFFERENT = 1, ADJ_RANDOMNESS_SA
 int64_t adj_level_begin(int kind, int64_t batch_size, int randomness); /* 0 on error */
 int adj_level_end(int64_t level);
 void adj_level_release(int64_t level);
+/* adj_level_end then adj_level_release in one call; the handle is released even when ending fails */
+int adj_level_close(int64_t level);
 int adj_level_depth(void); /* live levels on this thread */
 int adj_is_tracer(adj_t t);
 /* jvp: tangent 0 = symbolic zero. unwrap writes out[0] = primal, out[1] = tangent. */
@@ -137,13 +139,21 @@ adj_t adj_vmap_unwrap(int64_t level, adj_t y, int64_t out_dim);
 /* rows [start, start + batch size) of the n x n identity as a batched [n] value of this vmap level,
  * kept structured (one-hot) so that Jacobians never multiply by a materialised identity */
 adj_t adj_vmap_basis(int64_t level, int64_t n, int64_t start, int dtype);
-/* grad / vjp: backward writes nin cotangents (one per input leaf) to grads_out */
+/* grad / vjp: backward writes nin cotangents (one per input leaf) to grads_out; a cotangent handle
+ * of 0 stands for ones of the output's shape and dtype (grad's seed). adj_grad_end_backward ends
+ * the level first (grad's common case: one call instead of two); the handle is not released. */
 adj_t adj_grad_wrap(int64_t level, adj_t x);
 adj_t adj_grad_unwrap(int64_t level, adj_t y);
 int adj_grad_backward(int64_t level, const adj_t* outs, const adj_t* cots, int nout, const adj_t* ins, int nin,
                       adj_t* grads_out);
+int adj_grad_end_backward(int64_t level, const adj_t* outs, const adj_t* cots, int nout, const adj_t* ins, int nin,
+                          adj_t* grads_out);
 /* jacrev after a vjp: nout * nin Jacobians (output-major), each [out_k..., in_j...]; chunk <= 0: all rows at once */
 int adj_jacrev_backward(int64_t level, const adj_t* outs, int nout, const adj_t* ins, int nin, int64_t chunk, adj_t* jac_out);
+/* One output and one input (the common case): the same calls without arrays, which a JNI caller
+ * would otherwise copy in and out on every call. Return the gradient / Jacobian, 0 on error. */
+adj_t adj_grad_backward1(int64_t level, adj_t out, adj_t cot, adj_t in, int end_first);
+adj_t adj_jacrev_backward1(int64_t level, adj_t out, adj_t in, int64_t chunk);
 
 #ifdef __cplusplus
 }

@@ -296,6 +296,11 @@ int adj_level_end(int64_t level) {
 void adj_level_release(int64_t level) {
   if (level) Ref<Level>::adopt(reinterpret_cast<Level*>(intptr_t(level))).reset();
 }
+int adj_level_close(int64_t level) {
+  const int r = adj_level_end(level);
+  adj_level_release(level);
+  return r;
+}
 int adj_level_depth(void) { return int(level_stack().size()); }
 int adj_is_tracer(adj_t t) { return guard(-1, [&] { return int(in(t).is_tracer()); }); }
 
@@ -328,18 +333,32 @@ adj_t adj_vmap_basis(int64_t level, int64_t n, int64_t start, int dtype) {
 }
 adj_t adj_grad_wrap(int64_t level, adj_t x) { return handle_call([&] { return grad_wrap(level_of(level, "grad"), in(x, "grad")); }); }
 adj_t adj_grad_unwrap(int64_t level, adj_t y) { return handle_call([&] { return grad_unwrap(level_of(level, "grad"), in(y, "grad")); }); }
-int adj_grad_backward(int64_t level, const adj_t* outs, const adj_t* cots, int nout, const adj_t* ins, int nin, adj_t* grads_out) {
+namespace {
+int grad_backward_call(int64_t level, const adj_t* outs, const adj_t* cots, int nout, const adj_t* ins, int nin,
+                       adj_t* grads_out, bool end_first) {
   return guard(-1, [&] {
+    Level* l = level_of(level, "vjp");
+    if (end_first) pop_level(l, level_name(l->kind));
     std::vector<Tensor> o, c, x;
     for (int i = 0; i < nout; i++) {
       o.push_back(in(outs[i], "vjp"));
-      c.push_back(in(cots[i], "vjp"));
+      // A null cotangent is grad's seed: ones like the output (as full_like would make it).
+      c.push_back(cots[i] ? in(cots[i], "vjp") : ops::full(o.back().shape(), 1.0, o.back().dtype(), o.back().device()));
     }
     for (int i = 0; i < nin; i++) x.push_back(in(ins[i], "vjp"));
-    std::vector<Tensor> g = grad_backward(level_of(level, "vjp"), o, c, x);
+    std::vector<Tensor> g = grad_backward(l, o, c, x);
     for (int i = 0; i < nin; i++) grads_out[i] = out(g[i]);
     return 0;
   });
+}
+}  // namespace
+
+int adj_grad_backward(int64_t level, const adj_t* outs, const adj_t* cots, int nout, const adj_t* ins, int nin, adj_t* grads_out) {
+  return grad_backward_call(level, outs, cots, nout, ins, nin, grads_out, false);
+}
+int adj_grad_end_backward(int64_t level, const adj_t* outs, const adj_t* cots, int nout, const adj_t* ins, int nin,
+                          adj_t* grads_out) {
+  return grad_backward_call(level, outs, cots, nout, ins, nin, grads_out, true);
 }
 
 int adj_jacrev_backward(int64_t level, const adj_t* outs, int nout, const adj_t* ins, int nin, int64_t chunk, adj_t* jac_out) {
@@ -351,6 +370,15 @@ int adj_jacrev_backward(int64_t level, const adj_t* outs, int nout, const adj_t*
     for (size_t i = 0; i < j.size(); i++) jac_out[i] = out(j[i]);
     return 0;
   });
+}
+
+adj_t adj_grad_backward1(int64_t level, adj_t out, adj_t cot, adj_t in, int end_first) {
+  adj_t g = 0;
+  return grad_backward_call(level, &out, &cot, 1, &in, 1, &g, end_first != 0) == 0 ? g : 0;
+}
+adj_t adj_jacrev_backward1(int64_t level, adj_t out, adj_t in, int64_t chunk) {
+  adj_t j = 0;
+  return adj_jacrev_backward(level, &out, 1, &in, 1, chunk, &j) == 0 ? j : 0;
 }
 
 }  // extern "C"

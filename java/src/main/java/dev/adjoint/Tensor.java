@@ -29,6 +29,7 @@ import org.bytedeco.javacpp.FloatPointer;
  */
 public final class Tensor implements AutoCloseable {
   private static final Cleaner CLEANER = Cleaner.create();
+  private static final int MAX_DIMS = 16;  // the core's kMaxDims (core/shape.h)
 
   private long handle;
   Scope owner;
@@ -60,6 +61,22 @@ public final class Tensor implements AutoCloseable {
   void moveTo(Scope parent) {
     if (parent != null) parent.adopt(this);
     else attachCleaner();
+  }
+
+  /**
+   * Takes {@code src}'s cached shape and dtype (those it has) for a tensor known to share them: a
+   * grad or jvp tracer wrapping {@code src}. Saves the native metadata queries on fresh tracers.
+   */
+  Tensor sameMetaAs(Tensor src) {
+    shape = src.shape;
+    dtype = src.dtype;
+    return this;
+  }
+
+  /** Takes {@code src}'s cached dtype: a vmap tracer of {@code src} has the same element type. */
+  Tensor sameDTypeAs(Tensor src) {
+    dtype = src.dtype;
+    return this;
   }
 
   /** Releaser runs at most once: from close() or from the Cleaner. It must not reference the Tensor. */
@@ -353,10 +370,10 @@ public final class Tensor implements AutoCloseable {
   private long[] shapeRef() {
     long[] s = shape;
     if (s == null) {
-      long h = h();
-      s = new long[Errors.check(NativeCore.adj_ndim(h))];
-      Errors.check(NativeCore.adj_shape(h, s));
-      shape = s;
+      // One native call: adj_shape writes the dims into a buffer of the largest rank and returns it.
+      long[] buf = new long[MAX_DIMS];
+      int n = Errors.check(NativeCore.adj_shape(h(), buf));
+      shape = s = n == MAX_DIMS ? buf : Arrays.copyOf(buf, n);
     }
     return s;
   }

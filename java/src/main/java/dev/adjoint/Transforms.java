@@ -26,8 +26,9 @@ final class Transforms {
     return l;
   }
 
-  private static void end(long level) {
-    Errors.check(NativeCore.adj_level_end(level));
+  /** Ends the level and releases its handle (also when ending fails). */
+  private static void close(long level) {
+    Errors.check(NativeCore.adj_level_close(level));
   }
 
   // ------------------------------------------------------------------ grad / vjp
@@ -43,7 +44,7 @@ final class Transforms {
       for (int i : idx) {
         List<Tensor> mine = new ArrayList<>();
         wrapped[i] = Pytree.mapWithPath(args[i], "", (p, x) -> {
-          Tensor t = Tensor.wrap(NativeCore.adj_grad_wrap(lv, x.h()));
+          Tensor t = Tensor.wrap(NativeCore.adj_grad_wrap(lv, x.h())).sameMetaAs(x);
           mine.add(t);
           return t;
         });
@@ -59,11 +60,10 @@ final class Transforms {
       if (!(out instanceof Tensor y) || y.ndim() != 0)
         throw new ShapeMismatchException(name, name + ": the function must return a scalar (0-d) tensor, got "
             + Pytree.describe(out) + "; use vjp or jacrev for non-scalar outputs");
-      end(lv);
-      open = false;
       List<Tensor> all = new ArrayList<>();
       leaves.forEach(all::addAll);
-      List<Tensor> g = backward(lv, List.of(y), List.of(Tensor.onesLike(y)), all);
+      open = false;  // ended by the backward call (ones as the cotangent: a null handle)
+      List<Tensor> g = backward(lv, true, List.of(y), null, all);
       List<Object> perArg = new ArrayList<>();
       int k = 0;
       for (int j = 0; j < idx.length; j++) {
@@ -78,8 +78,8 @@ final class Transforms {
       else result = an.hasAux ? List.of(grads, auxOut) : grads;
       return scope.keep(result);
     } finally {
-      if (open) end(lv);
-      NativeCore.adj_level_release(lv);
+      if (open) close(lv);
+      else NativeCore.adj_level_release(lv);
     }
   }
 
@@ -87,14 +87,19 @@ final class Transforms {
     return Tensor.wrap(NativeCore.adj_grad_unwrap(lv, t.h()));
   }
 
-  private static List<Tensor> backward(long lv, List<Tensor> outs, List<Tensor> cots, List<Tensor> ins) {
-    long[] o = new long[outs.size()], c = new long[cots.size()], x = new long[ins.size()], g = new long[ins.size()];
+  /** The backward pass; endFirst also ends the level (one native call), null cots mean ones. */
+  private static List<Tensor> backward(long lv, boolean endFirst, List<Tensor> outs, List<Tensor> cots, List<Tensor> ins) {
+    if (outs.size() == 1 && ins.size() == 1)
+      return List.of(Tensor.wrap(NativeCore.adj_grad_backward1(lv, outs.get(0).h(), cots == null ? 0 : cots.get(0).h(), ins.get(0).h(),
+          endFirst ? 1 : 0)));
+    long[] o = new long[outs.size()], c = new long[outs.size()], x = new long[ins.size()], g = new long[ins.size()];
     for (int i = 0; i < o.length; i++) {
       o[i] = outs.get(i).h();
-      c[i] = cots.get(i).h();
+      c[i] = cots == null ? 0 : cots.get(i).h();
     }
     for (int i = 0; i < x.length; i++) x[i] = ins.get(i).h();
-    Errors.check(NativeCore.adj_grad_backward(lv, o, c, o.length, x, x.length, g));
+    Errors.check(endFirst ? NativeCore.adj_grad_end_backward(lv, o, c, o.length, x, x.length, g)
+        : NativeCore.adj_grad_backward(lv, o, c, o.length, x, x.length, g));
     List<Tensor> r = new ArrayList<>(g.length);
     for (long h : g) r.add(Tensor.wrap(h));
     return r;
@@ -115,7 +120,7 @@ final class Transforms {
       Object[] wrapped = new Object[primals.length];
       for (int i = 0; i < primals.length; i++)
         wrapped[i] = Pytree.mapWithPath(primals[i], "", (p, x) -> {
-          Tensor t = Tensor.wrap(NativeCore.adj_grad_wrap(lv, x.h()));
+          Tensor t = Tensor.wrap(NativeCore.adj_grad_wrap(lv, x.h())).sameMetaAs(x);
           leaves.add(t);
           return t;
         });
@@ -127,11 +132,14 @@ final class Transforms {
         aux = pair[1];
       }
       List<Tensor> outLeaves = Pytree.leaves(out);
-      end(lv);
-      open = false;
       final Object outStructure = out;
+      // Unwrapping reads the primals only; the level may still be on the stack.
       Object primalOut = Pytree.map(out, t -> unwrapGrad(lv, t));
       Object auxOut = hasAux ? Pytree.map(aux, t -> unwrapGrad(lv, t)) : null;
+      // NOTE: the traced inputs the pullback owns hold the native level alive; our handle's
+      // reference can go with the end. A pullback without traced inputs never touches the level.
+      open = false;
+      close(lv);
       // The pullback owns the traced inputs and outputs (they hold the tape).
       scope.keep(leaves);
       scope.keep(outLeaves);
@@ -139,7 +147,7 @@ final class Transforms {
         FnN.checkArity("vjp pullback", cts, 1);
         List<Tensor> ctLeaves = Pytree.leavesLike("vjp", "the cotangent", cts[0], "the output", outStructure);
         try (Scope s = Scope.open()) {
-          List<Tensor> g = leaves.isEmpty() ? List.of() : backward(lv, outLeaves, ctLeaves, leaves);
+          List<Tensor> g = leaves.isEmpty() ? List.of() : backward(lv, false, outLeaves, ctLeaves, leaves);
           List<Object> perPrimal = new ArrayList<>();
           int k = 0;
           for (Object p : primals) {
@@ -152,10 +160,7 @@ final class Transforms {
       };
       return new VjpResult(scope.keep(primalOut), pullback, scope.keep(auxOut), lv, outLeaves, leaves, primals);
     } finally {
-      if (open) end(lv);
-      // NOTE: the traced inputs the pullback owns hold the native level alive; our handle's
-      // reference can go now. A pullback without traced inputs never touches the level.
-      NativeCore.adj_level_release(lv);
+      if (open) close(lv);
     }
   }
 
@@ -187,7 +192,7 @@ final class Transforms {
       for (int i = 0; i < wrapped.length; i++) {
         List<Tensor> t = tans.get(i);
         int[] k = {0};
-        wrapped[i] = Pytree.map(primals.get(i), x -> Tensor.wrap(NativeCore.adj_jvp_wrap(lv, x.h(), t.get(k[0]++).h())));
+        wrapped[i] = Pytree.map(primals.get(i), x -> Tensor.wrap(NativeCore.adj_jvp_wrap(lv, x.h(), t.get(k[0]++).h())).sameMetaAs(x));
       }
       Object out = f.apply(wrapped);
       Object aux = null;
@@ -209,15 +214,14 @@ final class Transforms {
         NativeCore.adj_release(pt[1]);
         return Tensor.wrap(pt[0]);
       }) : null;
-      end(lv);
       open = false;
+      close(lv);
       scope.keep(ps);
       scope.keep(ts);
       scope.keep(auxOut);
       return new JvpResult(Pytree.unflatten(out, ps), Pytree.unflatten(out, ts), auxOut);
     } finally {
-      if (open) end(lv);
-      NativeCore.adj_level_release(lv);
+      if (open) close(lv);
     }
   }
 
@@ -272,7 +276,7 @@ final class Transforms {
         int[] k = {0};
         wrapped[i] = Pytree.map(args[i], x -> {
           Object d = sp.get(k[0]++);
-          return d == null ? x : Tensor.wrap(NativeCore.adj_vmap_wrap(lv, x.h(), (Integer) d));
+          return d == null ? x : Tensor.wrap(NativeCore.adj_vmap_wrap(lv, x.h(), (Integer) d)).sameDTypeAs(x);
         });
       }
       Object out = f.apply(wrapped);
@@ -281,12 +285,11 @@ final class Transforms {
         if (d == null) throw new AdjointArgumentException("vmap", "vmap: outDims must give a dim for every output, got null");
       int[] k = {0};
       Object result = Pytree.map(out, y -> Tensor.wrap(NativeCore.adj_vmap_unwrap(lv, y.h(), (Integer) outSpec.get(k[0]++))));
-      end(lv);
       open = false;
+      close(lv);
       return scope.keep(result);
     } finally {
-      if (open) end(lv);
-      NativeCore.adj_level_release(lv);
+      if (open) close(lv);
     }
   }
 
@@ -384,12 +387,11 @@ final class Transforms {
       Tensor rows = Tensor.wrap(NativeCore.adj_vmap_basis(lv, n, start, dt.code));
       Object out = f.apply(rows);
       Object result = Pytree.map(out, y -> Tensor.wrap(NativeCore.adj_vmap_unwrap(lv, y.h(), 0)));
-      end(lv);
       open = false;
+      close(lv);
       return scope.keep(result);
     } finally {
-      if (open) end(lv);
-      NativeCore.adj_level_release(lv);
+      if (open) close(lv);
     }
   }
 
@@ -426,6 +428,11 @@ final class Transforms {
     List<Object> perOut = new ArrayList<>();
     if (ins.isEmpty()) {
       for (Tensor y : outs) perOut.add(an.multiple ? List.copyOf(Arrays.asList(v.primals)) : v.primals[0]);
+    } else if (outs.size() == 1 && ins.size() == 1 && v.primals.length == 1) {  // no arrays to pass
+      Tensor jac = Tensor.wrap(NativeCore.adj_jacrev_backward1(v.level, v.outLeaves.get(0).h(), ins.get(0).h(),
+          an.chunkSize == null ? 0 : an.chunkSize));
+      Object perArg = Pytree.unflatten(v.primals[0], List.of(jac));
+      perOut.add(an.multiple ? List.of(perArg) : perArg);
     } else {
       long[] o = new long[outs.size()], x = new long[ins.size()], j = new long[outs.size() * ins.size()];
       for (int k = 0; k < o.length; k++) o[k] = v.outLeaves.get(k).h();

@@ -3,6 +3,7 @@ package dev.adjoint.internal;
 import org.bytedeco.javacpp.Loader;
 import org.bytedeco.javacpp.Pointer;
 import org.bytedeco.javacpp.annotation.Cast;
+import org.bytedeco.javacpp.annotation.CriticalRegion;
 import org.bytedeco.javacpp.annotation.Platform;
 import org.bytedeco.javacpp.annotation.Properties;
 import org.bytedeco.openblas.presets.openblas_nolapack;
@@ -42,10 +43,13 @@ public final class NativeCore {
 
   // --- lifecycle and metadata ---
   public static native void adj_release(long t);
-  public static native void adj_release_many(@Cast("const adj_t*") long[] ts, int n);
+  // NOTE: @CriticalRegion (GetPrimitiveArrayCritical: no copy of the array in and out) only on
+  // calls that are short and never block; the backward calls can run for milliseconds, which would
+  // hold off the garbage collector, so they have array-free single-leaf forms instead.
+  @CriticalRegion public static native void adj_release_many(@Cast("const adj_t*") long[] ts, int n);
   public static native long adj_share(long t);
   public static native int adj_ndim(long t);
-  public static native int adj_shape(long t, @Cast("int64_t*") long[] out);
+  @CriticalRegion public static native int adj_shape(long t, @Cast("int64_t*") long[] out);
   public static native int adj_strides(long t, @Cast("int64_t*") long[] out);
   public static native int adj_dtype(long t);
   public static native int adj_device(long t);
@@ -131,10 +135,11 @@ public final class NativeCore {
   public static native long adj_level_begin(int kind, long batchSize, int randomness);
   public static native int adj_level_end(long level);
   public static native void adj_level_release(long level);
+  public static native int adj_level_close(long level);
   public static native int adj_level_depth();
   public static native int adj_is_tracer(long t);
   public static native long adj_jvp_wrap(long level, long primal, long tangent);
-  public static native int adj_jvp_unwrap(long level, long y, @Cast("adj_t*") long[] out);
+  @CriticalRegion public static native int adj_jvp_unwrap(long level, long y, @Cast("adj_t*") long[] out);
   public static native long adj_vmap_wrap(long level, long x, long inDim);
   public static native long adj_vmap_unwrap(long level, long y, long outDim);
   public static native long adj_vmap_basis(long level, long n, long start, int dtype);
@@ -144,4 +149,8 @@ public final class NativeCore {
       long chunk, @Cast("adj_t*") long[] jacOut);
   public static native int adj_grad_backward(long level, @Cast("const adj_t*") long[] outs, @Cast("const adj_t*") long[] cots, int nout,
       @Cast("const adj_t*") long[] ins, int nin, @Cast("adj_t*") long[] gradsOut);
+  public static native int adj_grad_end_backward(long level, @Cast("const adj_t*") long[] outs, @Cast("const adj_t*") long[] cots, int nout,
+      @Cast("const adj_t*") long[] ins, int nin, @Cast("adj_t*") long[] gradsOut);
+  public static native long adj_grad_backward1(long level, long out, long cot, long in, int endFirst);
+  public static native long adj_jacrev_backward1(long level, long out, long in, long chunk);
 }
