@@ -21,18 +21,25 @@ namespace {
 // The index is always a concrete host tensor made by this file, so rules may read it.
 const int64_t* idx_data(const Tensor& index) { return index.data<int64_t>(); }
 
-// Whether some entry is -1, cached on the index's storage (see Storage::value_facts).
-bool any_invalid(const Tensor& index) {
+// Facts about an index's entries, cached on its storage (see Storage::value_facts): bit 4 = some
+// entry is -1, bit 5 = the entries are 0, 1, ..., n-1 in order (the basis's positions).
+uint8_t index_facts(const Tensor& index) {
   Storage* st = index.impl()->storage.get();
   const bool whole = index.offset() == 0 && size_t(index.numel()) * sizeof(int64_t) == st->nbytes;
   const uint8_t known = st->value_facts.load(std::memory_order_relaxed);
-  if (whole && (known & 8)) return known & 16;
+  if (whole && (known & 8)) return known & 48;
   const int64_t* p = idx_data(index);
-  int64_t any = 0;
-  for (int64_t i = 0, n = index.numel(); i < n; i++) any |= p[i];  // a sign bit: vectorises, no early exit
-  if (whole) st->value_facts.store(uint8_t(known | 8 | (any < 0 ? 16 : 0)), std::memory_order_relaxed);
-  return any < 0;
+  int64_t any = 0, off = 0;
+  for (int64_t i = 0, n = index.numel(); i < n; i++) {  // branch-free: vectorises, no early exit
+    any |= p[i];     // a sign bit
+    off |= p[i] ^ i;  // nonzero where an entry is not its own position
+  }
+  const uint8_t facts = uint8_t((any < 0 ? 16 : 0) | (off == 0 ? 32 : 0));
+  if (whole) st->value_facts.store(uint8_t(known | 8 | facts), std::memory_order_relaxed);
+  return facts;
 }
+
+bool any_invalid(const Tensor& index) { return index_facts(index) & 16; }
 
 }  // namespace
 
@@ -48,6 +55,8 @@ int64_t entries(const Tensor& index) { return index.ndim() == 1 ? 1 : index.size
 
 Tensor gather(const Tensor& u, const Dims& shape, const Tensor& index) {
   Tensor flat = O::reshape(u.shape() == shape ? u : O::expand(u, shape), Dims{-1});
+  // Every position once, in order (the basis of jacrev/jacfwd): the gather is u itself.
+  if (index.ndim() == 1 && index.numel() == numel_of(shape) && (index_facts(index) & 32)) return flat;
   Tensor r;
   if (!any_invalid(index)) {
     r = O::index_select(flat, 0, index.ndim() == 1 ? index : O::reshape(index, Dims{-1}));
@@ -149,8 +158,6 @@ bool is_zero_scalar(const Tensor& t) {
   return c.data<double>()[0] == 0.0;
 }
 
-namespace {
-
 bool all_ones(const Tensor& t) {
   if (t.is_tracer() || !is_floating(t.dtype()) || !t.is_contiguous()) return false;
   auto check = [&](auto* p) {
@@ -160,6 +167,8 @@ bool all_ones(const Tensor& t) {
   };
   return t.dtype() == DType::Float32 ? check(t.data<float>()) : check(t.data<double>());
 }
+
+namespace {
 
 // [B, n]: example j's slab pick[j] of x along `dim` (the other dim of 2-D x), times scale[j]. With
 // the basis's own scale (all ones) over a run of consecutive slabs, a view of x: nothing copied.

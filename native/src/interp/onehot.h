@@ -43,6 +43,8 @@ Tensor mask_invalid(const Tensor& scale, const Tensor& index);
 // torch.func), so scaling and matmul rules apply only when this holds.
 bool finite_operand(const Tensor& u, bool nonzero_too);
 bool is_zero_scalar(const Tensor& t);
+// A concrete contiguous floating tensor of ones (the basis's scale): a product with it is the other factor.
+bool all_ones(const Tensor& t);
 // The result shape of a view op (reshape, squeeze, expand...) on `shape`, checked as eval checks it.
 Dims view_result_shape(OpId op, const Dims& shape, DType dtype, const Attrs& attrs);
 // Flat positions moved by a reduction over `reduced` (keepdim or not), or an expand to `out`

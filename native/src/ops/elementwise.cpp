@@ -280,7 +280,8 @@ Tensor onehot_scale(const OnehotCall& c) {
   if (numel_of(r) != numel_of(c.shape())) return Tensor();
   if (!onehot::finite_operand(u, Op == OpId::Div)) return Tensor();
   Tensor g = onehot::gather(u, r, c.index[c.oh]);
-  Tensor sc = Op == OpId::Mul ? O::mul(c.scale[c.oh], g) : O::div(c.scale[c.oh], g);
+  // 1 * g is g bit for bit (see eval_binary's NOTE): the basis's scale costs no pass.
+  Tensor sc = Op == OpId::Mul ? (onehot::all_ones(c.scale[c.oh]) ? g : O::mul(c.scale[c.oh], g)) : O::div(c.scale[c.oh], g);
   return c.wrap(c.index[c.oh], onehot::mask_invalid(sc, c.index[c.oh]), r);
 }
 
