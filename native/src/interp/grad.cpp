@@ -58,6 +58,10 @@ Tensor grad_process(Level* level, const OpDef& def, const Tensor* in, int nin, c
   }
   Tensor out = apply(def.id, n->primals.data(), nin, attrs);
   if (!any || !def.differentiable || !is_floating(out.dtype())) return out;
+  if (def.passes_input_through) {
+    const int k = passed_through(level, out, n->primals.data(), in, nin);
+    if (k >= 0) return in[k];
+  }
   n->seq = level->next_node++;
   n->def = &def;
   n->attrs = attrs;

@@ -42,6 +42,10 @@ Tensor jvp_process(Level* level, const OpDef& def, const Tensor* in, int nin, co
   }
   Tensor out = apply(def.id, primals.data(), nin, attrs);
   if (!any || !def.differentiable) return out;
+  if (def.passes_input_through) {
+    const int k = passed_through(level, out, primals.data(), in, nin);
+    if (k >= 0) return in[k];
+  }
   Tensor t = def.jvp(primals.data(), tangents.data(), nin, out, attrs);
   if (!t.defined()) return out;
   ADJ_CHECK(t.shape() == out.shape(), ErrorKind::Internal, def.name,

@@ -57,5 +57,17 @@ inline Tracer* tracer_of(const Tensor& t) { return static_cast<Tracer*>(t.impl()
 void check_usable(const Tensor& t, const char* op, const char* what, int index = -1);
 // True if t is a tracer of exactly this level.
 inline bool belongs_to(const Tensor& t, const Level* l) { return t.is_tracer() && tracer_of(t)->level.get() == l; }
+// For an op with OpDef::passes_input_through whose eval gave `out`: the input k whose unwrapped
+// value `out` is (the very tensor) when in[k] is traced by `level` and every other input is a
+// constant there, so that the op is the identity on in[k]; else -1.
+inline int passed_through(const Level* l, const Tensor& out, const Tensor* unwrapped, const Tensor* in, int nin) {
+  int k = -1;
+  for (int i = 0; i < nin; i++) {
+    if (!belongs_to(in[i], l)) continue;
+    if (k >= 0 || out.impl() != unwrapped[i].impl()) return -1;  // a second traced input, or not this one
+    k = i;
+  }
+  return k;
+}
 
 }  // namespace adjoint

@@ -333,6 +333,8 @@ void register_elementwise_rules(OpDef* t) {
   t[int(OpId::Neg)].onehot = onehot_neg;
   t[int(OpId::Cast)].onehot = onehot_cast;
   t[int(OpId::Mul)].onehot = onehot_scale<OpId::Mul>;
+  t[int(OpId::Mul)].passes_input_through = true;  // eval_binary's x * 1 (see its NOTE)
+  t[int(OpId::Div)].passes_input_through = true;  // x / 1
   t[int(OpId::Div)].onehot = onehot_scale<OpId::Div>;
   t[int(OpId::Add)].onehot = onehot_accumulate<OpId::Add>;
   t[int(OpId::Sub)].onehot = onehot_accumulate<OpId::Sub>;

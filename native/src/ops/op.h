@@ -46,6 +46,10 @@ struct OpDef {
   BatchRule batch = nullptr;
   OnehotRule onehot = nullptr;  // optional
   bool differentiable = true;  // false: output carries no derivative (comparisons)
+  // true: when eval returns one of its inputs itself (x * 1, x / 1 by a broadcast one), the result
+  // is that input unchanged, so with every other input constant at a level the derivative is the
+  // identity: the jvp and grad interpreters hand back that input's tracer (no node, no rule).
+  bool passes_input_through = false;
 };
 
 const OpDef& op_def(OpId id);

@@ -107,6 +107,16 @@ public final class Pytree {
    * (an Integer or null) applies to every tensor below it; a List/Map/array spec must match the
    * tree's structure. Returns one spec per tensor of {@code tree}, in order.
    */
+  /** broadcastSpec for argument {@code index} (what "[index]", path "[index]"): the strings are built only for nested specs. */
+  static List<Object> broadcastSpec(String op, String what, int index, Object spec, Object tree) {
+    if (spec == null || spec instanceof Integer) {
+      List<Object> out = new ArrayList<>();
+      for (int i = leaves(tree).size(); i > 0; i--) out.add(spec);
+      return out;
+    }
+    return broadcastSpec(op, what + "[" + index + "]", spec, tree, "[" + index + "]");
+  }
+
   static List<Object> broadcastSpec(String op, String what, Object spec, Object tree, String path) {
     List<Object> out = new ArrayList<>();
     zipSpec(op, what, spec, tree, path, out);

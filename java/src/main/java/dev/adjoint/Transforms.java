@@ -35,7 +35,7 @@ final class Transforms {
 
   static Object grad(String name, FnN f, Argnums an, Object[] args, boolean withValue) {
     int[] idx = an.resolve(name, args.length);
-    for (int i : idx) floatingDType(name, Pytree.leaves(args[i]), "argument " + i);
+    for (int i : idx) floatingDType(name, Pytree.leaves(args[i]), "argument", i);
     long lv = begin(GRAD, 0, Randomness.ERROR);
     boolean open = true;
     try (Scope scope = Scope.open()) {
@@ -112,7 +112,7 @@ final class Transforms {
   }
 
   static VjpResult vjp(String name, FnN f, Object[] primals, boolean hasAux) {
-    floatingDType(name, Pytree.leaves(primals), "input");
+    floatingDType(name, Pytree.leaves(primals), "input", -1);
     long lv = begin(GRAD, 0, Randomness.ERROR);
     boolean open = true;
     try (Scope scope = Scope.open()) {
@@ -174,7 +174,8 @@ final class Transforms {
       List<Tensor> p = Pytree.leaves(primals.get(i));
       // NOTE: paired by structure (maps by key), not by flattening order: a tangent map built in
       // another key order must not silently meet the wrong primals.
-      List<Tensor> t = Pytree.leavesLike(name, "tangent " + i, tangents.get(i), "primal " + i, primals.get(i));
+      List<Tensor> t = primals.get(i) instanceof Tensor && tangents.get(i) instanceof Tensor tt ? List.of(tt)
+          : Pytree.leavesLike(name, "tangent " + i, tangents.get(i), "primal " + i, primals.get(i));
       for (int k = 0; k < p.size(); k++) {
         if (!Arrays.equals(p.get(k).shape(), t.get(k).shape()))
           throw new ShapeMismatchException(name, name + ": tangent " + i + " has shape " + Arrays.toString(t.get(k).shape())
@@ -239,9 +240,10 @@ final class Transforms {
     // One spec per tensor leaf of each argument; the batch size from the mapped ones.
     List<List<Object>> specs = new ArrayList<>();
     long batch = -1;
-    String first = null;
+    int firstArg = -1, firstDim = 0;  // the first mapped leaf: named only in the error message
+    Tensor firstX = null;
     for (int i = 0; i < args.length; i++) {
-      List<Object> sp = Pytree.broadcastSpec("vmap", "inDims[" + i + "]", inDims[i], args[i], "[" + i + "]");
+      List<Object> sp = Pytree.broadcastSpec("vmap", "inDims", i, inDims[i], args[i]);
       List<Tensor> ls = Pytree.leaves(args[i]);
       for (int k = 0; k < ls.size(); k++) {
         if (sp.get(k) == null) continue;
@@ -251,11 +253,14 @@ final class Transforms {
           throw new InvalidIndexException("vmap", "vmap: inDims " + d + " out of range for argument " + i + " of shape "
               + Arrays.toString(x.shape()));
         long n = x.size(d);
-        String here = "argument " + i + " " + Arrays.toString(x.shape()) + " at dim " + d;
         if (batch < 0) {
           batch = n;
-          first = here;
+          firstArg = i;
+          firstX = x;
+          firstDim = d;
         } else if (n != batch) {
+          String first = "argument " + firstArg + " " + Arrays.toString(firstX.shape()) + " at dim " + firstDim;
+          String here = "argument " + i + " " + Arrays.toString(x.shape()) + " at dim " + d;
           throw new ShapeMismatchException("vmap", "vmap: mapped sizes differ: " + first + " has size " + batch + ", " + here
               + " has size " + n);
         }
@@ -358,10 +363,11 @@ final class Transforms {
     return n;
   }
 
-  private static DType floatingDType(String name, List<Tensor> ts, String what) {
+  /** The dtype of the first of ts (float32 if none); throws unless all are floating. what (index >= 0: "what index") names them. */
+  private static DType floatingDType(String name, List<Tensor> ts, String what, int index) {
     for (Tensor t : ts)
       if (!t.dtype().isFloatingPoint())
-        throw new DTypeMismatchException(name, name + ": " + what + " of dtype " + t.dtype().displayName() + " " + Arrays.toString(t.shape())
+        throw new DTypeMismatchException(name, name + ": " + what + (index >= 0 ? " " + index : "") + " of dtype " + t.dtype().displayName() + " " + Arrays.toString(t.shape())
             + " has no derivative (floating point only)");
     return ts.isEmpty() ? DType.FLOAT32 : ts.get(0).dtype();
   }
@@ -423,7 +429,7 @@ final class Transforms {
   private static Object jacrevFrom(String name, VjpResult v, Argnums an) {
     Object out = v.outputTree();
     List<Tensor> outs = Pytree.leaves(out);
-    floatingDType(name, outs, "output");
+    floatingDType(name, outs, "output", -1);
     List<Tensor> ins = v.inLeaves;
     List<Object> perOut = new ArrayList<>();
     if (ins.isEmpty()) {
@@ -460,7 +466,7 @@ final class Transforms {
     int[] idx = an.resolve(name, args.length);
     Object[] primals = select(args, idx);
     List<Tensor> ins = Pytree.leaves(List.of(primals));
-    DType dt = floatingDType(name, ins, "input");
+    DType dt = floatingDType(name, ins, "input", -1);
     long total = numel(ins);
     FnN g = restrict(f, idx, args);
     try (Scope scope = Scope.open()) {
