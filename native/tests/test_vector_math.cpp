@@ -409,6 +409,14 @@ TEST(binary_rows_match_row_calls) {
               bad += std::memcmp(ip.data(), w.data(), ip.size() * sizeof(float)) != 0;
               bad += std::memcmp(ipd.data(), wd.data(), ipd.size() * sizeof(double)) != 0;
             }
+            if (sa == 1 && sb == 1 && ra == n && rb == 0) {  // in place over the rows, against one row
+              std::vector<float> ip(a.begin(), a.begin() + rows * n);
+              std::vector<double> ipd(ad.begin(), ad.begin() + rows * n);
+              fr[op](ip.data(), 1, n, b.data(), 1, 0, ip.data(), n, n, rows);
+              gr[op](ipd.data(), 1, n, bd.data(), 1, 0, ipd.data(), n, n, rows);
+              bad += std::memcmp(ip.data(), w.data(), ip.size() * sizeof(float)) != 0;
+              bad += std::memcmp(ipd.data(), wd.data(), ipd.size() * sizeof(double)) != 0;
+            }
           }
     }
     if (bad) std::printf("  %s: %d mismatching cases\n", k.name, bad);
