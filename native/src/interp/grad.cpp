@@ -85,11 +85,15 @@ static Tensor accumulate(const Tensor& acc, const Tensor& g) { return acc.define
 
 std::vector<Tensor> grad_backward(Level* level, const std::vector<Tensor>& outs, const std::vector<Tensor>& cots,
                                   const std::vector<Tensor>& ins) {
-  // Cotangents and visit marks are indexed by node seq (dense within the level): no hashing.
-  const size_t n_nodes = size_t(level->next_node);
-  std::vector<Tensor> grads(n_nodes);
-  std::vector<char> seen(n_nodes, 0);
-  std::vector<Node*> order, stack;
+  // Cotangents and visit marks are indexed by node seq (dense within the level): no hashing. Each
+  // node is pushed at most once (seen), so the work lists need n_nodes entries; inline for small
+  // tapes, so that a small backward pass allocates nothing here.
+  const int n_nodes = int(level->next_node);
+  SmallVector<Tensor, 32> grads(n_nodes);
+  SmallVector<char, 32> seen(n_nodes);
+  std::fill(seen.begin(), seen.end(), char(0));
+  SmallVector<Node*, 32> order(n_nodes), stack(n_nodes);
+  int n_order = 0, n_stack = 0;
   for (size_t k = 0; k < outs.size(); k++) {
     check_usable(cots[k], "vjp", "cotangent", int(k));  // also when the output does not need it
     ADJ_CHECK(cots[k].shape() == outs[k].shape(), ErrorKind::Shape, "vjp",
@@ -99,20 +103,20 @@ std::vector<Tensor> grad_backward(Level* level, const std::vector<Tensor>& outs,
     if (!belongs_to(outs[k], level)) continue;  // output independent of the inputs
     Node* n = grad_of(outs[k])->node.get();
     grads[n->seq] = accumulate(grads[n->seq], cots[k]);
-    if (!seen[n->seq]) { seen[n->seq] = 1; stack.push_back(n); }
+    if (!seen[n->seq]) { seen[n->seq] = 1; stack[n_stack++] = n; }
   }
   // Collect the nodes reachable from the outputs.
-  while (!stack.empty()) {
-    Node* n = stack.back();
-    stack.pop_back();
-    order.push_back(n);
+  while (n_stack > 0) {
+    Node* n = stack[--n_stack];
+    order[n_order++] = n;
     for (auto& in : n->inputs)
-      if (in && !seen[in->seq]) { seen[in->seq] = 1; stack.push_back(in.get()); }
+      if (in && !seen[in->seq]) { seen[in->seq] = 1; stack[n_stack++] = in.get(); }
   }
   // NOTE: seq increases with creation, so newest-first is a reverse topological order.
-  std::sort(order.begin(), order.end(), [](Node* a, Node* b) { return a->seq > b->seq; });
+  std::sort(order.begin(), order.begin() + n_order, [](Node* a, Node* b) { return a->seq > b->seq; });
   constexpr int kMaxInline = 8;
-  for (Node* n : order) {
+  for (int oi = 0; oi < n_order; oi++) {
+    Node* n = order[oi];
     if (!n->def) continue;  // a leaf: its gradient stays in `grads`
     Tensor g = std::move(grads[n->seq]);  // frees the intermediate cotangent early
     if (!g.defined()) continue;
