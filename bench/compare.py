@@ -29,8 +29,8 @@ Method (after the functorch peer's, bench README in shared/):
   * the limits, measured after the checks and again at the end (the better of both counts):
     this machine's sgemm GFLOP/s (bench/limits.c: cblas_sgemm 1024^3 on the OpenBLAS Adjoint
     links; Adjoint's and torch's own 1024^3 matmul; the best of the three) and its memory write
-    bandwidth (bench/limits.c: filling a pre-touched buffer, the better of memset and a vectorised
-    store loop) at memory_mib() (at least 4x the last-level cache, STREAM's rule, so it measures
+    bandwidth (bench/limits.c: filling a pre-touched buffer with non-zero data, the better of memset
+    and a vectorised store loop; zero fills are written about twice as fast here) at memory_mib() (at least 4x the last-level cache, STREAM's rule, so it measures
     memory and not a cache: the issue's "memory write bandwidth") and, for reference, at the size
     of each output-bound workload's output (rounded up to MiB: what fits in the cache is written
     faster), with 1 and 2 threads; the limit of a row with t threads is the best measured with at
@@ -559,8 +559,8 @@ def render(r):
                 s["quiet"]["waited_s"], r["total_s"]))
     L.append("")
     L.append("Limits (best of the start and the end of the run). sgemm: 1024^3 float32, GFLOP/s; the limit used is the "
-             "best of the three. Write: GB/s filling a pre-touched buffer of that size (best of memset and a vectorised "
-             "store loop); the memory write bandwidth (the limit of output-bound workloads) is the one at %d MiB, at least "
+             "best of the three. Write: GB/s filling a pre-touched buffer of that size with non-zero data (best of memset and a "
+             "vectorised store loop); the memory write bandwidth (the limit of output-bound workloads) is the one at %d MiB, at least "
              "4x the last-level cache; smaller sizes are in cache for the most part (the \"at size\" column compares each "
              "output with the smallest size that holds it)." % max(s["write_sizes_mib"]))
     L.append("")
