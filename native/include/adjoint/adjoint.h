@@ -151,8 +151,11 @@ int adj_grad_end_backward(int64_t level, const adj_t* outs, const adj_t* cots, i
 /* jacrev after a vjp: nout * nin Jacobians (output-major), each [out_k..., in_j...]; chunk <= 0: all rows at once */
 int adj_jacrev_backward(int64_t level, const adj_t* outs, int nout, const adj_t* ins, int nin, int64_t chunk, adj_t* jac_out);
 /* One output and one input (the common case): the same calls without arrays, which a JNI caller
- * would otherwise copy in and out on every call. Return the gradient / Jacobian, 0 on error. */
-adj_t adj_grad_backward1(int64_t level, adj_t out, adj_t cot, adj_t in, int end_first);
+ * would otherwise copy in and out on every call. Return the gradient / Jacobian, 0 on error.
+ * flags for adj_grad_backward1: ADJ_BACKWARD_END ends the level first (as adj_grad_end_backward),
+ * ADJ_BACKWARD_RELEASE releases the level handle afterwards, also when the call fails. */
+enum { ADJ_BACKWARD_END = 1, ADJ_BACKWARD_RELEASE = 2 };
+adj_t adj_grad_backward1(int64_t level, adj_t out, adj_t cot, adj_t in, int flags);
 adj_t adj_jacrev_backward1(int64_t level, adj_t out, adj_t in, int64_t chunk);
 
 #ifdef __cplusplus

@@ -372,9 +372,11 @@ int adj_jacrev_backward(int64_t level, const adj_t* outs, int nout, const adj_t*
   });
 }
 
-adj_t adj_grad_backward1(int64_t level, adj_t out, adj_t cot, adj_t in, int end_first) {
+adj_t adj_grad_backward1(int64_t level, adj_t out, adj_t cot, adj_t in, int flags) {
   adj_t g = 0;
-  return grad_backward_call(level, &out, &cot, 1, &in, 1, &g, end_first != 0) == 0 ? g : 0;
+  const int r = grad_backward_call(level, &out, &cot, 1, &in, 1, &g, (flags & ADJ_BACKWARD_END) != 0);
+  if (flags & ADJ_BACKWARD_RELEASE) adj_level_release(level);
+  return r == 0 ? g : 0;
 }
 adj_t adj_jacrev_backward1(int64_t level, adj_t out, adj_t in, int64_t chunk) {
   adj_t j = 0;

@@ -73,6 +73,14 @@ public final class Tensor implements AutoCloseable {
     return this;
   }
 
+  private static final long[] SCALAR_SHAPE = {};
+
+  /** Caches a shape the caller knows (a full reduction is 0-d); never mutated, as every cached shape. */
+  private Tensor knownShape(long[] s) {
+    shape = s;
+    return this;
+  }
+
   /** Takes {@code src}'s cached dtype: a vmap tracer of {@code src} has the same element type. */
   Tensor sameDTypeAs(Tensor src) {
     dtype = src.dtype;
@@ -522,7 +530,7 @@ public final class Tensor implements AutoCloseable {
   }
 
   /** Sum of all elements (0-d). */
-  public Tensor sum() { return wrap(NativeCore.adj_sum(h(), ALL, 0, 0)); }
+  public Tensor sum() { return wrap(NativeCore.adj_sum(h(), ALL, 0, 0)).knownShape(SCALAR_SHAPE); }
   /** Sum over {@code dim}, dropping it. */
   public Tensor sum(int dim) { return sum(new int[] {dim}, false); }
   /** Sum over {@code dims}; {@code keepdim} keeps them with size 1. */
@@ -531,7 +539,7 @@ public final class Tensor implements AutoCloseable {
   public Tensor sum(int dim, boolean keepdim) { return sum(new int[] {dim}, keepdim); }
 
   /** Mean of all elements (0-d). */
-  public Tensor mean() { return wrap(NativeCore.adj_mean(h(), ALL, 0, 0)); }
+  public Tensor mean() { return wrap(NativeCore.adj_mean(h(), ALL, 0, 0)).knownShape(SCALAR_SHAPE); }
   /** Mean over {@code dim}, dropping it. */
   public Tensor mean(int dim) { return mean(new int[] {dim}, false); }
   /** Mean over {@code dims}. */

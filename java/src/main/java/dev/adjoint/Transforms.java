@@ -37,7 +37,7 @@ final class Transforms {
     int[] idx = an.resolve(name, args.length);
     for (int i : idx) floatingDType(name, Pytree.leaves(args[i]), "argument", i);
     long lv = begin(GRAD, 0, Randomness.ERROR);
-    boolean open = true;
+    boolean open = true, released = false;
     try (Scope scope = Scope.open()) {
       Object[] wrapped = args.clone();
       List<List<Tensor>> leaves = new ArrayList<>();
@@ -62,8 +62,18 @@ final class Transforms {
             + Pytree.describe(out) + "; use vjp or jacrev for non-scalar outputs");
       List<Tensor> all = new ArrayList<>();
       leaves.forEach(all::addAll);
-      open = false;  // ended by the backward call (ones as the cotangent: a null handle)
-      List<Tensor> g = backward(lv, true, List.of(y), null, all);
+      List<Tensor> g;
+      if (!withValue && !an.hasAux && all.size() == 1) {
+        // One call ends the level, runs backward from ones (a null cotangent) and releases the
+        // level handle (also when it fails): nothing is unwrapped afterwards.
+        long yh = y.h(), xh = all.get(0).h();
+        open = false;
+        released = true;
+        g = List.of(Tensor.wrap(NativeCore.adj_grad_backward1(lv, yh, 0, xh, NativeCore.ADJ_BACKWARD_END | NativeCore.ADJ_BACKWARD_RELEASE)));
+      } else {
+        open = false;  // ended by the backward call (ones as the cotangent: a null handle)
+        g = backward(lv, true, List.of(y), null, all);
+      }
       List<Object> perArg = new ArrayList<>();
       int k = 0;
       for (int j = 0; j < idx.length; j++) {
@@ -79,7 +89,7 @@ final class Transforms {
       return scope.keep(result);
     } finally {
       if (open) close(lv);
-      else NativeCore.adj_level_release(lv);
+      else if (!released) NativeCore.adj_level_release(lv);
     }
   }
 
@@ -91,7 +101,7 @@ final class Transforms {
   private static List<Tensor> backward(long lv, boolean endFirst, List<Tensor> outs, List<Tensor> cots, List<Tensor> ins) {
     if (outs.size() == 1 && ins.size() == 1)
       return List.of(Tensor.wrap(NativeCore.adj_grad_backward1(lv, outs.get(0).h(), cots == null ? 0 : cots.get(0).h(), ins.get(0).h(),
-          endFirst ? 1 : 0)));
+          endFirst ? NativeCore.ADJ_BACKWARD_END : 0)));
     long[] o = new long[outs.size()], c = new long[outs.size()], x = new long[ins.size()], g = new long[ins.size()];
     for (int i = 0; i < o.length; i++) {
       o[i] = outs.get(i).h();

@@ -151,6 +151,7 @@ public final class NativeCore {
       @Cast("const adj_t*") long[] ins, int nin, @Cast("adj_t*") long[] gradsOut);
   public static native int adj_grad_end_backward(long level, @Cast("const adj_t*") long[] outs, @Cast("const adj_t*") long[] cots, int nout,
       @Cast("const adj_t*") long[] ins, int nin, @Cast("adj_t*") long[] gradsOut);
-  public static native long adj_grad_backward1(long level, long out, long cot, long in, int endFirst);
+  public static final int ADJ_BACKWARD_END = 1, ADJ_BACKWARD_RELEASE = 2;
+  public static native long adj_grad_backward1(long level, long out, long cot, long in, int flags);
   public static native long adj_jacrev_backward1(long level, long out, long in, long chunk);
 }
