@@ -17,8 +17,13 @@ class Ref {
   Ref(Ref&& o) noexcept : p_(o.p_) { o.p_ = nullptr; }
   Ref& operator=(Ref o) noexcept { std::swap(p_, o.p_); return *this; }
   ~Ref() { reset(); }
+  // NOTE: a holder that sees a count of 1 holds the only reference, and no other can appear (every
+  // new count is taken from an existing one), so it deletes without the locked decrement: most
+  // objects (temporaries) die this way. The acquire load orders other threads' earlier releases
+  // (their decrements) before the delete, as the acq_rel decrement does.
   void reset() {
-    if (p_ && p_->refs.fetch_sub(1, std::memory_order_acq_rel) == 1) delete p_;
+    if (p_ && (p_->refs.load(std::memory_order_acquire) == 1 || p_->refs.fetch_sub(1, std::memory_order_acq_rel) == 1))
+      delete p_;
     p_ = nullptr;
   }
   // Hands the reference out (to the C API); the caller owns one count.
