@@ -68,14 +68,15 @@ Tensor batch_basis(Level* level, int64_t n, int64_t start, DType dtype) {
   return batch_wrap_onehot(level, index, ops::ones(Dims{count}, dtype), Dims{n});
 }
 
-Tensor batch_wrap_physical(Level* level, const Tensor& value) {
+Tensor batch_wrap_physical(Level* level, Tensor value) {
   ADJ_CHECK(value.ndim() >= 1 && value.size(0) == level->batch_size, ErrorKind::Internal, "vmap", "bad physical batch value");
   auto* p = new BatchTracer();
   p->level = Ref<Level>::borrow(level);
-  p->value = value;
-  Dims logical = value.shape();
+  p->value = std::move(value);
+  const Tensor& v = p->value;
+  Dims logical = v.shape();
   logical.erase(0);
-  return make_tracer(Ref<TracerBase>::adopt(p), logical, value.dtype(), value.device());
+  return make_tracer(Ref<TracerBase>::adopt(p), logical, v.dtype(), v.device());
 }
 
 Tensor batch_process(Level* level, const OpDef& def, const Tensor* in, int nin, const Attrs& attrs) {
@@ -97,7 +98,7 @@ Tensor batch_process(Level* level, const OpDef& def, const Tensor* in, int nin, 
     }
   }
   Tensor r = def.batch(vals.data(), bdims.data(), nin, attrs, level->batch_size);
-  return batch_wrap_physical(level, r);
+  return batch_wrap_physical(level, std::move(r));
 }
 
 Tensor batch_wrap(Level* level, const Tensor& x, int64_t in_dim) {

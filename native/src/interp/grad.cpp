@@ -33,12 +33,15 @@ struct GradTracer : Tracer {
 
 GradTracer* grad_of(const Tensor& t) { return static_cast<GradTracer*>(t.impl()->tracer.get()); }
 
-Tensor make_grad(Level* level, const Tensor& primal, Ref<Node> node) {
+// primal by value: callers move a dead result in (each reference count update is a locked
+// instruction, a visible part of a traced op's cost).
+Tensor make_grad(Level* level, Tensor primal, Ref<Node> node) {
   auto* p = new GradTracer();
   p->level = Ref<Level>::borrow(level);
-  p->primal = primal;
+  p->primal = std::move(primal);
   p->node = std::move(node);
-  return make_tracer(Ref<TracerBase>::adopt(p), primal.shape(), primal.dtype(), primal.device());
+  const Tensor& v = p->primal;
+  return make_tracer(Ref<TracerBase>::adopt(p), v.shape(), v.dtype(), v.device());
 }
 
 }  // namespace
@@ -66,7 +69,7 @@ Tensor grad_process(Level* level, const OpDef& def, const Tensor* in, int nin, c
   n->def = &def;
   n->attrs = attrs;
   n->out = out;
-  return make_grad(level, out, std::move(n));
+  return make_grad(level, std::move(out), std::move(n));
 }
 
 Tensor grad_wrap(Level* level, const Tensor& x) {

@@ -20,7 +20,7 @@ void jvp_unwrap(Level* level, const Tensor& y, Tensor* primal, Tensor* tangent);
 Tensor batch_wrap(Level* level, const Tensor& x, int64_t in_dim);
 Tensor batch_unwrap(Level* level, const Tensor& y, int64_t out_dim);
 // A value batched at `level` with batch dim 0 (used by randomness = different).
-Tensor batch_wrap_physical(Level* level, const Tensor& value);
+Tensor batch_wrap_physical(Level* level, Tensor value);  // by value: callers move dead results in
 // Rows [start, start + batch) of the n x n identity, batched at `level`, kept in one-hot form.
 Tensor batch_basis(Level* level, int64_t n, int64_t start, DType dtype);
 // One-hot batched values (see batch.cpp): construction, inspection, densification, and the

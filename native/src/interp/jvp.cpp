@@ -17,12 +17,14 @@ struct JvpTracer : Tracer {
 
 JvpTracer* jvp_of(const Tensor& t) { return static_cast<JvpTracer*>(t.impl()->tracer.get()); }
 
-Tensor make_jvp(Level* level, const Tensor& primal, const Tensor& tangent) {
+// By value: callers move dead results in (see make_grad).
+Tensor make_jvp(Level* level, Tensor primal, Tensor tangent) {
   auto* p = new JvpTracer();
   p->level = Ref<Level>::borrow(level);
-  p->primal = primal;
-  p->tangent = tangent;
-  return make_tracer(Ref<TracerBase>::adopt(p), primal.shape(), primal.dtype(), primal.device());
+  p->primal = std::move(primal);
+  p->tangent = std::move(tangent);
+  const Tensor& v = p->primal;
+  return make_tracer(Ref<TracerBase>::adopt(p), v.shape(), v.dtype(), v.device());
 }
 
 }  // namespace
@@ -50,7 +52,7 @@ Tensor jvp_process(Level* level, const OpDef& def, const Tensor* in, int nin, co
   if (!t.defined()) return out;
   ADJ_CHECK(t.shape() == out.shape(), ErrorKind::Internal, def.name,
             "jvp rule produced a tangent of shape " << t.shape().str() << " for an output of shape " << out.shape().str());
-  return make_jvp(level, out, t);
+  return make_jvp(level, std::move(out), std::move(t));
 }
 
 Tensor jvp_wrap(Level* level, const Tensor& primal, const Tensor& tangent) {
