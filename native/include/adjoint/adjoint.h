@@ -140,21 +140,20 @@ adj_t adj_vmap_unwrap(int64_t level, adj_t y, int64_t out_dim);
  * kept structured (one-hot) so that Jacobians never multiply by a materialised identity */
 adj_t adj_vmap_basis(int64_t level, int64_t n, int64_t start, int dtype);
 /* grad / vjp: backward writes nin cotangents (one per input leaf) to grads_out; a cotangent handle
- * of 0 stands for ones of the output's shape and dtype (grad's seed). adj_grad_end_backward ends
- * the level first (grad's common case: one call instead of two); the handle is not released. */
+ * of 0 stands for ones of the output's shape and dtype (grad's seed). The _ex and 1 forms take
+ * flags: ADJ_BACKWARD_END ends the level first, ADJ_BACKWARD_RELEASE releases the level handle
+ * afterwards, also when the call fails (grad's common case: one call instead of three). */
+enum { ADJ_BACKWARD_END = 1, ADJ_BACKWARD_RELEASE = 2 };
 adj_t adj_grad_wrap(int64_t level, adj_t x);
 adj_t adj_grad_unwrap(int64_t level, adj_t y);
 int adj_grad_backward(int64_t level, const adj_t* outs, const adj_t* cots, int nout, const adj_t* ins, int nin,
                       adj_t* grads_out);
-int adj_grad_end_backward(int64_t level, const adj_t* outs, const adj_t* cots, int nout, const adj_t* ins, int nin,
-                          adj_t* grads_out);
+int adj_grad_backward_ex(int64_t level, const adj_t* outs, const adj_t* cots, int nout, const adj_t* ins, int nin,
+                         adj_t* grads_out, int flags);
 /* jacrev after a vjp: nout * nin Jacobians (output-major), each [out_k..., in_j...]; chunk <= 0: all rows at once */
 int adj_jacrev_backward(int64_t level, const adj_t* outs, int nout, const adj_t* ins, int nin, int64_t chunk, adj_t* jac_out);
 /* One output and one input (the common case): the same calls without arrays, which a JNI caller
- * would otherwise copy in and out on every call. Return the gradient / Jacobian, 0 on error.
- * flags for adj_grad_backward1: ADJ_BACKWARD_END ends the level first (as adj_grad_end_backward),
- * ADJ_BACKWARD_RELEASE releases the level handle afterwards, also when the call fails. */
-enum { ADJ_BACKWARD_END = 1, ADJ_BACKWARD_RELEASE = 2 };
+ * would otherwise copy in and out on every call. Return the gradient / Jacobian, 0 on error. */
 adj_t adj_grad_backward1(int64_t level, adj_t out, adj_t cot, adj_t in, int flags);
 adj_t adj_jacrev_backward1(int64_t level, adj_t out, adj_t in, int64_t chunk);
 

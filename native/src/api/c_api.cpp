@@ -335,10 +335,10 @@ adj_t adj_grad_wrap(int64_t level, adj_t x) { return handle_call([&] { return gr
 adj_t adj_grad_unwrap(int64_t level, adj_t y) { return handle_call([&] { return grad_unwrap(level_of(level, "grad"), in(y, "grad")); }); }
 namespace {
 int grad_backward_call(int64_t level, const adj_t* outs, const adj_t* cots, int nout, const adj_t* ins, int nin,
-                       adj_t* grads_out, bool end_first) {
-  return guard(-1, [&] {
+                       adj_t* grads_out, int flags) {
+  const int r = guard(-1, [&] {
     Level* l = level_of(level, "vjp");
-    if (end_first) pop_level(l, level_name(l->kind));
+    if (flags & ADJ_BACKWARD_END) pop_level(l, level_name(l->kind));
     std::vector<Tensor> o, c, x;
     for (int i = 0; i < nout; i++) {
       o.push_back(in(outs[i], "vjp"));
@@ -350,15 +350,17 @@ int grad_backward_call(int64_t level, const adj_t* outs, const adj_t* cots, int 
     for (int i = 0; i < nin; i++) grads_out[i] = out(g[i]);
     return 0;
   });
+  if (flags & ADJ_BACKWARD_RELEASE) adj_level_release(level);
+  return r;
 }
 }  // namespace
 
 int adj_grad_backward(int64_t level, const adj_t* outs, const adj_t* cots, int nout, const adj_t* ins, int nin, adj_t* grads_out) {
-  return grad_backward_call(level, outs, cots, nout, ins, nin, grads_out, false);
+  return grad_backward_call(level, outs, cots, nout, ins, nin, grads_out, 0);
 }
-int adj_grad_end_backward(int64_t level, const adj_t* outs, const adj_t* cots, int nout, const adj_t* ins, int nin,
-                          adj_t* grads_out) {
-  return grad_backward_call(level, outs, cots, nout, ins, nin, grads_out, true);
+int adj_grad_backward_ex(int64_t level, const adj_t* outs, const adj_t* cots, int nout, const adj_t* ins, int nin,
+                         adj_t* grads_out, int flags) {
+  return grad_backward_call(level, outs, cots, nout, ins, nin, grads_out, flags);
 }
 
 int adj_jacrev_backward(int64_t level, const adj_t* outs, int nout, const adj_t* ins, int nin, int64_t chunk, adj_t* jac_out) {
@@ -374,9 +376,7 @@ int adj_jacrev_backward(int64_t level, const adj_t* outs, int nout, const adj_t*
 
 adj_t adj_grad_backward1(int64_t level, adj_t out, adj_t cot, adj_t in, int flags) {
   adj_t g = 0;
-  const int r = grad_backward_call(level, &out, &cot, 1, &in, 1, &g, (flags & ADJ_BACKWARD_END) != 0);
-  if (flags & ADJ_BACKWARD_RELEASE) adj_level_release(level);
-  return r == 0 ? g : 0;
+  return grad_backward_call(level, &out, &cot, 1, &in, 1, &g, flags) == 0 ? g : 0;
 }
 adj_t adj_jacrev_backward1(int64_t level, adj_t out, adj_t in, int64_t chunk) {
   adj_t j = 0;

@@ -109,12 +109,8 @@ public final class Pytree {
    */
   /** broadcastSpec for argument {@code index} (what "[index]", path "[index]"): the strings are built only for nested specs. */
   static List<Object> broadcastSpec(String op, String what, int index, Object spec, Object tree) {
-    if (spec == null || spec instanceof Integer) {
-      List<Object> out = new ArrayList<>();
-      for (int i = leaves(tree).size(); i > 0; i--) out.add(spec);
-      return out;
-    }
-    return broadcastSpec(op, what + "[" + index + "]", spec, tree, "[" + index + "]");
+    boolean flat = spec == null || spec instanceof Integer;  // zipSpec names nothing then
+    return broadcastSpec(op, flat ? what : what + "[" + index + "]", spec, tree, flat ? "" : "[" + index + "]");
   }
 
   static List<Object> broadcastSpec(String op, String what, Object spec, Object tree, String path) {

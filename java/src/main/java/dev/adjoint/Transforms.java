@@ -62,18 +62,15 @@ final class Transforms {
             + Pytree.describe(out) + "; use vjp or jacrev for non-scalar outputs");
       List<Tensor> all = new ArrayList<>();
       leaves.forEach(all::addAll);
-      List<Tensor> g;
-      if (!withValue && !an.hasAux && all.size() == 1) {
-        // One call ends the level, runs backward from ones (a null cotangent) and releases the
-        // level handle (also when it fails): nothing is unwrapped afterwards.
-        long yh = y.h(), xh = all.get(0).h();
-        open = false;
-        released = true;
-        g = List.of(Tensor.wrap(NativeCore.adj_grad_backward1(lv, yh, 0, xh, NativeCore.ADJ_BACKWARD_END | NativeCore.ADJ_BACKWARD_RELEASE)));
-      } else {
-        open = false;  // ended by the backward call (ones as the cotangent: a null handle)
-        g = backward(lv, true, List.of(y), null, all);
-      }
+      // One call ends the level, runs backward from ones (null cotangents) and, when nothing is
+      // unwrapped afterwards, releases the level handle (also when it fails). The handles are
+      // checked first, so that the call is surely made once the flags say so.
+      y.h();
+      for (Tensor t : all) t.h();
+      int flags = NativeCore.ADJ_BACKWARD_END | (withValue || an.hasAux ? 0 : NativeCore.ADJ_BACKWARD_RELEASE);
+      open = false;
+      released = (flags & NativeCore.ADJ_BACKWARD_RELEASE) != 0;
+      List<Tensor> g = backward(lv, flags, List.of(y), null, all);
       List<Object> perArg = new ArrayList<>();
       int k = 0;
       for (int j = 0; j < idx.length; j++) {
@@ -97,19 +94,17 @@ final class Transforms {
     return Tensor.wrap(NativeCore.adj_grad_unwrap(lv, t.h()));
   }
 
-  /** The backward pass; endFirst also ends the level (one native call), null cots mean ones. */
-  private static List<Tensor> backward(long lv, boolean endFirst, List<Tensor> outs, List<Tensor> cots, List<Tensor> ins) {
+  /** The backward pass, with adj_grad_backward_ex's flags (end the level first, release it after); null cots mean ones. */
+  private static List<Tensor> backward(long lv, int flags, List<Tensor> outs, List<Tensor> cots, List<Tensor> ins) {
     if (outs.size() == 1 && ins.size() == 1)
-      return List.of(Tensor.wrap(NativeCore.adj_grad_backward1(lv, outs.get(0).h(), cots == null ? 0 : cots.get(0).h(), ins.get(0).h(),
-          endFirst ? NativeCore.ADJ_BACKWARD_END : 0)));
+      return List.of(Tensor.wrap(NativeCore.adj_grad_backward1(lv, outs.get(0).h(), cots == null ? 0 : cots.get(0).h(), ins.get(0).h(), flags)));
     long[] o = new long[outs.size()], c = new long[outs.size()], x = new long[ins.size()], g = new long[ins.size()];
     for (int i = 0; i < o.length; i++) {
       o[i] = outs.get(i).h();
       c[i] = cots == null ? 0 : cots.get(i).h();
     }
     for (int i = 0; i < x.length; i++) x[i] = ins.get(i).h();
-    Errors.check(endFirst ? NativeCore.adj_grad_end_backward(lv, o, c, o.length, x, x.length, g)
-        : NativeCore.adj_grad_backward(lv, o, c, o.length, x, x.length, g));
+    Errors.check(NativeCore.adj_grad_backward_ex(lv, o, c, o.length, x, x.length, g, flags));
     List<Tensor> r = new ArrayList<>(g.length);
     for (long h : g) r.add(Tensor.wrap(h));
     return r;
@@ -157,7 +152,7 @@ final class Transforms {
         FnN.checkArity("vjp pullback", cts, 1);
         List<Tensor> ctLeaves = Pytree.leavesLike("vjp", "the cotangent", cts[0], "the output", outStructure);
         try (Scope s = Scope.open()) {
-          List<Tensor> g = leaves.isEmpty() ? List.of() : backward(lv, false, outLeaves, ctLeaves, leaves);
+          List<Tensor> g = leaves.isEmpty() ? List.of() : backward(lv, 0, outLeaves, ctLeaves, leaves);
           List<Object> perPrimal = new ArrayList<>();
           int k = 0;
           for (Object p : primals) {

@@ -48,7 +48,6 @@ public final class NativeCore {
   // hold off the garbage collector, so they have array-free single-leaf forms instead.
   @CriticalRegion public static native void adj_release_many(@Cast("const adj_t*") long[] ts, int n);
   public static native long adj_share(long t);
-  public static native int adj_ndim(long t);
   @CriticalRegion public static native int adj_shape(long t, @Cast("int64_t*") long[] out);
   public static native int adj_strides(long t, @Cast("int64_t*") long[] out);
   public static native int adj_dtype(long t);
@@ -133,7 +132,6 @@ public final class NativeCore {
 
   // --- transforms ---
   public static native long adj_level_begin(int kind, long batchSize, int randomness);
-  public static native int adj_level_end(long level);
   public static native void adj_level_release(long level);
   public static native int adj_level_close(long level);
   public static native int adj_level_depth();
@@ -147,10 +145,8 @@ public final class NativeCore {
   public static native long adj_grad_unwrap(long level, long y);
   public static native int adj_jacrev_backward(long level, @Cast("const adj_t*") long[] outs, int nout, @Cast("const adj_t*") long[] ins, int nin,
       long chunk, @Cast("adj_t*") long[] jacOut);
-  public static native int adj_grad_backward(long level, @Cast("const adj_t*") long[] outs, @Cast("const adj_t*") long[] cots, int nout,
-      @Cast("const adj_t*") long[] ins, int nin, @Cast("adj_t*") long[] gradsOut);
-  public static native int adj_grad_end_backward(long level, @Cast("const adj_t*") long[] outs, @Cast("const adj_t*") long[] cots, int nout,
-      @Cast("const adj_t*") long[] ins, int nin, @Cast("adj_t*") long[] gradsOut);
+  public static native int adj_grad_backward_ex(long level, @Cast("const adj_t*") long[] outs, @Cast("const adj_t*") long[] cots, int nout,
+      @Cast("const adj_t*") long[] ins, int nin, @Cast("adj_t*") long[] gradsOut, int flags);
   public static final int ADJ_BACKWARD_END = 1, ADJ_BACKWARD_RELEASE = 2;
   public static native long adj_grad_backward1(long level, long out, long cot, long in, int flags);
   public static native long adj_jacrev_backward1(long level, long out, long in, long chunk);
