@@ -5,6 +5,7 @@
 #include "check.h"
 #include "core/random.h"
 #include "interp/interpreters.h"
+#include "interp/onehot.h"
 #include "ops/ops.h"
 
 using namespace adjoint;
@@ -257,7 +258,10 @@ TEST(multihot_basis_matches_dense_identity) {
   for (Fn& f : mats) {
     const int64_t n = f(x).numel();
     CHECK(close(values(jacrev_rows(f, x, 0, n, true)), values(jacrev_rows(f, x, 0, n, false))));
-    for (int64_t s = 0; s + 3 <= n; s += 3) CHECK(close(values(jacrev_rows(f, x, s, 3, true)), values(jacrev_rows(f, x, s, 3, false))));
+    // chunks starting past 0 (an affine basis run whose first position is not 0), of 1 to 3 rows
+    for (int64_t len = 1; len <= 3; len++)
+      for (int64_t s = 1; s + len <= n; s++)
+        CHECK(close(values(jacrev_rows(f, x, s, len, true)), values(jacrev_rows(f, x, s, len, false))));
     CHECK(close(values(jacfwd_cols(f, x, true)), values(jacfwd_cols(f, x, false))));
   }
   Tensor x5 = rnd({5}), c40 = rnd({40}), c85 = rnd({8, 5}), v52 = rnd({5, 2}), c3 = rnd({3});
@@ -275,6 +279,22 @@ TEST(multihot_basis_matches_dense_identity) {
     const int64_t n = f(x5).numel();
     CHECK(close(values(jacrev_rows(f, x5, 0, n, true)), values(jacrev_rows(f, x5, 0, n, false))));
     CHECK(close(values(jacfwd_cols(f, x5, true)), values(jacfwd_cols(f, x5, false))));
+  }
+}
+
+// An affine index (a strided view of an arange) expands, and gathers, as its contiguous copy does
+// (the copy's storage is not an arange, so it takes the generic loops).
+TEST(affine_index_matches_its_copy) {
+  Tensor strided = O::slice(onehot::arange_index(0, 10), 0, 1, 9, 2);  // positions 1, 3, 5, 7
+  Tensor copy = O::contiguous(strided);
+  const std::pair<Dims, Dims> cases[] = {{Dims{10}, Dims{3, 10}}, {Dims{2, 5}, Dims{2, 2, 5}}, {Dims{2, 1, 5}, Dims{2, 4, 5}}};
+  for (const auto& [shape, out] : cases) {
+    const int64_t copies = numel_of(out) / numel_of(shape);
+    Tensor a = onehot::expand_index(strided, shape, out, copies), b = onehot::expand_index(copy, shape, out, copies);
+    CHECK(a.shape() == b.shape());
+    CHECK(values(O::to(a, DType::Float64)) == values(O::to(b, DType::Float64)));
+    Tensor u = O::reshape(O::arange(0, double(numel_of(out)), 1, DType::Float64), out);
+    CHECK(values(onehot::gather(u, out, a)) == values(onehot::gather(u, out, b)));
   }
 }
 

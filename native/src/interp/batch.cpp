@@ -4,6 +4,7 @@
 #include "core/small_vector.h"
 #include "interp/dispatch.h"
 #include "interp/interpreters.h"
+#include "interp/onehot.h"
 #include "ops/ops.h"
 
 namespace adjoint {
@@ -64,7 +65,7 @@ bool batch_is_onehot(const Tensor& t, Level* level, Tensor* index, Tensor* scale
 Tensor batch_basis(Level* level, int64_t n, int64_t start, DType dtype) {
   const int64_t count = level->batch_size;
   ADJ_CHECK(start >= 0 && start + count <= n, ErrorKind::Argument, "vmap", "basis rows [" << start << ", " << start + count << ") out of [0, " << n << ")");
-  Tensor index = ops::arange(double(start), double(start + count), 1, DType::Int64);
+  Tensor index = onehot::arange_index(start, start + count);
   return batch_wrap_onehot(level, index, ops::ones(Dims{count}, dtype), Dims{n});
 }
 

@@ -18,33 +18,69 @@ namespace O = ops;
 
 namespace {
 
-// The index is always a concrete host tensor made by this file, so rules may read it.
-const int64_t* idx_data(const Tensor& index) { return index.data<int64_t>(); }
+// The index is always a concrete host tensor made by this file, so rules may read it; it may be a
+// strided view (an affine index, below), so loops over its entries read a contiguous copy.
+Tensor contiguous_index(const Tensor& index) { return index.is_contiguous() ? index : O::contiguous(index); }
+const int64_t* idx_data(const Tensor& contiguous) { return contiguous.data<int64_t>(); }
 
-// Facts about an index's entries, cached on its storage (see Storage::value_facts): bit 4 = some
-// entry is -1, bit 5 = the entries are 0, 1, ..., n-1 in order (the basis's positions).
-uint8_t index_facts(const Tensor& index) {
+// Facts about an index storage's entries, cached on it (see Storage::value_facts): bit 4 = some
+// entry is negative, bit 5 = consecutive (entry i is entry 0 plus i, as in an arange).
+uint8_t storage_facts(const Tensor& index) {
   Storage* st = index.impl()->storage.get();
-  const bool whole = index.offset() == 0 && size_t(index.numel()) * sizeof(int64_t) == st->nbytes;
   const uint8_t known = st->value_facts.load(std::memory_order_relaxed);
-  if (whole && (known & 8)) return known & 48;
-  const int64_t* p = idx_data(index);
+  if (known & 8) return known & 48;
+  const int64_t* p = static_cast<const int64_t*>(st->data);
+  const int64_t n = int64_t(st->nbytes / sizeof(int64_t)), p0 = n ? p[0] : 0;
   int64_t any = 0, off = 0;
-  for (int64_t i = 0, n = index.numel(); i < n; i++) {  // branch-free: vectorises, no early exit
-    any |= p[i];     // a sign bit
-    off |= p[i] ^ i;  // nonzero where an entry is not its own position
+  for (int64_t i = 0; i < n; i++) {  // branch-free: vectorises, no early exit
+    any |= p[i];           // a sign bit
+    off |= p[i] ^ (p0 + i);  // nonzero where an entry breaks the run
   }
   const uint8_t facts = uint8_t((any < 0 ? 16 : 0) | (off == 0 ? 32 : 0));
-  if (whole) st->value_facts.store(uint8_t(known | 8 | facts), std::memory_order_relaxed);
+  st->value_facts.store(uint8_t(known | 8 | facts), std::memory_order_relaxed);
   return facts;
 }
 
-bool any_invalid(const Tensor& index) { return index_facts(index) & 16; }
+bool any_invalid(const Tensor& index) {
+  if (!(storage_facts(index) & 16)) return false;
+  const Tensor c = contiguous_index(index);
+  const int64_t* p = idx_data(c);
+  int64_t any = 0;
+  for (int64_t i = 0, n = c.numel(); i < n; i++) any |= p[i];
+  return any < 0;
+}
+
+// NOTE: an affine index is a strided view of a consecutive storage (an arange): its entry at
+// coordinates c is start + sum(c[d] * strides[d]), so a gather at it is a view with those strides,
+// not a copy. expand_index makes one from the basis (jacrev of a sum over a batch dim: positions
+// k + 33 q are a transposed arange), and the rules that read positions check the form in O(rank).
+bool affine_index(const Tensor& index, int64_t* start) {
+  if ((storage_facts(index) & 48) != 32) return false;  // consecutive, and no -1 (a lone -1 is a run)
+  *start = static_cast<const int64_t*>(index.impl()->storage->data)[0] + index.offset();
+  return true;
+}
+
+// The positions of an affine index must lie in [0, n): checked before any view is made from them.
+bool affine_in_range(const Tensor& index, int64_t start, int64_t n) {
+  int64_t lo = start, hi = start;
+  for (int d = 0; d < index.ndim(); d++) {
+    if (index.size(d) == 0) return true;
+    const int64_t span = (index.size(d) - 1) * index.strides()[d];
+    (span < 0 ? lo : hi) += span;
+  }
+  return lo >= 0 && hi < n;
+}
 
 }  // namespace
 
 Tensor make_index(std::vector<int64_t>&& v) {
   return O::from_data(v.data(), Dims{int64_t(v.size())}, DType::Int64);
+}
+
+Tensor arange_index(int64_t start, int64_t end) {
+  Tensor r = O::arange(double(start), double(end), 1, DType::Int64);
+  if (start >= 0) r.impl()->storage->value_facts.store(8 | 32, std::memory_order_relaxed);  // see storage_facts
+  return r;
 }
 
 Tensor make_index_like(std::vector<int64_t>&& v, const Tensor& like) {
@@ -55,23 +91,34 @@ int64_t entries(const Tensor& index) { return index.ndim() == 1 ? 1 : index.size
 
 Tensor gather(const Tensor& u, const Dims& shape, const Tensor& index) {
   Tensor flat = O::reshape(u.shape() == shape ? u : O::expand(u, shape), Dims{-1});
-  // Every position once, in order (the basis of jacrev/jacfwd): the gather is u itself.
-  if (index.ndim() == 1 && index.numel() == numel_of(shape) && (index_facts(index) & 32)) return flat;
+  // At an affine index (every position once in order, as the basis's, or an expanded basis's
+  // transposed arange) the gather is a view of u: nothing copied.
+  int64_t start = 0;
+  if (!flat.is_tracer() && affine_index(index, &start)) {
+    ADJ_CHECK(affine_in_range(index, start, flat.numel()), ErrorKind::Internal, "vmap",
+              "one-hot positions out of range for shape " << shape.str());
+    const int64_t fs = flat.strides()[0];
+    Dims st = index.strides();
+    for (int d = 0; d < st.n; d++) st[d] *= fs;
+    return Tensor::view_of(flat, index.shape(), st, flat.offset() + start * fs);
+  }
   Tensor r;
-  if (!any_invalid(index)) {
-    r = O::index_select(flat, 0, index.ndim() == 1 ? index : O::reshape(index, Dims{-1}));
+  const Tensor ix = contiguous_index(index);
+  if (!any_invalid(ix)) {
+    r = O::index_select(flat, 0, ix.ndim() == 1 ? ix : O::reshape(ix, Dims{-1}));
   } else {
-    std::vector<int64_t> clamped(idx_data(index), idx_data(index) + index.numel());
+    std::vector<int64_t> clamped(idx_data(ix), idx_data(ix) + ix.numel());
     for (int64_t& i : clamped) i = i < 0 ? 0 : i;
     r = O::index_select(flat, 0, make_index(std::move(clamped)));
   }
-  return index.ndim() == 1 ? r : O::reshape(r, index.shape());
+  return ix.ndim() == 1 ? r : O::reshape(r, ix.shape());
 }
 
 Tensor mask_invalid(const Tensor& scale, const Tensor& index) {
   if (!any_invalid(index)) return scale;
-  std::vector<uint8_t> valid(static_cast<size_t>(index.numel()));
-  for (int64_t i = 0; i < index.numel(); i++) valid[size_t(i)] = idx_data(index)[i] >= 0;
+  const Tensor ix = contiguous_index(index);
+  std::vector<uint8_t> valid(static_cast<size_t>(ix.numel()));
+  for (int64_t i = 0; i < ix.numel(); i++) valid[size_t(i)] = idx_data(ix)[i] >= 0;
   Tensor m = O::from_data(valid.data(), index.shape(), DType::Bool);
   return O::where(m, scale, O::scalar(0, scale.dtype(), scale.device()));
 }
@@ -86,7 +133,8 @@ Dims view_result_shape(OpId op, const Dims& shape, DType dtype, const Attrs& att
   return op_def(op).eval(&probe, 1, attrs).shape();  // reshape/squeeze/unsqueeze on a contiguous probe never copy
 }
 
-Tensor reduce_index(const Tensor& index, const Dims& shape, const Dims& out_shape, uint32_t reduced, bool keepdim) {
+Tensor reduce_index(const Tensor& index_view, const Dims& shape, const Dims& out_shape, uint32_t reduced, bool keepdim) {
+  const Tensor index = contiguous_index(index_view);
   const int r = shape.n;
   std::vector<int64_t> out(static_cast<size_t>(index.numel()));
   Dims ostr = contiguous_strides(out_shape);
@@ -112,8 +160,26 @@ Tensor reduce_index(const Tensor& index, const Dims& shape, const Dims& out_shap
 // Expanding a (multi-)hot value of per-example `shape` to `out` repeats each entry at every
 // broadcast copy of its position: entry k of an example becomes entries k * copies + f, f over the
 // copies in ascending position order.
-Tensor expand_index(const Tensor& index, const Dims& shape, const Dims& out, int64_t copies) {
+Tensor expand_index(const Tensor& index_view, const Dims& shape, const Dims& out, int64_t copies) {
   const int r = out.n, lead = r - shape.n;
+  // Each entry of an affine one-hot index (the basis, or a run of it) expands to a row of
+  // arange(out) with the kept dims first and the broadcast dims last, in order: a view of it.
+  int64_t start = 0;
+  const int64_t m = numel_of(shape);
+  if (index_view.ndim() == 1 && affine_index(index_view, &start) && affine_in_range(index_view, start, m) &&
+      (index_view.size(0) <= 1 || index_view.strides()[0] > 0)) {
+    Dims perm;
+    for (int pass = 0; pass < 2; pass++)
+      for (int d = 0; d < r; d++) {
+        const bool broadcast = d < lead || (shape[d - lead] == 1 && out[d] != 1);
+        if (broadcast == (pass == 1)) perm.push_back(d);
+      }
+    Tensor full = O::reshape(arange_index(0, m * copies), out);
+    full = O::reshape(O::permute(full, perm), Dims{m, copies});
+    const int64_t n = index_view.size(0), step = n <= 1 ? 1 : index_view.strides()[0];
+    return O::slice(full, 0, start, start + (n - 1) * step + 1, step);
+  }
+  const Tensor index = contiguous_index(index_view);
   const Dims ostr = contiguous_strides(out);
   std::vector<int64_t> free{0};  // offsets of the copies: every coordinate of the broadcast dims
   for (int d = 0; d < r; d++) {
@@ -140,7 +206,8 @@ Tensor expand_index(const Tensor& index, const Dims& shape, const Dims& out, int
   return O::from_data(pos.data(), Dims{batch, k * copies}, DType::Int64);
 }
 
-Tensor slice_index(const Tensor& index, int64_t start, int64_t end) {
+Tensor slice_index(const Tensor& index_view, int64_t start, int64_t end) {
+  const Tensor index = contiguous_index(index_view);
   std::vector<int64_t> pos(static_cast<size_t>(index.numel()));
   for (int64_t e = 0; e < index.numel(); e++) {
     const int64_t p = idx_data(index)[e];
@@ -159,13 +226,17 @@ bool is_zero_scalar(const Tensor& t) {
 }
 
 bool all_ones(const Tensor& t) {
-  if (t.is_tracer() || !is_floating(t.dtype()) || !t.is_contiguous()) return false;
+  if (t.is_tracer() || !is_floating(t.dtype()) || t.device().type != DeviceType::CPU) return false;
+  // A strided view (the basis's scale expanded over a batch dim) is all ones if its storage is.
+  const bool whole = !t.is_contiguous();
+  const int64_t n = whole ? int64_t(t.impl()->storage->nbytes / itemsize(t.dtype())) : t.numel();
   auto check = [&](auto* p) {
-    for (int64_t i = 0, n = t.numel(); i < n; i++)
+    for (int64_t i = 0; i < n; i++)
       if (p[i] != 1) return false;
     return true;
   };
-  return t.dtype() == DType::Float32 ? check(t.data<float>()) : check(t.data<double>());
+  void* base = whole ? t.impl()->storage->data : t.raw_data();
+  return t.dtype() == DType::Float32 ? check(static_cast<float*>(base)) : check(static_cast<double*>(base));
 }
 
 namespace {
@@ -187,7 +258,8 @@ Tensor scaled_rows(const Tensor& x, int dim, std::vector<int64_t>&& pick, const 
 
 // One-hot [m, k] (row r, col c per example) @ dense b [k, n]: example j's rows are zero except
 // row r_j = scale_j * b[c_j, :]. Dense result [B, m, n] built from a gather, no identity product.
-Tensor onehot_matmul_left(const Tensor& index, const Tensor& scale, const Dims& ashape, const Tensor& b) {
+Tensor onehot_matmul_left(const Tensor& index_view, const Tensor& scale, const Dims& ashape, const Tensor& b) {
+  const Tensor index = contiguous_index(index_view);
   const int64_t m = ashape[0], k = ashape[1], batch = index.numel();
   std::vector<int64_t> rows(static_cast<size_t>(batch)), cols(static_cast<size_t>(batch));
   for (int64_t j = 0; j < batch; j++) {
@@ -203,7 +275,8 @@ Tensor onehot_matmul_left(const Tensor& index, const Tensor& scale, const Dims& 
 }
 
 // Dense a [m, k] @ one-hot [k, n] (row r, col c): example j is zero except column c_j = scale_j * a[:, r_j].
-Tensor onehot_matmul_right(const Tensor& a, const Tensor& index, const Tensor& scale, const Dims& bshape) {
+Tensor onehot_matmul_right(const Tensor& a, const Tensor& index_view, const Tensor& scale, const Dims& bshape) {
+  const Tensor index = contiguous_index(index_view);
   const int64_t n = bshape[1], batch = index.numel();
   std::vector<int64_t> rows(static_cast<size_t>(batch)), cols(static_cast<size_t>(batch));
   for (int64_t j = 0; j < batch; j++) {
@@ -236,8 +309,19 @@ struct Divider {
   }
 };
 
-Tensor multihot_matmul_left(const Tensor& index, const Tensor& scale, const Dims& ashape, const Tensor& b) {
-  const int64_t m = ashape[0], k = ashape[1], n = b.size(1), batch = index.size(0), per = entries(index), ne = index.numel();
+Tensor multihot_matmul_left(const Tensor& index_view, const Tensor& scale, const Dims& ashape, const Tensor& b) {
+  const int64_t m = ashape[0], k = ashape[1], n = b.size(1), batch = index_view.size(0), per = entries(index_view), ne = index_view.numel();
+  // An affine index (expand_index of the basis) is an expanded one-hot when its entries step by k
+  // and its first column stays in [0, k): example j's column is start + j * strides[0].
+  int64_t start = 0;
+  if (per == m && affine_index(index_view, &start)) {
+    const int64_t sj = batch <= 1 ? 1 : index_view.strides()[0], last = start + (batch - 1) * sj;
+    if ((per == 1 || index_view.strides()[1] == k) && sj > 0 && start >= 0 && last < k) {
+      Tensor picked = O::reshape(O::slice(b, 0, start, last + 1, sj), Dims{batch, 1, n});
+      return O::mul(O::reshape(scale, Dims{batch, m, 1}), picked);  // an affine index has no -1 entries
+    }
+  }
+  const Tensor index = contiguous_index(index_view);
   const int64_t* ix = idx_data(index);
   Tensor sc = mask_invalid(scale, index);
   // Every row once, in order, all in one column c_j per example (an expanded one-hot): example j
@@ -269,7 +353,8 @@ Tensor multihot_matmul_left(const Tensor& index, const Tensor& scale, const Dims
   return O::reshape(g, Dims{batch, m, n});
 }
 
-Tensor multihot_matmul_right(const Tensor& a, const Tensor& index, const Tensor& scale, const Dims& bshape) {
+Tensor multihot_matmul_right(const Tensor& a, const Tensor& index_view, const Tensor& scale, const Dims& bshape) {
+  const Tensor index = contiguous_index(index_view);
   const int64_t n = bshape[1], m = a.size(0), batch = index.size(0), per = entries(index), ne = index.numel();
   std::vector<int64_t> rows(static_cast<size_t>(ne)), cols(static_cast<size_t>(ne));
   for (int64_t e = 0; e < ne; e++) {
@@ -300,7 +385,8 @@ namespace O = ops;
 Tensor OnehotCall::wrap(const Tensor& idx, const Tensor& sc, const Dims& shp) const { return batch_wrap_onehot(level, idx, sc, shp); }
 Tensor OnehotCall::dense(const Tensor& value) const { return batch_wrap_physical(level, value); }
 
-Tensor onehot_densify(const Tensor& index, const Tensor& scale, const Dims& shape) {
+Tensor onehot_densify(const Tensor& index_view, const Tensor& scale, const Dims& shape) {
+  const Tensor index = contiguous_index(index_view);
   const int64_t batch = index.size(0), k = entries(index), m = numel_of(shape);
   Dims full = shape;
   full.insert(0, batch);

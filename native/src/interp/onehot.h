@@ -32,6 +32,8 @@ namespace onehot {
 int64_t entries(const Tensor& index);
 // Positions (a host int64 vector) as an index tensor: 1-D, or shaped like `like`.
 Tensor make_index(std::vector<int64_t>&& v);
+// Positions start, start + 1, ..., end - 1 (0 <= start <= end), known to be an affine index.
+Tensor arange_index(int64_t start, int64_t end);
 Tensor make_index_like(std::vector<int64_t>&& v, const Tensor& like);
 // u (per-example shape broadcastable to `shape`) at the flat positions `index` of `shape`, shaped like index.
 Tensor gather(const Tensor& u, const Dims& shape, const Tensor& index);

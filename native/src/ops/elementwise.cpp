@@ -42,8 +42,10 @@ Tensor empty_elementwise(const Dims& shape, DType dtype, Device device, const ch
 
 // A broadcast input is read once per copy; when strided (a transposed view) it is made row-major
 // first, a copy of its own size, so the kernel's inner loop reads it with unit stride each time.
+// One value per output row (size 1 in a last dim of 16 or more) is read once per row anyway.
 Tensor readable_broadcast(const Tensor& x, const Dims& shape) {
   if (x.shape() == shape || x.is_contiguous() || x.numel() * 2 > numel_of(shape)) return x;
+  if (x.ndim() == shape.n && x.size(x.ndim() - 1) == 1 && shape[shape.n - 1] >= 16) return x;
   Tensor c = Tensor::empty(x.shape(), x.dtype(), x.device(), "contiguous");
   backend_of(x).copy(x, c);
   return c;

@@ -320,7 +320,19 @@ void CpuBackend::arange(const Tensor& out, double start, double step) {
     using T = decltype(t);
     T* o = out.data<T>();
     const int64_t n = out.numel();
-    // start + i*step in double, like PyTorch, so long ranges do not drift.
+    // start + i*step in double, like PyTorch, so long ranges do not drift. Integer ranges with
+    // integral ends (index positions) are exact in integer arithmetic, which vectorises.
+    if constexpr (std::is_integral_v<T>) {
+      if (start == double(int64_t(start)) && step == double(int64_t(step)) && std::abs(start) < 0x1p53 &&
+          std::abs(start + double(n) * step) < 0x1p53) {
+        const int64_t s0 = int64_t(start), st = int64_t(step);
+        if (st == 1)
+          for (int64_t i = 0; i < n; i++) o[i] = T(s0 + i);  // no 64-bit vector multiply in SSE2
+        else
+          for (int64_t i = 0; i < n; i++) o[i] = T(s0 + i * st);
+        return;
+      }
+    }
     for (int64_t i = 0; i < n; i++) o[i] = T(start + double(i) * step);
   });
 }
