@@ -454,6 +454,43 @@ TEST(sums_accurate_every_isa) {
   }
 }
 
+// accumulate: acc[k] += x[k] in double, the same bits as the scalar loop, every length and ISA.
+TEST(accumulate_every_isa_matches_scalar) {
+  std::mt19937 rng(11);
+  std::normal_distribution<double> d(0.0, 3.0);
+  for (vm::Isa isa : isas()) {
+    const vm::Kernels& k = vm::kernels(isa);
+    int bad = 0;
+    for (int64_t n : {0, 1, 3, 7, 8, 9, 15, 16, 17, 31, 33, 100}) {
+      std::vector<float> f(static_cast<size_t>(n));
+      std::vector<double> g(static_cast<size_t>(n)), acc(static_cast<size_t>(n) + 1), want;
+      for (int64_t i = 0; i < n; i++) f[size_t(i)] = float(d(rng)), g[size_t(i)] = d(rng), acc[size_t(i)] = d(rng);
+      acc[size_t(n)] = 42;  // past the end: untouched
+      want = acc;
+      for (int64_t i = 0; i < n; i++) want[size_t(i)] = (want[size_t(i)] + double(f[size_t(i)])) + g[size_t(i)];
+      k.accumulate_f32(acc.data(), f.data(), n);
+      k.accumulate_f64(acc.data(), g.data(), n);
+      bad += acc != want;
+    }
+    if (bad) std::printf("  %s: %d bad accumulations\n", k.name, bad);
+    CHECK(bad == 0);
+  }
+}
+
+TEST(iota_every_isa) {
+  for (vm::Isa isa : isas()) {
+    const vm::Kernels& k = vm::kernels(isa);
+    int bad = 0;
+    for (int64_t n : {0, 1, 2, 7, 8, 9, 17, 100}) {
+      std::vector<int64_t> o(static_cast<size_t>(n) + 1, -7);
+      k.iota_i64(o.data(), 5 - n, n);
+      for (int64_t i = 0; i < n; i++) bad += o[size_t(i)] != 5 - n + i;
+      bad += o[size_t(n)] != -7;
+    }
+    CHECK(bad == 0);
+  }
+}
+
 // Value facts: one Inf, NaN or zero placed anywhere (head, vector body, tail, second block) is seen.
 TEST(value_facts_every_isa_and_position) {
   for (vm::Isa isa : isas()) {

@@ -326,6 +326,9 @@ void CpuBackend::arange(const Tensor& out, double start, double step) {
       if (start == double(int64_t(start)) && step == double(int64_t(step)) && std::abs(start) < 0x1p53 &&
           std::abs(start + double(n) * step) < 0x1p53) {
         const int64_t s0 = int64_t(start), st = int64_t(step);
+        if constexpr (std::is_same_v<T, int64_t>) {
+          if (st == 1) return vm::active().iota_i64(o, s0, n);
+        }
         if (st == 1)
           for (int64_t i = 0; i < n; i++) o[i] = T(s0 + i);  // no 64-bit vector multiply in SSE2
         else

@@ -49,7 +49,9 @@ void sum_kernel(const Tensor& x, const Tensor& out_view, const Tensor& out) {
     } else if (s[0] == int64_t(sizeof(A)) && s[1] == int64_t(sizeof(T))) {
       A* acc = reinterpret_cast<A*>(p[0]);
       const T* x = reinterpret_cast<const T*>(p[1]);
-      for (int64_t k = 0; k < n; k++) acc[k] += A(x[k]);
+      if constexpr (std::is_same<T, float>::value) vm::active().accumulate_f32(acc, x, n);  // a sum over a leading dim
+      else if constexpr (std::is_same<T, double>::value) vm::active().accumulate_f64(acc, x, n);
+      else for (int64_t k = 0; k < n; k++) acc[k] += A(x[k]);
     } else {
       for (int64_t k = 0; k < n; k++)
         *reinterpret_cast<A*>(p[0] + k * s[0]) += A(*reinterpret_cast<const T*>(p[1] + k * s[1]));

@@ -37,6 +37,11 @@ using BinaryRowsF64 = void (*)(const double* a, int64_t sa, int64_t ra, const do
 // Sum of n contiguous values, accumulated in double.
 using SumF32 = double (*)(const float* x, int64_t n);
 using SumF64 = double (*)(const double* x, int64_t n);
+// acc[k] += x[k] for n contiguous values, in double.
+using AccumulateF32 = void (*)(double* acc, const float* x, int64_t n);
+using AccumulateF64 = void (*)(double* acc, const double* x, int64_t n);
+// o[k] = start + k for n int64 values.
+using IotaI64 = void (*)(int64_t* o, int64_t start, int64_t n);
 // Facts about n contiguous float32 (F32) or float64 values: bit 2 = all finite, bit 4 = all
 // finite and nonzero (see all_finite_deep in interp/level.cpp).
 using Facts = uint8_t (*)(const void* p, int64_t n);
@@ -54,6 +59,9 @@ struct Kernels {
   BinaryRowsF64 add_rows_f64, sub_rows_f64, mul_rows_f64, div_rows_f64;
   SumF32 sum_f32;
   SumF64 sum_f64;
+  AccumulateF32 accumulate_f32;
+  AccumulateF64 accumulate_f64;
+  IotaI64 iota_i64;
   Facts facts_f32, facts_f64;
 };
 
