@@ -381,7 +381,7 @@ TEST(binary_rows_match_row_calls) {
     const vm::BinaryF64 g1[] = {k.add_f64, k.sub_f64, k.mul_f64, k.div_f64};
     const vm::BinaryRowsF64 gr[] = {k.add_rows_f64, k.sub_rows_f64, k.mul_rows_f64, k.div_rows_f64};
     int bad = 0;
-    for (int64_t n : {1, 7, 16, 31, 33, 100}) {
+    for (int64_t n : {1, 7, 9, 16, 17, 31, 32, 33, 100}) {  // around one and two vectors of each width
       const int64_t rows = 300, ld = n + 3;  // row stride larger than the row
       std::vector<float> a(size_t(rows * ld)), b(size_t(rows * ld));
       for (float& v : a) v = d(rng);
