@@ -168,15 +168,30 @@ Tensor expand_index(const Tensor& index_view, const Dims& shape, const Dims& out
   const int64_t m = numel_of(shape);
   if (index_view.ndim() == 1 && affine_index(index_view, &start) && affine_in_range(index_view, start, m) &&
       (index_view.size(0) <= 1 || index_view.strides()[0] > 0)) {
+    auto broadcast = [&](int d) { return d < lead || (shape[d - lead] == 1 && out[d] != 1); };
+    const int64_t n = index_view.size(0), step = n <= 1 ? 1 : index_view.strides()[0];
+    // When the kept dims, and the broadcast dims, each merge into one dim of out's row-major
+    // layout (always so for one broadcast dim), the rows are a plain strided view: no view ops.
+    const Dims ostr = contiguous_strides(out);
+    auto merged = [&](bool bc, int64_t* stride) {
+      int64_t next = -1;
+      *stride = 1;
+      for (int d = r - 1; d >= 0; d--) {
+        if (broadcast(d) != bc || out[d] == 1) continue;
+        if (next >= 0 && ostr[d] != next) return false;
+        if (next < 0) *stride = ostr[d];
+        next = ostr[d] * out[d];
+      }
+      return true;
+    };
+    int64_t rs = 0, cs = 0;
+    if (merged(false, &rs) && merged(true, &cs))
+      return Tensor::view_of(arange_index(0, m * copies), Dims{n, copies}, Dims{step * rs, cs}, start * rs);
     Dims perm;
     for (int pass = 0; pass < 2; pass++)
-      for (int d = 0; d < r; d++) {
-        const bool broadcast = d < lead || (shape[d - lead] == 1 && out[d] != 1);
-        if (broadcast == (pass == 1)) perm.push_back(d);
-      }
-    Tensor full = O::reshape(arange_index(0, m * copies), out);
-    full = O::reshape(O::permute(full, perm), Dims{m, copies});
-    const int64_t n = index_view.size(0), step = n <= 1 ? 1 : index_view.strides()[0];
+      for (int d = 0; d < r; d++)
+        if (broadcast(d) == (pass == 1)) perm.push_back(d);
+    Tensor full = O::reshape(O::permute(O::reshape(arange_index(0, m * copies), out), perm), Dims{m, copies});
     return O::slice(full, 0, start, start + (n - 1) * step + 1, step);
   }
   const Tensor index = contiguous_index(index_view);
