@@ -296,6 +296,10 @@ TEST(affine_index_matches_its_copy) {
     Tensor u = O::reshape(O::arange(0, double(numel_of(out)), 1, DType::Float64), out);
     CHECK(values(onehot::gather(u, out, a)) == values(onehot::gather(u, out, b)));
   }
+  // An empty run (no entry 0 to read) takes the generic path and stays empty.
+  Tensor none = onehot::expand_index(onehot::arange_index(4, 4), Dims{10}, Dims{3, 10}, 3);
+  CHECK(none.shape() == (Dims{0, 3}));
+  CHECK(onehot::gather(O::zeros(Dims{3, 10}, DType::Float64), Dims{3, 10}, none).numel() == 0);
 }
 
 // A densified one-hot batch knows its nonzero places (Storage::sparse); matmul with it, on either

@@ -36,7 +36,7 @@ uint8_t storage_facts(const Tensor& index) {
     any |= p[i];           // a sign bit
     off |= p[i] ^ (p0 + i);  // nonzero where an entry breaks the run
   }
-  const uint8_t facts = uint8_t((any < 0 ? 16 : 0) | (off == 0 ? 32 : 0));
+  const uint8_t facts = uint8_t((any < 0 ? 16 : 0) | (off == 0 && n > 0 ? 32 : 0));  // an empty storage has no entry 0
   st->value_facts.store(uint8_t(known | 8 | facts), std::memory_order_relaxed);
   return facts;
 }
@@ -79,7 +79,7 @@ Tensor make_index(std::vector<int64_t>&& v) {
 
 Tensor arange_index(int64_t start, int64_t end) {
   Tensor r = O::arange(double(start), double(end), 1, DType::Int64);
-  if (start >= 0) r.impl()->storage->value_facts.store(8 | 32, std::memory_order_relaxed);  // see storage_facts
+  if (start >= 0 && end > start) r.impl()->storage->value_facts.store(8 | 32, std::memory_order_relaxed);  // see storage_facts
   return r;
 }
 
@@ -245,6 +245,7 @@ bool all_ones(const Tensor& t) {
   // A strided view (the basis's scale expanded over a batch dim) is all ones if its storage is.
   const bool whole = !t.is_contiguous();
   const int64_t n = whole ? int64_t(t.impl()->storage->nbytes / itemsize(t.dtype())) : t.numel();
+  if (whole && n > 4 * t.numel() + 64) return false;  // a small view of a large storage: not worth the scan
   auto check = [&](auto* p) {
     for (int64_t i = 0; i < n; i++)
       if (p[i] != 1) return false;
