@@ -26,8 +26,8 @@ struct Storage {
   // all its values, computed once, stay true: bit 0 = known, bit 1 = all finite, bit 2 = all finite
   // and nonzero. Set by all_finite_deep (interp/level.cpp) when a scan covers the whole storage.
   // For int64 storages (one-hot positions): bit 3 = known, bit 4 = some entry is negative, bit 5 =
-  // the entries are 0, 1, ..., n-1 in order (set by interp/onehot.cpp, whose rules ask this of the
-  // same index many times).
+  // consecutive, entry i = entry 0 + i, as an arange (set by interp/onehot.cpp, whose rules ask
+  // this of the same index many times; see its NOTE on affine indices).
   std::atomic<uint8_t> value_facts{0};
   // Under the same NOTE: a storage written as zeros plus a few values at known places (a one-hot
   // batch densified: the Jacobian or Hessian of an elementwise function) may say so here, set by

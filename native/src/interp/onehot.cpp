@@ -327,21 +327,22 @@ struct Divider {
 
 Tensor multihot_matmul_left(const Tensor& index_view, const Tensor& scale, const Dims& ashape, const Tensor& b) {
   const int64_t m = ashape[0], k = ashape[1], n = b.size(1), batch = index_view.size(0), per = entries(index_view), ne = index_view.numel();
-  // An affine index (expand_index of the basis) is an expanded one-hot when its entries step by k
-  // and its first column stays in [0, k): example j's column is start + j * strides[0].
+  // Every row once, in order, all in one column c_j per example (an expanded one-hot): example j
+  // is scale[j, :, None] * b[c_j, None, :], one broadcast multiply of the picked rows of b.
+  auto expanded_product = [&](const Tensor& sc, const Tensor& picked) {
+    return O::mul(O::reshape(sc, Dims{batch, m, 1}), O::reshape(picked, Dims{batch, 1, n}));
+  };
+  // An affine index (expand_index of the basis) is one when its entries step by k and its first
+  // column stays in [0, k): example j's column is start + j * strides[0], a strided slice of b.
   int64_t start = 0;
   if (per == m && affine_index(index_view, &start)) {
     const int64_t sj = batch <= 1 ? 1 : index_view.strides()[0], last = start + (batch - 1) * sj;
-    if ((per == 1 || index_view.strides()[1] == k) && sj > 0 && start >= 0 && last < k) {
-      Tensor picked = O::reshape(O::slice(b, 0, start, last + 1, sj), Dims{batch, 1, n});
-      return O::mul(O::reshape(scale, Dims{batch, m, 1}), picked);  // an affine index has no -1 entries
-    }
+    if ((per == 1 || index_view.strides()[1] == k) && sj > 0 && start >= 0 && last < k)
+      return expanded_product(scale, O::slice(b, 0, start, last + 1, sj));  // an affine index has no -1 entries
   }
   const Tensor index = contiguous_index(index_view);
   const int64_t* ix = idx_data(index);
   Tensor sc = mask_invalid(scale, index);
-  // Every row once, in order, all in one column c_j per example (an expanded one-hot): example j
-  // is scale[j, :, None] * b[c_j, None, :], one broadcast multiply.
   bool expanded = per == m;
   std::vector<int64_t> c(static_cast<size_t>(batch));
   for (int64_t j = 0; j < batch && expanded; j++) {
@@ -350,10 +351,7 @@ Tensor multihot_matmul_left(const Tensor& index_view, const Tensor& scale, const
     expanded = pj[0] >= 0 && pj[0] < k;
     for (int64_t q = 1; q < per && expanded; q++) expanded = pj[q] == q * k + pj[0];
   }
-  if (expanded) {
-    Tensor picked = O::reshape(O::index_select(b, 0, make_index(std::move(c))), Dims{batch, 1, n});
-    return O::mul(O::reshape(sc, Dims{batch, m, 1}), picked);
-  }
+  if (expanded) return expanded_product(sc, O::index_select(b, 0, make_index(std::move(c))));
   std::vector<int64_t> rows(static_cast<size_t>(ne)), cols(static_cast<size_t>(ne));
   bool in_order = per == m;  // every row once, in order: the scaled rows are the result
   const Divider byk(k);

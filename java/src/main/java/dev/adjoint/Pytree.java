@@ -102,17 +102,17 @@ public final class Pytree {
           + " (" + describe(s) + ")");
   }
 
-  /**
-   * Zips a pytree of per-leaf specs (e.g. vmap's in_dims) against {@code tree}: a single spec
-   * (an Integer or null) applies to every tensor below it; a List/Map/array spec must match the
-   * tree's structure. Returns one spec per tensor of {@code tree}, in order.
-   */
   /** broadcastSpec for argument {@code index} (what "[index]", path "[index]"): the strings are built only for nested specs. */
   static List<Object> broadcastSpec(String op, String what, int index, Object spec, Object tree) {
     boolean flat = spec == null || spec instanceof Integer;  // zipSpec names nothing then
     return broadcastSpec(op, flat ? what : what + "[" + index + "]", spec, tree, flat ? "" : "[" + index + "]");
   }
 
+  /**
+   * Zips a pytree of per-leaf specs (e.g. vmap's in_dims) against {@code tree}: a single spec
+   * (an Integer or null) applies to every tensor below it; a List/Map/array spec must match the
+   * tree's structure. Returns one spec per tensor of {@code tree}, in order.
+   */
   static List<Object> broadcastSpec(String op, String what, Object spec, Object tree, String path) {
     List<Object> out = new ArrayList<>();
     zipSpec(op, what, spec, tree, path, out);
