@@ -30,8 +30,9 @@ Method (after the functorch peer's, bench README in shared/):
     this machine's sgemm GFLOP/s (bench/limits.c: cblas_sgemm 1024^3 on the OpenBLAS Adjoint
     links; Adjoint's and torch's own 1024^3 matmul; the best of the three) and its memory write
     bandwidth (bench/limits.c: filling a pre-touched buffer with non-zero data, the better of memset
-    and a vectorised store loop; zero fills are written about twice as fast here) at memory_mib() (at least 4x the last-level cache, STREAM's rule, so it measures
-    memory and not a cache: the issue's "memory write bandwidth") and, for reference, at the size
+    and a vectorised store loop; zero fills are written about twice as fast here) at memory_mib()
+    (at least 4x the last-level cache, STREAM's rule, so it measures memory and not a cache: the
+    issue's "memory write bandwidth") and, for reference, at the size
     of each output-bound workload's output (rounded up to MiB: what fits in the cache is written
     faster), with 1 and 2 threads; the limit of a row with t threads is the best measured with at
     most t threads.
