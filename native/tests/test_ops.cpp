@@ -3,6 +3,8 @@
 
 #include "check.h"
 #include "core/allocator.h"
+#include "core/random.h"
+#include "interp/dispatch.h"
 #include "ops/ops.h"
 
 using namespace adjoint;
@@ -79,6 +81,50 @@ TEST(matmul_shapes_and_values) {
   CHECK(same(values(r), {4, 5, 10, 11, 8, 10, 20, 22}));
   Tensor f = vec({1, 2, 3, 4, 5, 6}, {2, 3}, DType::Float32);
   CHECK(same(values(O::linear(f, vec({1, 1, 1, 0, 0, 1}, {2, 3}, DType::Float32), nullptr)), {6, 3, 15, 6}));
+}
+
+// The fused linear kernel gives the composite's numbers bit for bit (the same BLAS calls, the bias
+// added after the product) wherever the composite makes one BLAS call, and the layouts it does not
+// take fall back to the composite; tanh_backward and sigmoid_backward are their composites exactly.
+TEST(fused_linear_matches_composite_exactly) {
+  Generator g(7);
+  auto layout = [](const Tensor& t, int how) {  // 0 as is, 1 transposed storage, 2 every other element
+    if (how == 1 && t.ndim() >= 2) return O::transpose(O::contiguous(O::transpose(t, -1, -2)), -1, -2);
+    if (how == 2) return O::select(O::stack({t, O::zeros_like(t)}, -1), -1, 0);
+    return t;
+  };
+  int cases = 0;
+  for (DType dt : {DType::Float32, DType::Float64})
+    for (Dims xs : {Dims{16}, Dims{1, 16}, Dims{5, 16}, Dims{2, 3, 16}, Dims{0, 16}})
+      for (int n : {1, 7, 33})
+        for (int xl = 0; xl < 3; xl++)
+          for (int wl = 0; wl < 3; wl++)
+            for (int bl = -1; bl < 3; bl++) {
+              Tensor x = layout(O::randn(g, xs, dt), xl), w = layout(O::randn(g, Dims{n, 16}, dt), wl);
+              Tensor b = bl < 0 ? Tensor() : layout(O::randn(g, Dims{n}, dt), bl == 1 ? 0 : bl);
+              Tensor fused = O::linear(x, w, bl < 0 ? nullptr : &b);
+              Tensor y = O::matmul(x, O::transpose(w, 0, 1));
+              if (bl >= 0) y = O::add(y, b);
+              CHECK(fused.shape() == y.shape());
+              if (wl == 2 && xs.n > 2) {  // matmul packs the weight once per batch and runs a gemm per batch
+                CHECK(same(values(fused), values(y), dt == DType::Float32 ? 1e-5 : 1e-13));
+              } else {
+                CHECK(values(fused) == values(y));
+              }
+              cases++;
+            }
+  CHECK(cases == 2 * 5 * 3 * 3 * 3 * 4);
+  for (DType dt : {DType::Float32, DType::Float64}) {
+    Tensor gr = O::randn(g, Dims{3, 37}, dt), y = O::tanh(O::randn(g, Dims{3, 37}, dt));
+    Tensor one = O::full(Dims{}, 1.0, dt);
+    CHECK(values(apply2(OpId::TanhBackward, gr, y)) == values(O::mul(gr, O::sub(one, O::mul(y, y)))));
+    CHECK(values(apply2(OpId::SigmoidBackward, gr, y)) == values(O::mul(gr, O::mul(y, O::sub(one, y)))));
+  }
+  // Errors keep the composite's wording, under linear's name (a bias that does not fit falls back
+  // to the composite, whose add reports it).
+  Tensor b0 = vec({1, 2, 3});
+  CHECK_THROWS(O::linear(vec({1, 2, 3}), vec({1, 2, 3, 4}, {2, 2}), nullptr), ErrorKind::Shape, "linear: input [3] and weight [2, 2]");
+  CHECK_THROWS(O::linear(vec({1, 2}), vec({1, 2, 3, 4}, {2, 2}), &b0), ErrorKind::Shape, "linear");
 }
 
 TEST(views_share_storage) {

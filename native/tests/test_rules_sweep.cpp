@@ -174,6 +174,22 @@ std::map<OpId, std::vector<Sample>> sample_table() {
                      {{T(real({3, 4})), S(real({4, 2}))}, {}, "transposed, strided"},
                      {{ints({2, 3}), ints({3, 2})}, {}, "int64"}};
 
+  // x [..., k], w [n, k], b [n]: the fused kernel (BLAS-readable rows) and its composite fallback.
+  t[OpId::Linear] = {{{real({4}), real({3, 4}), real({3})}, {}, "1-D x, bias"},
+                     {{real({2, 4}), real({3, 4})}, {}, "[2,4] no bias"},
+                     {{real({2, 2, 4}), T(real({3, 4})), real({3})}, {}, "3-D x, transposed weight"},
+                     {{T(real({2, 4})), real({3, 4}), S(real({3}))}, {}, "transposed x, strided bias"},
+                     {{S(real({4})), real({1, 4}), real({1})}, {}, "strided 1-D x, one output"},
+                     {{real({3, 4}), S(real({2, 4})), real({2})}, {}, "strided weight (packed)"},
+                     {{real({0, 4}), real({3, 4}), real({3})}, {}, "empty batch"},
+                     {{real({2, 0}), real({3, 0}), real({3})}, {}, "empty inner dim"}};
+  for (OpId op : {OpId::TanhBackward, OpId::SigmoidBackward})
+    t[op] = {{{real({2, 3}), real({2, 3})}, {}, "[2,3] [2,3]"},
+             {{T(real({3, 4})), real({3, 4})}, {}, "transposed g"},
+             {{S(real({5})), S(real({5}))}, {}, "strided"},
+             {{real({2, 3}), real({3})}, {}, "broadcast y"},
+             {{real({}), real({})}, {}, "0-d"}};
+
   t[OpId::Reshape] = {{{real({2, 3, 4})}, attrs({6, 4}), "[6,4]"},
                       {{real({2, 3, 4})}, attrs({4, -1, 2}), "[4,-1,2]"},
                       {{T(real({3, 4}))}, attrs({-1}), "transposed (copies)"},

@@ -52,7 +52,13 @@ std::string Dims::str() const {
 }
 
 int64_t numel_of(const Dims& shape) {
+  // NOTE: every op asks this (Tensor::numel); the common case is checked by overflow flags, not
+  // by a 64-bit division per dim, and the slow loop below only runs to report what went wrong.
   int64_t total = 1;
+  bool bad = false;
+  for (int i = 0; i < shape.n; i++) bad |= (shape[i] < 0) | __builtin_mul_overflow(total, shape[i], &total);
+  if (!bad) return total;
+  total = 1;
   for (int i = 0; i < shape.n; i++) {
     ADJ_CHECK(shape[i] >= 0, ErrorKind::Argument, "shape", "negative size " << shape[i] << " in shape " << shape.str());
     if (shape[i] != 0 && total > INT64_MAX / shape[i])

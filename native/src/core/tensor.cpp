@@ -16,10 +16,11 @@ TensorImpl::~TensorImpl() { count_tensor(-1); }
 Tensor Tensor::empty(const Dims& shape, DType dtype, Device device, const char* op) {
   int64_t n = numel_of(shape);
   size_t isz = itemsize(dtype);
-  ADJ_CHECK(n <= int64_t(INT64_MAX / int64_t(isz)), ErrorKind::OutOfMemory, op, "shape " << shape.str() << " is too large");
+  int64_t nbytes = 0;
+  ADJ_CHECK(!__builtin_mul_overflow(n, int64_t(isz), &nbytes), ErrorKind::OutOfMemory, op, "shape " << shape.str() << " is too large");
   auto* st = new Storage();
   Ref<Storage> storage = Ref<Storage>::adopt(st);
-  st->nbytes = size_t(n) * isz;
+  st->nbytes = size_t(nbytes);
   st->device = device;
   st->data = backend_for(device).alloc(st->nbytes, op);
   auto* impl = new TensorImpl();

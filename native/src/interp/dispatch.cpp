@@ -20,6 +20,7 @@ Tensor apply(OpId op, const Tensor* in, int nin, const Attrs& attrs) {
     if (!top || l->id > top->id) top = l;
   }
   if (!top) return def.eval(in, nin, attrs);
+  if (def.decompose && (top->kind != LevelKind::Grad || !def.vjp)) return def.decompose(in, nin, attrs);  // see OpDef::decompose
   switch (top->kind) {
     case LevelKind::Jvp: return jvp_process(top, def, in, nin, attrs);
     case LevelKind::Batch: return batch_process(top, def, in, nin, attrs);

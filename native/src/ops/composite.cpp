@@ -57,8 +57,11 @@ Tensor linear(const Tensor& x, const Tensor& w, const Tensor* b) {
               "input " << x.shape().str() << " and weight " << w.shape().str() << " do not fit: input features "
                        << x.size(x.ndim() - 1) << " != weight in_features " << w.size(w.ndim() - 1));
     check_same_dtype("linear", x, w);
-    Tensor y = matmul(x, w.ndim() == 2 ? transpose(w, 0, 1) : w);
-    return b ? add(y, *b) : y;
+    if (w.ndim() == 1) {  // a single output feature: no fused form
+      Tensor y = matmul(x, w);
+      return b ? add(y, *b) : y;
+    }
+    return b ? apply3(OpId::Linear, x, w, *b) : apply2(OpId::Linear, x, w);
   });
 }
 

@@ -82,7 +82,7 @@ Tensor eval_binary(const Tensor* in, int, const Attrs&) {
   const char* name = op_name(Op);
   check_same_dtype(name, a, b);
   check_same_device(name, a, b);
-  if (Op == OpId::Div || Op == OpId::Pow) check_floating(name, a);
+  if (Op == OpId::Div || Op == OpId::Pow || Op == OpId::TanhBackward || Op == OpId::SigmoidBackward) check_floating(name, a);
   if (!is_compare(Op))
     ADJ_CHECK(a.dtype() != DType::Bool, ErrorKind::DType, name, "arithmetic is not defined for bool tensors");
   Dims shape = broadcast_shapes(a.shape(), b.shape(), name);
@@ -132,7 +132,7 @@ void register_elementwise_ops(OpDef* t) {
 #undef ADJ_U_
 #define ADJ_B_(id) t[int(OpId::id)].eval = eval_binary<OpId::id>;
   ADJ_B_(Add) ADJ_B_(Sub) ADJ_B_(Mul) ADJ_B_(Div) ADJ_B_(Pow)
-  ADJ_B_(Eq) ADJ_B_(Ne) ADJ_B_(Lt) ADJ_B_(Le) ADJ_B_(Gt) ADJ_B_(Ge)
+  ADJ_B_(Eq) ADJ_B_(Ne) ADJ_B_(Lt) ADJ_B_(Le) ADJ_B_(Gt) ADJ_B_(Ge) ADJ_B_(TanhBackward) ADJ_B_(SigmoidBackward)
 #undef ADJ_B_
   t[int(OpId::Where)].eval = eval_where;
   t[int(OpId::Cast)].eval = eval_cast;
@@ -170,8 +170,17 @@ Tensor apply_unary_linear(OpId op, const Tensor& t, const Tensor& x, const Tenso
     // relu passes the (co)tangent where x > 0; at 0 the derivative is taken as 0, like PyTorch.
     case OpId::Relu: return O::where(O::compare(OpId::Gt, x, scalar_like(0, x)), t, scalar_like(0, t));
     case OpId::Sign: return O::mul(t, scalar_like(0, t));
+    // One fused kernel when nothing is traced (a plain backward pass); else this same product.
+    case OpId::Tanh: return apply2(OpId::TanhBackward, t, out);
+    case OpId::Sigmoid: return apply2(OpId::SigmoidBackward, t, out);
     default: return O::mul(t, unary_derivative(op, x, out));
   }
+}
+
+// The fused derivatives' composite: t * f'(x), from f's output y (OpDef::decompose).
+template <OpId F>
+Tensor decompose_unary_backward(const Tensor* in, int, const Attrs&) {
+  return O::mul(in[0], unary_derivative(F, Tensor(), in[1]));
 }
 
 template <OpId Op>
@@ -308,6 +317,8 @@ Tensor onehot_where(const OnehotCall& c) {
 }  // namespace
 
 void register_elementwise_rules(OpDef* t) {
+  t[int(OpId::TanhBackward)].decompose = decompose_unary_backward<OpId::Tanh>;
+  t[int(OpId::SigmoidBackward)].decompose = decompose_unary_backward<OpId::Sigmoid>;
 #define ADJ_U_(id)                                          \
   t[int(OpId::id)].jvp = jvp_unary<OpId::id>;               \
   t[int(OpId::id)].vjp = vjp_unary<OpId::id>;               \

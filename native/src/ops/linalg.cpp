@@ -1,4 +1,5 @@
 // Matmul primitive: both operands of rank >= 2, batch dims broadcast. 1-D cases are composites.
+// Linear primitive: x @ w^T + b fused (below eval_matmul).
 #include "interp/level.h"
 #include "interp/onehot.h"
 #include "ops/op.h"
@@ -80,12 +81,53 @@ Tensor eval_matmul(const Tensor* in, int, const Attrs&) {
   return out;
 }
 
+// Linear (x @ w^T + b) as one primitive: a small model's layer is one kernel call and one tape
+// node under grad instead of five (transpose, unsqueeze, matmul, squeeze, add). Everywhere else it
+// is its composite (OpDef::decompose), which ops::linear has checked the arguments of.
+Tensor decompose_linear(const Tensor* in, int nin, const Attrs&) {
+  Tensor y = ops::matmul(in[0], ops::transpose(in[1], 0, 1));
+  return nin > 2 ? ops::add(y, in[2]) : y;
+}
+
+// Can x's leading dims be read as rows [numel / k, k] at one stride?
+bool rows_merge(const Tensor& x) {
+  for (int i = 0; i + 2 < x.ndim(); i++)
+    if (x.size(i + 1) != 1 && x.strides()[i] != x.strides()[i + 1] * x.size(i + 1)) return false;
+  return true;
+}
+
+bool has_sparse_facts(const Tensor& t) {
+  const Storage* st = t.impl()->storage.get();
+  return st && st->sparse;
+}
+
+Tensor eval_linear(const Tensor* in, int nin, const Attrs& at) {
+  ADJ_CHECK(nin == 2 || nin == 3, ErrorKind::Internal, "linear", "primitive expects 2 or 3 inputs, got " << nin);
+  const Tensor &x = in[0], &w = in[1];
+  const Tensor* b = nin > 2 ? &in[2] : nullptr;
+  ADJ_CHECK(w.ndim() == 2 && x.ndim() >= 1, ErrorKind::Internal, "linear", "primitive expects a 2-D weight and an input of rank >= 1");
+  // The one-kernel form covers floating inputs of one dtype and device, a bias of shape [n], and
+  // rows that merge; the rest (and factors whose storage knows its nonzeros, for matmul's sparse
+  // form) run as the composite, which also reports any error.
+  const bool fused = is_floating(x.dtype()) && w.dtype() == x.dtype() && w.device() == x.device() &&
+                     x.size(x.ndim() - 1) == w.size(1) && rows_merge(x) && !has_sparse_facts(x) && !has_sparse_facts(w) &&
+                     (!b || (b->ndim() == 1 && b->size(0) == w.size(0) && b->dtype() == x.dtype() && b->device() == x.device()));
+  if (!fused) return decompose_linear(in, nin, at);
+  Dims shape = x.shape();
+  shape[shape.n - 1] = w.size(0);
+  Tensor out = Tensor::empty(shape, x.dtype(), x.device(), "linear");
+  backend_of(x).linear(x, w, b, out);
+  return out;
+}
+
 }  // namespace
 
 void register_linalg_rules(OpDef* t);
 
 void register_linalg_ops(OpDef* t) {
   t[int(OpId::Matmul)].eval = eval_matmul;
+  t[int(OpId::Linear)].eval = eval_linear;
+  t[int(OpId::Linear)].decompose = decompose_linear;
   register_linalg_rules(t);
 }
 
@@ -126,6 +168,32 @@ void vjp_matmul(const Tensor& g, const Tensor* p, int, const Tensor&, const Attr
                          p[1].shape());
 }
 
+// NOTE: the composite's backward op for op (add's, squeeze's, matmul's and the views' rules, with
+// w^T^T taken as w), so that the structured rules under jacrev and hessian see the same calls as
+// they did before linear was a primitive. x2 = x as the matmul saw it (a row for a 1-D x).
+void vjp_linear(const Tensor& g, const Tensor* p, int nin, const Tensor&, const Attrs&, const bool* need, Tensor* grads) {
+  const Tensor &x = p[0], &w = p[1];
+  const bool vec = x.ndim() == 1;
+  Tensor g2 = vec ? O::reshape(g, Dims{1, g.size(0)}) : g;
+  if (need[0] && !g.is_tracer() && !w.is_tracer() && !transposed_layout(x)) {
+    // No tracer in sight (a plain backward pass): no interpreter can tell the forms apart, and
+    // g @ w is itself a linear, one kernel call.
+    grads[0] = apply2(OpId::Linear, g, O::transpose(w, 0, 1));
+  } else if (need[0]) {
+    Tensor gx = transposed_layout(x) ? mT(apply2(OpId::Matmul, O::transpose(w, 0, 1), mT(g2))) : apply2(OpId::Matmul, g2, w);
+    gx = O::sum_to(gx, vec ? Dims{1, x.size(0)} : x.shape());
+    grads[0] = vec ? O::squeeze(gx, Dims{0}) : gx;
+  }
+  if (need[1]) {
+    Tensor x2 = vec ? O::unsqueeze(x, 0) : x;
+    // w^T laid out transposed (a row-major w): its gradient is computed as w's own, row-major.
+    const bool w_row_major = !w.is_tracer() && w.size(0) > 1 && w.size(1) > 1 && w.strides()[1] == 1 && w.strides()[0] == w.size(1);
+    grads[1] = w_row_major ? O::sum_to(apply2(OpId::Matmul, mT(g2), x2), w.shape())
+                           : O::transpose(O::sum_to(apply2(OpId::Matmul, mT(x2), g2), Dims{w.size(1), w.size(0)}), 0, 1);
+  }
+  if (nin > 2 && need[2]) grads[2] = O::sum_to(g, p[2].shape());
+}
+
 // One-hot @ dense or dense @ one-hot (2-D): gathers of the dense factor, not a product with zeros.
 Tensor onehot_matmul(const OnehotCall& c) {
   const Tensor *in = c.in;
@@ -149,6 +217,7 @@ void register_linalg_rules(OpDef* t) {
   t[int(OpId::Matmul)].vjp = vjp_matmul;
   t[int(OpId::Matmul)].batch = batch_matmul;
   t[int(OpId::Matmul)].onehot = onehot_matmul;
+  t[int(OpId::Linear)].vjp = vjp_linear;
 }
 
 }  // namespace adjoint

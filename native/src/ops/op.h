@@ -32,6 +32,9 @@ using BatchRule = Tensor (*)(const Tensor* vals, const int* bdims, int nin, cons
 // cheaper exact form, or undefined to densify them and run `batch` (interp/onehot.h).
 struct OnehotCall;
 using OnehotRule = Tensor (*)(const OnehotCall& call);
+// A fused primitive's composite: the same op in terms of other primitives, called on the inputs
+// as given (tracers included), so that every interpreter sees the parts.
+using DecomposeRule = Tensor (*)(const Tensor* in, int nin, const Attrs& attrs);
 
 // NOTE: every rule is written in ops (ops.h), never in kernels, so that a rule run by one
 // interpreter is seen by the enclosing ones: that is what makes jvp-of-grad, vmap-of-jacrev and
@@ -50,6 +53,10 @@ struct OpDef {
   // is that input unchanged, so with every other input constant at a level the derivative is the
   // identity: the jvp and grad interpreters hand back that input's tracer (no node, no rule).
   bool passes_input_through = false;
+  // NOTE: set for a fused primitive: one kernel for concrete inputs, and under transforms this
+  // composite, so that interpreters need no rules of its own and keep every structured (one-hot)
+  // rule of the parts. With a vjp rule too (linear), grad records it as one tape node instead.
+  DecomposeRule decompose = nullptr;
 };
 
 const OpDef& op_def(OpId id);

@@ -1,5 +1,7 @@
 // The primitive set. One X-macro line per primitive: adding an op starts here.
-// Composite ops (mean, linear, softmax, ...) are built from these in composite.cpp and need no entry.
+// Composite ops (mean, softmax, ...) are built from these in composite.cpp and need no entry.
+// Fused primitives (linear, tanh_backward, ...) have one kernel for concrete inputs and run as
+// their composite under transforms (OpDef::decompose).
 #pragma once
 
 // X(Id, "name", number of tensor inputs; -1 = variadic)
@@ -15,10 +17,12 @@
   X(Eq, "eq", 2) X(Ne, "ne", 2) X(Lt, "lt", 2)              \
   X(Le, "le", 2) X(Gt, "gt", 2) X(Ge, "ge", 2)              \
   X(Where, "where", 3) X(Cast, "to", 1)                     \
+  /* fused derivatives: g * tanh'(x) and g * sigmoid'(x) from the output y (see decompose) */ \
+  X(TanhBackward, "tanh_backward", 2) X(SigmoidBackward, "sigmoid_backward", 2) \
   /* reductions */                                          \
   X(Sum, "sum", 1) X(Amax, "amax", 1)                       \
   /* linear algebra */                                      \
-  X(Matmul, "matmul", 2)                                    \
+  X(Matmul, "matmul", 2) X(Linear, "linear", -1)           \
   /* views and data movement */                             \
   X(Reshape, "reshape", 1) X(Permute, "permute", 1)         \
   X(Expand, "expand", 1) X(Slice, "slice", 1)               \

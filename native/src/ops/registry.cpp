@@ -18,8 +18,9 @@ struct Table {
     // NOTE: every primitive must have all its rules; a missing one is caught here, at the first
     // op call (and by the registry test), rather than as a null call inside a transform.
     for (const OpDef& d : rows) {
-      if (!d.eval || !d.batch) throw Error(ErrorKind::Internal, d.name, "primitive lacks an eval or batching rule");
-      if (d.differentiable && (!d.jvp || !d.vjp)) throw Error(ErrorKind::Internal, d.name, "primitive lacks a jvp or vjp rule");
+      if (!d.eval || (!d.batch && !d.decompose)) throw Error(ErrorKind::Internal, d.name, "primitive lacks an eval or batching rule");
+      if (d.differentiable && !d.decompose && (!d.vjp || !d.jvp))
+        throw Error(ErrorKind::Internal, d.name, "primitive lacks a jvp or vjp rule");
     }
   }
 };

@@ -121,7 +121,9 @@ void unary_loop(const Tensor& x, const Tensor& out, Fn fn, VecUnary<T> vec) {
   X(Sub, x - y)                \
   X(Mul, x * y)                \
   X(Div, x / y)                \
-  X(Pow, T(std::pow(x, y)))
+  X(Pow, T(std::pow(x, y)))    \
+  X(TanhBackward, x * (T(1) - y * y)) /* the composite's order of operations */ \
+  X(SigmoidBackward, x * (y * (T(1) - y)))
 
 #define ADJ_COMPARE_OPS(X) X(Eq, x == y) X(Ne, x != y) X(Lt, x < y) X(Le, x <= y) X(Gt, x > y) X(Ge, x >= y)
 

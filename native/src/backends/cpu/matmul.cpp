@@ -1,6 +1,8 @@
 // CPU matmul: OpenBLAS gemm on strided operands when their layout allows it, else a packed copy.
 #include <cblas.h>
 
+#include <algorithm>
+
 #include "backends/cpu/cpu_backend.h"
 #include "core/error.h"
 
@@ -140,6 +142,52 @@ void CpuBackend::matmul(const Tensor& a0, const Tensor& b0, const Tensor& out) {
         naive<T>(a.data<T>() + oa, a.strides()[nd - 2], a.strides()[nd - 1], b.data<T>() + ob, b.strides()[nd - 2],
                  b.strides()[nd - 1], out.data<T>() + bi * m * n, m, n, k);
         for (int i = nb - 1; i >= 0; i--) { if (++idx[i] < out.size(i)) break; idx[i] = 0; }
+      }
+    }
+  });
+}
+
+// NOTE: the same BLAS call as matmul makes for the composite (x @ w.t(), then + b), with no views
+// or temporaries: the numbers are the composite's, bit for bit (the bias is added after the
+// product, as the composite's add does), except that a weight BLAS cannot read is packed once for
+// all rows where matmul packs it per batch of x and calls gemm per batch.
+void CpuBackend::linear(const Tensor& x, const Tensor& w, const Tensor* b, const Tensor& out) {
+  const int64_t n = w.size(0), k = w.size(1);
+  const int64_t m = n > 0 ? out.numel() / n : 0;
+  if (out.numel() == 0) return;
+  visit_dtype(out.dtype(), [&](auto t) {
+    using T = decltype(t);
+    if constexpr (std::is_floating_point<T>::value) {
+      T* o = out.data<T>();
+      if (k == 0) {
+        std::fill(o, o + m * n, T(0));
+      } else {
+        const int nd = x.ndim();
+        const int64_t sc = x.strides()[nd - 1], sr = nd >= 2 ? x.strides()[nd - 2] : k * sc;
+        CBLAS_TRANSPOSE ta = CblasNoTrans, tb = CblasNoTrans;
+        int64_t lda = 0, ldb = 0;
+        Tensor xc = x, wc = w;
+        const T* xp = x.data<T>();
+        if (!blas_layout(m, k, sr, sc, &ta, &lda)) {  // rows BLAS cannot read in place: pack them
+          xc = Tensor::empty(Dims{m, k}, x.dtype(), x.device(), "linear");
+          copy(Tensor::view_of(x, Dims{m, k}, Dims{sr, sc}, x.offset()), xc);
+          xp = xc.data<T>();
+          blas_layout(m, k, k, 1, &ta, &lda);
+        }
+        const T* wp = w.data<T>();
+        if (!blas_layout(k, n, w.strides()[1], w.strides()[0], &tb, &ldb)) {  // packed as w^T, as matmul packs it
+          wc = Tensor::empty(Dims{k, n}, w.dtype(), w.device(), "linear");
+          copy(Tensor::view_of(w, Dims{k, n}, Dims{w.strides()[1], w.strides()[0]}, w.offset()), wc);
+          wp = wc.data<T>();
+          blas_layout(k, n, n, 1, &tb, &ldb);
+        }
+        gemm<T>(ta, tb, m, n, k, xp, lda, wp, ldb, o, n);
+      }
+      if (b) {
+        const T* bp = b->data<T>();
+        const int64_t bs = b->strides()[0];
+        for (int64_t i = 0; i < m; i++, o += n)
+          for (int64_t j = 0; j < n; j++) o[j] += bp[j * bs];
       }
     }
   });
