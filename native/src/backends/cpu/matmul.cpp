@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "backends/cpu/cpu_backend.h"
+#include "backends/cpu/vector_math.h"
 #include "core/error.h"
 
 namespace adjoint::cpu {
@@ -41,9 +42,41 @@ void gemv(CBLAS_TRANSPOSE t, int64_t rows, int64_t cols, const T* a, int64_t lda
     cblas_dgemv(CblasRowMajor, t, int(rows), int(cols), 1.0, a, int(lda), x, int(incx), 0.0, y, int(incy));
 }
 
+// Up to this many multiply-adds a product with one row or one column runs in our vector kernels
+// (vm::Kernels::gemv_*): OpenBLAS's gemv spends ~50 ns per call before the arithmetic (a buffer
+// allocation under a lock, thread-count checks), more than a 16 x 16 product itself takes.
+constexpr int64_t kSmallGemvMacs = 16384;
+
+template <class T>
+bool small_gemv(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int64_t m, int64_t n, int64_t k, const T* a, int64_t lda,
+                const T* b, int64_t ldb, T* c, int64_t ldc) {
+  if ((m != 1 && n != 1) || m * n * k > kSmallGemvMacs) return false;
+  const vm::Kernels& K = vm::active();
+  auto rows = [&](const T* mat, int64_t ld, const T* x, T* y, int64_t nn) {  // y[j] = sum_p mat[j*ld + p] x[p]
+    if constexpr (std::is_same<T, float>::value) K.gemv_rows_f32(mat, ld, x, y, nn, k);
+    else K.gemv_rows_f64(mat, ld, x, y, nn, k);
+  };
+  auto cols = [&](const T* mat, int64_t ld, const T* x, T* y, int64_t nn) {  // y[j] = sum_p x[p] mat[p*ld + j]
+    if constexpr (std::is_same<T, float>::value) K.gemv_cols_f32(mat, ld, x, y, nn, k);
+    else K.gemv_cols_f64(mat, ld, x, y, nn, k);
+  };
+  if (m == 1) {  // c[1, n] = a[1, k] b[k, n]
+    if (ta != CblasNoTrans && k > 1 && lda != 1) return false;  // a's elements strided
+    if (tb == CblasNoTrans) cols(b, ldb, a, c, n);
+    else rows(b, ldb, a, c, n);
+    return true;
+  }
+  // c[m, 1] = a[m, k] b[k, 1]
+  if ((tb == CblasNoTrans && k > 1 && ldb != 1) || (m > 1 && ldc != 1)) return false;
+  if (ta == CblasNoTrans) rows(a, lda, b, c, m);
+  else cols(a, lda, b, c, m);
+  return true;
+}
+
 template <class T>
 void gemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int64_t m, int64_t n, int64_t k, const T* a, int64_t lda,
           const T* b, int64_t ldb, T* c, int64_t ldc) {
+  if (small_gemv<T>(ta, tb, m, n, k, a, lda, b, ldb, c, ldc)) return;
   SingleThreadedBlas guard(m * n * k < kThreadedGemmMacs);
   // NOTE: a vector operand goes to gemv: gemm would pack the whole matrix on every call, which
   // costs more than the product itself (per-example linear layers under vmap or in a loop).

@@ -45,6 +45,10 @@ using IotaI64 = void (*)(int64_t* o, int64_t start, int64_t n);
 // Facts about n contiguous float32 (F32) or float64 values: bit 2 = all finite, bit 4 = all
 // finite and nonzero (see all_finite_deep in interp/level.cpp).
 using Facts = uint8_t (*)(const void* p, int64_t n);
+// Small matrix-vector products, x and y contiguous: "rows" y[j] = sum_p a[j*lda + p] x[p] (a
+// row-major [n, k]), "cols" y[j] = sum_p x[p] a[p*lda + j] (a row-major [k, n]); j < n.
+using GemvF32 = void (*)(const float* a, int64_t lda, const float* x, float* y, int64_t n, int64_t k);
+using GemvF64 = void (*)(const double* a, int64_t lda, const double* x, double* y, int64_t n, int64_t k);
 
 // One ISA's kernels. float64 log/sin/cos have none: elementwise.cpp keeps libm for them.
 struct Kernels {
@@ -63,6 +67,8 @@ struct Kernels {
   AccumulateF64 accumulate_f64;
   IotaI64 iota_i64;
   Facts facts_f32, facts_f64;
+  GemvF32 gemv_rows_f32, gemv_cols_f32;
+  GemvF64 gemv_rows_f64, gemv_cols_f64;
 };
 
 bool isa_supported(Isa isa);       // compiled in and usable on this CPU/OS
