@@ -146,6 +146,9 @@ adj_t adj_vmap_basis(int64_t level, int64_t n, int64_t start, int dtype);
 enum { ADJ_BACKWARD_END = 1, ADJ_BACKWARD_RELEASE = 2 };
 adj_t adj_grad_wrap(int64_t level, adj_t x);
 adj_t adj_grad_unwrap(int64_t level, adj_t y);
+/* adj_grad_unwrap then adj_level_close in one call (a vjp's single output): the level is closed
+   whatever happens; 0 on error, with the first error recorded */
+adj_t adj_grad_unwrap_close(int64_t level, adj_t y);
 int adj_grad_backward(int64_t level, const adj_t* outs, const adj_t* cots, int nout, const adj_t* ins, int nin,
                       adj_t* grads_out);
 int adj_grad_backward_ex(int64_t level, const adj_t* outs, const adj_t* cots, int nout, const adj_t* ins, int nin,

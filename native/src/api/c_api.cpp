@@ -9,6 +9,7 @@
 #include "core/allocator.h"
 #include "core/error.h"
 #include "core/random.h"
+#include "core/small_vector.h"
 #include "interp/interpreters.h"
 #include "ops/op_util.h"
 #include "ops/ops.h"
@@ -333,20 +334,36 @@ adj_t adj_vmap_basis(int64_t level, int64_t n, int64_t start, int dtype) {
 }
 adj_t adj_grad_wrap(int64_t level, adj_t x) { return handle_call([&] { return grad_wrap(level_of(level, "grad"), in(x, "grad")); }); }
 adj_t adj_grad_unwrap(int64_t level, adj_t y) { return handle_call([&] { return grad_unwrap(level_of(level, "grad"), in(y, "grad")); }); }
+adj_t adj_grad_unwrap_close(int64_t level, adj_t y) {
+  const adj_t r = adj_grad_unwrap(level, y);
+  if (r == 0) {  // close anyway, keeping unwrap's error
+    const int kind = t_err_kind;
+    const std::string msg = t_err_msg;
+    adj_level_close(level);
+    record(ErrorKind(kind), msg);
+    return 0;
+  }
+  if (adj_level_close(level) != 0) {
+    adj_release(r);
+    return 0;
+  }
+  return r;
+}
 namespace {
 int grad_backward_call(int64_t level, const adj_t* outs, const adj_t* cots, int nout, const adj_t* ins, int nin,
                        adj_t* grads_out, int flags) {
   const int r = guard(-1, [&] {
     Level* l = level_of(level, "vjp");
     if (flags & ADJ_BACKWARD_END) pop_level(l, level_name(l->kind));
-    std::vector<Tensor> o, c, x;
+    ADJ_CHECK(nout >= 0 && nin >= 0, ErrorKind::Argument, "vjp", "negative count of outputs (" << nout << ") or inputs (" << nin << ")");
+    SmallVector<Tensor, 4> o(nout), c(nout), x(nin), g(nin);  // no heap for the usual few
     for (int i = 0; i < nout; i++) {
-      o.push_back(in(outs[i], "vjp"));
+      o[i] = in(outs[i], "vjp");
       // A null cotangent is grad's seed: ones like the output (as full_like would make it).
-      c.push_back(cots[i] ? in(cots[i], "vjp") : ops::full(o.back().shape(), 1.0, o.back().dtype(), o.back().device()));
+      c[i] = cots[i] ? in(cots[i], "vjp") : ops::full(o[i].shape(), 1.0, o[i].dtype(), o[i].device());
     }
-    for (int i = 0; i < nin; i++) x.push_back(in(ins[i], "vjp"));
-    std::vector<Tensor> g = grad_backward(l, o, c, x);
+    for (int i = 0; i < nin; i++) x[i] = in(ins[i], "vjp");
+    grad_backward(l, o.data(), c.data(), nout, x.data(), nin, g.data());
     for (int i = 0; i < nin; i++) grads_out[i] = out(g[i]);
     return 0;
   });

@@ -88,6 +88,13 @@ static Tensor accumulate(const Tensor& acc, const Tensor& g) { return acc.define
 
 std::vector<Tensor> grad_backward(Level* level, const std::vector<Tensor>& outs, const std::vector<Tensor>& cots,
                                   const std::vector<Tensor>& ins) {
+  ADJ_CHECK(cots.size() == outs.size(), ErrorKind::Internal, "vjp", outs.size() << " outputs but " << cots.size() << " cotangents");
+  std::vector<Tensor> result(ins.size());
+  grad_backward(level, outs.data(), cots.data(), int(outs.size()), ins.data(), int(ins.size()), result.data());
+  return result;
+}
+
+void grad_backward(Level* level, const Tensor* outs, const Tensor* cots, int nout, const Tensor* ins, int nin, Tensor* result) {
   // Cotangents and visit marks are indexed by node seq (dense within the level): no hashing. Each
   // node is pushed at most once (seen), so the work lists need n_nodes entries; inline for small
   // tapes, so that a small backward pass allocates nothing here.
@@ -97,7 +104,7 @@ std::vector<Tensor> grad_backward(Level* level, const std::vector<Tensor>& outs,
   std::fill(seen.begin(), seen.end(), char(0));
   SmallVector<Node*, 32> order(n_nodes), stack(n_nodes);
   int n_order = 0, n_stack = 0;
-  for (size_t k = 0; k < outs.size(); k++) {
+  for (int k = 0; k < nout; k++) {
     check_usable(cots[k], "vjp", "cotangent", int(k));  // also when the output does not need it
     ADJ_CHECK(cots[k].shape() == outs[k].shape(), ErrorKind::Shape, "vjp",
               "cotangent " << k << " has shape " << cots[k].shape().str() << " but the output has shape " << outs[k].shape().str());
@@ -149,14 +156,12 @@ std::vector<Tensor> grad_backward(Level* level, const std::vector<Tensor>& outs,
       grads[src] = accumulate(grads[src], in_grads[i]);
     }
   }
-  std::vector<Tensor> result;
-  result.reserve(ins.size());
-  for (const Tensor& x : ins) {
+  for (int i = 0; i < nin; i++) {
+    const Tensor& x = ins[i];
     ADJ_CHECK(belongs_to(x, level), ErrorKind::Internal, "vjp", "input is not a leaf of this transform");
     const Tensor& g = grads[grad_of(x)->node->seq];
-    result.push_back(g.defined() ? g : ops::zeros_like(grad_of(x)->primal));
+    result[i] = g.defined() ? g : ops::zeros_like(grad_of(x)->primal);
   }
-  return result;
 }
 
 }  // namespace adjoint

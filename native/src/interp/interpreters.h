@@ -37,6 +37,8 @@ Tensor grad_unwrap(Level* level, const Tensor& y);  // the primal value
 // so the result is itself differentiable by enclosing levels. Works after the level has ended.
 std::vector<Tensor> grad_backward(Level* level, const std::vector<Tensor>& outs, const std::vector<Tensor>& cots,
                                   const std::vector<Tensor>& ins);
+// The same over arrays, cotangents of ins written to grads[0..nin) (no allocation for small tapes).
+void grad_backward(Level* level, const Tensor* outs, const Tensor* cots, int nout, const Tensor* ins, int nin, Tensor* grads);
 
 // Reverse-mode Jacobians of outs (traced at grad_level, which has ended) w.r.t. its leaves ins:
 // one entry per (output k, input j), k-major, shaped [out_k..., in_j...]; chunk <= 0: all rows.

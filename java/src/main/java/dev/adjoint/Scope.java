@@ -112,18 +112,33 @@ public final class Scope implements AutoCloseable {
       throw new IllegalStateException("Scope.close: scopes must be closed innermost first");
     closed = true;
     // One native call releases the whole scope: per-tensor JNI calls would cost as much as the ops.
-    long[] handles = new long[count];
+    // A single tensor (a transform's one intermediate) goes without the array, whose pinning for
+    // the call costs as much as the call.
+    long[] handles = null;
+    long first = 0;
     int n = 0;
     for (int i = 0; i < count; i++) {
       Tensor t = owned[i];
       if (t.owner == this) {
         long h = t.detachForRelease();
-        if (h != 0) handles[n++] = h;
+        if (h != 0) {
+          if (n == 0) {
+            first = h;
+          } else {
+            if (handles == null) {
+              handles = new long[count];
+              handles[0] = first;
+            }
+            handles[n] = h;
+          }
+          n++;
+        }
       }
       owned[i] = null;
     }
     count = 0;
     CURRENT.set(parent);
-    if (n > 0) dev.adjoint.internal.NativeCore.adj_release_many(handles, n);
+    if (n == 1) dev.adjoint.internal.NativeCore.adj_release(first);
+    else if (n > 1) dev.adjoint.internal.NativeCore.adj_release_many(handles, n);
   }
 }

@@ -117,18 +117,31 @@ final class Transforms {
   }
 
   static VjpResult vjp(String name, FnN f, Object[] primals, boolean hasAux) {
-    floatingDType(name, Pytree.leaves(primals), "input", -1);
+    // One tensor in and one tensor out (a Jacobian row, a hand-written backward pass) skip the
+    // pytree walks: the same native calls either way.
+    final boolean oneIn = primals.length == 1 && primals[0] instanceof Tensor;
+    if (oneIn) floatingDType(name, (Tensor) primals[0], "input");
+    else floatingDType(name, Pytree.leaves(primals), "input", -1);
     long lv = begin(GRAD, 0, Randomness.ERROR);
     boolean open = true;
     try (Scope scope = Scope.open()) {
-      List<Tensor> leaves = new ArrayList<>();
+      List<Tensor> leaves;
       Object[] wrapped = new Object[primals.length];
-      for (int i = 0; i < primals.length; i++)
-        wrapped[i] = Pytree.mapWithPath(primals[i], "", (p, x) -> {
-          Tensor t = Tensor.wrap(NativeCore.adj_grad_wrap(lv, x.h())).sameMetaAs(x);
-          leaves.add(t);
-          return t;
-        });
+      if (oneIn) {
+        Tensor x = (Tensor) primals[0];
+        Tensor t = Tensor.wrap(NativeCore.adj_grad_wrap(lv, x.h())).sameMetaAs(x);
+        wrapped[0] = t;
+        leaves = List.of(t);
+      } else {
+        List<Tensor> all = new ArrayList<>();
+        for (int i = 0; i < primals.length; i++)
+          wrapped[i] = Pytree.mapWithPath(primals[i], "", (p, x) -> {
+            Tensor t = Tensor.wrap(NativeCore.adj_grad_wrap(lv, x.h())).sameMetaAs(x);
+            all.add(t);
+            return t;
+          });
+        leaves = all;
+      }
       Object out = f.apply(wrapped);
       Object aux = null;
       if (hasAux) {
@@ -136,20 +149,30 @@ final class Transforms {
         out = pair[0];
         aux = pair[1];
       }
-      List<Tensor> outLeaves = Pytree.leaves(out);
+      final boolean oneOut = out instanceof Tensor;
+      List<Tensor> outLeaves = oneOut ? List.of((Tensor) out) : Pytree.leaves(out);
       final Object outStructure = out;
       // Unwrapping reads the primals only; the level may still be on the stack.
-      Object primalOut = Pytree.map(out, t -> unwrapGrad(lv, t));
-      Object auxOut = hasAux ? Pytree.map(aux, t -> unwrapGrad(lv, t)) : null;
       // NOTE: the traced inputs the pullback owns hold the native level alive; our handle's
       // reference can go with the end. A pullback without traced inputs never touches the level.
-      open = false;
-      close(lv);
+      Object primalOut, auxOut = null;
+      if (oneOut && !hasAux) {  // unwrap and close in one call, which closes the level in any case
+        long y = ((Tensor) out).h();
+        open = false;
+        primalOut = Tensor.wrap(NativeCore.adj_grad_unwrap_close(lv, y));
+      } else {
+        primalOut = Pytree.map(out, t -> unwrapGrad(lv, t));
+        auxOut = hasAux ? Pytree.map(aux, t -> unwrapGrad(lv, t)) : null;
+        open = false;
+        close(lv);
+      }
       // The pullback owns the traced inputs and outputs (they hold the tape).
       scope.keep(leaves);
       scope.keep(outLeaves);
       FnN pullback = cts -> {
         FnN.checkArity("vjp pullback", cts, 1);
+        if (oneIn && oneOut && cts[0] instanceof Tensor ct)  // the cotangent is the result's one tensor
+          return List.of(Tensor.wrap(NativeCore.adj_grad_backward1(lv, outLeaves.get(0).h(), ct.h(), leaves.get(0).h(), 0)));
         List<Tensor> ctLeaves = Pytree.leavesLike("vjp", "the cotangent", cts[0], "the output", outStructure);
         try (Scope s = Scope.open()) {
           List<Tensor> g = leaves.isEmpty() ? List.of() : backward(lv, 0, outLeaves, ctLeaves, leaves);
@@ -369,6 +392,10 @@ final class Transforms {
   }
 
   /** The dtype of the first of ts (float32 if none); throws unless all are floating. what (index >= 0: "what index") names them. */
+  private static void floatingDType(String name, Tensor t, String what) {
+    if (!t.dtype().isFloatingPoint()) floatingDType(name, List.of(t), what, -1);
+  }
+
   private static DType floatingDType(String name, List<Tensor> ts, String what, int index) {
     for (Tensor t : ts)
       if (!t.dtype().isFloatingPoint())

@@ -143,6 +143,7 @@ public final class NativeCore {
   public static native long adj_vmap_basis(long level, long n, long start, int dtype);
   public static native long adj_grad_wrap(long level, long x);
   public static native long adj_grad_unwrap(long level, long y);
+  public static native long adj_grad_unwrap_close(long level, long y);
   public static native int adj_jacrev_backward(long level, @Cast("const adj_t*") long[] outs, int nout, @Cast("const adj_t*") long[] ins, int nin,
       long chunk, @Cast("adj_t*") long[] jacOut);
   public static native int adj_grad_backward_ex(long level, @Cast("const adj_t*") long[] outs, @Cast("const adj_t*") long[] cots, int nout,
