@@ -44,7 +44,7 @@ R guard(R fail, F&& body) {
   return fail;
 }
 
-adj_t out(Tensor t) { return adj_t(reinterpret_cast<intptr_t>(Ref<TensorImpl>(t.ref()).release())); }
+adj_t out(Tensor t) { return adj_t(reinterpret_cast<intptr_t>(std::move(t).take().release())); }
 
 // Borrow: the handle keeps its reference; the Tensor takes one more for the call's duration.
 Tensor in(adj_t h, const char* op = "tensor") {
@@ -314,8 +314,8 @@ int adj_jvp_unwrap(int64_t level, adj_t y, adj_t* o) {
   return guard(-1, [&] {
     Tensor p, t;
     jvp_unwrap(level_of(level, "jvp"), in(y, "jvp"), &p, &t);
-    o[0] = out(p);
-    o[1] = out(t);
+    o[0] = out(std::move(p));
+    o[1] = out(std::move(t));
     return 0;
   });
 }
@@ -364,7 +364,7 @@ int grad_backward_call(int64_t level, const adj_t* outs, const adj_t* cots, int 
     }
     for (int i = 0; i < nin; i++) x[i] = in(ins[i], "vjp");
     grad_backward(l, o.data(), c.data(), nout, x.data(), nin, g.data());
-    for (int i = 0; i < nin; i++) grads_out[i] = out(g[i]);
+    for (int i = 0; i < nin; i++) grads_out[i] = out(std::move(g[i]));
     return 0;
   });
   if (flags & ADJ_BACKWARD_RELEASE) adj_level_release(level);
@@ -386,7 +386,7 @@ int adj_jacrev_backward(int64_t level, const adj_t* outs, int nout, const adj_t*
     for (int i = 0; i < nout; i++) o.push_back(in(outs[i], "jacrev"));
     for (int i = 0; i < nin; i++) x.push_back(in(ins[i], "jacrev"));
     std::vector<Tensor> j = jacrev_backward(level_of(level, "jacrev"), o, x, chunk);
-    for (size_t i = 0; i < j.size(); i++) jac_out[i] = out(j[i]);
+    for (size_t i = 0; i < j.size(); i++) jac_out[i] = out(std::move(j[i]));
     return 0;
   });
 }

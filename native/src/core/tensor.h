@@ -71,6 +71,7 @@ class Tensor {
   bool defined() const { return bool(impl_); }
   TensorImpl* impl() const { return impl_.get(); }
   const Ref<TensorImpl>& ref() const { return impl_; }
+  Ref<TensorImpl> take() && { return std::move(impl_); }  // hands the count over (no atomic traffic)
 
   const Dims& shape() const { return impl_->shape; }
   const Dims& strides() const { return impl_->strides; }

@@ -101,23 +101,29 @@ bool has_sparse_facts(const Tensor& t) {
   return st && st->sparse;
 }
 
+// The one-kernel form (Backend::linear) covers concrete floating inputs of one dtype and device,
+// a bias of shape [n] and rows that merge; the rest (and factors whose storage knows its
+// nonzeros, for matmul's sparse form) run as the composite, which also reports any error.
+// w_kn: w is [k, n] and the product x @ w (linear's input gradient). Undefined when not fusable.
+Tensor fused_linear(const Tensor& x, const Tensor& w, const Tensor* b, bool w_kn) {
+  const int64_t n = w.size(w_kn ? 1 : 0), k = w.size(w_kn ? 0 : 1);
+  const bool fusable = is_floating(x.dtype()) && w.dtype() == x.dtype() && w.device() == x.device() && !x.is_tracer() &&
+                       !w.is_tracer() && x.size(x.ndim() - 1) == k && rows_merge(x) && !has_sparse_facts(x) &&
+                       !has_sparse_facts(w) &&
+                       (!b || (b->ndim() == 1 && b->size(0) == n && b->dtype() == x.dtype() && b->device() == x.device()));
+  if (!fusable) return Tensor();
+  Dims shape = x.shape();
+  shape[shape.n - 1] = n;
+  Tensor out = Tensor::empty(shape, x.dtype(), x.device(), "linear");
+  backend_of(x).linear(x, w, b, out, w_kn);
+  return out;
+}
+
 Tensor eval_linear(const Tensor* in, int nin, const Attrs& at) {
   ADJ_CHECK(nin == 2 || nin == 3, ErrorKind::Internal, "linear", "primitive expects 2 or 3 inputs, got " << nin);
-  const Tensor &x = in[0], &w = in[1];
-  const Tensor* b = nin > 2 ? &in[2] : nullptr;
-  ADJ_CHECK(w.ndim() == 2 && x.ndim() >= 1, ErrorKind::Internal, "linear", "primitive expects a 2-D weight and an input of rank >= 1");
-  // The one-kernel form covers floating inputs of one dtype and device, a bias of shape [n], and
-  // rows that merge; the rest (and factors whose storage knows its nonzeros, for matmul's sparse
-  // form) run as the composite, which also reports any error.
-  const bool fused = is_floating(x.dtype()) && w.dtype() == x.dtype() && w.device() == x.device() &&
-                     x.size(x.ndim() - 1) == w.size(1) && rows_merge(x) && !has_sparse_facts(x) && !has_sparse_facts(w) &&
-                     (!b || (b->ndim() == 1 && b->size(0) == w.size(0) && b->dtype() == x.dtype() && b->device() == x.device()));
-  if (!fused) return decompose_linear(in, nin, at);
-  Dims shape = x.shape();
-  shape[shape.n - 1] = w.size(0);
-  Tensor out = Tensor::empty(shape, x.dtype(), x.device(), "linear");
-  backend_of(x).linear(x, w, b, out);
-  return out;
+  ADJ_CHECK(in[1].ndim() == 2 && in[0].ndim() >= 1, ErrorKind::Internal, "linear", "primitive expects a 2-D weight and an input of rank >= 1");
+  Tensor out = fused_linear(in[0], in[1], nin > 2 ? &in[2] : nullptr, false);
+  return out.defined() ? out : decompose_linear(in, nin, at);
 }
 
 }  // namespace
@@ -175,10 +181,12 @@ void vjp_linear(const Tensor& g, const Tensor* p, int nin, const Tensor&, const 
   const Tensor &x = p[0], &w = p[1];
   const bool vec = x.ndim() == 1;
   Tensor g2 = vec ? O::reshape(g, Dims{1, g.size(0)}) : g;
-  if (need[0] && !g.is_tracer() && !w.is_tracer() && !transposed_layout(x)) {
-    // No tracer in sight (a plain backward pass): no interpreter can tell the forms apart, and
-    // g @ w is itself a linear, one kernel call.
-    grads[0] = apply2(OpId::Linear, g, O::transpose(w, 0, 1));
+  // NOTE: with g and w concrete (a plain backward pass) no interpreter can see how g @ w is
+  // computed, so it is one kernel call, as linear's own eval would make it (the composite's
+  // transposed form for a transposed x is kept: its gradient's layout follows x's).
+  Tensor gx_fused = need[0] && !transposed_layout(x) ? fused_linear(g, w, nullptr, true) : Tensor();
+  if (gx_fused.defined()) {
+    grads[0] = std::move(gx_fused);
   } else if (need[0]) {
     Tensor gx = transposed_layout(x) ? mT(apply2(OpId::Matmul, O::transpose(w, 0, 1), mT(g2))) : apply2(OpId::Matmul, g2, w);
     gx = O::sum_to(gx, vec ? Dims{1, x.size(0)} : x.shape());

@@ -21,7 +21,7 @@ class CpuBackend final : public Backend {
   void reduce(OpId op, const Tensor& x, const Tensor& out_view, const Tensor& out) override;
   uint8_t value_facts(const Tensor& x) override;
   void matmul(const Tensor& a, const Tensor& b, const Tensor& out) override;
-  void linear(const Tensor& x, const Tensor& w, const Tensor* b, const Tensor& out) override;
+  void linear(const Tensor& x, const Tensor& w, const Tensor* b, const Tensor& out, bool w_kn) override;
   void index_select(const Tensor& x, int dim, const Tensor& index, const Tensor& out) override;
   void index_add(const Tensor& g, int dim, const Tensor& index, const Tensor& out) override;
   void random(Generator& g, bool normal, const Tensor& out) override;

@@ -184,10 +184,12 @@ void CpuBackend::matmul(const Tensor& a0, const Tensor& b0, const Tensor& out) {
 // or temporaries: the numbers are the composite's, bit for bit (the bias is added after the
 // product, as the composite's add does), except that a weight BLAS cannot read is packed once for
 // all rows where matmul packs it per batch of x and calls gemm per batch.
-void CpuBackend::linear(const Tensor& x, const Tensor& w, const Tensor* b, const Tensor& out) {
-  const int64_t n = w.size(0), k = w.size(1);
+void CpuBackend::linear(const Tensor& x, const Tensor& w, const Tensor* b, const Tensor& out, bool w_kn) {
+  const int64_t n = w.size(w_kn ? 1 : 0), k = w.size(w_kn ? 0 : 1);
   const int64_t m = n > 0 ? out.numel() / n : 0;
   if (out.numel() == 0) return;
+  // The [k, n] right factor's strides: w^T's, or w's own.
+  const int64_t wr = w.strides()[w_kn ? 0 : 1], wc = w.strides()[w_kn ? 1 : 0];
   visit_dtype(out.dtype(), [&](auto t) {
     using T = decltype(t);
     if constexpr (std::is_floating_point<T>::value) {
@@ -199,19 +201,19 @@ void CpuBackend::linear(const Tensor& x, const Tensor& w, const Tensor* b, const
         const int64_t sc = x.strides()[nd - 1], sr = nd >= 2 ? x.strides()[nd - 2] : k * sc;
         CBLAS_TRANSPOSE ta = CblasNoTrans, tb = CblasNoTrans;
         int64_t lda = 0, ldb = 0;
-        Tensor xc = x, wc = w;
+        Tensor xpacked, wpacked;  // only when BLAS cannot read an operand in place
         const T* xp = x.data<T>();
-        if (!blas_layout(m, k, sr, sc, &ta, &lda)) {  // rows BLAS cannot read in place: pack them
-          xc = Tensor::empty(Dims{m, k}, x.dtype(), x.device(), "linear");
-          copy(Tensor::view_of(x, Dims{m, k}, Dims{sr, sc}, x.offset()), xc);
-          xp = xc.data<T>();
+        if (!blas_layout(m, k, sr, sc, &ta, &lda)) {
+          xpacked = Tensor::empty(Dims{m, k}, x.dtype(), x.device(), "linear");
+          copy(Tensor::view_of(x, Dims{m, k}, Dims{sr, sc}, x.offset()), xpacked);
+          xp = xpacked.data<T>();
           blas_layout(m, k, k, 1, &ta, &lda);
         }
         const T* wp = w.data<T>();
-        if (!blas_layout(k, n, w.strides()[1], w.strides()[0], &tb, &ldb)) {  // packed as w^T, as matmul packs it
-          wc = Tensor::empty(Dims{k, n}, w.dtype(), w.device(), "linear");
-          copy(Tensor::view_of(w, Dims{k, n}, Dims{w.strides()[1], w.strides()[0]}, w.offset()), wc);
-          wp = wc.data<T>();
+        if (!blas_layout(k, n, wr, wc, &tb, &ldb)) {  // packed as [k, n], as matmul packs w^T
+          wpacked = Tensor::empty(Dims{k, n}, w.dtype(), w.device(), "linear");
+          copy(Tensor::view_of(w, Dims{k, n}, Dims{wr, wc}, w.offset()), wpacked);
+          wp = wpacked.data<T>();
           blas_layout(k, n, n, 1, &tb, &ldb);
         }
         gemm<T>(ta, tb, m, n, k, xp, lda, wp, ldb, o, n);
