@@ -57,25 +57,7 @@ StatsRegistry& stats_registry() {
 }
 struct ThreadStats {
   std::atomic<int64_t> live{0}, tensors{0}, local_cached{0};  // written by the owner thread only
-  ThreadStats() {
-    std::lock_guard<std::mutex> g(stats_registry().mu);
-    stats_registry().threads.push_back(this);
-  }
-  ~ThreadStats() {
-    StatsRegistry& r = stats_registry();
-    std::lock_guard<std::mutex> g(r.mu);
-    r.retired_live += live.load();
-    r.retired_tensors += tensors.load();
-    r.retired_local_cached += local_cached.load();
-    for (auto& t : r.threads)
-      if (t == this) { t = r.threads.back(); r.threads.pop_back(); break; }
-  }
-  static void add(std::atomic<int64_t>& c, int64_t d) { c.store(c.load(std::memory_order_relaxed) + d, std::memory_order_relaxed); }
 };
-ThreadStats& tstats() {
-  static thread_local ThreadStats s;
-  return s;
-}
 
 // NOTE: a per-thread front cache for small blocks: most temporaries of small workloads are freed
 // by the thread that made them, so the common alloc/free pair takes no lock. Blocks are binned by
@@ -97,27 +79,76 @@ int local_bin(size_t sz) {
 
 struct LocalCache {
   void* blocks[kLocalBins][kLocalPerBin];
-  int count[kLocalBins] = {0};
-  ~LocalCache();
+  int count[kLocalBins];
 };
+
+// NOTE: a thread's allocator state, constant-initialised and trivially destructible, so that the
+// hot paths reach it with one thread-local lookup and no initialisation guard (a function-local
+// thread_local with a constructor or destructor costs two lookups per use, several per op). The
+// work a constructor and destructor would do (entering the stats registry; at thread exit,
+// retiring the counts and returning the cached blocks) is done by enter() on the first use that
+// counts anything and by ThreadExit's destructor.
+struct ThreadState {
+  ThreadStats stats;
+  LocalCache cache;
+  bool entered;  // in the stats registry, with a ThreadExit armed
+  bool exited;   // ThreadExit has run: frees bypass the front cache
+};
+thread_local ThreadState t_state{};
+
+void retire_thread();
+struct ThreadExit {
+  ~ThreadExit() { retire_thread(); }
+};
+
+[[gnu::noinline]] void enter(ThreadState& t) {
+  static thread_local ThreadExit exit_hook;  // its destructor runs at this thread's exit
+  (void)&exit_hook;
+  std::lock_guard<std::mutex> g(stats_registry().mu);
+  stats_registry().threads.push_back(&t.stats);
+  t.entered = true;
+}
+
+// The state of this thread, entered in the registry.
+inline ThreadState& state() {
+  ThreadState& t = t_state;
+  if (__builtin_expect(!t.entered, 0)) enter(t);
+  return t;
+}
+
+// A count of this thread's; after its exit hook ran (frees from later thread_local destructors),
+// straight into the retired totals, its own counts having left the registry.
+[[gnu::noinline]] void add_retired(int64_t StatsRegistry::*total, int64_t d) {
+  std::lock_guard<std::mutex> g(stats_registry().mu);
+  stats_registry().*total += d;
+}
+inline void add(ThreadState& t, std::atomic<int64_t> ThreadStats::*c, int64_t StatsRegistry::*total, int64_t d) {
+  if (__builtin_expect(t.exited, 0)) return add_retired(total, d);
+  std::atomic<int64_t>& v = t.stats.*c;
+  v.store(v.load(std::memory_order_relaxed) + d, std::memory_order_relaxed);
+}
+inline void add_live(ThreadState& t, int64_t d) { add(t, &ThreadStats::live, &StatsRegistry::retired_live, d); }
+inline void add_tensors(ThreadState& t, int64_t d) { add(t, &ThreadStats::tensors, &StatsRegistry::retired_tensors, d); }
+inline void add_local_cached(ThreadState& t, int64_t d) {
+  add(t, &ThreadStats::local_cached, &StatsRegistry::retired_local_cached, d);
+}
 
 size_t physical_memory() {
   long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGE_SIZE);
   return pages > 0 && size > 0 ? size_t(pages) * size_t(size) : size_t(-1);
 }
 
-LocalCache& local_cache();
-
 }  // namespace
 
 void* host_alloc(size_t nbytes, const char* op) {
   size_t sz = round_size(nbytes == 0 ? 1 : nbytes);
+  ThreadState& t = state();
   if (sz <= kLocalMaxBlock) {
-    LocalCache& lc = local_cache();
+    LocalCache& lc = t.cache;
     int b = local_bin(sz);
     if (lc.count[b] > 0) {
-      ThreadStats::add(tstats().local_cached, -int64_t(sz));
-      ThreadStats::add(tstats().live, int64_t(sz));
+      add_local_cached(t, -int64_t(sz));
+      add_live(t, int64_t(sz));
       return lc.blocks[b][--lc.count[b]];
     }
   }
@@ -132,7 +163,7 @@ void* host_alloc(size_t nbytes, const char* op) {
       void* p = it->second.back();
       it->second.pop_back();
       c.cached -= sz;
-      ThreadStats::add(tstats().live, int64_t(sz));
+      add_live(t, int64_t(sz));
       return p;
     }
   }
@@ -142,20 +173,21 @@ void* host_alloc(size_t nbytes, const char* op) {
     p = std::aligned_alloc(kAlign, sz);
   }
   ADJ_CHECK(p, ErrorKind::OutOfMemory, op, "out of memory allocating " << nbytes << " bytes");
-  ThreadStats::add(tstats().live, int64_t(sz));
+  add_live(t, int64_t(sz));
   return p;
 }
 
 void host_free(void* p, size_t nbytes) {
   if (!p) return;
   size_t sz = round_size(nbytes == 0 ? 1 : nbytes);
-  ThreadStats::add(tstats().live, -int64_t(sz));
-  if (sz <= kLocalMaxBlock) {
-    LocalCache& lc = local_cache();
+  ThreadState& t = state();
+  add_live(t, -int64_t(sz));
+  if (sz <= kLocalMaxBlock && !t.exited) {
+    LocalCache& lc = t.cache;
     int b = local_bin(sz);
     if (lc.count[b] < kLocalPerBin) {
       lc.blocks[b][lc.count[b]++] = p;
-      ThreadStats::add(tstats().local_cached, int64_t(sz));
+      add_local_cached(t, int64_t(sz));
       return;
     }
   }
@@ -174,11 +206,12 @@ void host_free(void* p, size_t nbytes) {
 void host_empty_cache() {
   {
     // This thread's front cache goes back first (other threads' drain when they exit).
-    LocalCache& lc = local_cache();
+    ThreadState& t = state();
+    LocalCache& lc = t.cache;
     for (int b = 0; b < kLocalBins; b++) {
       size_t sz = local_bin_size(b);
       for (int i = 0; i < lc.count[b]; i++) {
-        ThreadStats::add(tstats().local_cached, -int64_t(sz));
+        add_local_cached(t, -int64_t(sz));
         std::free(lc.blocks[b][i]);
       }
       lc.count[b] = 0;
@@ -207,35 +240,40 @@ MemoryStats memory_stats() {
   return m;
 }
 
-void count_tensor(int delta) { ThreadStats::add(tstats().tensors, delta); }
+void count_tensor(int delta) { add_tensors(state(), delta); }
 
 namespace {
 
-LocalCache& local_cache() {
-  static thread_local LocalCache lc;
-  return lc;
-}
-
-// A thread's cached blocks return to the shared cache when it exits. NOTE: this may run after the
-// thread's ThreadStats is gone, so the accounting goes to the retired totals directly.
-LocalCache::~LocalCache() {
+// NOTE: runs at a thread's exit (ThreadExit). The thread's counts go to the retired totals and
+// leave the registry, its cached blocks go to the shared cache; frees by thread_local destructors
+// that run later bypass the front cache and count straight into the retired totals (t.exited).
+// t_state itself has no destructor, so it stays valid until the thread is gone.
+void retire_thread() {
+  ThreadState& t = t_state;
+  {
+    StatsRegistry& r = stats_registry();
+    std::lock_guard<std::mutex> g(r.mu);
+    r.retired_live += t.stats.live.exchange(0);
+    r.retired_tensors += t.stats.tensors.exchange(0);
+    r.retired_local_cached += t.stats.local_cached.exchange(0);
+    for (auto& p : r.threads)
+      if (p == &t.stats) { p = r.threads.back(); r.threads.pop_back(); break; }
+    t.exited = true;
+  }
   Cache& c = cache();
   for (int b = 0; b < kLocalBins; b++) {
-    size_t sz = local_bin_size(b);
-    for (int i = 0; i < count[b]; i++) {
-      {
-        std::lock_guard<std::mutex> g(stats_registry().mu);
-        stats_registry().retired_local_cached -= int64_t(sz);
-      }
+    const size_t sz = local_bin_size(b);
+    for (int i = 0; i < t.cache.count[b]; i++) {
+      add_local_cached(t, -int64_t(sz));
       std::lock_guard<std::mutex> g(c.mu);
       if (c.cached + sz <= kMaxCached) {
-        c.bins[sz].push_back(blocks[b][i]);
+        c.bins[sz].push_back(t.cache.blocks[b][i]);
         c.cached += sz;
       } else {
-        std::free(blocks[b][i]);
+        std::free(t.cache.blocks[b][i]);
       }
     }
-    count[b] = 0;
+    t.cache.count[b] = 0;
   }
 }
 

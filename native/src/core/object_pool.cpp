@@ -13,29 +13,39 @@ struct Node {
   Node* next;
 };
 
-// NOTE: a thread's lists are freed by its thread_local destructor; objects released later in that
-// thread's exit (other thread_local destructors dropping tensors) see `dead` and go straight to
-// ::operator delete, so nothing is pushed onto a drained list and nothing leaks.
+// NOTE: a thread's lists are constant-initialised and trivially destructible, so that every
+// alloc/free reaches them with one thread-local lookup and no initialisation guard (see
+// allocator.cpp's ThreadState). They are drained at thread exit by a hook armed on the first free
+// that keeps a block; objects released later in that thread's exit (other thread_local
+// destructors dropping tensors) see `dead` and go straight to ::operator delete, so nothing is
+// pushed onto a drained list and nothing leaks.
 struct PoolLists {
-  Node* head[kPoolBins] = {};
-  int count[kPoolBins] = {};
-  bool dead = false;
-  ~PoolLists() {
-    dead = true;
+  Node* head[kPoolBins];
+  int count[kPoolBins];
+  bool armed;  // the exit hook is registered
+  bool dead;   // drained: bypass the lists
+};
+thread_local PoolLists t_lists{};
+
+struct PoolExit {
+  ~PoolExit() {
+    PoolLists& l = t_lists;
+    l.dead = true;
     for (int b = 0; b < kPoolBins; b++) {
-      while (head[b]) {
-        Node* n = head[b];
-        head[b] = n->next;
+      while (l.head[b]) {
+        Node* n = l.head[b];
+        l.head[b] = n->next;
         ::operator delete(n);
       }
-      count[b] = 0;
+      l.count[b] = 0;
     }
   }
 };
 
-PoolLists& lists() {
-  static thread_local PoolLists l;
-  return l;
+[[gnu::noinline]] void arm(PoolLists& l) {
+  static thread_local PoolExit exit_hook;  // its destructor runs at this thread's exit
+  (void)&exit_hook;
+  l.armed = true;
 }
 
 int bin_of(size_t size) { return int((size + kPoolGrain - 1) / kPoolGrain) - 1; }
@@ -49,7 +59,7 @@ void pool_free(void* p, size_t) { ::operator delete(p); }
 #else
 void* pool_alloc(size_t size) {
   if (size == 0 || size > kPoolMaxSize) return ::operator new(size);
-  PoolLists& l = lists();
+  PoolLists& l = t_lists;
   const int b = bin_of(size);
   if (Node* n = l.head[b]) {
     l.head[b] = n->next;
@@ -62,9 +72,10 @@ void* pool_alloc(size_t size) {
 void pool_free(void* p, size_t size) {
   if (!p) return;
   if (size == 0 || size > kPoolMaxSize) return ::operator delete(p);
-  PoolLists& l = lists();
+  PoolLists& l = t_lists;
   const int b = bin_of(size);
   if (l.dead || l.count[b] >= kPoolPerBin) return ::operator delete(p);
+  if (__builtin_expect(!l.armed, 0)) arm(l);
   Node* n = static_cast<Node*>(p);
   n->next = l.head[b];
   l.head[b] = n;
