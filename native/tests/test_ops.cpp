@@ -115,6 +115,16 @@ TEST(fused_linear_matches_composite_exactly) {
               cases++;
             }
   CHECK(cases == 2 * 5 * 3 * 3 * 3 * 4);
+  // Leading dims of size 1 carry any stride: the rows' stride is the outer dim's, not theirs.
+  for (DType dt : {DType::Float32, DType::Float64}) {
+    Tensor w = O::randn(g, Dims{5, 16}, dt), b = O::randn(g, Dims{5}, dt);
+    for (Tensor x : {O::transpose(O::randn(g, Dims{2, 16, 1}, dt), 1, 2), O::permute(O::randn(g, Dims{1, 3, 16}, dt), Dims{1, 0, 2}),
+                     O::permute(O::randn(g, Dims{1, 3, 1, 16}, dt), Dims{2, 1, 0, 3}), O::transpose(O::randn(g, Dims{16, 1}, dt), 0, 1)}) {
+      Tensor y = O::add(O::matmul(x, O::transpose(w, 0, 1)), b);
+      CHECK(values(O::linear(x, w, &b)) == values(y));
+      CHECK(values(O::linear(x, w, &b)) == values(O::linear(O::contiguous(x), w, &b)));
+    }
+  }
   for (DType dt : {DType::Float32, DType::Float64}) {
     Tensor gr = O::randn(g, Dims{3, 37}, dt), y = O::tanh(O::randn(g, Dims{3, 37}, dt));
     Tensor one = O::full(Dims{}, 1.0, dt);

@@ -42,8 +42,8 @@ class Backend {
   // a [..., m, k], b [..., k, n] with equal batch dims (broadcast views), out [..., m, n].
   virtual void matmul(const Tensor& a, const Tensor& b, const Tensor& out) = 0;
   // out [..., n] = x [..., k] @ w[n, k]^T (+ b[n] when b is not null), or x @ w for w [k, n] when
-  // w_kn, floating: x's leading dims merge into rows at one stride (the op layer checks), w and b
-  // any strides, out fresh.
+  // w_kn, floating: x's leading dims merge into rows at one stride (Tensor::merged_row_stride >= 0,
+  // which the op layer checks), w and b any strides, out fresh.
   virtual void linear(const Tensor& x, const Tensor& w, const Tensor* b, const Tensor& out, bool w_kn) = 0;
   // out = x.index_select(dim, index); index is int64 1-D and already bounds-checked.
   virtual void index_select(const Tensor& x, int dim, const Tensor& index, const Tensor& out) = 0;

@@ -43,6 +43,22 @@ Tensor Tensor::view_of(const Tensor& t, const Dims& shape, const Dims& strides, 
   return Tensor(Ref<TensorImpl>::adopt(impl));
 }
 
+int64_t Tensor::merged_row_stride() const {
+  const int n = ndim();
+  int64_t row = -1, expect = 0;
+  for (int i = n - 2; i >= 0; i--) {
+    if (size(i) == 1) continue;
+    if (row < 0) {
+      row = strides()[i];
+      expect = row * size(i);
+    } else {
+      if (strides()[i] != expect) return -1;
+      expect *= size(i);
+    }
+  }
+  return row >= 0 ? row : size(n - 1) * strides()[n - 1];
+}
+
 bool Tensor::is_contiguous() const {
   int64_t expected = 1;
   const Dims& sh = shape();

@@ -86,6 +86,11 @@ class Tensor {
   // Non-overlapping and dense: the elements fill storage[offset, offset + numel) in some order
   // (contiguous, or a permutation of a contiguous tensor such as a transpose).
   bool is_dense() const;
+  // The leading dims (all but the last) read as one dim of rows: the stride between consecutive
+  // rows when they merge (that of the innermost leading dim of size > 1; size-1 dims have any
+  // stride), else -1. With no leading dim of size > 1 (one row, or none), the last dim's size
+  // times its stride. Rank >= 1.
+  int64_t merged_row_stride() const;
 
   template <class T> T* data() const { return static_cast<T*>(impl_->storage->data) + impl_->offset; }
   void* raw_data() const { return static_cast<char*>(impl_->storage->data) + impl_->offset * itemsize(impl_->dtype); }

@@ -89,13 +89,6 @@ Tensor decompose_linear(const Tensor* in, int nin, const Attrs&) {
   return nin > 2 ? ops::add(y, in[2]) : y;
 }
 
-// Can x's leading dims be read as rows [numel / k, k] at one stride?
-bool rows_merge(const Tensor& x) {
-  for (int i = 0; i + 2 < x.ndim(); i++)
-    if (x.size(i + 1) != 1 && x.strides()[i] != x.strides()[i + 1] * x.size(i + 1)) return false;
-  return true;
-}
-
 bool has_sparse_facts(const Tensor& t) {
   const Storage* st = t.impl()->storage.get();
   return st && st->sparse;
@@ -108,7 +101,7 @@ bool has_sparse_facts(const Tensor& t) {
 Tensor fused_linear(const Tensor& x, const Tensor& w, const Tensor* b, bool w_kn) {
   const int64_t n = w.size(w_kn ? 1 : 0), k = w.size(w_kn ? 0 : 1);
   const bool fusable = is_floating(x.dtype()) && w.dtype() == x.dtype() && w.device() == x.device() && !x.is_tracer() &&
-                       !w.is_tracer() && x.size(x.ndim() - 1) == k && rows_merge(x) && !has_sparse_facts(x) &&
+                       !w.is_tracer() && x.size(x.ndim() - 1) == k && x.merged_row_stride() >= 0 && !has_sparse_facts(x) &&
                        !has_sparse_facts(w) &&
                        (!b || (b->ndim() == 1 && b->size(0) == n && b->dtype() == x.dtype() && b->device() == x.device()));
   if (!fusable) return Tensor();

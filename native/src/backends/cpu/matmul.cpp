@@ -197,8 +197,9 @@ void CpuBackend::linear(const Tensor& x, const Tensor& w, const Tensor* b, const
       if (k == 0) {
         std::fill(o, o + m * n, T(0));
       } else {
-        const int nd = x.ndim();
-        const int64_t sc = x.strides()[nd - 1], sr = nd >= 2 ? x.strides()[nd - 2] : k * sc;
+        // NOTE: the rows' stride is that of the innermost leading dim of size > 1, not simply the
+        // second-to-last dim's (a size-1 dim may have any stride: [2, 1, k] as a transposed view).
+        const int64_t sc = x.strides()[x.ndim() - 1], sr = x.merged_row_stride();
         CBLAS_TRANSPOSE ta = CblasNoTrans, tb = CblasNoTrans;
         int64_t lda = 0, ldb = 0;
         Tensor xpacked, wpacked;  // only when BLAS cannot read an operand in place
