@@ -173,7 +173,11 @@ void vjp_matmul(const Tensor& g, const Tensor* p, int, const Tensor&, const Attr
 void vjp_linear(const Tensor& g, const Tensor* p, int nin, const Tensor&, const Attrs&, const bool* need, Tensor* grads) {
   const Tensor &x = p[0], &w = p[1];
   const bool vec = x.ndim() == 1;
-  Tensor g2 = vec ? O::reshape(g, Dims{1, g.size(0)}) : g;
+  Tensor g2_;  // squeeze's vjp, made when the matmul's rule runs
+  auto g2 = [&]() -> const Tensor& {
+    if (!g2_.defined()) g2_ = vec ? O::reshape(g, Dims{1, g.size(0)}) : g;
+    return g2_;
+  };
   // NOTE: with g and w concrete (a plain backward pass) no interpreter can see how g @ w is
   // computed, so it is one kernel call, as linear's own eval would make it (the composite's
   // transposed form for a transposed x is kept: its gradient's layout follows x's).
@@ -181,7 +185,7 @@ void vjp_linear(const Tensor& g, const Tensor* p, int nin, const Tensor&, const 
   if (gx_fused.defined()) {
     grads[0] = std::move(gx_fused);
   } else if (need[0]) {
-    Tensor gx = transposed_layout(x) ? mT(apply2(OpId::Matmul, O::transpose(w, 0, 1), mT(g2))) : apply2(OpId::Matmul, g2, w);
+    Tensor gx = transposed_layout(x) ? mT(apply2(OpId::Matmul, O::transpose(w, 0, 1), mT(g2()))) : apply2(OpId::Matmul, g2(), w);
     gx = O::sum_to(gx, vec ? Dims{1, x.size(0)} : x.shape());
     grads[0] = vec ? O::squeeze(gx, Dims{0}) : gx;
   }
@@ -189,8 +193,8 @@ void vjp_linear(const Tensor& g, const Tensor* p, int nin, const Tensor&, const 
     Tensor x2 = vec ? O::unsqueeze(x, 0) : x;
     // w^T laid out transposed (a row-major w): its gradient is computed as w's own, row-major.
     const bool w_row_major = !w.is_tracer() && w.size(0) > 1 && w.size(1) > 1 && w.strides()[1] == 1 && w.strides()[0] == w.size(1);
-    grads[1] = w_row_major ? O::sum_to(apply2(OpId::Matmul, mT(g2), x2), w.shape())
-                           : O::transpose(O::sum_to(apply2(OpId::Matmul, mT(x2), g2), Dims{w.size(1), w.size(0)}), 0, 1);
+    grads[1] = w_row_major ? O::sum_to(apply2(OpId::Matmul, mT(g2()), x2), w.shape())
+                           : O::transpose(O::sum_to(apply2(OpId::Matmul, mT(x2), g2()), Dims{w.size(1), w.size(0)}), 0, 1);
   }
   if (nin > 2 && need[2]) grads[2] = O::sum_to(g, p[2].shape());
 }
