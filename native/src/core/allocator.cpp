@@ -61,13 +61,19 @@ struct ThreadStats {
 
 // NOTE: a per-thread front cache for small blocks: most temporaries of small workloads are freed
 // by the thread that made them, so the common alloc/free pair takes no lock. Blocks are binned by
-// exact rounded size in a handful of classes; each bin holds at most kLocalPerBin blocks and the
-// rest goes to the shared cache. Its bytes count as cached in memory_stats().
+// exact rounded size in a handful of classes; each bin holds at most local_bin_capacity(b) blocks
+// and the rest goes to the shared cache. Its bytes count as cached in memory_stats(). The bins up
+// to 512 bytes hold 256 (at most 1.1 MiB in all): a transform call over small tensors keeps ~100
+// of them alive until it returns (16 Jacobian rows of W1: the rows, their tapes' values), and with
+// 32 each call sent the rest through the shared cache's lock and back.
 constexpr size_t kLocalMaxBlock = 64 << 10;
-constexpr int kLocalPerBin = 32;
 constexpr int kLocalBins = 16;  // 64, 128, ..., 512 bytes by 64; then 1 KiB .. 64 KiB by powers of two
+constexpr int kLocalSmallPerBin = 256, kLocalLargePerBin = 32;
+constexpr int kLocalSlots = 8 * kLocalSmallPerBin + 8 * kLocalLargePerBin;
 
 size_t local_bin_size(int b) { return b < 8 ? size_t(b + 1) * 64 : size_t(1024) << (b - 8); }
+int local_bin_capacity(int b) { return b < 8 ? kLocalSmallPerBin : kLocalLargePerBin; }
+int local_bin_offset(int b) { return b < 8 ? b * kLocalSmallPerBin : 8 * kLocalSmallPerBin + (b - 8) * kLocalLargePerBin; }
 
 int local_bin(size_t sz) {
   if (sz <= 512) return int(sz / 64) - 1;  // 0..7
@@ -78,8 +84,9 @@ int local_bin(size_t sz) {
 
 
 struct LocalCache {
-  void* blocks[kLocalBins][kLocalPerBin];
+  void* slots[kLocalSlots];  // bin b: slots[local_bin_offset(b) ...], count[b] of them in use
   int count[kLocalBins];
+  void*& at(int b, int i) { return slots[local_bin_offset(b) + i]; }
 };
 
 // NOTE: a thread's allocator state, constant-initialised and trivially destructible, so that the
@@ -149,7 +156,7 @@ void* host_alloc(size_t nbytes, const char* op) {
     if (lc.count[b] > 0) {
       add_local_cached(t, -int64_t(sz));
       add_live(t, int64_t(sz));
-      return lc.blocks[b][--lc.count[b]];
+      return lc.at(b, --lc.count[b]);
     }
   }
   static const size_t phys = physical_memory();
@@ -185,8 +192,8 @@ void host_free(void* p, size_t nbytes) {
   if (sz <= kLocalMaxBlock && !t.exited) {
     LocalCache& lc = t.cache;
     int b = local_bin(sz);
-    if (lc.count[b] < kLocalPerBin) {
-      lc.blocks[b][lc.count[b]++] = p;
+    if (lc.count[b] < local_bin_capacity(b)) {
+      lc.at(b, lc.count[b]++) = p;
       add_local_cached(t, int64_t(sz));
       return;
     }
@@ -212,7 +219,7 @@ void host_empty_cache() {
       size_t sz = local_bin_size(b);
       for (int i = 0; i < lc.count[b]; i++) {
         add_local_cached(t, -int64_t(sz));
-        std::free(lc.blocks[b][i]);
+        std::free(lc.at(b, i));
       }
       lc.count[b] = 0;
     }
@@ -267,10 +274,10 @@ void retire_thread() {
       add_local_cached(t, -int64_t(sz));
       std::lock_guard<std::mutex> g(c.mu);
       if (c.cached + sz <= kMaxCached) {
-        c.bins[sz].push_back(t.cache.blocks[b][i]);
+        c.bins[sz].push_back(t.cache.at(b, i));
         c.cached += sz;
       } else {
-        std::free(t.cache.blocks[b][i]);
+        std::free(t.cache.at(b, i));
       }
     }
     t.cache.count[b] = 0;

@@ -84,7 +84,8 @@ Tensor grad_wrap(Level* level, const Tensor& x) {
 
 Tensor grad_unwrap(Level* level, const Tensor& y) { return belongs_to(y, level) ? grad_of(y)->primal : y; }
 
-static Tensor accumulate(const Tensor& acc, const Tensor& g) { return acc.defined() ? ops::add(acc, g) : g; }
+// acc += g, where an undefined acc is zero; g by value: a dead cotangent is moved in, not counted.
+static void accumulate(Tensor& acc, Tensor g) { acc = acc.defined() ? ops::add(acc, g) : std::move(g); }
 
 std::vector<Tensor> grad_backward(Level* level, const std::vector<Tensor>& outs, const std::vector<Tensor>& cots,
                                   const std::vector<Tensor>& ins) {
@@ -112,7 +113,7 @@ void grad_backward(Level* level, const Tensor* outs, const Tensor* cots, int nou
               "cotangent " << k << " has dtype " << dtype_name(cots[k].dtype()) << " but the output has dtype " << dtype_name(outs[k].dtype()));
     if (!belongs_to(outs[k], level)) continue;  // output independent of the inputs
     Node* n = grad_of(outs[k])->node.get();
-    grads[n->seq] = accumulate(grads[n->seq], cots[k]);
+    accumulate(grads[n->seq], cots[k]);
     if (!seen[n->seq]) { seen[n->seq] = 1; stack[n_stack++] = n; }
   }
   // Collect the nodes reachable from the outputs.
@@ -152,8 +153,7 @@ void grad_backward(Level* level, const Tensor* outs, const Tensor* cots, int nou
       ADJ_CHECK(in_grads[i].shape() == n->primals[i].shape(), ErrorKind::Internal, n->def->name,
                 "vjp rule gave input " << i << " a cotangent of shape " << in_grads[i].shape().str() << " for shape "
                                        << n->primals[i].shape().str());
-      int64_t src = n->inputs[i]->seq;
-      grads[src] = accumulate(grads[src], in_grads[i]);
+      accumulate(grads[n->inputs[i]->seq], std::move(in_grads[i]));
     }
   }
   for (int i = 0; i < nin; i++) {
