@@ -63,7 +63,7 @@ struct ThreadStats {
 // by the thread that made them, so the common alloc/free pair takes no lock. Blocks are binned by
 // exact rounded size in a handful of classes; each bin holds at most local_bin_capacity(b) blocks
 // and the rest goes to the shared cache. Its bytes count as cached in memory_stats(). The bins up
-// to 512 bytes hold 256 (at most 1.1 MiB in all): a transform call over small tensors keeps ~100
+// to 512 bytes hold 256 (at most 576 KiB in all): a transform call over small tensors keeps ~100
 // of them alive until it returns (16 Jacobian rows of W1: the rows, their tapes' values), and with
 // 32 each call sent the rest through the shared cache's lock and back.
 constexpr size_t kLocalMaxBlock = 64 << 10;
