@@ -5,6 +5,7 @@ import dev.adjoint.internal.NativeCore;
 import dev.adjoint.internal.NativeMemory;
 import dev.adjoint.internal.TensorPrinter;
 import java.lang.ref.Cleaner;
+import java.lang.ref.Reference;
 import java.nio.DoubleBuffer;
 import java.nio.FloatBuffer;
 import java.util.Arrays;
@@ -42,6 +43,32 @@ public final class Tensor implements AutoCloseable {
   }
 
   // ------------------------------------------------------------------ ownership
+
+  // NOTE: a tensor whose handle a native call reads must stay reachable until the call returns:
+  // else, for a tensor no scope holds, the garbage collector may find it unreachable right after
+  // its handle was read, and the Cleaner release the native tensor while the call still uses it
+  // (the core takes its own reference on entry, but only after the JNI transition). Op methods pass
+  // the tensors they read to these overloads, whose fence after the call keeps them alive through it.
+  static Tensor wrap(long h, Object keep) {
+    Tensor t = wrap(h);
+    Reference.reachabilityFence(keep);
+    return t;
+  }
+
+  static Tensor wrap(long h, Object k1, Object k2) {
+    Tensor t = wrap(h);
+    Reference.reachabilityFence(k1);
+    Reference.reachabilityFence(k2);
+    return t;
+  }
+
+  static Tensor wrap(long h, Object k1, Object k2, Object k3) {
+    Tensor t = wrap(h);
+    Reference.reachabilityFence(k1);
+    Reference.reachabilityFence(k2);
+    Reference.reachabilityFence(k3);
+    return t;
+  }
 
   /** Wraps a fresh native handle (checking it for an error) and hands it to its owner. */
   static Tensor wrap(long h) {
@@ -315,17 +342,17 @@ public final class Tensor implements AutoCloseable {
 
   /** Zeros with this tensor's shape, dtype and device. */
   public static Tensor zerosLike(Tensor t) {
-    return wrap(NativeCore.adj_full_like(t.h(), 0));
+    return wrap(NativeCore.adj_full_like(t.h(), 0), t);
   }
 
   /** Ones with this tensor's shape, dtype and device. */
   public static Tensor onesLike(Tensor t) {
-    return wrap(NativeCore.adj_full_like(t.h(), 1));
+    return wrap(NativeCore.adj_full_like(t.h(), 1), t);
   }
 
   /** {@code value} with this tensor's shape, dtype and device. */
   public static Tensor fullLike(Tensor t, double value) {
-    return wrap(NativeCore.adj_full_like(t.h(), value));
+    return wrap(NativeCore.adj_full_like(t.h(), value), t);
   }
 
   /** The n x n float32 identity. */
@@ -421,102 +448,107 @@ public final class Tensor implements AutoCloseable {
 
   /** Device holding the data. */
   public Device device() {
-    return Device.fromCode(Errors.check(NativeCore.adj_device(h())));
+    Device d = Device.fromCode(Errors.check(NativeCore.adj_device(h())));
+    Reference.reachabilityFence(this);  // see wrap(long, Object)
+    return d;
   }
 
   /** Element strides. */
   public long[] strides() {
     long[] s = new long[ndim()];
     Errors.check(NativeCore.adj_strides(h(), s));
+    Reference.reachabilityFence(this);
     return s;
   }
 
   /** True if the elements are laid out densely in row-major order. */
   public boolean isContiguous() {
-    return Errors.check(NativeCore.adj_is_contiguous(h())) != 0;
+    boolean c = Errors.check(NativeCore.adj_is_contiguous(h())) != 0;
+    Reference.reachabilityFence(this);
+    return c;
   }
 
   // ------------------------------------------------------------------ elementwise
 
   /** Elementwise negation. */
-  public Tensor neg() { return wrap(NativeCore.adj_neg(h())); }
+  public Tensor neg() { return wrap(NativeCore.adj_neg(h()), this); }
   /** Elementwise e^x. */
-  public Tensor exp() { return wrap(NativeCore.adj_exp(h())); }
+  public Tensor exp() { return wrap(NativeCore.adj_exp(h()), this); }
   /** Elementwise natural logarithm. */
-  public Tensor log() { return wrap(NativeCore.adj_log(h())); }
+  public Tensor log() { return wrap(NativeCore.adj_log(h()), this); }
   /** Elementwise sine. */
-  public Tensor sin() { return wrap(NativeCore.adj_sin(h())); }
+  public Tensor sin() { return wrap(NativeCore.adj_sin(h()), this); }
   /** Elementwise cosine. */
-  public Tensor cos() { return wrap(NativeCore.adj_cos(h())); }
+  public Tensor cos() { return wrap(NativeCore.adj_cos(h()), this); }
   /** Elementwise hyperbolic tangent. */
-  public Tensor tanh() { return wrap(NativeCore.adj_tanh(h())); }
+  public Tensor tanh() { return wrap(NativeCore.adj_tanh(h()), this); }
   /** Elementwise logistic sigmoid 1 / (1 + e^-x). */
-  public Tensor sigmoid() { return wrap(NativeCore.adj_sigmoid(h())); }
+  public Tensor sigmoid() { return wrap(NativeCore.adj_sigmoid(h()), this); }
   /** Elementwise max(x, 0). */
-  public Tensor relu() { return wrap(NativeCore.adj_relu(h())); }
+  public Tensor relu() { return wrap(NativeCore.adj_relu(h()), this); }
   /** Elementwise square root. */
-  public Tensor sqrt() { return wrap(NativeCore.adj_sqrt(h())); }
+  public Tensor sqrt() { return wrap(NativeCore.adj_sqrt(h()), this); }
   /** Elementwise absolute value. */
-  public Tensor abs() { return wrap(NativeCore.adj_abs(h())); }
+  public Tensor abs() { return wrap(NativeCore.adj_abs(h()), this); }
   /** Elementwise sign (-1, 0, 1). */
-  public Tensor sign() { return wrap(NativeCore.adj_sign(h())); }
+  public Tensor sign() { return wrap(NativeCore.adj_sign(h()), this); }
 
   /** this + other, broadcasting. */
-  public Tensor add(Tensor other) { return wrap(NativeCore.adj_add(h(), other.h())); }
+  public Tensor add(Tensor other) { return wrap(NativeCore.adj_add(h(), other.h()), this, other); }
   /** this - other, broadcasting. */
-  public Tensor sub(Tensor other) { return wrap(NativeCore.adj_sub(h(), other.h())); }
+  public Tensor sub(Tensor other) { return wrap(NativeCore.adj_sub(h(), other.h()), this, other); }
   /** this * other, broadcasting. */
-  public Tensor mul(Tensor other) { return wrap(NativeCore.adj_mul(h(), other.h())); }
+  public Tensor mul(Tensor other) { return wrap(NativeCore.adj_mul(h(), other.h()), this, other); }
   /** this / other, broadcasting (floating point). */
-  public Tensor div(Tensor other) { return wrap(NativeCore.adj_div(h(), other.h())); }
+  public Tensor div(Tensor other) { return wrap(NativeCore.adj_div(h(), other.h()), this, other); }
   /** this ^ other, broadcasting (floating point). */
-  public Tensor pow(Tensor other) { return wrap(NativeCore.adj_pow(h(), other.h())); }
+  public Tensor pow(Tensor other) { return wrap(NativeCore.adj_pow(h(), other.h()), this, other); }
   /** this + s (s taken in this tensor's dtype). */
-  public Tensor add(double s) { return wrap(NativeCore.adj_scalar_op(0, h(), s, 0)); }
+  public Tensor add(double s) { return wrap(NativeCore.adj_scalar_op(0, h(), s, 0), this); }
   /** this - s. */
-  public Tensor sub(double s) { return wrap(NativeCore.adj_scalar_op(1, h(), s, 0)); }
+  public Tensor sub(double s) { return wrap(NativeCore.adj_scalar_op(1, h(), s, 0), this); }
   /** s - this. */
-  public Tensor rsub(double s) { return wrap(NativeCore.adj_scalar_op(1, h(), s, 1)); }
+  public Tensor rsub(double s) { return wrap(NativeCore.adj_scalar_op(1, h(), s, 1), this); }
   /** this * s. */
-  public Tensor mul(double s) { return wrap(NativeCore.adj_scalar_op(2, h(), s, 0)); }
+  public Tensor mul(double s) { return wrap(NativeCore.adj_scalar_op(2, h(), s, 0), this); }
   /** this / s. */
-  public Tensor div(double s) { return wrap(NativeCore.adj_scalar_op(3, h(), s, 0)); }
+  public Tensor div(double s) { return wrap(NativeCore.adj_scalar_op(3, h(), s, 0), this); }
   /** this ^ s. */
-  public Tensor pow(double s) { return wrap(NativeCore.adj_scalar_op(4, h(), s, 0)); }
+  public Tensor pow(double s) { return wrap(NativeCore.adj_scalar_op(4, h(), s, 0), this); }
 
   /** Elementwise this == other (bool). */
-  public Tensor eq(Tensor other) { return wrap(NativeCore.adj_compare(0, h(), other.h())); }
+  public Tensor eq(Tensor other) { return wrap(NativeCore.adj_compare(0, h(), other.h()), this, other); }
   /** Elementwise this != other (bool). */
-  public Tensor ne(Tensor other) { return wrap(NativeCore.adj_compare(1, h(), other.h())); }
+  public Tensor ne(Tensor other) { return wrap(NativeCore.adj_compare(1, h(), other.h()), this, other); }
   /** Elementwise this &lt; other (bool). */
-  public Tensor lt(Tensor other) { return wrap(NativeCore.adj_compare(2, h(), other.h())); }
+  public Tensor lt(Tensor other) { return wrap(NativeCore.adj_compare(2, h(), other.h()), this, other); }
   /** Elementwise this &lt;= other (bool). */
-  public Tensor le(Tensor other) { return wrap(NativeCore.adj_compare(3, h(), other.h())); }
+  public Tensor le(Tensor other) { return wrap(NativeCore.adj_compare(3, h(), other.h()), this, other); }
   /** Elementwise this &gt; other (bool). */
-  public Tensor gt(Tensor other) { return wrap(NativeCore.adj_compare(4, h(), other.h())); }
+  public Tensor gt(Tensor other) { return wrap(NativeCore.adj_compare(4, h(), other.h()), this, other); }
   /** Elementwise this &gt;= other (bool). */
-  public Tensor ge(Tensor other) { return wrap(NativeCore.adj_compare(5, h(), other.h())); }
+  public Tensor ge(Tensor other) { return wrap(NativeCore.adj_compare(5, h(), other.h()), this, other); }
   /** Elementwise this == s (bool). */
-  public Tensor eq(double s) { return wrap(NativeCore.adj_compare_scalar(0, h(), s)); }
+  public Tensor eq(double s) { return wrap(NativeCore.adj_compare_scalar(0, h(), s), this); }
   /** Elementwise this != s (bool). */
-  public Tensor ne(double s) { return wrap(NativeCore.adj_compare_scalar(1, h(), s)); }
+  public Tensor ne(double s) { return wrap(NativeCore.adj_compare_scalar(1, h(), s), this); }
   /** Elementwise this &lt; s (bool). */
-  public Tensor lt(double s) { return wrap(NativeCore.adj_compare_scalar(2, h(), s)); }
+  public Tensor lt(double s) { return wrap(NativeCore.adj_compare_scalar(2, h(), s), this); }
   /** Elementwise this &lt;= s (bool). */
-  public Tensor le(double s) { return wrap(NativeCore.adj_compare_scalar(3, h(), s)); }
+  public Tensor le(double s) { return wrap(NativeCore.adj_compare_scalar(3, h(), s), this); }
   /** Elementwise this &gt; s (bool). */
-  public Tensor gt(double s) { return wrap(NativeCore.adj_compare_scalar(4, h(), s)); }
+  public Tensor gt(double s) { return wrap(NativeCore.adj_compare_scalar(4, h(), s), this); }
   /** Elementwise this &gt;= s (bool). */
-  public Tensor ge(double s) { return wrap(NativeCore.adj_compare_scalar(5, h(), s)); }
+  public Tensor ge(double s) { return wrap(NativeCore.adj_compare_scalar(5, h(), s), this); }
 
   /** Elementwise {@code cond ? a : b}, broadcasting all three (like {@code torch.where}). */
   public static Tensor where(Tensor cond, Tensor a, Tensor b) {
-    return wrap(NativeCore.adj_where(cond.h(), a.h(), b.h()));
+    return wrap(NativeCore.adj_where(cond.h(), a.h(), b.h()), cond, a, b);
   }
 
   /** A copy converted to {@code dtype} (this tensor itself if it already has it). */
   public Tensor to(DType dtype) {
-    return wrap(NativeCore.adj_to(h(), dtype.code));
+    return wrap(NativeCore.adj_to(h(), dtype.code), this);
   }
 
   // ------------------------------------------------------------------ reductions
@@ -530,104 +562,104 @@ public final class Tensor implements AutoCloseable {
   }
 
   /** Sum of all elements (0-d). */
-  public Tensor sum() { return wrap(NativeCore.adj_sum(h(), ALL, 0, 0)).knownShape(SCALAR_SHAPE); }
+  public Tensor sum() { return wrap(NativeCore.adj_sum(h(), ALL, 0, 0), this).knownShape(SCALAR_SHAPE); }
   /** Sum over {@code dim}, dropping it. */
   public Tensor sum(int dim) { return sum(new int[] {dim}, false); }
   /** Sum over {@code dims}; {@code keepdim} keeps them with size 1. */
-  public Tensor sum(int[] dims, boolean keepdim) { return wrap(NativeCore.adj_sum(h(), dims(dims), dims.length, keepdim ? 1 : 0)); }
+  public Tensor sum(int[] dims, boolean keepdim) { return wrap(NativeCore.adj_sum(h(), dims(dims), dims.length, keepdim ? 1 : 0), this); }
   /** Sum over {@code dim}; {@code keepdim} keeps it with size 1. */
   public Tensor sum(int dim, boolean keepdim) { return sum(new int[] {dim}, keepdim); }
 
   /** Mean of all elements (0-d). */
-  public Tensor mean() { return wrap(NativeCore.adj_mean(h(), ALL, 0, 0)).knownShape(SCALAR_SHAPE); }
+  public Tensor mean() { return wrap(NativeCore.adj_mean(h(), ALL, 0, 0), this).knownShape(SCALAR_SHAPE); }
   /** Mean over {@code dim}, dropping it. */
   public Tensor mean(int dim) { return mean(new int[] {dim}, false); }
   /** Mean over {@code dims}. */
-  public Tensor mean(int[] dims, boolean keepdim) { return wrap(NativeCore.adj_mean(h(), dims(dims), dims.length, keepdim ? 1 : 0)); }
+  public Tensor mean(int[] dims, boolean keepdim) { return wrap(NativeCore.adj_mean(h(), dims(dims), dims.length, keepdim ? 1 : 0), this); }
   /** Mean over {@code dim}. */
   public Tensor mean(int dim, boolean keepdim) { return mean(new int[] {dim}, keepdim); }
 
   /** Maximum of all elements (0-d); NaN if any is NaN. */
-  public Tensor amax() { return wrap(NativeCore.adj_amax(h(), ALL, 0, 0)); }
+  public Tensor amax() { return wrap(NativeCore.adj_amax(h(), ALL, 0, 0), this); }
   /** Maximum over {@code dim}, dropping it. */
   public Tensor amax(int dim) { return amax(new int[] {dim}, false); }
   /** Maximum over {@code dims}. */
-  public Tensor amax(int[] dims, boolean keepdim) { return wrap(NativeCore.adj_amax(h(), dims(dims), dims.length, keepdim ? 1 : 0)); }
+  public Tensor amax(int[] dims, boolean keepdim) { return wrap(NativeCore.adj_amax(h(), dims(dims), dims.length, keepdim ? 1 : 0), this); }
   /** Maximum over {@code dim}. */
   public Tensor amax(int dim, boolean keepdim) { return amax(new int[] {dim}, keepdim); }
 
   /** log(sum(exp(x))) over all elements, computed stably. */
-  public Tensor logsumexp() { return wrap(NativeCore.adj_logsumexp(h(), ALL, 0, 0)); }
+  public Tensor logsumexp() { return wrap(NativeCore.adj_logsumexp(h(), ALL, 0, 0), this); }
   /** log(sum(exp(x))) over {@code dim}, dropping it. */
   public Tensor logsumexp(int dim) { return logsumexp(new int[] {dim}, false); }
   /** log(sum(exp(x))) over {@code dims}. */
-  public Tensor logsumexp(int[] dims, boolean keepdim) { return wrap(NativeCore.adj_logsumexp(h(), dims(dims), dims.length, keepdim ? 1 : 0)); }
+  public Tensor logsumexp(int[] dims, boolean keepdim) { return wrap(NativeCore.adj_logsumexp(h(), dims(dims), dims.length, keepdim ? 1 : 0), this); }
   /** log(sum(exp(x))) over {@code dim}. */
   public Tensor logsumexp(int dim, boolean keepdim) { return logsumexp(new int[] {dim}, keepdim); }
 
   /** Softmax along {@code dim}. */
-  public Tensor softmax(int dim) { return wrap(NativeCore.adj_softmax(h(), dim)); }
+  public Tensor softmax(int dim) { return wrap(NativeCore.adj_softmax(h(), dim), this); }
   /** Log-softmax along {@code dim}. */
-  public Tensor logSoftmax(int dim) { return wrap(NativeCore.adj_log_softmax(h(), dim)); }
+  public Tensor logSoftmax(int dim) { return wrap(NativeCore.adj_log_softmax(h(), dim), this); }
 
   // ------------------------------------------------------------------ linear algebra
 
   /** Matrix product with {@code torch.matmul} semantics (1-D, 2-D, batched with broadcasting). */
-  public Tensor matmul(Tensor other) { return wrap(NativeCore.adj_matmul(h(), other.h())); }
+  public Tensor matmul(Tensor other) { return wrap(NativeCore.adj_matmul(h(), other.h()), this, other); }
 
   /** {@code this @ weight^T + bias}, like {@code F.linear(this, weight, bias)}; bias may be null. */
   public Tensor linear(Tensor weight, Tensor bias) {
-    return wrap(NativeCore.adj_linear(h(), weight.h(), bias == null ? 0 : bias.h()));
+    return wrap(NativeCore.adj_linear(h(), weight.h(), bias == null ? 0 : bias.h()), this, weight, bias);
   }
 
   // ------------------------------------------------------------------ views and data movement
 
   /** Same data with a new shape (one size may be -1); a view when possible, else a copy. */
-  public Tensor reshape(long... shape) { return wrap(NativeCore.adj_reshape(h(), shape, shape.length)); }
+  public Tensor reshape(long... shape) { return wrap(NativeCore.adj_reshape(h(), shape, shape.length), this); }
   /** Same data with a new shape, always a view; throws if the layout does not allow one. */
-  public Tensor view(long... shape) { return wrap(NativeCore.adj_view(h(), shape, shape.length)); }
+  public Tensor view(long... shape) { return wrap(NativeCore.adj_view(h(), shape, shape.length), this); }
   /** All elements as a 1-D tensor. */
   public Tensor flatten() { return reshape(-1); }
   /** Dims reordered (a view). */
-  public Tensor permute(int... perm) { return wrap(NativeCore.adj_permute(h(), dims(perm), perm.length)); }
+  public Tensor permute(int... perm) { return wrap(NativeCore.adj_permute(h(), dims(perm), perm.length), this); }
   /** Dims d0 and d1 swapped (a view). */
-  public Tensor transpose(int d0, int d1) { return wrap(NativeCore.adj_transpose(h(), d0, d1)); }
+  public Tensor transpose(int d0, int d1) { return wrap(NativeCore.adj_transpose(h(), d0, d1), this); }
   /** Transpose of a 2-D tensor (a view). */
   public Tensor t() {
     if (ndim() > 2) throw new ShapeMismatchException("t", "t: expects a tensor with <= 2 dims, got shape " + Arrays.toString(shapeRef()));
     return ndim() < 2 ? transpose(0, 0) : transpose(0, 1);
   }
   /** Dim {@code src} moved to position {@code dst} (a view). */
-  public Tensor movedim(int src, int dst) { return wrap(NativeCore.adj_movedim(h(), src, dst)); }
+  public Tensor movedim(int src, int dst) { return wrap(NativeCore.adj_movedim(h(), src, dst), this); }
   /** Broadcast to {@code shape} without copying (-1 keeps a size). */
-  public Tensor expand(long... shape) { return wrap(NativeCore.adj_expand(h(), shape, shape.length)); }
+  public Tensor expand(long... shape) { return wrap(NativeCore.adj_expand(h(), shape, shape.length), this); }
   /** Elements start..end-1 of {@code dim} (a view; bounds clamp like Python slices). */
   public Tensor slice(int dim, long start, long end) { return slice(dim, start, end, 1); }
   /** Every {@code step}-th element of start..end-1 along {@code dim} (a view). */
-  public Tensor slice(int dim, long start, long end, long step) { return wrap(NativeCore.adj_slice(h(), dim, start, end, step)); }
+  public Tensor slice(int dim, long start, long end, long step) { return wrap(NativeCore.adj_slice(h(), dim, start, end, step), this); }
   /** Index {@code index} of {@code dim}, dropping the dim (a view). */
-  public Tensor select(int dim, long index) { return wrap(NativeCore.adj_select(h(), dim, index)); }
+  public Tensor select(int dim, long index) { return wrap(NativeCore.adj_select(h(), dim, index), this); }
   /** Row {@code index} (same as {@code select(0, index)}). */
   public Tensor get(long index) { return select(0, index); }
   /** All size-1 dims removed (a view). */
-  public Tensor squeeze() { return wrap(NativeCore.adj_squeeze(h(), ALL, 0)); }
+  public Tensor squeeze() { return wrap(NativeCore.adj_squeeze(h(), ALL, 0), this); }
   /** The given dims removed where their size is 1 (a view). */
-  public Tensor squeeze(int... dims) { return wrap(NativeCore.adj_squeeze(h(), dims(dims), dims.length)); }
+  public Tensor squeeze(int... dims) { return wrap(NativeCore.adj_squeeze(h(), dims(dims), dims.length), this); }
   /** A size-1 dim inserted at {@code dim} (a view). */
-  public Tensor unsqueeze(int dim) { return wrap(NativeCore.adj_unsqueeze(h(), dim)); }
+  public Tensor unsqueeze(int dim) { return wrap(NativeCore.adj_unsqueeze(h(), dim), this); }
   /** A dense row-major copy, or this tensor if it already is one. */
-  public Tensor contiguous() { return wrap(NativeCore.adj_contiguous(h())); }
+  public Tensor contiguous() { return wrap(NativeCore.adj_contiguous(h()), this); }
   /** Entries of {@code dim} picked by the int64 {@code index}. */
-  public Tensor indexSelect(int dim, Tensor index) { return wrap(NativeCore.adj_index_select(h(), dim, index.h())); }
+  public Tensor indexSelect(int dim, Tensor index) { return wrap(NativeCore.adj_index_select(h(), dim, index.h()), this, index); }
 
   /** Concatenation along an existing dim. */
   public static Tensor cat(List<Tensor> tensors, int dim) {
-    return wrap(NativeCore.adj_cat(handles(tensors), tensors.size(), dim));
+    return wrap(NativeCore.adj_cat(handles(tensors), tensors.size(), dim), tensors);
   }
 
   /** Stacking along a new dim. */
   public static Tensor stack(List<Tensor> tensors, int dim) {
-    return wrap(NativeCore.adj_stack(handles(tensors), tensors.size(), dim));
+    return wrap(NativeCore.adj_stack(handles(tensors), tensors.size(), dim), tensors);
   }
 
   private static long[] handles(List<Tensor> ts) {
@@ -642,6 +674,7 @@ public final class Tensor implements AutoCloseable {
   public float[] toFloatArray() {
     float[] out = new float[checkedNumel()];
     Errors.check(NativeCore.adj_copy_to_host(h(), DType.FLOAT32.code, out, out.length * 4L));
+    Reference.reachabilityFence(this);
     return out;
   }
 
@@ -649,6 +682,7 @@ public final class Tensor implements AutoCloseable {
   public double[] toDoubleArray() {
     double[] out = new double[checkedNumel()];
     Errors.check(NativeCore.adj_copy_to_host(h(), DType.FLOAT64.code, out, out.length * 8L));
+    Reference.reachabilityFence(this);
     return out;
   }
 
@@ -656,6 +690,7 @@ public final class Tensor implements AutoCloseable {
   public long[] toLongArray() {
     long[] out = new long[checkedNumel()];
     Errors.check(NativeCore.adj_copy_to_host(h(), DType.INT64.code, out, out.length * 8L));
+    Reference.reachabilityFence(this);
     return out;
   }
 
@@ -663,6 +698,7 @@ public final class Tensor implements AutoCloseable {
   public boolean[] toBooleanArray() {
     byte[] b = new byte[checkedNumel()];
     Errors.check(NativeCore.adj_copy_to_host(h(), DType.BOOL.code, b, b.length));
+    Reference.reachabilityFence(this);
     boolean[] out = new boolean[b.length];
     for (int i = 0; i < b.length; i++) out[i] = b[i] != 0;
     return out;
@@ -675,6 +711,7 @@ public final class Tensor implements AutoCloseable {
       throw new AdjointArgumentException("copyTo", "copyTo: buffer has " + dst.remaining() + " floats left, tensor has " + n);
     if (dst.isDirect()) {
       Errors.check(NativeCore.adj_copy_to_host(h(), DType.FLOAT32.code, new FloatPointer(dst), n * 4L));
+      Reference.reachabilityFence(this);
       dst.position(dst.position() + n);
     } else {
       dst.put(toFloatArray());
@@ -688,6 +725,7 @@ public final class Tensor implements AutoCloseable {
       throw new AdjointArgumentException("copyTo", "copyTo: buffer has " + dst.remaining() + " doubles left, tensor has " + n);
     if (dst.isDirect()) {
       Errors.check(NativeCore.adj_copy_to_host(h(), DType.FLOAT64.code, new DoublePointer(dst), n * 8L));
+      Reference.reachabilityFence(this);
       dst.position(dst.position() + n);
     } else {
       dst.put(toDoubleArray());
