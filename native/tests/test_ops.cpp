@@ -267,6 +267,21 @@ TEST(large_outputs_stream_exactly) {
   }
 }
 
+// Short rows (jacfwd(jacfwd)'s Hessian has its 32-wide output dim innermost) stream in blocks of
+// rows: every row of every block, the last block partial, is the product computed row by row.
+TEST(large_outputs_of_short_rows_stream_exactly) {
+  for (int64_t cols : {int64_t(32), int64_t(33)}) {
+    const int64_t rows = 270001;  // x 33 float32 = 35.6 MB, above a 32 MiB L3; not a multiple of a block's rows
+    Tensor a = O::reshape(O::arange(0, double(rows), 1, DType::Float32), Dims{rows, 1});
+    Tensor b = O::div(O::arange(1, double(cols) + 1, 1, DType::Float32), vec({7}, {}, DType::Float32));
+    Tensor big = O::mul(a, b);
+    for (int64_t r : {int64_t(0), int64_t(1), int64_t(30), int64_t(31), int64_t(32), int64_t(1000), rows - 2, rows - 1}) {
+      std::vector<double> got = values(O::select(big, 0, r)), want = values(O::mul(O::select(a, 0, r), b));
+      CHECK(same(got, want, 0));
+    }
+  }
+}
+
 TEST(creation) {
   CHECK(same(values(O::eye(2, 3, DType::Float32)), {1, 0, 0, 0, 1, 0}));
   CHECK(same(values(O::arange(1, 2, 0.25, DType::Float64)), {1, 1.25, 1.5, 1.75}));
