@@ -156,6 +156,11 @@ bool transposed_layout(const Tensor& t) {
   return t.size(n - 1) > 1 && t.size(n - 2) > 1 && t.strides()[n - 2] == 1 && t.strides()[n - 1] == t.size(n - 2);
 }
 
+// A concrete contiguous matrix whose transpose is transposed_layout (linear's weight itself).
+bool row_major_matrix(const Tensor& t) {
+  return !t.is_tracer() && t.ndim() == 2 && t.size(0) > 1 && t.size(1) > 1 && t.strides()[1] == 1 && t.strides()[0] == t.size(1);
+}
+
 void vjp_matmul(const Tensor& g, const Tensor* p, int, const Tensor&, const Attrs&, const bool* need, Tensor* grads) {
   // NOTE: for an operand laid out transposed, its gradient is computed transposed too, so that
   // the permute's own vjp turns it back into a contiguous tensor (no strided copies later).
@@ -192,8 +197,7 @@ void vjp_linear(const Tensor& g, const Tensor* p, int nin, const Tensor&, const 
   if (need[1]) {
     Tensor x2 = vec ? O::unsqueeze(x, 0) : x;
     // w^T laid out transposed (a row-major w): its gradient is computed as w's own, row-major.
-    const bool w_row_major = !w.is_tracer() && w.size(0) > 1 && w.size(1) > 1 && w.strides()[1] == 1 && w.strides()[0] == w.size(1);
-    grads[1] = w_row_major ? O::sum_to(apply2(OpId::Matmul, mT(g2()), x2), w.shape())
+    grads[1] = row_major_matrix(w) ? O::sum_to(apply2(OpId::Matmul, mT(g2()), x2), w.shape())
                            : O::transpose(O::sum_to(apply2(OpId::Matmul, mT(x2), g2()), Dims{w.size(1), w.size(0)}), 0, 1);
   }
   if (nin > 2 && need[2]) grads[2] = O::sum_to(g, p[2].shape());

@@ -44,7 +44,7 @@ final class Transforms {
       for (int i : idx) {
         List<Tensor> mine = new ArrayList<>();
         wrapped[i] = Pytree.mapWithPath(args[i], "", (p, x) -> {
-          Tensor t = Tensor.wrap(NativeCore.adj_grad_wrap(lv, x.h())).sameMetaAs(x);
+          Tensor t = wrapGrad(lv, x);
           mine.add(t);
           return t;
         });
@@ -90,6 +90,11 @@ final class Transforms {
     }
   }
 
+  /** x traced by grad level lv; the tracer takes x's cached shape and dtype. */
+  private static Tensor wrapGrad(long lv, Tensor x) {
+    return Tensor.wrap(NativeCore.adj_grad_wrap(lv, x.h())).sameMetaAs(x);
+  }
+
   private static Tensor unwrapGrad(long lv, Tensor t) {
     return Tensor.wrap(NativeCore.adj_grad_unwrap(lv, t.h()));
   }
@@ -129,14 +134,14 @@ final class Transforms {
       Object[] wrapped = new Object[primals.length];
       if (oneIn) {
         Tensor x = (Tensor) primals[0];
-        Tensor t = Tensor.wrap(NativeCore.adj_grad_wrap(lv, x.h())).sameMetaAs(x);
+        Tensor t = wrapGrad(lv, x);
         wrapped[0] = t;
         leaves = List.of(t);
       } else {
         List<Tensor> all = new ArrayList<>();
         for (int i = 0; i < primals.length; i++)
           wrapped[i] = Pytree.mapWithPath(primals[i], "", (p, x) -> {
-            Tensor t = Tensor.wrap(NativeCore.adj_grad_wrap(lv, x.h())).sameMetaAs(x);
+            Tensor t = wrapGrad(lv, x);
             all.add(t);
             return t;
           });
@@ -172,7 +177,7 @@ final class Transforms {
       FnN pullback = cts -> {
         FnN.checkArity("vjp pullback", cts, 1);
         if (oneIn && oneOut && cts[0] instanceof Tensor ct)  // the cotangent is the result's one tensor
-          return List.of(Tensor.wrap(NativeCore.adj_grad_backward1(lv, outLeaves.get(0).h(), ct.h(), leaves.get(0).h(), 0)));
+          return backward(lv, 0, outLeaves, List.of(ct), leaves);
         List<Tensor> ctLeaves = Pytree.leavesLike("vjp", "the cotangent", cts[0], "the output", outStructure);
         try (Scope s = Scope.open()) {
           List<Tensor> g = leaves.isEmpty() ? List.of() : backward(lv, 0, outLeaves, ctLeaves, leaves);
