@@ -95,11 +95,14 @@ struct LocalCache {
 // work a constructor and destructor would do (entering the stats registry; at thread exit,
 // retiring the counts and returning the cached blocks) is done by enter() on the first use that
 // counts anything and by ThreadExit's destructor.
+// The front cache itself is on the heap, made by enter(): the library's thread-local block stays
+// a few hundred bytes, small enough for the loader to place it in the static TLS block, where
+// each lookup is a load instead of a call (see TLS_FLAGS in CMakeLists.txt).
 struct ThreadState {
   ThreadStats stats;
-  LocalCache cache;
-  bool entered;  // in the stats registry, with a ThreadExit armed
-  bool exited;   // ThreadExit has run: frees bypass the front cache
+  LocalCache* cache;  // null before enter(), after ThreadExit, or if it could not be allocated
+  bool entered;       // in the stats registry, with a ThreadExit armed
+  bool exited;        // ThreadExit has run: frees bypass the front cache
 };
 thread_local ThreadState t_state{};
 
@@ -113,6 +116,7 @@ struct ThreadExit {
   (void)&exit_hook;
   std::lock_guard<std::mutex> g(stats_registry().mu);
   stats_registry().threads.push_back(&t.stats);
+  t.cache = static_cast<LocalCache*>(std::calloc(1, sizeof(LocalCache)));  // none: no front cache
   t.entered = true;
 }
 
@@ -150,8 +154,8 @@ size_t physical_memory() {
 void* host_alloc(size_t nbytes, const char* op) {
   size_t sz = round_size(nbytes == 0 ? 1 : nbytes);
   ThreadState& t = state();
-  if (sz <= kLocalMaxBlock) {
-    LocalCache& lc = t.cache;
+  if (sz <= kLocalMaxBlock && t.cache) {
+    LocalCache& lc = *t.cache;
     int b = local_bin(sz);
     if (lc.count[b] > 0) {
       add_local_cached(t, -int64_t(sz));
@@ -189,8 +193,8 @@ void host_free(void* p, size_t nbytes) {
   size_t sz = round_size(nbytes == 0 ? 1 : nbytes);
   ThreadState& t = state();
   add_live(t, -int64_t(sz));
-  if (sz <= kLocalMaxBlock && !t.exited) {
-    LocalCache& lc = t.cache;
+  if (sz <= kLocalMaxBlock && t.cache) {
+    LocalCache& lc = *t.cache;
     int b = local_bin(sz);
     if (lc.count[b] < local_bin_capacity(b)) {
       lc.at(b, lc.count[b]++) = p;
@@ -214,14 +218,14 @@ void host_empty_cache() {
   {
     // This thread's front cache goes back first (other threads' drain when they exit).
     ThreadState& t = state();
-    LocalCache& lc = t.cache;
-    for (int b = 0; b < kLocalBins; b++) {
+    LocalCache* lc = t.cache;
+    for (int b = 0; lc && b < kLocalBins; b++) {
       size_t sz = local_bin_size(b);
-      for (int i = 0; i < lc.count[b]; i++) {
+      for (int i = 0; i < lc->count[b]; i++) {
         add_local_cached(t, -int64_t(sz));
-        std::free(lc.at(b, i));
+        std::free(lc->at(b, i));
       }
-      lc.count[b] = 0;
+      lc->count[b] = 0;
     }
   }
   Cache& c = cache();
@@ -268,20 +272,22 @@ void retire_thread() {
     t.exited = true;
   }
   Cache& c = cache();
-  for (int b = 0; b < kLocalBins; b++) {
+  LocalCache* lc = t.cache;
+  t.cache = nullptr;
+  for (int b = 0; lc && b < kLocalBins; b++) {
     const size_t sz = local_bin_size(b);
-    for (int i = 0; i < t.cache.count[b]; i++) {
+    for (int i = 0; i < lc->count[b]; i++) {
       add_local_cached(t, -int64_t(sz));
       std::lock_guard<std::mutex> g(c.mu);
       if (c.cached + sz <= kMaxCached) {
-        c.bins[sz].push_back(t.cache.at(b, i));
+        c.bins[sz].push_back(lc->at(b, i));
         c.cached += sz;
       } else {
-        std::free(t.cache.at(b, i));
+        std::free(lc->at(b, i));
       }
     }
-    t.cache.count[b] = 0;
   }
+  std::free(lc);
 }
 
 }  // namespace

@@ -97,6 +97,7 @@ class Tensor {
 
  private:
   template <int N> friend class BorrowedSlots;
+  friend class BorrowedTensor;
   Ref<TensorImpl> impl_;
 };
 
@@ -131,6 +132,23 @@ class BorrowedSlots {
   int n_;
   Tensor* p_;
   alignas(Tensor) unsigned char inline_[N * sizeof(Tensor)];
+};
+
+// One tensor borrowed the same way: from a reference its maker's caller holds for the whole use
+// (a C API handle). It converts to const Tensor& only, so nothing can move the uncounted reference
+// into a real holder; whatever keeps it copies it (taking a count).
+class BorrowedTensor {
+ public:
+  explicit BorrowedTensor(TensorImpl* p) : t_(Ref<TensorImpl>::adopt(p)) {}
+  ~BorrowedTensor() { t_.impl_.release(); }
+  BorrowedTensor(const BorrowedTensor&) = delete;
+  BorrowedTensor& operator=(const BorrowedTensor&) = delete;
+  operator const Tensor&() const { return t_; }
+  const Tensor& get() const { return t_; }
+  const Tensor* operator->() const { return &t_; }
+
+ private:
+  Tensor t_;
 };
 
 }  // namespace adjoint
