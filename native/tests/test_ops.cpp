@@ -172,6 +172,39 @@ TEST(cat_stack_index_select_where) {
   CHECK(same(values(O::where(m, a, vec({0}))), {0, 0, 3, 4}));
 }
 
+// cat and stack take dense inputs as blocks and others through views: each part of the result,
+// read back through a view, must equal its input, for every dim and mixes of layouts and dtypes.
+TEST(cat_and_stack_place_every_part) {
+  Tensor base = O::reshape(O::arange(0, 24, 1, DType::Float64), Dims{2, 3, 4});
+  Tensor other = O::add(base, vec({100}));
+  Tensor moved = O::contiguous(O::permute(other, Dims{0, 2, 1}));
+  Tensor strided = O::permute(moved, Dims{0, 2, 1});  // base's shape, not contiguous
+  for (DType dt : {DType::Float64, DType::Float32, DType::Int64}) {
+    std::vector<Tensor> parts = {O::to(base, dt), O::to(strided, dt), O::to(other, dt)};
+    for (int d = 0; d <= 3; d++) {
+      Tensor s = O::stack(parts, d);
+      CHECK(s.dtype() == dt);
+      for (int i = 0; i < 3; i++) CHECK(same(values(O::select(s, d, i)), values(parts[size_t(i)])));
+      if (d == 3) continue;
+      std::vector<Tensor> cparts = {parts[0], O::slice(parts[1], d, 0, 1, 1), parts[2]};
+      Tensor c = O::cat(cparts, d);
+      int64_t pos = 0;
+      for (const Tensor& p : cparts) {
+        CHECK(same(values(O::slice(c, d, pos, pos + p.size(d), 1)), values(p)));
+        pos += p.size(d);
+      }
+      CHECK(pos == c.size(d));
+    }
+  }
+  auto scalar = [](double v) { return O::reshape(vec({v}), Dims{}); };
+  Tensor sc = O::stack({scalar(1), scalar(2), scalar(3)}, 0);  // 0-d parts
+  CHECK(sc.shape() == (Dims{3}) && same(values(sc), {1, 2, 3}));
+  Tensor empty = O::reshape(vec({}), Dims{0, 2});
+  CHECK(O::stack({empty, empty}, 1).shape() == (Dims{0, 2, 2}));
+  CHECK(O::cat({empty, vec({1, 2}, {1, 2})}, 0).shape() == (Dims{1, 2}));
+  CHECK_THROWS(O::stack({base, O::to(base, DType::Float32)}, 0), ErrorKind::DType, "stack");
+}
+
 // Elementwise results follow a transposed input's memory order (see empty_elementwise) and the
 // values never depend on layout; index_select copies runs of consecutive indices as blocks.
 TEST(layouts_and_gathers) {

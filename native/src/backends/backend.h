@@ -32,6 +32,10 @@ class Backend {
   virtual void where(const Tensor& cond, const Tensor& a, const Tensor& b, const Tensor& out) = 0;
   // Strided copy with dtype conversion; dst may be a strided view (used by cat, eye, contiguous).
   virtual void copy(const Tensor& src, const Tensor& dst) = 0;
+  // out (fresh) = the inputs side by side along `dim`: each in[i] has out's shape except in dim,
+  // where it has its own extent; or, when `stacked`, lacks dim (extent 1: a stack). The default
+  // copies each input into a view of out; backends may skip the views for dense inputs.
+  virtual void cat(const Tensor* in, int nin, int dim, bool stacked, const Tensor& out);
   virtual void fill(const Tensor& dst, double value) = 0;  // dst may be strided
   virtual void arange(const Tensor& out, double start, double step) = 0;
   // Sum/Amax of x into out, where out_view is `out` viewed with x's shape (stride 0 on reduced dims).

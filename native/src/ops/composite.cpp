@@ -93,6 +93,19 @@ Tensor stack(const std::vector<Tensor>& xs, int64_t dim) {
                 "all tensors must have the same shape: input 0 is " << xs[0].shape().str() << ", input " << i << " is " << xs[i].shape().str());
       check_same_dtype("stack", xs[0], xs[i]);
     }
+    // Concrete inputs go straight into the result (any level sees them as constants, so the
+    // composite would give the same tensor); traced ones take the composite, which every
+    // transform knows.
+    bool traced = false;
+    for (const Tensor& t : xs) traced |= t.is_tracer();
+    if (!traced) {
+      for (const Tensor& t : xs) check_same_device("stack", xs[0], t);
+      Dims sh = xs[0].shape();
+      sh.insert(d, int64_t(xs.size()));
+      Tensor out = Tensor::empty(sh, xs[0].dtype(), xs[0].device(), "stack");
+      backend_for(out.device()).cat(xs.data(), int(xs.size()), d, true, out);
+      return out;
+    }
     std::vector<Tensor> us;
     us.reserve(xs.size());
     for (const Tensor& t : xs) us.push_back(unsqueeze(t, d));

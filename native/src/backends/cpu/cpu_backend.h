@@ -16,6 +16,7 @@ class CpuBackend final : public Backend {
   void binary(OpId op, const Tensor& a, const Tensor& b, const Tensor& out) override;
   void where(const Tensor& cond, const Tensor& a, const Tensor& b, const Tensor& out) override;
   void copy(const Tensor& src, const Tensor& dst) override;
+  void cat(const Tensor* in, int nin, int dim, bool stacked, const Tensor& out) override;
   void fill(const Tensor& dst, double value) override;
   void arange(const Tensor& out, double start, double step) override;
   void reduce(OpId op, const Tensor& x, const Tensor& out_view, const Tensor& out) override;
