@@ -16,6 +16,8 @@ void* host_alloc(size_t nbytes, const char* op);  // 64-byte aligned; throws Out
 void host_free(void* p, size_t nbytes);
 void host_empty_cache();
 MemoryStats memory_stats();
-void count_tensor(int delta);
+// TensorImpl's operator new and delete: a per-thread free list that also keeps live_tensors.
+void* tensor_impl_alloc(size_t size);
+void tensor_impl_free(void* p, size_t size);
 
 }  // namespace adjoint

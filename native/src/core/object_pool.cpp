@@ -1,4 +1,5 @@
 #include "core/object_pool.h"
+#include "core/tls.h"
 
 #include <new>
 
@@ -29,7 +30,7 @@ thread_local PoolLists t_lists{};
 
 struct PoolExit {
   ~PoolExit() {
-    PoolLists& l = t_lists;
+    PoolLists& l = *tls_address(t_lists);
     l.dead = true;
     for (int b = 0; b < kPoolBins; b++) {
       while (l.head[b]) {
@@ -59,7 +60,7 @@ void pool_free(void* p, size_t) { ::operator delete(p); }
 #else
 void* pool_alloc(size_t size) {
   if (size == 0 || size > kPoolMaxSize) return ::operator new(size);
-  PoolLists& l = t_lists;
+  PoolLists& l = *tls_address(t_lists);
   const int b = bin_of(size);
   if (Node* n = l.head[b]) {
     l.head[b] = n->next;
@@ -72,7 +73,7 @@ void* pool_alloc(size_t size) {
 void pool_free(void* p, size_t size) {
   if (!p) return;
   if (size == 0 || size > kPoolMaxSize) return ::operator delete(p);
-  PoolLists& l = t_lists;
+  PoolLists& l = *tls_address(t_lists);
   const int b = bin_of(size);
   if (l.dead || l.count[b] >= kPoolPerBin) return ::operator delete(p);
   if (__builtin_expect(!l.armed, 0)) arm(l);

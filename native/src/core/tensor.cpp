@@ -10,8 +10,6 @@ Storage::~Storage() {
   if (data) backend_for(device).free(data, nbytes);
 }
 
-TensorImpl::TensorImpl() { count_tensor(1); }
-TensorImpl::~TensorImpl() { count_tensor(-1); }
 
 Tensor Tensor::empty(const Dims& shape, DType dtype, Device device, const char* op) {
   int64_t n = numel_of(shape);

@@ -6,6 +6,7 @@
 #include <memory>
 #include <new>
 
+#include "core/allocator.h"
 #include "core/device.h"
 #include "core/dtype.h"
 #include "core/object_pool.h"
@@ -53,9 +54,11 @@ struct TensorImpl {
   DType dtype = DType::Float32;
   Device device;
   Ref<TracerBase> tracer;
-  TensorImpl();
-  ~TensorImpl();
-  ADJ_POOLED_OBJECT
+  // User-provided, so that `new TensorImpl()` does not zero all 300 bytes first (the dims arrays
+  // beyond n are never read).
+  TensorImpl() {}
+  static void* operator new(size_t size) { return tensor_impl_alloc(size); }
+  static void operator delete(void* p, size_t size) { tensor_impl_free(p, size); }
 };
 
 class Tensor {

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "core/error.h"
+#include "core/tls.h"
 #include "backends/backend.h"
 #include "ops/ops.h"
 
@@ -27,23 +28,24 @@ const char* level_name(LevelKind k) {
 
 Ref<Level> push_level(LevelKind kind, int64_t batch_size, Randomness r) {
   auto* l = new Level();
-  l->id = t_next_id++;
+  l->id = (*tls_address(t_next_id))++;
   l->kind = kind;
   l->thread = std::this_thread::get_id();
   l->batch_size = batch_size;
   l->randomness = r;
   Ref<Level> ref = Ref<Level>::adopt(l);
-  t_stack.push_back(ref);
+  tls_address(t_stack)->push_back(ref);
   return ref;
 }
 
 void pop_level(Level* level, const char* transform) {
   ADJ_CHECK(level->thread == std::this_thread::get_id(), ErrorKind::State, transform,
             "a transform level must end on the thread that started it");
-  ADJ_CHECK(!t_stack.empty() && t_stack.back().get() == level, ErrorKind::State, transform,
+  std::vector<Ref<Level>>& stack = *tls_address(t_stack);
+  ADJ_CHECK(!stack.empty() && stack.back().get() == level, ErrorKind::State, transform,
             "transforms must end innermost first (level " << level->id << " is not the innermost)");
   level->alive = false;
-  t_stack.pop_back();
+  stack.pop_back();
 }
 
 const std::vector<Ref<Level>>& level_stack() { return t_stack; }

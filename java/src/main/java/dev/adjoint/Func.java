@@ -92,7 +92,7 @@ public final class Func {
 
   /** Output of {@code f} at {@code x} and its pullback: {@code vjp(f, x).applyTensor(ct)} = ct^T J. */
   public static VjpResult vjp(Fn1 f, Tensor x) {
-    return Transforms.vjp("vjp", f.asFnN(), new Object[] {x}, false);
+    return Transforms.vjp1("vjp", f, x);
   }
 
   /** Output of {@code f} at {@code primals} (pytrees) and its pullback, which returns one cotangent per primal. */

@@ -174,27 +174,59 @@ final class Transforms {
       // The pullback owns the traced inputs and outputs (they hold the tape).
       scope.keep(leaves);
       scope.keep(outLeaves);
-      FnN pullback = cts -> {
-        FnN.checkArity("vjp pullback", cts, 1);
-        if (oneIn && oneOut && cts[0] instanceof Tensor ct)  // the cotangent is the result's one tensor
-          return backward(lv, 0, outLeaves, List.of(ct), leaves);
-        List<Tensor> ctLeaves = Pytree.leavesLike("vjp", "the cotangent", cts[0], "the output", outStructure);
-        try (Scope s = Scope.open()) {
-          List<Tensor> g = leaves.isEmpty() ? List.of() : backward(lv, 0, outLeaves, ctLeaves, leaves);
-          List<Object> perPrimal = new ArrayList<>();
-          int k = 0;
-          for (Object p : primals) {
-            int n = Pytree.leaves(p).size();
-            perPrimal.add(Pytree.unflatten(p, g.subList(k, k + n)));
-            k += n;
-          }
-          return s.keep(List.copyOf(perPrimal));
-        }
-      };
-      return new VjpResult(scope.keep(primalOut), pullback, scope.keep(auxOut), lv, outLeaves, leaves, primals);
+      return new VjpResult(scope.keep(primalOut), outStructure, scope.keep(auxOut), lv, outLeaves, leaves, primals);
     } finally {
       if (open) close(lv);
     }
+  }
+
+  /**
+   * {@link #vjp} of a one-tensor function at one tensor: the same native calls without the pytree
+   * walks and wrapper arrays (a Jacobian computed row by row calls this once per row).
+   */
+  static VjpResult vjp1(String name, Fn1 f, Tensor x) {
+    if (x == null) throw new AdjointArgumentException(name, name + ": the input is null instead of a tensor");
+    floatingDType(name, x, "input");
+    long lv = begin(GRAD, 0, Randomness.ERROR);
+    boolean open = true;
+    try (Scope scope = Scope.open()) {
+      Tensor t = wrapGrad(lv, x);
+      Tensor out = f.apply(t);
+      if (out == null) throw new AdjointArgumentException(name, name + ": the function returned null instead of a tensor");
+      long y = out.h();
+      open = false;
+      Tensor primalOut = Tensor.wrap(NativeCore.adj_grad_unwrap_close(lv, y));
+      scope.keep(t);  // the pullback owns the traced input and output (they hold the tape)
+      scope.keep(out);
+      return new VjpResult(scope.keep(primalOut), out, null, lv, List.of(out), List.of(t), new Object[] {x});
+    } finally {
+      if (open) close(lv);
+    }
+  }
+
+  /** The pullback of a vjp result: given the output's cotangent, one cotangent per primal. */
+  static Object pullback(VjpResult v, Object[] cts) {
+    FnN.checkArity("vjp pullback", cts, 1);
+    if (cts[0] instanceof Tensor ct && v.singleTensors())  // the cotangent is the result's one tensor
+      return List.of(pullback1(v, ct));
+    List<Tensor> ctLeaves = Pytree.leavesLike("vjp", "the cotangent", cts[0], "the output", v.outStructure);
+    try (Scope s = Scope.open()) {
+      List<Tensor> g = v.inLeaves.isEmpty() ? List.of() : backward(v.level, 0, v.outLeaves, ctLeaves, v.inLeaves);
+      List<Object> perPrimal = new ArrayList<>();
+      int k = 0;
+      for (Object p : v.primals) {
+        int n = Pytree.leaves(p).size();
+        perPrimal.add(Pytree.unflatten(p, g.subList(k, k + n)));
+        k += n;
+      }
+      return s.keep(List.copyOf(perPrimal));
+    }
+  }
+
+  /** The pullback of a one-tensor-to-one-tensor vjp result ({@link VjpResult#singleTensors}). */
+  static Tensor pullback1(VjpResult v, Tensor ct) {
+    Tensor y = v.outLeaves.get(0), x = v.inLeaves.get(0);
+    return Tensor.wrap(NativeCore.adj_grad_backward1(v.level, y.h(), ct.h(), x.h(), 0), y, ct, x);
   }
 
   // ------------------------------------------------------------------ jvp

@@ -9,16 +9,18 @@ import java.util.List;
  */
 public final class VjpResult {
   private final Object output;
-  private final FnN pullback;
   private final Object aux;
-  // For jacrev: the ended grad level and its traced outputs/inputs (they keep the level alive).
+  // For the pullback and jacrev: the ended grad level, its traced outputs/inputs (they keep the
+  // level alive), the traced output's structure and the primals.
   final long level;
   final List<Tensor> outLeaves, inLeaves;
+  final Object outStructure;
   final Object[] primals;
+  private FnN pullback;  // made on first request
 
-  VjpResult(Object output, FnN pullback, Object aux, long level, List<Tensor> outLeaves, List<Tensor> inLeaves, Object[] primals) {
+  VjpResult(Object output, Object outStructure, Object aux, long level, List<Tensor> outLeaves, List<Tensor> inLeaves, Object[] primals) {
     this.output = output;
-    this.pullback = pullback;
+    this.outStructure = outStructure;
     this.aux = aux;
     this.level = level;
     this.outLeaves = outLeaves;
@@ -46,18 +48,26 @@ public final class VjpResult {
    * with the cotangent of each primal (like functorch's {@code vjp_fn(ct)} tuple).
    */
   public FnN pullback() {
-    return pullback;
+    FnN p = pullback;
+    if (p == null) pullback = p = cts -> Transforms.pullback(this, cts);
+    return p;
   }
 
   /** The cotangents of the primals for cotangent {@code ct} of the output. */
   @SuppressWarnings("unchecked")
   public List<Object> apply(Object ct) {
-    return (List<Object>) pullback.apply(ct);
+    return (List<Object>) Transforms.pullback(this, new Object[] {ct});
   }
 
   /** For a single tensor primal: its cotangent. */
   public Tensor applyTensor(Tensor ct) {
+    if (ct != null && singleTensors()) return Transforms.pullback1(this, ct);
     List<Object> r = apply(ct);
     return Pytree.expectTensor(r.get(0), "vjp cotangent");
+  }
+
+  /** One tensor primal and one tensor output: the pullback is one native call. */
+  boolean singleTensors() {
+    return primals.length == 1 && primals[0] instanceof Tensor && inLeaves.size() == 1 && outStructure instanceof Tensor;
   }
 }

@@ -283,6 +283,15 @@ class TransformErrorsTest extends ScopedTest {
     // an output that does not depend on the input still checks its cotangent
     VjpResult v3 = vjp((Fn1) u -> w.sum(1), x);
     fails(ShapeMismatchException.class, "vjp", () -> v3.applyTensor(arange64(5)), "[5]", "[2]");
+
+    // the one-tensor vjp (its own fast path): nulls named, the identity's pullback is the cotangent
+    fails(AdjointArgumentException.class, "vjp", () -> vjp((Fn1) u -> null, x), "returned null");
+    fails(AdjointArgumentException.class, "vjp", () -> vjp((Fn1) u -> u.sin(), (Tensor) null), "input is null");
+    fails(AdjointArgumentException.class, "vjp", () -> v.applyTensor(null), "cotangent");
+    VjpResult id = vjp((Fn1) u -> u, x);
+    Tensor c = Tensor.fromArray(new double[] {4, 5, 6}, 3);
+    assertArrayEquals(new double[] {4, 5, 6}, id.applyTensor(c).toDoubleArray(), 0.0);
+    assertArrayEquals(new double[] {4, 5, 6}, ((Tensor) ((List<?>) id.pullback().apply(c)).get(0)).toDoubleArray(), 0.0);
     assertArrayEquals(new double[] {0, 0, 0}, v3.applyTensor(arange64(2)).toDoubleArray());
 
     // the good cotangent still works, and gives the closed form  w^T (ct * (1 - tanh^2))
