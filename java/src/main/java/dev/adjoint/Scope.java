@@ -84,6 +84,8 @@ public final class Scope implements AutoCloseable {
     } else if (v instanceof VjpResult r) {
       keepAll(r.outputTree());
       keepAll(r.aux());
+      keepAll(r.outLeaves);  // the traced outputs and inputs hold the pullback's tape
+      keepAll(r.inLeaves);
     } else if (v instanceof Func.Linearized r) {
       keepAll(r.output());
     }

@@ -44,6 +44,23 @@ class ScopeTest {
   }
 
   @Test
+  void aKeptVjpResultKeepsItsPullback() {
+    long before = liveTensors();
+    try (Scope outer = Scope.open()) {
+      Tensor x = Tensor.fromArray(new double[] {1, 2}, 2);
+      Tensor ct = Tensor.fromArray(new double[] {1, 1}, 2);
+      VjpResult single, general;
+      try (Scope inner = Scope.open()) {
+        single = inner.keep(Func.vjp((Fn1) u -> u.mul(u), x));
+        general = inner.keep(Func.vjp((FnN) a -> ((Tensor) a[0]).mul((Tensor) a[0]), x));
+      }
+      assertArrayEquals(new double[] {2, 4}, single.applyTensor(ct).toDoubleArray(), 0.0);
+      assertArrayEquals(new double[] {2, 4}, general.applyTensor(ct).toDoubleArray(), 0.0);
+    }
+    assertEquals(before, liveTensors());
+  }
+
+  @Test
   void runKeepsResultsInsideCollections() {
     long before = liveTensors();
     try (Scope outer = Scope.open()) {
