@@ -1,5 +1,5 @@
-// Reverse mode: the grad level records a tape. Each tracer holds its primal and the node that
-// produced it; backward walks nodes newest-first and runs VJP rules one level down, so the
+// Reverse mode: the grad level records a tape. Each tracer's payload is the tape node that produced
+// it (holding its primal); backward walks nodes newest-first and runs VJP rules one level down, so the
 // backward pass is itself traced by every enclosing transform (grad of grad, vmap of vjp, ...).
 #include <algorithm>
 
@@ -12,36 +12,32 @@
 namespace adjoint {
 namespace {
 
-struct Node {
+// NOTE: a traced value's tape node is its tracer payload. The node keeps the value its op computed
+// (`out`) for the VJP anyway, and that value is the tracer's primal: one object per traced op, not
+// a node plus a payload holding the same primal (a pooled object and two count pairs fewer).
+struct Node : Tracer {
   explicit Node(int nin) : primals(nin), inputs(nin) {}
-  std::atomic<int32_t> refs{1};
   int64_t seq = 0;   // creation order within the level
   const OpDef* def = nullptr;  // null for a leaf (an input of the transform)
   Attrs attrs;
   SmallVector<Tensor, 3> primals;    // saved inputs (one level down)
-  Tensor out;                        // saved output (one level down)
+  Tensor out;                        // the traced value (one level down); a leaf's is its input
   SmallVector<Ref<Node>, 3> inputs;  // producer of each input at this level, or null (a constant)
+  Tensor value_for_read(const char*) const override { return out; }
+  bool all_finite(bool nz) const override { return all_finite_deep(out, nz); }
   ADJ_POOLED_OBJECT
 };
 
-struct GradTracer : Tracer {
-  Tensor primal;
-  Ref<Node> node;
-  Tensor value_for_read(const char*) const override { return primal; }
-  bool all_finite(bool nz) const override { return all_finite_deep(primal, nz); }
-};
+Node* grad_of(const Tensor& t) { return static_cast<Node*>(t.impl()->tracer.get()); }
 
-GradTracer* grad_of(const Tensor& t) { return static_cast<GradTracer*>(t.impl()->tracer.get()); }
-
-// primal by value: callers move a dead result in (each reference count update is a locked
-// instruction, a visible part of a traced op's cost).
-Tensor make_grad(Level* level, Tensor primal, Ref<Node> node) {
-  auto* p = new GradTracer();
-  p->level = Ref<Level>::borrow(level);
-  p->primal = std::move(primal);
-  p->node = std::move(node);
-  const Tensor& v = p->primal;
-  return make_tracer(Ref<TracerBase>::adopt(p), v.shape(), v.dtype(), v.device());
+// The tracer of node n's value; n->out is set.
+Tensor make_grad(Level* level, Ref<Node> n) {
+  n->level = Ref<Level>::borrow(level);
+  const Tensor& v = n->out;
+  const Dims& shape = v.shape();
+  const DType dtype = v.dtype();
+  const Device device = v.device();
+  return make_tracer(Ref<TracerBase>::adopt(n.release()), shape, dtype, device);
 }
 
 }  // namespace
@@ -52,8 +48,8 @@ Tensor grad_process(Level* level, const OpDef& def, const Tensor* in, int nin, c
   bool any = false;
   for (int i = 0; i < nin; i++) {
     if (belongs_to(in[i], level)) {
-      n->primals[i] = grad_of(in[i])->primal;
-      n->inputs[i] = grad_of(in[i])->node;
+      n->primals[i] = grad_of(in[i])->out;
+      n->inputs[i] = Ref<Node>::borrow(grad_of(in[i]));
       any = true;
     } else {
       n->primals[i] = in[i];
@@ -68,8 +64,8 @@ Tensor grad_process(Level* level, const OpDef& def, const Tensor* in, int nin, c
   n->seq = level->next_node++;
   n->def = &def;
   n->attrs = attrs;
-  n->out = out;
-  return make_grad(level, std::move(out), std::move(n));
+  n->out = std::move(out);
+  return make_grad(level, std::move(n));
 }
 
 Tensor grad_wrap(Level* level, const Tensor& x) {
@@ -77,12 +73,13 @@ Tensor grad_wrap(Level* level, const Tensor& x) {
   ADJ_CHECK(is_floating(x.dtype()), ErrorKind::DType, "grad",
             "cannot differentiate with respect to a " << dtype_name(x.dtype()) << " input " << x.shape().str()
                                                       << " (floating point only)");
-  auto* n = new Node(0);
+  Ref<Node> n = Ref<Node>::adopt(new Node(0));
   n->seq = level->next_node++;
-  return make_grad(level, x, Ref<Node>::adopt(n));
+  n->out = x;
+  return make_grad(level, std::move(n));
 }
 
-Tensor grad_unwrap(Level* level, const Tensor& y) { return belongs_to(y, level) ? grad_of(y)->primal : y; }
+Tensor grad_unwrap(Level* level, const Tensor& y) { return belongs_to(y, level) ? grad_of(y)->out : y; }
 
 // acc += g, where an undefined acc is zero; g by value: a dead cotangent is moved in, not counted.
 static void accumulate(Tensor& acc, Tensor g) { acc = acc.defined() ? ops::add(acc, g) : std::move(g); }
@@ -112,7 +109,7 @@ void grad_backward(Level* level, const Tensor* outs, const Tensor* cots, int nou
     ADJ_CHECK(cots[k].dtype() == outs[k].dtype(), ErrorKind::DType, "vjp",
               "cotangent " << k << " has dtype " << dtype_name(cots[k].dtype()) << " but the output has dtype " << dtype_name(outs[k].dtype()));
     if (!belongs_to(outs[k], level)) continue;  // output independent of the inputs
-    Node* n = grad_of(outs[k])->node.get();
+    Node* n = grad_of(outs[k]);
     accumulate(grads[n->seq], cots[k]);
     if (!seen[n->seq]) { seen[n->seq] = 1; stack[n_stack++] = n; }
   }
@@ -159,8 +156,8 @@ void grad_backward(Level* level, const Tensor* outs, const Tensor* cots, int nou
   for (int i = 0; i < nin; i++) {
     const Tensor& x = ins[i];
     ADJ_CHECK(belongs_to(x, level), ErrorKind::Internal, "vjp", "input is not a leaf of this transform");
-    const Tensor& g = grads[grad_of(x)->node->seq];
-    result[i] = g.defined() ? g : ops::zeros_like(grad_of(x)->primal);
+    const Tensor& g = grads[grad_of(x)->seq];
+    result[i] = g.defined() ? g : ops::zeros_like(grad_of(x)->out);
   }
 }
 
