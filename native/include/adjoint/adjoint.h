@@ -158,6 +158,11 @@ int adj_jacrev_backward(int64_t level, const adj_t* outs, int nout, const adj_t*
 /* One output and one input (the common case): the same calls without arrays, which a JNI caller
  * would otherwise copy in and out on every call. Return the gradient / Jacobian, 0 on error. */
 adj_t adj_grad_backward1(int64_t level, adj_t out, adj_t cot, adj_t in, int flags);
+/* A vjp of one input without a level handle: begin wraps x at a new grad level and returns the
+ * traced input, which holds the level; close unwraps y and ends that level (whatever happens, as
+ * adj_grad_unwrap_close). The backward calls take level 0 to mean the level of their first input. */
+adj_t adj_vjp_begin(adj_t x);
+adj_t adj_vjp_close(adj_t traced_x, adj_t y);
 adj_t adj_jacrev_backward1(int64_t level, adj_t out, adj_t in, int64_t chunk);
 
 #ifdef __cplusplus

@@ -359,10 +359,51 @@ adj_t adj_grad_unwrap_close(int64_t level, adj_t y) {
   return r;
 }
 namespace {
+// The grad level a vjp's traced input belongs to (adj_vjp_begin's result).
+Level* level_of_traced(adj_t t, const char* op) {
+  const BorrowedTensor x = in(t, op);
+  ADJ_CHECK(x->is_tracer() && tracer_of(x)->level->kind == LevelKind::Grad, ErrorKind::State, op,
+            "expected the traced input of a vjp (adj_vjp_begin's result), got " << (x->is_tracer() ? "another transform's tracer" : "a plain tensor"));
+  return tracer_of(x)->level.get();
+}
+}  // namespace
+
+adj_t adj_vjp_begin(adj_t x) {
+  return handle_call([&] {
+    const BorrowedTensor bx = in(x, "vjp");
+    Ref<Level> l = push_level(LevelKind::Grad);
+    try {
+      return grad_wrap(l.get(), bx);
+    } catch (...) {
+      pop_level(l.get(), "vjp");
+      throw;
+    }
+  });
+}
+
+adj_t adj_vjp_close(adj_t traced_x, adj_t y) {
+  Level* l = nullptr;
+  const adj_t r = handle_call([&] {
+    l = level_of_traced(traced_x, "vjp");
+    return grad_unwrap(l, in(y, "vjp"));
+  });
+  if (l) {  // end the level also when unwrapping failed, keeping unwrap's error
+    const int kind = t_err_kind;
+    const std::string msg = r == 0 ? t_err_msg : std::string();
+    if (adj_level_end(int64_t(reinterpret_cast<intptr_t>(l))) != 0) {
+      adj_release(r);
+      return 0;
+    }
+    if (r == 0) record(ErrorKind(kind), msg);
+  }
+  return r;
+}
+
+namespace {
 int grad_backward_call(int64_t level, const adj_t* outs, const adj_t* cots, int nout, const adj_t* ins, int nin,
                        adj_t* grads_out, int flags) {
   const int r = guard(-1, [&] {
-    Level* l = level_of(level, "vjp");
+    Level* l = level == 0 && nin > 0 ? level_of_traced(ins[0], "vjp") : level_of(level, "vjp");
     if (flags & ADJ_BACKWARD_END) pop_level(l, level_name(l->kind));
     ADJ_CHECK(nout >= 0 && nin >= 0, ErrorKind::Argument, "vjp", "negative count of outputs (" << nout << ") or inputs (" << nin << ")");
     BorrowedSlots<4> o(nout), c(nout), x(nin);  // no heap for the usual few

@@ -187,20 +187,27 @@ final class Transforms {
   static VjpResult vjp1(String name, Fn1 f, Tensor x) {
     if (x == null) throw new AdjointArgumentException(name, name + ": the input is null instead of a tensor");
     floatingDType(name, x, "input");
-    long lv = begin(GRAD, 0, Randomness.ERROR);
-    boolean open = true;
+    // NOTE: no level handle: the traced input holds the level, and the native calls given level 0
+    // take its level (one call to begin and wrap, none to release).
     try (Scope scope = Scope.open()) {
-      Tensor t = wrapGrad(lv, x);
-      Tensor out = f.apply(t);
-      if (out == null) throw new AdjointArgumentException(name, name + ": the function returned null instead of a tensor");
-      long y = out.h();
-      open = false;
-      Tensor primalOut = Tensor.wrap(NativeCore.adj_grad_unwrap_close(lv, y));
-      scope.keep(t);  // the pullback owns the traced input and output (they hold the tape)
-      scope.keep(out);
-      return new VjpResult(scope.keep(primalOut), out, null, lv, List.of(out), List.of(t), new Object[] {x});
-    } finally {
-      if (open) close(lv);
+      Tensor t = Tensor.wrap(NativeCore.adj_vjp_begin(x.h()), x).sameMetaAs(x);
+      boolean open = true;
+      try {
+        Tensor out = f.apply(t);
+        if (out == null) throw new AdjointArgumentException(name, name + ": the function returned null instead of a tensor");
+        long y = out.h();
+        open = false;
+        Tensor primalOut = Tensor.wrap(NativeCore.adj_vjp_close(t.h(), y), out);
+        scope.keep(t);  // the pullback owns the traced input and output (they hold the tape)
+        scope.keep(out);
+        return new VjpResult(scope.keep(primalOut), out, null, 0, List.of(out), List.of(t), new Object[] {x});
+      } finally {
+        if (open) {  // f failed: end the level (closing on the input itself)
+          long r = NativeCore.adj_vjp_close(t.h(), t.h());
+          if (r == 0) throw Errors.last();
+          NativeCore.adj_release(r);
+        }
+      }
     }
   }
 

@@ -10,8 +10,9 @@ import java.util.List;
 public final class VjpResult {
   private final Object output;
   private final Object aux;
-  // For the pullback and jacrev: the ended grad level, its traced outputs/inputs (they keep the
-  // level alive), the traced output's structure and the primals.
+  // For the pullback and jacrev: the ended grad level (0: the level of the traced input, for the
+  // native calls), its traced outputs/inputs (they keep the level alive), the traced output's
+  // structure and the primals.
   final long level;
   final List<Tensor> outLeaves, inLeaves;
   final Object outStructure;

@@ -150,5 +150,7 @@ public final class NativeCore {
       @Cast("const adj_t*") long[] ins, int nin, @Cast("adj_t*") long[] gradsOut, int flags);
   public static final int ADJ_BACKWARD_END = 1, ADJ_BACKWARD_RELEASE = 2;
   public static native long adj_grad_backward1(long level, long out, long cot, long in, int flags);
+  public static native long adj_vjp_begin(long x);
+  public static native long adj_vjp_close(long tracedX, long y);
   public static native long adj_jacrev_backward1(long level, long out, long in, long chunk);
 }
