@@ -156,8 +156,10 @@ void grad_backward(Level* level, const Tensor* outs, const Tensor* cots, int nou
   for (int i = 0; i < nin; i++) {
     const Tensor& x = ins[i];
     ADJ_CHECK(belongs_to(x, level), ErrorKind::Internal, "vjp", "input is not a leaf of this transform");
-    const Tensor& g = grads[grad_of(x)->seq];
-    result[i] = g.defined() ? g : ops::zeros_like(grad_of(x)->out);
+    Tensor& g = grads[grad_of(x)->seq];
+    bool again = false;  // the same leaf asked for later too: copy, else hand the count over
+    for (int j = i + 1; j < nin && !again; j++) again = belongs_to(ins[j], level) && grad_of(ins[j]) == grad_of(x);
+    result[i] = !g.defined() ? ops::zeros_like(grad_of(x)->out) : again ? g : std::move(g);
   }
 }
 
