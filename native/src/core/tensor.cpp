@@ -7,7 +7,7 @@
 namespace adjoint {
 
 Storage::~Storage() {
-  if (data) backend_for(device).free(data, nbytes);
+  if (data && data != inline_data) backend_for(device).free(data, nbytes);
 }
 
 
@@ -20,7 +20,8 @@ Tensor Tensor::empty(const Dims& shape, DType dtype, Device device, const char* 
   Ref<Storage> storage = Ref<Storage>::adopt(st);
   st->nbytes = size_t(nbytes);
   st->device = device;
-  st->data = backend_for(device).alloc(st->nbytes, op);
+  st->data = device.type == DeviceType::CPU && st->nbytes <= Storage::kInlineBytes ? st->inline_data
+                                                                                  : backend_for(device).alloc(st->nbytes, op);
   auto* impl = new TensorImpl();
   impl->storage = std::move(storage);
   impl->shape = shape;

@@ -35,6 +35,14 @@ struct Storage {
   // its producer before the tensor is returned; ops may then use the places instead of reading
   // every zero (matmul of such a matrix: a gather, not a dense product). Null when unknown.
   std::unique_ptr<SparseFacts> sparse;
+  // NOTE: CPU data of at most kInlineBytes lives here, in the storage object itself: one pooled
+  // object instead of an object plus an allocator block (and its thread-local lookups) for the
+  // small tensors that make up most of a small workload. 16-byte aligned (kernels load unaligned;
+  // streaming stores align themselves). Like the pool's other objects, not counted in
+  // memory_stats()'s live bytes.
+  static constexpr size_t kInlineBytes = 128;
+  alignas(16) unsigned char inline_data[kInlineBytes];
+  Storage() {}  // user-provided: `new Storage()` must not zero the inline buffer
   ~Storage();
   ADJ_POOLED_OBJECT
 };
