@@ -23,7 +23,31 @@ import java.util.function.Supplier;
  * open one throws. A tensor is owned by exactly one scope (or the Cleaner) at a time.
  */
 public final class Scope implements AutoCloseable {
-  private static final ThreadLocal<Scope> CURRENT = new ThreadLocal<>();
+  // NOTE: the current scope is looked up for every tensor an op returns and set twice per scope,
+  // and ThreadLocal's get and set (a hash probe each) showed in small workloads. A one-entry cache
+  // of the last thread's holder answers with two loads and a compare. It is read racily on
+  // purpose: a holder's thread is final, so a holder read from it is either this thread's (and only
+  // this thread writes its scope) or another's (then the ThreadLocal answers and the cache is
+  // refreshed). It may keep the last thread's holder reachable after that thread ends.
+  private static final class Holder {
+    final Thread thread;
+    Scope current;
+
+    Holder(Thread thread) {
+      this.thread = thread;
+    }
+  }
+
+  private static final ThreadLocal<Holder> HOLDER = ThreadLocal.withInitial(() -> new Holder(Thread.currentThread()));
+  private static Holder last;
+
+  private static Holder holder() {
+    Holder h = last;
+    if (h != null && h.thread == Thread.currentThread()) return h;
+    h = HOLDER.get();
+    last = h;
+    return h;
+  }
 
   private final Scope parent;
   private final Thread thread;
@@ -38,14 +62,15 @@ public final class Scope implements AutoCloseable {
 
   /** Opens a scope on this thread; use with try-with-resources. */
   public static Scope open() {
-    Scope s = new Scope(CURRENT.get());
-    CURRENT.set(s);
+    Holder h = holder();
+    Scope s = new Scope(h.current);
+    h.current = s;
     return s;
   }
 
   /** The innermost open scope of this thread, or null. */
   public static Scope current() {
-    return CURRENT.get();
+    return holder().current;
   }
 
   /**
@@ -110,7 +135,8 @@ public final class Scope implements AutoCloseable {
     if (closed) return;
     if (Thread.currentThread() != thread)
       throw new IllegalStateException("Scope.close: a scope must be closed on the thread that opened it");
-    if (CURRENT.get() != this)
+    Holder holder = holder();
+    if (holder.current != this)
       throw new IllegalStateException("Scope.close: scopes must be closed innermost first");
     closed = true;
     // One native call releases the whole scope: per-tensor JNI calls would cost as much as the ops.
@@ -139,7 +165,7 @@ public final class Scope implements AutoCloseable {
       owned[i] = null;
     }
     count = 0;
-    CURRENT.set(parent);
+    holder.current = parent;
     if (n == 1) dev.adjoint.internal.NativeCore.adj_release(first);
     else if (n > 1) dev.adjoint.internal.NativeCore.adj_release_many(handles, n);
   }
