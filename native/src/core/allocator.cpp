@@ -98,7 +98,8 @@ struct LocalCache {
 // counts anything and by ThreadExit's destructor.
 // The front cache itself is on the heap, made by enter(): the library's thread-local block stays
 // a few hundred bytes, small enough for the loader to place it in the static TLS block, where
-// each lookup is a load instead of a call (see TLS_FLAGS in CMakeLists.txt).
+// each lookup is a short call into the loader instead of __tls_get_addr (ADJOINT_PIC_FLAGS in
+// CMakeLists.txt).
 struct ThreadState {
   ThreadStats stats;
   LocalCache* cache;  // null before enter(), after ThreadExit, or if it could not be allocated

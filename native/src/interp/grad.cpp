@@ -98,8 +98,7 @@ void grad_backward(Level* level, const Tensor* outs, const Tensor* cots, int nou
   // tapes, so that a small backward pass allocates nothing here.
   const int n_nodes = int(level->next_node);
   SmallVector<Tensor, 32> grads(n_nodes);
-  SmallVector<char, 32> seen(n_nodes);
-  std::fill(seen.begin(), seen.end(), char(0));
+  SmallVector<char, 32> seen(n_nodes);  // zeros (SmallVector value-initialises)
   SmallVector<Node*, 32> order(n_nodes), stack(n_nodes);
   int n_order = 0, n_stack = 0;
   for (int k = 0; k < nout; k++) {
@@ -114,43 +113,38 @@ void grad_backward(Level* level, const Tensor* outs, const Tensor* cots, int nou
     if (!seen[n->seq]) { seen[n->seq] = 1; stack[n_stack++] = n; }
   }
   // Collect the nodes reachable from the outputs.
+  int max_nin = 0;
   while (n_stack > 0) {
     Node* n = stack[--n_stack];
     order[n_order++] = n;
+    max_nin = std::max(max_nin, int(n->inputs.size()));
     for (auto& in : n->inputs)
       if (in && !seen[in->seq]) { seen[in->seq] = 1; stack[n_stack++] = in.get(); }
   }
   // NOTE: seq increases with creation, so newest-first is a reverse topological order.
   std::sort(order.begin(), order.begin() + n_order, [](Node* a, Node* b) { return a->seq > b->seq; });
-  constexpr int kMaxInline = 8;
+  // One set of rule arguments for every node (emptied after each), not one per node.
+  SmallVector<char, 8> need_buf(max_nin);
+  SmallVector<Tensor, 8> in_grads_buf(max_nin);
+  bool* need = reinterpret_cast<bool*>(need_buf.data());
+  Tensor* in_grads = in_grads_buf.data();
   for (int oi = 0; oi < n_order; oi++) {
     Node* n = order[oi];
     if (!n->def) continue;  // a leaf: its gradient stays in `grads`
     Tensor g = std::move(grads[n->seq]);  // frees the intermediate cotangent early
     if (!g.defined()) continue;
     const int nin = int(n->primals.size());
-    std::vector<char> need_heap;
-    std::vector<Tensor> grads_heap;
-    bool need_inline[kMaxInline];
-    Tensor grads_inline[kMaxInline];
-    bool* need = need_inline;
-    Tensor* in_grads = grads_inline;
-    if (nin > kMaxInline) {
-      need_heap.resize(size_t(nin));
-      grads_heap.resize(size_t(nin));
-      need = reinterpret_cast<bool*>(need_heap.data());
-      in_grads = grads_heap.data();
-    }
     bool any = false;
     for (int i = 0; i < nin; i++) any |= (need[i] = bool(n->inputs[i]));
     if (!any) continue;
     n->def->vjp(g, n->primals.data(), nin, n->out, n->attrs, need, in_grads);
     for (int i = 0; i < nin; i++) {
-      if (!need[i] || !in_grads[i].defined()) continue;
-      ADJ_CHECK(in_grads[i].shape() == n->primals[i].shape(), ErrorKind::Internal, n->def->name,
-                "vjp rule gave input " << i << " a cotangent of shape " << in_grads[i].shape().str() << " for shape "
+      Tensor gi = std::move(in_grads[i]);  // leaves the slot empty for the next node
+      if (!need[i] || !gi.defined()) continue;
+      ADJ_CHECK(gi.shape() == n->primals[i].shape(), ErrorKind::Internal, n->def->name,
+                "vjp rule gave input " << i << " a cotangent of shape " << gi.shape().str() << " for shape "
                                        << n->primals[i].shape().str());
-      accumulate(grads[n->inputs[i]->seq], std::move(in_grads[i]));
+      accumulate(grads[n->inputs[i]->seq], std::move(gi));
     }
   }
   for (int i = 0; i < nin; i++) {
