@@ -4,7 +4,6 @@
 #include <cstddef>
 #include <new>
 #include <type_traits>
-#include <vector>
 
 namespace adjoint {
 
@@ -16,16 +15,18 @@ class SmallVector {
  public:
   explicit SmallVector(int n) : n_(n) {
     if (n > N) {
-      heap_.resize(size_t(n));
-      p_ = heap_.data();
+      p_ = new T[size_t(n)]();
     } else {
       p_ = reinterpret_cast<T*>(inline_);
       for (int i = 0; i < n; i++) new (&p_[i]) T();
     }
   }
   ~SmallVector() {
-    if (n_ <= N)
+    if (n_ > N) {
+      delete[] p_;
+    } else {
       for (int i = 0; i < n_; i++) p_[i].~T();
+    }
   }
   SmallVector(const SmallVector&) = delete;
   SmallVector& operator=(const SmallVector&) = delete;
@@ -35,12 +36,13 @@ class SmallVector {
   const T* data() const { return p_; }
   T* begin() { return p_; }
   T* end() { return p_ + n_; }
+  const T* begin() const { return p_; }
+  const T* end() const { return p_ + n_; }
   int size() const { return n_; }
 
  private:
   alignas(T) unsigned char inline_[sizeof(T) * N];
-  std::vector<T> heap_;
-  T* p_;
+  T* p_;  // inline_ or, beyond N, a heap array (no std::vector member to build and destroy)
   int n_;
 };
 
