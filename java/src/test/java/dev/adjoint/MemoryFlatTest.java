@@ -25,7 +25,7 @@ class MemoryFlatTest {
     final int rounds = 100, perRound = 100_000;  // 10M op calls
     Scope outer = Scope.open();
     Tensor w = Tensor.randn(4, 4), x = Tensor.randn(4);
-    long warmRss = 0, warmLive = 0;
+    long warmRss = 0, warmLive = 0, warmTensors = 0;
     long start = System.nanoTime();
     for (int r = 0; r < rounds; r++) {
       try (Scope s = Scope.open()) {
@@ -41,6 +41,7 @@ class MemoryFlatTest {
         System.gc();
         warmRss = rssKiB();
         warmLive = Adjoint.memoryStats().liveBytes();
+        warmTensors = Adjoint.memoryStats().liveTensors();  // small tensors' data is not in liveBytes
       }
     }
     double secs = (System.nanoTime() - start) / 1e9;
@@ -50,9 +51,11 @@ class MemoryFlatTest {
     double growth = 100.0 * (endRss - warmRss) / warmRss;
     outer.close();
     System.out.printf("MemoryFlatTest: %d op calls in %.2f s (%.0f ns/op); RSS after warm-up %d KiB, at end %d KiB (%+.2f%%); "
-            + "native live bytes %d -> %d%n",
-        (long) rounds * perRound, secs, secs * 1e9 / ((long) rounds * perRound), warmRss, endRss, growth, warmLive, m.liveBytes());
+            + "native live bytes %d -> %d, live tensors %d -> %d%n",
+        (long) rounds * perRound, secs, secs * 1e9 / ((long) rounds * perRound), warmRss, endRss, growth, warmLive, m.liveBytes(),
+        warmTensors, m.liveTensors());
     assertEquals(warmLive, m.liveBytes(), "native live bytes must return to the warm-up figure");
+    assertEquals(warmTensors, m.liveTensors(), "live native tensors must return to the warm-up figure");
     assertTrue(growth < 5.0, "RSS grew by " + growth + "%");
   }
 }
