@@ -3,6 +3,7 @@
 #include <vector>
 
 #include "check.h"
+#include "backends/cpu/stream_store.h"
 #include "core/allocator.h"
 #include "core/random.h"
 #include "interp/dispatch.h"
@@ -292,7 +293,12 @@ TEST(large_outputs_stream_exactly) {
   Tensor b = O::div(O::arange(1, double(cols) + 1, 1, DType::Float32), vec({7}, {}, DType::Float32));
   Tensor big = O::mul(a, b);
   Tensor full = O::sub(big, O::reshape(O::arange(0, double(rows * cols), 1, DType::Float32), Dims{rows, cols}));
-  for (int64_t r : {int64_t(0), int64_t(1), int64_t(4097), rows - 1}) {
+  // The last stream_cached_tail_bytes() go out with ordinary stores: rows on both sides of that
+  // boundary too.
+  const int64_t out_bytes = rows * cols * 4, row_bytes = cols * 4;
+  const int64_t tail_row = (out_bytes - std::min(out_bytes, cpu::stream_cached_tail_bytes()) + row_bytes - 1) / row_bytes;
+  CHECK(out_bytes >= cpu::stream_threshold_bytes() || cpu::stream_threshold_bytes() > (int64_t(32) << 20));
+  for (int64_t r : {int64_t(0), int64_t(1), int64_t(4097), rows - 1, std::max<int64_t>(0, tail_row - 1), std::min(rows - 1, tail_row)}) {
     Tensor ar = O::select(a, 0, r);
     CHECK(same(values(O::select(big, 0, r)), values(O::mul(ar, b)), 0));
     Tensor seq = O::arange(double(r * cols), double((r + 1) * cols), 1, DType::Float32);

@@ -167,7 +167,11 @@ template <class T>
 template <class T, class O, class Fn>
 void binary_loop(const Tensor& a, const Tensor& b, const Tensor& out, Fn fn, VecBinaryRows<T> vec = nullptr) {
   Loop<3> loop(out.shape(), {&out, &a, &b}, true);
-  const bool stream = out.numel() * int64_t(sizeof(O)) >= stream_threshold_bytes();
+  const int64_t out_bytes = out.numel() * int64_t(sizeof(O));
+  const bool stream = out_bytes >= stream_threshold_bytes();
+  // Rows that start at or past this byte offset of out are the cached tail (stream_store.h).
+  const int64_t tail_from = out_bytes - std::min(out_bytes, stream_cached_tail_bytes());
+  const char* out_base = static_cast<const char*>(out.raw_data());
   loop.run_rows([&](std::array<char*, 3> p, std::array<int64_t, 3> s, int64_t n, int64_t rows, std::array<int64_t, 3> rs) {
     if constexpr (std::is_same<T, O>::value) {
       // Contiguous output rows; each input contiguous (stride 1) or a broadcast scalar (stride 0).
@@ -175,13 +179,21 @@ void binary_loop(const Tensor& a, const Tensor& b, const Tensor& out, Fn fn, Vec
       const int64_t sb = s[2] == sizeof(T) ? 1 : (s[2] == 0 ? 0 : -1);
       if (vec && s[0] == sizeof(O) && sa >= 0 && sb >= 0 && (sa | sb)) {
         constexpr int64_t e = sizeof(T);  // byte strides of T tensors are whole elements
-        if (!stream) {
-          vec(reinterpret_cast<const T*>(p[1]), sa, rs[1] / e, reinterpret_cast<const T*>(p[2]), sb, rs[2] / e,
-              reinterpret_cast<T*>(p[0]), rs[0] / e, n, rows);
-          return;
+        int64_t streamed = 0;  // leading rows that go out with streaming stores
+        if (stream && rs[0] > 0) {
+          const int64_t off = p[0] - out_base;
+          streamed = off >= tail_from ? 0 : std::min(rows, (tail_from - off + rs[0] - 1) / rs[0]);
+        } else if (stream) {
+          streamed = rows;
         }
-        binary_streamed_rows(vec, reinterpret_cast<const T*>(p[1]), sa, rs[1] / e, reinterpret_cast<const T*>(p[2]), sb, rs[2] / e,
-                             reinterpret_cast<T*>(p[0]), rs[0] / e, n, rows);
+        if (streamed > 0)
+          binary_streamed_rows(vec, reinterpret_cast<const T*>(p[1]), sa, rs[1] / e, reinterpret_cast<const T*>(p[2]), sb, rs[2] / e,
+                               reinterpret_cast<T*>(p[0]), rs[0] / e, n, streamed);
+        if (streamed < rows) {
+          const int64_t r0 = streamed;
+          vec(reinterpret_cast<const T*>(p[1] + r0 * rs[1]), sa, rs[1] / e, reinterpret_cast<const T*>(p[2] + r0 * rs[2]), sb, rs[2] / e,
+              reinterpret_cast<T*>(p[0] + r0 * rs[0]), rs[0] / e, n, rows - r0);
+        }
         return;
       }
     }

@@ -51,6 +51,14 @@ void CpuBackend::cat(const Tensor* in, int nin, int dim, bool stacked, const Ten
   }
 }
 
+int64_t stream_cached_tail_bytes() {
+  static const int64_t bytes = [] {
+    if (const char* env = std::getenv("ADJOINT_STREAM_TAIL_BYTES"); env && *env) return int64_t(std::atoll(env));  // A/B runs
+    return stream_threshold_bytes() / 4;
+  }();
+  return bytes;
+}
+
 void* CpuBackend::alloc(size_t nbytes, const char* op) { return host_alloc(nbytes, op); }
 void CpuBackend::free(void* p, size_t nbytes) { host_free(p, nbytes); }
 void CpuBackend::copy_from_host(void* dst, const void* src, size_t nbytes) { if (nbytes) std::memcpy(dst, src, nbytes); }

@@ -17,6 +17,12 @@ namespace adjoint::cpu {
 // lower threshold measured slower overall (W6 1.0 -> 1.8 ms at 8 MiB). Read once from sysfs
 // (cpu0's L3, else L2), 32 MiB if unknown; ADJOINT_STREAM_BYTES in the environment overrides it.
 int64_t stream_threshold_bytes();
+// NOTE: of a streamed output, the last stream_cached_tail_bytes() (a quarter of the threshold) are
+// written with ordinary stores: they stay in the last-level cache, which the streamed part passes
+// by, so when the caching allocator hands the same block to the next call of the same shape (a
+// Hessian in a loop), that part is written in cache, not through memory. ADJOINT_STREAM_TAIL_BYTES
+// overrides it (0: stream it all).
+int64_t stream_cached_tail_bytes();
 
 // Elements per staging block: kernels compute a block into an L1-resident buffer, then stream it.
 constexpr int64_t kStreamBlockBytes = 4096;
