@@ -10,7 +10,9 @@ namespace adjoint {
 template <class T>
 inline T* tls_address(T& v) {
   T* p = &v;
+#if defined(__GNUC__)
   asm("" : "+r"(p));
+#endif
   return p;
 }
 
