@@ -230,6 +230,10 @@ std::map<OpId, std::vector<Sample>> sample_table() {
   t[OpId::Cat] = {{{real({2, 3}), real({1, 3})}, attrs({0}), "dim 0"},
                   {{real({2, 3}), real({2, 1}), T(real({2, 2}))}, attrs({-1}), "three, dim -1"},
                   {{S(real({3})), real({2})}, attrs({0}), "1-D strided"}};
+  t[OpId::Stack] = {{{real({2, 3}), real({2, 3})}, attrs({0}), "dim 0"},
+                    {{real({2, 3}), T(real({2, 3})), real({2, 3})}, attrs({-1}), "three, dim -1, a transposed part"},
+                    {{S(real({3})), real({3})}, attrs({1}), "1-D strided"},
+                    {{real({}), real({})}, attrs({0}), "0-d parts"}};
   t[OpId::SliceBackward] = {{{real({3, 4})}, attrs({0, 1, 6, 2, 6}), "dim 0 step 2"},
                             {{real({2, 3})}, attrs({-1, -3, 10, 1, 5}), "negative dim/start, clamped end"},
                             {{T(real({3, 2}))}, attrs({1, 0, 5, 3, 5}), "transposed, step 3"}};

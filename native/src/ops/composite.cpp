@@ -88,28 +88,17 @@ Tensor stack(const std::vector<Tensor>& xs, int64_t dim) {
   return as_op("stack", [&] {
     ADJ_CHECK(!xs.empty(), ErrorKind::Argument, "stack", "expected a non-empty list of tensors");
     int d = wrap_dim(dim, xs[0].ndim() + 1, "stack");
+    ADJ_CHECK(xs[0].ndim() < kMaxDims, ErrorKind::Unsupported, "stack",
+              "shape " << xs[0].shape().str() << " already has the maximum rank " << kMaxDims);
     for (size_t i = 1; i < xs.size(); i++) {
       ADJ_CHECK(xs[i].shape() == xs[0].shape(), ErrorKind::Shape, "stack",
                 "all tensors must have the same shape: input 0 is " << xs[0].shape().str() << ", input " << i << " is " << xs[i].shape().str());
       check_same_dtype("stack", xs[0], xs[i]);
+      check_same_device("stack", xs[0], xs[i]);
     }
-    // Concrete inputs go straight into the result (any level sees them as constants, so the
-    // composite would give the same tensor); traced ones take the composite, which every
-    // transform knows.
-    bool traced = false;
-    for (const Tensor& t : xs) traced |= t.is_tracer();
-    if (!traced) {
-      for (const Tensor& t : xs) check_same_device("stack", xs[0], t);
-      Dims sh = xs[0].shape();
-      sh.insert(d, int64_t(xs.size()));
-      Tensor out = Tensor::empty(sh, xs[0].dtype(), xs[0].device(), "stack");
-      backend_for(out.device()).cat(xs.data(), int(xs.size()), d, true, out);
-      return out;
-    }
-    std::vector<Tensor> us;
-    us.reserve(xs.size());
-    for (const Tensor& t : xs) us.push_back(unsqueeze(t, d));
-    return cat(us, d);
+    Attrs at;
+    at.ints = Dims{d};
+    return apply(OpId::Stack, xs.data(), int(xs.size()), at);  // a fused primitive (OpDef::decompose)
   });
 }
 

@@ -73,6 +73,17 @@ Tensor eval_cat(const Tensor* in, int nin, const Attrs& at) {
   return out;
 }
 
+// attrs.ints = {dim}, dim of the result; inputs of one shape, dtype and device (ops::stack checks):
+// each part copied straight into its place in the result (Backend::cat), with no unsqueezed view.
+Tensor eval_stack(const Tensor* in, int nin, const Attrs& at) {
+  const int d = wrap_dim(at.ints[0], in[0].ndim() + 1, "stack");
+  Dims sh = in[0].shape();
+  sh.insert(d, int64_t(nin));
+  Tensor out = Tensor::empty(sh, in[0].dtype(), in[0].device(), "stack");
+  backend_of(out).cat(in, nin, d, true, out);
+  return out;
+}
+
 // attrs.ints = {dim, start, end, step, size}: zeros of `size` along dim, g placed at the slice.
 Tensor eval_slice_backward(const Tensor* in, int, const Attrs& at) {
   const Tensor& g = in[0];
@@ -140,6 +151,15 @@ Tensor jvp_cat(const Tensor* p, const Tensor* t, int nin, const Tensor&, const A
   for (int i = 0; i < nin; i++) ts[i] = t[i].defined() ? t[i] : O::zeros_like(p[i]);
   return O::cat(ts, at.ints[0]);
 }
+// Under transforms stack is its composite, unsqueeze and cat (OpDef::decompose).
+Tensor decompose_stack(const Tensor* in, int nin, const Attrs& at) {
+  const int64_t d = wrap_dim(at.ints[0], in[0].ndim() + 1, "stack");
+  std::vector<Tensor> parts;
+  parts.reserve(size_t(nin));
+  for (int i = 0; i < nin; i++) parts.push_back(O::unsqueeze(in[i], d));
+  return O::cat(parts, d);
+}
+
 void vjp_cat(const Tensor& g, const Tensor* p, int nin, const Tensor&, const Attrs& at, const bool* need, Tensor* grads) {
   int d = wrap_dim(at.ints[0], p[0].ndim(), "cat");
   int64_t pos = 0;
@@ -223,6 +243,8 @@ void register_index_ops(OpDef* t) {
   t[int(OpId::Cat)].jvp = jvp_cat;
   t[int(OpId::Cat)].vjp = vjp_cat;
   t[int(OpId::Cat)].batch = batch_cat;
+  t[int(OpId::Stack)].eval = eval_stack;
+  t[int(OpId::Stack)].decompose = decompose_stack;
   t[int(OpId::SliceBackward)].eval = eval_slice_backward;
   t[int(OpId::SliceBackward)].jvp = jvp_slice_backward;
   t[int(OpId::SliceBackward)].vjp = vjp_slice_backward;

@@ -1,7 +1,7 @@
 // The primitive set. One X-macro line per primitive: adding an op starts here.
 // Composite ops (mean, softmax, ...) are built from these in composite.cpp and need no entry.
-// Fused primitives (linear, tanh_backward, ...) have one kernel for concrete inputs and run as
-// their composite under transforms (OpDef::decompose).
+// Fused primitives (linear, tanh_backward, stack, ...) have one kernel for concrete inputs and run
+// as their composite under transforms (OpDef::decompose).
 #pragma once
 
 // X(Id, "name", number of tensor inputs; -1 = variadic)
@@ -29,6 +29,7 @@
   X(Select, "select", 1) X(Squeeze, "squeeze", 1)           \
   X(Unsqueeze, "unsqueeze", 1) X(Contiguous, "contiguous", 1) \
   X(IndexSelect, "index_select", 2) X(Cat, "cat", -1)       \
+  X(Stack, "stack", -1)                                     \
   /* adjoints of slicing and gathering (used by vjp rules) */ \
   X(SliceBackward, "slice_backward", 1) X(IndexAdd, "index_add", 2)
 
