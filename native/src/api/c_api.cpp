@@ -343,21 +343,27 @@ adj_t adj_vmap_basis(int64_t level, int64_t n, int64_t start, int dtype) {
 }
 adj_t adj_grad_wrap(int64_t level, adj_t x) { return handle_call([&] { return grad_wrap(level_of(level, "grad"), in(x, "grad")); }); }
 adj_t adj_grad_unwrap(int64_t level, adj_t y) { return handle_call([&] { return grad_unwrap(level_of(level, "grad"), in(y, "grad")); }); }
-adj_t adj_grad_unwrap_close(int64_t level, adj_t y) {
-  const adj_t r = adj_grad_unwrap(level, y);
-  if (r == 0) {  // close anyway, keeping unwrap's error
+namespace {
+// Unwraps y at level l and ends the level whatever happens (also releasing its handle when
+// `release_level`); the first error is the one recorded.
+adj_t unwrap_and_end(int64_t l, adj_t y, bool release_level, const char* op) {
+  const adj_t r = handle_call([&] { return grad_unwrap(level_of(l, op), in(y, op)); });
+  if (r == 0) {
     const int kind = t_err_kind;
     const std::string msg = t_err_msg;
-    adj_level_close(level);
+    release_level ? adj_level_close(l) : adj_level_end(l);
     record(ErrorKind(kind), msg);
     return 0;
   }
-  if (adj_level_close(level) != 0) {
+  if ((release_level ? adj_level_close(l) : adj_level_end(l)) != 0) {
     adj_release(r);
     return 0;
   }
   return r;
 }
+}  // namespace
+
+adj_t adj_grad_unwrap_close(int64_t level, adj_t y) { return unwrap_and_end(level, y, true, "grad"); }
 namespace {
 // The grad level a vjp's traced input belongs to (adj_vjp_begin's result).
 Level* level_of_traced(adj_t t, const char* op) {
@@ -382,21 +388,9 @@ adj_t adj_vjp_begin(adj_t x) {
 }
 
 adj_t adj_vjp_close(adj_t traced_x, adj_t y) {
-  Level* l = nullptr;
-  const adj_t r = handle_call([&] {
-    l = level_of_traced(traced_x, "vjp");
-    return grad_unwrap(l, in(y, "vjp"));
-  });
-  if (l) {  // end the level also when unwrapping failed, keeping unwrap's error
-    const int kind = t_err_kind;
-    const std::string msg = r == 0 ? t_err_msg : std::string();
-    if (adj_level_end(int64_t(reinterpret_cast<intptr_t>(l))) != 0) {
-      adj_release(r);
-      return 0;
-    }
-    if (r == 0) record(ErrorKind(kind), msg);
-  }
-  return r;
+  int64_t l = 0;
+  if (guard(-1, [&] { l = int64_t(reinterpret_cast<intptr_t>(level_of_traced(traced_x, "vjp"))); return 0; }) != 0) return 0;
+  return unwrap_and_end(l, y, false, "vjp");
 }
 
 namespace {

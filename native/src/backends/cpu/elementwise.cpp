@@ -189,11 +189,9 @@ void binary_loop(const Tensor& a, const Tensor& b, const Tensor& out, Fn fn, Vec
         if (streamed > 0)
           binary_streamed_rows(vec, reinterpret_cast<const T*>(p[1]), sa, rs[1] / e, reinterpret_cast<const T*>(p[2]), sb, rs[2] / e,
                                reinterpret_cast<T*>(p[0]), rs[0] / e, n, streamed);
-        if (streamed < rows) {
-          const int64_t r0 = streamed;
-          vec(reinterpret_cast<const T*>(p[1] + r0 * rs[1]), sa, rs[1] / e, reinterpret_cast<const T*>(p[2] + r0 * rs[2]), sb, rs[2] / e,
-              reinterpret_cast<T*>(p[0] + r0 * rs[0]), rs[0] / e, n, rows - r0);
-        }
+        if (streamed < rows)  // the rest with ordinary stores
+          vec(reinterpret_cast<const T*>(p[1] + streamed * rs[1]), sa, rs[1] / e, reinterpret_cast<const T*>(p[2] + streamed * rs[2]),
+              sb, rs[2] / e, reinterpret_cast<T*>(p[0] + streamed * rs[0]), rs[0] / e, n, rows - streamed);
         return;
       }
     }

@@ -214,7 +214,7 @@ final class Transforms {
   /** The pullback of a vjp result: given the output's cotangent, one cotangent per primal. */
   static Object pullback(VjpResult v, Object[] cts) {
     FnN.checkArity("vjp pullback", cts, 1);
-    if (cts[0] instanceof Tensor ct && v.singleTensors())  // the cotangent is the result's one tensor
+    if (cts[0] instanceof Tensor ct && v.singleTensors)  // the cotangent is the result's one tensor
       return List.of(pullback1(v, ct));
     List<Tensor> ctLeaves = Pytree.leavesLike("vjp", "the cotangent", cts[0], "the output", v.outStructure);
     try (Scope s = Scope.open()) {

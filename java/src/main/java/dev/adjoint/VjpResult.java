@@ -17,6 +17,8 @@ public final class VjpResult {
   final List<Tensor> outLeaves, inLeaves;
   final Object outStructure;
   final Object[] primals;
+  /** One tensor primal and one tensor output: the pullback is one native call. */
+  final boolean singleTensors;
   private FnN pullback;  // made on first request
 
   VjpResult(Object output, Object outStructure, Object aux, long level, List<Tensor> outLeaves, List<Tensor> inLeaves, Object[] primals) {
@@ -27,6 +29,7 @@ public final class VjpResult {
     this.outLeaves = outLeaves;
     this.inLeaves = inLeaves;
     this.primals = primals;
+    this.singleTensors = primals.length == 1 && primals[0] instanceof Tensor && inLeaves.size() == 1 && outStructure instanceof Tensor;
   }
 
   /** The output, which must be a single tensor. */
@@ -62,13 +65,8 @@ public final class VjpResult {
 
   /** For a single tensor primal: its cotangent. */
   public Tensor applyTensor(Tensor ct) {
-    if (ct != null && singleTensors()) return Transforms.pullback1(this, ct);
+    if (ct != null && singleTensors) return Transforms.pullback1(this, ct);
     List<Object> r = apply(ct);
     return Pytree.expectTensor(r.get(0), "vjp cotangent");
-  }
-
-  /** One tensor primal and one tensor output: the pullback is one native call. */
-  boolean singleTensors() {
-    return primals.length == 1 && primals[0] instanceof Tensor && inLeaves.size() == 1 && outStructure instanceof Tensor;
   }
 }
