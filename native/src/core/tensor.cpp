@@ -3,11 +3,48 @@
 #include "backends/backend.h"
 #include "core/allocator.h"
 #include "core/error.h"
+#include "core/tls.h"
 
 namespace adjoint {
 
 Storage::~Storage() {
   if (data && data != inline_data) backend_for(device).free(data, nbytes);
+}
+
+namespace {
+// Tracer payloads whose deletion is pending on this thread (constant-initialised and trivially
+// destructible: one thread-local lookup, no guard; usable during thread exit).
+struct DeadTracers {
+  TracerBase* head;
+  bool draining;
+};
+thread_local DeadTracers t_dead{};
+}  // namespace
+
+// NOTE: tracer payloads form chains as long as the user's program: a tape node holds its input
+// nodes (Ref<Node>) and tensors whose TensorImpls hold tracers of enclosing levels (a jvp dual's
+// primal, a batched value, a node's saved values), so the last reference to the end of a chain
+// of 10^5 ops would release it recursively, one nest of destructors per op, and overflow the
+// stack (a JVM crash, also on the Cleaner's thread). Every such chain passes through a TracerBase,
+// so the deletion of one is where recursion stops: the outermost deletion on a thread deletes its
+// payload, and every payload released meanwhile (by that destructor or by the ones it runs) is
+// pushed on this thread's list instead of being deleted in place, then deleted by the outermost
+// one in a loop. The depth is then one payload's destructor whatever the chain's length; the
+// cost is one thread-local lookup per payload, and no allocation (the list is intrusive).
+void TracerBase::destroy_unreferenced(TracerBase* p) {
+  DeadTracers& d = *tls_address(t_dead);
+  if (d.draining) {
+    p->next_dead = d.head;
+    d.head = p;
+    return;
+  }
+  d.draining = true;
+  delete p;
+  while (TracerBase* q = d.head) {
+    d.head = q->next_dead;
+    delete q;
+  }
+  d.draining = false;
 }
 
 

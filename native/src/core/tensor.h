@@ -51,6 +51,9 @@ struct Storage {
 struct TracerBase {
   std::atomic<int32_t> refs{1};
   virtual ~TracerBase() = default;
+  // Called by Ref when the last reference goes (instead of delete); see tensor.cpp's NOTE.
+  static void destroy_unreferenced(TracerBase* p);
+  TracerBase* next_dead;  // link of the deferred-deletion list; unset (and unread) until then
   ADJ_POOLED_OBJECT
 };
 
