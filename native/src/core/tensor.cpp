@@ -49,7 +49,7 @@ void TracerBase::destroy_unreferenced(TracerBase* p) {
 
 
 Tensor Tensor::empty(const Dims& shape, DType dtype, Device device, const char* op) {
-  int64_t n = numel_of(shape);
+  int64_t n = numel_of(shape, op);
   size_t isz = itemsize(dtype);
   int64_t nbytes = 0;
   ADJ_CHECK(!__builtin_mul_overflow(n, int64_t(isz), &nbytes), ErrorKind::OutOfMemory, op, "shape " << shape.str() << " is too large");
@@ -68,12 +68,13 @@ Tensor Tensor::empty(const Dims& shape, DType dtype, Device device, const char* 
   return Tensor(Ref<TensorImpl>::adopt(impl));
 }
 
-Tensor Tensor::view_of(const Tensor& t, const Dims& shape, const Dims& strides, int64_t offset) {
+Tensor Tensor::view_of(const Tensor& t, const Dims& shape, const Dims& strides, int64_t offset, const char* op) {
+  const int64_t n = numel_of(shape, op);  // see numel_of's NOTE
   auto* impl = new TensorImpl();
   impl->storage = t.impl()->storage;
   impl->shape = shape;
   impl->strides = strides;
-  impl->offset = offset;
+  impl->offset = n == 0 ? 0 : offset;  // an empty view addresses nothing: no offset that may have wrapped
   impl->dtype = t.dtype();
   impl->device = t.device();
   return Tensor(Ref<TensorImpl>::adopt(impl));
@@ -86,13 +87,13 @@ int64_t Tensor::merged_row_stride() const {
     if (size(i) == 1) continue;
     if (row < 0) {
       row = strides()[i];
-      expect = row * size(i);
+      expect = wrapping_mul(row, size(i));
     } else {
       if (strides()[i] != expect) return -1;
-      expect *= size(i);
+      expect = wrapping_mul(expect, size(i));
     }
   }
-  return row >= 0 ? row : size(n - 1) * strides()[n - 1];
+  return row >= 0 ? row : wrapping_mul(size(n - 1), strides()[n - 1]);
 }
 
 bool Tensor::is_contiguous() const {
@@ -102,7 +103,7 @@ bool Tensor::is_contiguous() const {
   for (int i = sh.n - 1; i >= 0; i--) {
     if (sh[i] == 1) continue;
     if (st[i] != expected) return false;
-    expected *= sh[i];
+    expected = wrapping_mul(expected, sh[i]);  // wraps only for shapes with 0 elements, as their strides do
   }
   return true;
 }
@@ -123,7 +124,7 @@ bool Tensor::is_dense() const {
   int64_t expected = 1;
   for (int i = 0; i < n; i++) {
     if (strides[i] != expected) return false;
-    expected *= sizes[i];
+    expected = wrapping_mul(expected, sizes[i]);
   }
   return true;
 }
