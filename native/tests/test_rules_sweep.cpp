@@ -248,6 +248,37 @@ std::map<OpId, std::vector<Sample>> sample_table() {
   t[OpId::Slice].push_back({{real({4, 3})}, attrs({0, 2, 2, 1}), "empty result"});
   t[OpId::IndexSelect].push_back({{real({4, 3}), index({0}, 4)}, attrs({0}), "empty index"});
   t[OpId::Mul].push_back({{real({0, 3}), real({3})}, {}, "empty broadcast"});
+  // More zero-size samples: every kind of rule (and jacfwd/jacrev, whose bases then have no rows
+  // or examples with no elements) on inputs or outputs with no elements.
+  t[OpId::Exp].push_back({{real({0, 3})}, {}, "empty [0,3]"});
+  t[OpId::Tanh].push_back({{T(real({3, 0}))}, {}, "empty transposed [3,0]"});
+  t[OpId::Div].push_back({{real({2, 0}), nonzero({1})}, {}, "empty [2,0] / [1]"});
+  t[OpId::Pow].push_back({{positive({0}), real({})}, {}, "empty base, 0-d exponent"});
+  t[OpId::Lt].push_back({{coarse({0, 2}), coarse({2})}, {}, "empty"});
+  t[OpId::Where].push_back({{cond({0, 1}), real({3}), real({0, 3})}, {}, "empty broadcast"});
+  t[OpId::Cast].push_back({{real({0, 3})}, to_dtype(DType::Float32), "empty f64->f32"});
+  t[OpId::Sum].push_back({{real({2, 0})}, attrs({1}), "over the empty dim: zeros [2]"});
+  t[OpId::Sum].push_back({{real({2, 0})}, attrs({}), "all of an empty tensor: 0-d 0"});
+  t[OpId::Sum].push_back({{real({2, 0, 3})}, attrs({1}, true), "empty dim 1 keepdim"});
+  t[OpId::Amax].push_back({{distinct({0, 3})}, attrs({1}), "empty [0,3] over dim 1"});
+  t[OpId::Matmul].push_back({{real({0, 4}), real({4, 2})}, {}, "no rows"});
+  t[OpId::Matmul].push_back({{real({3, 4}), real({4, 0})}, {}, "no columns"});
+  t[OpId::TanhBackward].push_back({{real({0, 3}), real({0, 3})}, {}, "empty"});
+  t[OpId::Reshape].push_back({{real({0, 3})}, attrs({3, 0}), "empty [0,3] -> [3,0]"});
+  t[OpId::Reshape].push_back({{real({2, 0, 3})}, attrs({-1, 3}), "empty, -1 inferred as 0"});
+  t[OpId::Permute].push_back({{real({0, 3})}, attrs({1, 0}), "empty"});
+  t[OpId::Expand].push_back({{real({0, 1})}, attrs({0, 4}), "empty [0,1] -> [0,4]"});
+  t[OpId::Expand].push_back({{real({1, 3})}, attrs({0, 3}), "size 1 -> 0"});
+  t[OpId::Slice].push_back({{real({0, 3})}, attrs({1, 1, 3, 1}), "of an empty tensor"});
+  t[OpId::Select].push_back({{real({0, 3})}, attrs({1, 2}), "empty [0,3] -> [0]"});
+  t[OpId::Squeeze].push_back({{real({0, 1})}, attrs({}), "empty [0,1]"});
+  t[OpId::Unsqueeze].push_back({{real({0})}, attrs({0}), "empty [0]"});
+  t[OpId::Contiguous].push_back({{T(real({0, 3}))}, {}, "empty transposed"});
+  t[OpId::IndexSelect].push_back({{real({0, 3}), index({2}, 3)}, attrs({1}), "of an empty tensor"});
+  t[OpId::Cat].push_back({{real({0, 3}), real({0, 2})}, attrs({1}), "empty parts"});
+  t[OpId::Stack].push_back({{real({0, 2}), real({0, 2})}, attrs({1}), "empty parts"});
+  t[OpId::SliceBackward].push_back({{real({0, 3})}, attrs({1, 0, 5, 2, 5}), "empty gradient"});
+  t[OpId::IndexAdd].push_back({{real({0, 3}), index({0}, 4)}, attrs({0, 4}), "no rows added: zeros [4,3]"});
   return t;
 }
 

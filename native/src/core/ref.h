@@ -1,11 +1,19 @@
 // Ref<T>: an intrusive, thread-safe reference-counted pointer. T has `std::atomic<int32_t> refs` and
-// is deleted (via `delete`) when the last Ref goes. Cheaper than shared_ptr: one allocation, no control block.
+// is deleted when the last Ref goes: by `T::destroy_unreferenced(p)` when T declares one (tracer
+// payloads, whose chains are torn down iteratively: see TracerBase), else by `delete`. Cheaper than
+// shared_ptr: one allocation, no control block.
 #pragma once
 #include <atomic>
 #include <cstdint>
+#include <type_traits>
 #include <utility>
 
 namespace adjoint {
+
+template <class T, class = void>
+struct HasDestroyHook : std::false_type {};
+template <class T>
+struct HasDestroyHook<T, std::void_t<decltype(T::destroy_unreferenced(static_cast<T*>(nullptr)))>> : std::true_type {};
 
 template <class T>
 class Ref {
@@ -22,8 +30,10 @@ class Ref {
   // objects (temporaries) die this way. The acquire load orders other threads' earlier releases
   // (their decrements) before the delete, as the acq_rel decrement does.
   void reset() {
-    if (p_ && (p_->refs.load(std::memory_order_acquire) == 1 || p_->refs.fetch_sub(1, std::memory_order_acq_rel) == 1))
-      delete p_;
+    if (p_ && (p_->refs.load(std::memory_order_acquire) == 1 || p_->refs.fetch_sub(1, std::memory_order_acq_rel) == 1)) {
+      if constexpr (HasDestroyHook<T>::value) T::destroy_unreferenced(p_);
+      else delete p_;
+    }
     p_ = nullptr;
   }
   // Hands the reference out (to the C API); the caller owns one count.

@@ -51,21 +51,21 @@ std::string Dims::str() const {
   return s.str();
 }
 
-int64_t numel_of(const Dims& shape) {
+int64_t numel_of(const Dims& shape, const char* op) {
   // NOTE: every op asks this (Tensor::numel); the common case is checked by overflow flags, not
-  // by a 64-bit division per dim, and the slow loop below only runs to report what went wrong.
+  // by a 64-bit division per dim, and the slow loop below only runs when something is off.
   int64_t total = 1;
   bool bad = false;
   for (int i = 0; i < shape.n; i++) bad |= (shape[i] < 0) | __builtin_mul_overflow(total, shape[i], &total);
   if (!bad) return total;
-  total = 1;
+  bool zero = false;
   for (int i = 0; i < shape.n; i++) {
-    ADJ_CHECK(shape[i] >= 0, ErrorKind::Argument, "shape", "negative size " << shape[i] << " in shape " << shape.str());
-    if (shape[i] != 0 && total > INT64_MAX / shape[i])
-      ADJ_FAIL(ErrorKind::OutOfMemory, "shape", "number of elements of shape " << shape.str() << " overflows int64");
-    total *= shape[i];
+    ADJ_CHECK(shape[i] >= 0, ErrorKind::Argument, op, "negative size " << shape[i] << " in shape " << shape.str());
+    zero |= shape[i] == 0;
   }
-  return total;
+  // No negative size: the product overflowed, before a 0 (which would make it 0) or with none.
+  ADJ_CHECK(zero, ErrorKind::Argument, op, "shape " << shape.str() << " has more elements than int64 can count");
+  return 0;
 }
 
 Dims contiguous_strides(const Dims& shape) {
@@ -74,7 +74,7 @@ Dims contiguous_strides(const Dims& shape) {
   int64_t acc = 1;
   for (int i = shape.n - 1; i >= 0; i--) {
     s.v[i] = acc;
-    acc *= shape.v[i] > 0 ? shape.v[i] : 1;
+    acc = wrapping_mul(acc, shape.v[i] > 0 ? shape.v[i] : 1);
   }
   return s;
 }

@@ -3,6 +3,7 @@
 #include "backends/backend.h"
 #include "core/allocator.h"
 #include "core/error.h"
+#include "core/tls.h"
 
 namespace adjoint {
 
@@ -10,9 +11,45 @@ Storage::~Storage() {
   if (data && data != inline_data) backend_for(device).free(data, nbytes);
 }
 
+namespace {
+// Tracer payloads whose deletion is pending on this thread (constant-initialised and trivially
+// destructible: one thread-local lookup, no guard; usable during thread exit).
+struct DeadTracers {
+  TracerBase* head;
+  bool draining;
+};
+thread_local DeadTracers t_dead{};
+}  // namespace
+
+// NOTE: tracer payloads form chains as long as the user's program: a tape node holds its input
+// nodes (Ref<Node>) and tensors whose TensorImpls hold tracers of enclosing levels (a jvp dual's
+// primal, a batched value, a node's saved values), so the last reference to the end of a chain
+// of 10^5 ops would release it recursively, one nest of destructors per op, and overflow the
+// stack (a JVM crash, also on the Cleaner's thread). Every such chain passes through a TracerBase,
+// so the deletion of one is where recursion stops: the outermost deletion on a thread deletes its
+// payload, and every payload released meanwhile (by that destructor or by the ones it runs) is
+// pushed on this thread's list instead of being deleted in place, then deleted by the outermost
+// one in a loop. The depth is then one payload's destructor whatever the chain's length; the
+// cost is one thread-local lookup per payload, and no allocation (the list is intrusive).
+void TracerBase::destroy_unreferenced(TracerBase* p) {
+  DeadTracers& d = *tls_address(t_dead);
+  if (d.draining) {
+    p->next_dead = d.head;
+    d.head = p;
+    return;
+  }
+  d.draining = true;
+  delete p;
+  while (TracerBase* q = d.head) {
+    d.head = q->next_dead;
+    delete q;
+  }
+  d.draining = false;
+}
+
 
 Tensor Tensor::empty(const Dims& shape, DType dtype, Device device, const char* op) {
-  int64_t n = numel_of(shape);
+  int64_t n = numel_of(shape, op);
   size_t isz = itemsize(dtype);
   int64_t nbytes = 0;
   ADJ_CHECK(!__builtin_mul_overflow(n, int64_t(isz), &nbytes), ErrorKind::OutOfMemory, op, "shape " << shape.str() << " is too large");
@@ -31,12 +68,13 @@ Tensor Tensor::empty(const Dims& shape, DType dtype, Device device, const char* 
   return Tensor(Ref<TensorImpl>::adopt(impl));
 }
 
-Tensor Tensor::view_of(const Tensor& t, const Dims& shape, const Dims& strides, int64_t offset) {
+Tensor Tensor::view_of(const Tensor& t, const Dims& shape, const Dims& strides, int64_t offset, const char* op) {
+  const int64_t n = numel_of(shape, op);  // see numel_of's NOTE
   auto* impl = new TensorImpl();
   impl->storage = t.impl()->storage;
   impl->shape = shape;
   impl->strides = strides;
-  impl->offset = offset;
+  impl->offset = n == 0 ? 0 : offset;  // an empty view addresses nothing: no offset that may have wrapped
   impl->dtype = t.dtype();
   impl->device = t.device();
   return Tensor(Ref<TensorImpl>::adopt(impl));
@@ -49,13 +87,13 @@ int64_t Tensor::merged_row_stride() const {
     if (size(i) == 1) continue;
     if (row < 0) {
       row = strides()[i];
-      expect = row * size(i);
+      expect = wrapping_mul(row, size(i));
     } else {
       if (strides()[i] != expect) return -1;
-      expect *= size(i);
+      expect = wrapping_mul(expect, size(i));
     }
   }
-  return row >= 0 ? row : size(n - 1) * strides()[n - 1];
+  return row >= 0 ? row : wrapping_mul(size(n - 1), strides()[n - 1]);
 }
 
 bool Tensor::is_contiguous() const {
@@ -65,7 +103,7 @@ bool Tensor::is_contiguous() const {
   for (int i = sh.n - 1; i >= 0; i--) {
     if (sh[i] == 1) continue;
     if (st[i] != expected) return false;
-    expected *= sh[i];
+    expected = wrapping_mul(expected, sh[i]);  // wraps only for shapes with 0 elements, as their strides do
   }
   return true;
 }
@@ -86,7 +124,7 @@ bool Tensor::is_dense() const {
   int64_t expected = 1;
   for (int i = 0; i < n; i++) {
     if (strides[i] != expected) return false;
-    expected *= sizes[i];
+    expected = wrapping_mul(expected, sizes[i]);
   }
   return true;
 }

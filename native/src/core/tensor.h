@@ -51,6 +51,9 @@ struct Storage {
 struct TracerBase {
   std::atomic<int32_t> refs{1};
   virtual ~TracerBase() = default;
+  // Called by Ref when the last reference goes (instead of delete); see tensor.cpp's NOTE.
+  static void destroy_unreferenced(TracerBase* p);
+  TracerBase* next_dead;  // link of the deferred-deletion list; unset (and unread) until then
   ADJ_POOLED_OBJECT
 };
 
@@ -76,8 +79,9 @@ class Tensor {
 
   // A new contiguous tensor with uninitialised memory.
   static Tensor empty(const Dims& shape, DType dtype, Device device = {}, const char* op = "empty");
-  // A view of t's storage with new metadata.
-  static Tensor view_of(const Tensor& t, const Dims& shape, const Dims& strides, int64_t offset);
+  // A view of t's storage with new metadata; `op` names the op in the error for a shape whose
+  // element count overflows (numel_of).
+  static Tensor view_of(const Tensor& t, const Dims& shape, const Dims& strides, int64_t offset, const char* op = "view_of");
 
   bool defined() const { return bool(impl_); }
   TensorImpl* impl() const { return impl_.get(); }

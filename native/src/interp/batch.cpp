@@ -50,7 +50,7 @@ Tensor batch_wrap_onehot(Level* level, const Tensor& index, const Tensor& scale,
   p->level = Ref<Level>::borrow(level);
   p->index = index;
   p->scale = scale;
-  return make_tracer(Ref<TracerBase>::adopt(p), shape, scale.dtype(), scale.device());
+  return make_tracer(Ref<TracerBase>::adopt(p), shape, scale.dtype(), scale.device(), "vmap");
 }
 
 bool batch_is_onehot(const Tensor& t, Level* level, Tensor* index, Tensor* scale) {
@@ -77,7 +77,7 @@ Tensor batch_wrap_physical(Level* level, Tensor value) {
   const Tensor& v = p->value;
   Dims logical = v.shape();
   logical.erase(0);
-  return make_tracer(Ref<TracerBase>::adopt(p), logical, v.dtype(), v.device());
+  return make_tracer(Ref<TracerBase>::adopt(p), logical, v.dtype(), v.device(), "vmap");
 }
 
 Tensor batch_process(Level* level, const OpDef& def, const Tensor* in, int nin, const Attrs& attrs) {

@@ -37,7 +37,7 @@ Tensor make_grad(Level* level, Ref<Node> n) {
   const Dims& shape = v.shape();
   const DType dtype = v.dtype();
   const Device device = v.device();
-  return make_tracer(Ref<TracerBase>::adopt(n.release()), shape, dtype, device);
+  return make_tracer(Ref<TracerBase>::adopt(n.release()), shape, dtype, device, "grad");
 }
 
 }  // namespace

@@ -20,6 +20,19 @@ std::vector<Tensor> jacrev_backward(Level* grad_level, const std::vector<Tensor>
     total += y.numel();
   }
   const DType dt = outs[0].dtype();
+  if (total == 0) {
+    // No output elements, so no rows: each Jacobian is empty, shaped [out..., in...] like the
+    // ones jacfwd gives (a vmap over a basis of zero rows has nothing to run).
+    std::vector<Tensor> result;
+    for (const Tensor& y : outs) {
+      for (const Tensor& x : ins) {
+        Dims shape = y.shape();
+        for (int d = 0; d < x.ndim(); d++) shape.push_back(x.size(d));
+        result.push_back(ops::zeros(shape, x.dtype(), x.device()));
+      }
+    }
+    return result;
+  }
   if (chunk <= 0 || chunk > total) chunk = total;
   std::vector<std::vector<Tensor>> parts(ins.size());
   for (int64_t start = 0; start < total; start += chunk) {

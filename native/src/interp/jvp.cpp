@@ -24,7 +24,7 @@ Tensor make_jvp(Level* level, Tensor primal, Tensor tangent) {
   p->primal = std::move(primal);
   p->tangent = std::move(tangent);
   const Tensor& v = p->primal;
-  return make_tracer(Ref<TracerBase>::adopt(p), v.shape(), v.dtype(), v.device());
+  return make_tracer(Ref<TracerBase>::adopt(p), v.shape(), v.dtype(), v.device(), "jvp");
 }
 
 }  // namespace

@@ -83,7 +83,8 @@ bool all_finite_deep(const Tensor& t, bool nonzero_too) {
   return facts & want;
 }
 
-Tensor make_tracer(Ref<TracerBase> payload, const Dims& shape, DType dtype, Device device) {
+Tensor make_tracer(Ref<TracerBase> payload, const Dims& shape, DType dtype, Device device, const char* op) {
+  numel_of(shape, op);  // see numel_of's NOTE: a per-example shape is a shape too
   auto* impl = new TensorImpl();
   impl->shape = shape;
   impl->strides = contiguous_strides(shape);

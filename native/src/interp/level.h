@@ -50,8 +50,9 @@ struct Tracer : TracerBase {
 // all_finite for any tensor: reads concrete values, asks tracers.
 bool all_finite_deep(const Tensor& t, bool nonzero_too);
 
-// A tensor whose values are traced by `payload`'s level, with the given per-example metadata.
-Tensor make_tracer(Ref<TracerBase> payload, const Dims& shape, DType dtype, Device device);
+// A tensor whose values are traced by `payload`'s level, with the given per-example metadata;
+// `op` names the transform in the error for a shape with no element count (numel_of).
+Tensor make_tracer(Ref<TracerBase> payload, const Dims& shape, DType dtype, Device device, const char* op);
 inline Tracer* tracer_of(const Tensor& t) { return static_cast<Tracer*>(t.impl()->tracer.get()); }
 // Throws (State) if t is a tracer of another thread's transform or of one that has already
 // returned; `what` (and `index` when >= 0) name t in the message. Plain tensors always pass.

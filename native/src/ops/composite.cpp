@@ -102,10 +102,15 @@ Tensor stack(const std::vector<Tensor>& xs, int64_t dim) {
   });
 }
 
-static int64_t reduced_count(const char* op, const Tensor& x, const Dims& dims) {
-  if (dims.empty()) return x.numel();
-  int64_t n = 1;
-  for (int64_t d : dims) n *= x.ndim() ? x.size(wrap_dim(d, x.ndim(), op)) : 1;
+// How many elements each result of a reduction over `dims` sums, as a double: the sizes of a shape
+// with no elements may multiply past int64 ([0, 2^62, 2^62] over dims 1, 2).
+static double reduced_count(const char* op, const Tensor& x, const Dims& dims) {
+  double n = 1;
+  if (dims.empty()) {
+    for (int i = 0; i < x.ndim(); i++) n *= double(x.size(i));
+    return n;
+  }
+  for (int64_t d : dims) n *= x.ndim() ? double(x.size(wrap_dim(d, x.ndim(), op))) : 1;
   return n;
 }
 
@@ -113,16 +118,26 @@ Tensor mean(const Tensor& x, const Dims& dims, bool keepdim) {
   return as_op("mean", [&] {
     check_floating("mean", x);
     Tensor s = sum(x, dims, keepdim);
-    return div(s, scalar(double(reduced_count("mean", x, dims)), x.dtype(), x.device()));
+    return div(s, scalar(reduced_count("mean", x, dims), x.dtype(), x.device()));  // 0 / 0 = nan over nothing, as torch
   });
 }
 
-// NOTE: the max is subtracted for stability; it needs no stop-gradient, since its contributions
-// cancel exactly in every derivative.
+// NOTE: the shift that keeps exp from overflowing in logsumexp and (log_)softmax: the max over
+// `dims` (keepdim), or, over dims of size 0 (where amax is undefined), zeros of the same shape
+// (from sum, so that they keep x's tracers and batching): softmax along an empty dim is then
+// empty, as in torch. The shift needs no stop-gradient, since its contributions cancel exactly in
+// every derivative.
+static Tensor stable_shift(const Tensor& x, const Dims& dims) {
+  return reduced_count("amax", x, dims) == 0 ? sum(x, dims, true) : amax(x, dims, true);
+}
+
 Tensor logsumexp(const Tensor& x, const Dims& dims, bool keepdim) {
   return as_op("logsumexp", [&] {
     check_floating("logsumexp", x);
-    Tensor m = amax(x, dims, true);
+    // Over nothing: -inf (torch.logsumexp(torch.zeros(3, 0), 1)), a constant: computed as
+    // log(sum(exp(x))) = log(0) its tangent would be 0 / 0 = nan, not 0. sum checks the dims.
+    if (reduced_count("logsumexp", x, dims) == 0) return full(sum(x, dims, keepdim).shape(), -INFINITY, x.dtype(), x.device());
+    Tensor m = stable_shift(x, dims);
     // An all -inf slice would give (-inf) - (-inf) = NaN; shift by 0 there instead.
     Tensor finite_m = where(compare(OpId::Eq, abs(m), scalar(INFINITY, x.dtype(), x.device())), zeros(Dims{}, x.dtype(), x.device()), m);
     Tensor r = add(log(sum(exp(sub(x, finite_m)), dims, true)), finite_m);
@@ -133,7 +148,7 @@ Tensor logsumexp(const Tensor& x, const Dims& dims, bool keepdim) {
 Tensor softmax(const Tensor& x, int64_t dim) {
   return as_op("softmax", [&] {
     check_floating("softmax", x);
-    Tensor e = exp(sub(x, amax(x, Dims{dim}, true)));
+    Tensor e = exp(sub(x, stable_shift(x, Dims{dim})));
     return div(e, sum(e, Dims{dim}, true));
   });
 }
@@ -143,7 +158,7 @@ Tensor softmax(const Tensor& x, int64_t dim) {
 Tensor log_softmax(const Tensor& x, int64_t dim) {
   return as_op("log_softmax", [&] {
     check_floating("log_softmax", x);
-    Tensor shifted = sub(x, amax(x, Dims{dim}, true));
+    Tensor shifted = sub(x, stable_shift(x, Dims{dim}));
     return sub(shifted, log(sum(exp(shifted), Dims{dim}, true)));
   });
 }

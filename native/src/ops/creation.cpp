@@ -9,16 +9,9 @@
 
 namespace adjoint::ops {
 
-static void check_shape(const char* op, const Dims& shape) {
-  for (int64_t s : shape) ADJ_CHECK(s >= 0, ErrorKind::Argument, op, "negative size " << s << " in shape " << shape.str());
-  // Checked here too (Tensor::empty checks it as well) so that the message names the op, not "shape".
-  int64_t n = 1;
-  for (int64_t s : shape) {
-    ADJ_CHECK(s == 0 || n <= INT64_MAX / s, ErrorKind::OutOfMemory, op,
-              "shape " << shape.str() << " has more elements than int64 can count");
-    n *= s;
-  }
-}
+// Before any other argument check, so that a bad shape is reported first (Tensor::empty checks
+// it again, with the same message).
+static void check_shape(const char* op, const Dims& shape) { numel_of(shape, op); }
 
 Tensor full(const Dims& shape, double value, DType dtype, Device device) {
   check_shape("full", shape);
@@ -34,10 +27,11 @@ Tensor scalar(double value, DType dtype, Device device) { return full(Dims{}, va
 
 Tensor eye(int64_t n, int64_t m, DType dtype, Device device) {
   ADJ_CHECK(n >= 0 && m >= 0, ErrorKind::Argument, "eye", "sizes must be non-negative, got n=" << n << ", m=" << m);
+  check_shape("eye", Dims{n, m});
   Tensor t = zeros(Dims{n, m}, dtype, device);
   int64_t k = n < m ? n : m;
   // Fill the diagonal through a strided view: stride m+1 walks it.
-  backend_for(device).fill(Tensor::view_of(t, Dims{k}, Dims{m + 1}, 0), 1.0);
+  backend_for(device).fill(Tensor::view_of(t, Dims{k}, Dims{wrapping_add(m, 1)}, 0, "eye"), 1.0);  // k = 0 when m + 1 wraps
   return t;
 }
 
@@ -47,7 +41,11 @@ Tensor arange(double start, double end, double step, DType dtype, Device device)
   ADJ_CHECK((step > 0 && end >= start) || (step < 0 && end <= start), ErrorKind::Argument, "arange",
             "upper bound and larger bound inconsistent with step sign (start=" << start << ", end=" << end << ", step=" << step << ")");
   ADJ_CHECK(dtype != DType::Bool, ErrorKind::DType, "arange", "bool is not supported");
-  int64_t n = int64_t(std::ceil((end - start) / step));
+  const double count = std::ceil((end - start) / step);
+  // Converting a double of 2^63 or more to int64 is undefined: check first.
+  ADJ_CHECK(count < 9223372036854775808.0, ErrorKind::Argument, "arange",
+            "range " << start << " -> " << end << " with step " << step << " has more elements than int64 can count");
+  int64_t n = int64_t(count);
   Tensor t = Tensor::empty(Dims{n}, dtype, device, "arange");
   backend_for(device).arange(t, start, step);
   return t;

@@ -66,7 +66,8 @@ Tensor eval_cat(const Tensor* in, int nin, const Attrs& at) {
     ADJ_CHECK(ok, ErrorKind::Shape, "cat",
               "input " << i << " has shape " << t.shape().str() << " but input 0 has shape " << first.shape().str()
                        << "; all sizes must match except in dim " << d);
-    sh[d] += t.size(d);
+    ADJ_CHECK(!__builtin_add_overflow(sh[d], t.size(d), &sh[d]), ErrorKind::Argument, "cat",
+              "the sizes of dim " << d << " add up to more than int64 can count (input " << i << " has shape " << t.shape().str() << ")");
   }
   Tensor out = Tensor::empty(sh, first.dtype(), first.device(), "cat");
   backend_of(out).cat(in, nin, d, false, out);

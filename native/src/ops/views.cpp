@@ -12,21 +12,25 @@ namespace {
 
 // Resolves one -1 in `req` against numel; checks the sizes agree.
 Dims infer_shape(const char* op, const Dims& req, const Dims& xshape) {
-  Dims s = req;
+  Dims s = req, given = req;  // given: the -1 counted as 1
   int infer = -1;
-  int64_t known = 1;
   for (int i = 0; i < s.n; i++) {
     if (s[i] == -1) {
       ADJ_CHECK(infer < 0, ErrorKind::Argument, op, "only one dimension can be -1 in " << req.str());
       infer = i;
+      given[i] = 1;
     } else {
       ADJ_CHECK(s[i] >= 0, ErrorKind::Argument, op, "invalid size " << s[i] << " in shape " << req.str());
-      known *= s[i];
     }
   }
+  // Checked: a count that wrapped could match the input's (7 * 7905747460161236407 wraps to 1).
+  const int64_t known = numel_of(given, op);
   const int64_t n = numel_of(xshape);
   if (infer >= 0) {
-    ADJ_CHECK(known != 0 && n % known == 0, ErrorKind::Shape, op,
+    ADJ_CHECK(known != 0, ErrorKind::Shape, op,
+              "shape " << req.str() << " is ambiguous for input of shape " << xshape.str() << " (" << n
+                       << " elements): with a 0 in the other sizes, -1 could be any size");
+    ADJ_CHECK(n % known == 0, ErrorKind::Shape, op,
               "shape " << req.str() << " is invalid for input of shape " << xshape.str() << " (" << n << " elements)");
     s[infer] = n / known;
   } else {
@@ -71,15 +75,15 @@ Tensor eval_reshape(const Tensor* in, int, const Attrs& at) {
   Dims shape = infer_shape(name, at.ints, x.shape());
   // NOTE: a contiguous input is always viewed, never copied (onehot::view_result_shape relies on
   // this to get result shapes from metadata-only probes).
-  if (x.is_contiguous()) return Tensor::view_of(x, shape, contiguous_strides(shape), x.offset());
+  if (x.is_contiguous()) return Tensor::view_of(x, shape, contiguous_strides(shape), x.offset(), name);
   Dims st;
-  if (view_strides(x, shape, &st)) return Tensor::view_of(x, shape, st, x.offset());
+  if (view_strides(x, shape, &st)) return Tensor::view_of(x, shape, st, x.offset(), name);
   ADJ_CHECK(!at.flag, ErrorKind::Shape, name,
             "shape " << shape.str() << " cannot view a tensor of shape " << x.shape().str() << " with strides " << x.strides().str()
                      << " without copying; use reshape");
   Tensor c = Tensor::empty(x.shape(), x.dtype(), x.device(), name);
   backend_of(x).copy(x, c);
-  return Tensor::view_of(c, shape, contiguous_strides(shape), 0);
+  return Tensor::view_of(c, shape, contiguous_strides(shape), 0, name);
 }
 
 Tensor eval_permute(const Tensor* in, int, const Attrs& at) {
@@ -95,7 +99,7 @@ Tensor eval_permute(const Tensor* in, int, const Attrs& at) {
     sh.push_back(x.size(w));
     st.push_back(x.strides()[w]);
   }
-  return Tensor::view_of(x, sh, st, x.offset());
+  return Tensor::view_of(x, sh, st, x.offset(), "permute");
 }
 
 Tensor eval_expand(const Tensor* in, int, const Attrs& at) {
@@ -122,7 +126,7 @@ Tensor eval_expand(const Tensor* in, int, const Attrs& at) {
       st[i] = 0;
     }
   }
-  return Tensor::view_of(x, sh, st, x.offset());
+  return Tensor::view_of(x, sh, st, x.offset(), "expand");  // checks the element count of the result
 }
 
 // attrs.ints = {dim, start, end, step}; start/end clamp like Python slices.
@@ -139,7 +143,8 @@ Tensor eval_slice(const Tensor* in, int, const Attrs& at) {
   Dims sh = x.shape(), st = x.strides();
   sh[d] = (end - start + step - 1) / step;
   st[d] = x.strides()[d] * step;
-  return Tensor::view_of(x, sh, st, x.offset() + start * x.strides()[d]);
+  // wrapping: an offset into a tensor with no elements may not fit (view_of then sets it to 0)
+  return Tensor::view_of(x, sh, st, wrapping_add(x.offset(), wrapping_mul(start, x.strides()[d])), "slice");
 }
 
 // attrs.ints = {dim, index}
@@ -154,7 +159,7 @@ Tensor eval_select(const Tensor* in, int, const Attrs& at) {
   Dims sh = x.shape(), st = x.strides();
   sh.erase(d);
   st.erase(d);
-  return Tensor::view_of(x, sh, st, x.offset() + i * x.strides()[d]);
+  return Tensor::view_of(x, sh, st, wrapping_add(x.offset(), wrapping_mul(i, x.strides()[d])), "select");  // as in slice
 }
 
 // attrs.ints = dims to drop if their size is 1 (empty = all size-1 dims)
@@ -175,7 +180,7 @@ Tensor eval_squeeze(const Tensor* in, int, const Attrs& at) {
     sh.push_back(x.size(i));
     st.push_back(x.strides()[i]);
   }
-  return Tensor::view_of(x, sh, st, x.offset());
+  return Tensor::view_of(x, sh, st, x.offset(), "squeeze");
 }
 
 Tensor eval_unsqueeze(const Tensor* in, int, const Attrs& at) {
@@ -184,10 +189,10 @@ Tensor eval_unsqueeze(const Tensor* in, int, const Attrs& at) {
   ADJ_CHECK(x.ndim() < kMaxDims, ErrorKind::Unsupported, "unsqueeze",
             "shape " << x.shape().str() << " already has the maximum rank " << kMaxDims);
   Dims sh = x.shape(), st = x.strides();
-  int64_t s = d < x.ndim() ? x.strides()[d] * x.size(d) : 1;
+  int64_t s = d < x.ndim() ? wrapping_mul(x.strides()[d], x.size(d)) : 1;  // wraps only with no elements
   sh.insert(d, 1);
   st.insert(d, s);
-  return Tensor::view_of(x, sh, st, x.offset());
+  return Tensor::view_of(x, sh, st, x.offset(), "unsqueeze");
 }
 
 Tensor eval_contiguous(const Tensor* in, int, const Attrs&) {

@@ -25,10 +25,13 @@ struct Loop {
   // permuted (see empty_elementwise in ops/op_util.h), and writing them in order keeps stores dense.
   // Reductions keep the logical order (their accumulation order is part of their numbers).
   Loop(const Dims& sh, const std::array<const Tensor*, N>& ts, bool by_first = false) {
+    // Nothing to visit: the sizes of a shape with no elements may multiply past int64 (numel_of's
+    // NOTE), and its strides and offset address nothing, so none of them is looked at.
+    for (int i = 0; i < sh.n; i++) empty |= sh[i] == 0;
+    if (empty) return;
     for (int k = 0; k < N; k++) base[k] = static_cast<char*>(ts[k]->raw_data());
     // Drop size-1 dims, then coalesce from the innermost outwards.
     for (int i = 0; i < sh.n; i++) {
-      if (sh[i] == 0) empty = true;
       if (sh[i] == 1) continue;
       shape[ndim] = sh[i];
       for (int k = 0; k < N; k++) strides[k][ndim] = ts[k]->strides()[i] * int64_t(itemsize(ts[k]->dtype()));
