@@ -1,5 +1,6 @@
 package dev.adjoint;
 
+import java.util.Collections;
 import java.util.List;
 
 /**
@@ -27,6 +28,14 @@ import java.util.List;
  * (0-d) tensor, got tensor [3]}, {@code vmap: mapped sizes differ: ...}, {@code jvp: tangent 0 has
  * shape [3] but primal 0 has shape [4]}, and a tensor that escaped a finished transform is rejected
  * when used ({@link IllegalStateException}). Transform state is per thread.
+ *
+ * <p>A transformed function must return tensors (a tensor, or lists, maps and arrays of them;
+ * aux values may hold anything): null, another value, a closed tensor or a pytree that contains
+ * itself is refused, naming the transform and the place, e.g. {@code jvp: output[1] is null}.
+ * Only floating-point values have derivatives: an integer or bool output or differentiated
+ * argument is refused by every transform alike ({@link DTypeMismatchException}, e.g.
+ * {@code grad: output 0 has dtype int64 (shape [])}); return such values as aux. An empty input
+ * or output gives an empty Jacobian of shape {@code [out..., in...]}.
  */
 public final class Func {
   private Func() {}
@@ -107,7 +116,7 @@ public final class Func {
 
   /** Output of {@code f} at {@code x} and its derivative in direction {@code t}: J t. */
   public static JvpResult jvp(Fn1 f, Tensor x, Tensor t) {
-    return Transforms.jvp("jvp", f.asFnN(), List.of(x), List.of(t), false);
+    return Transforms.jvp("jvp", f.asFnN(), Collections.singletonList(x), Collections.singletonList(t), false);  // may be null: named
   }
 
   /** Output and directional derivative for pytree primals and matching tangents (one per argument). */

@@ -4,6 +4,7 @@ import dev.adjoint.internal.Errors;
 import dev.adjoint.internal.NativeCore;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.List;
 
 /**
@@ -12,8 +13,11 @@ import java.util.List;
  * and unwraps outputs.
  *
  * <p>NOTE: every transform opens a {@link Scope} around the user's function and keeps only its
- * results, so intermediate tracers are released when the transform returns; and ends its native
- * level in a finally block, so an exception leaves the level stack as it found it.
+ * results (flat lists of their tensors: Scope.keep recurses into trees), so intermediate tracers
+ * are released when the transform returns; and ends its native level on every path (see the NOTE
+ * at closeAfter), so an exception leaves the level stack as it found it. The user's function may
+ * return anything: outputs are checked (tensors only, open, floating point where differentiated)
+ * before the native unwrap sees them, and errors name the transform and the place in the tree.
  */
 final class Transforms {
   private static final int JVP = 0, GRAD = 1, VMAP = 2;
@@ -31,37 +35,140 @@ final class Transforms {
     Errors.check(NativeCore.adj_level_close(level));
   }
 
+  /**
+   * Ends the level and releases its handle after {@code failure}, which stays the exception
+   * thrown: an error in ending the level is added to it as suppressed.
+   */
+  private static void closeAfter(long level, Throwable failure) {
+    if (NativeCore.adj_level_close(level) < 0) failure.addSuppressed(Errors.last());
+  }
+
+  // NOTE (closeAfter): every transform below pairs its begin with an end on every path: a success ends the level
+  // (or a native call that ends it whatever happens: adj_grad_unwrap_close, adj_vjp_close, the END
+  // flag of a backward call), and `catch (Throwable e)` ends it while `open` says nothing has, then
+  // rethrows e itself. The user's exception always wins; cleanup errors ride along as suppressed.
+
+  // ------------------------------------------------------------------ checks of inputs and outputs
+
+  /**
+   * The tensors of input "{@code kind index}" (a pytree), each of which must be open and floating
+   * point. The name is built only for a message (and a walk): one tensor costs no string.
+   */
+  private static List<Tensor> floatingInputs(String name, String kind, int index, Object tree) {
+    List<Tensor> ls;
+    if (tree instanceof Tensor t) {
+      ls = new ArrayList<>(1);
+      ls.add(t);
+    } else {
+      ls = Pytree.leaves(name, kind + " " + index, tree);
+    }
+    for (int k = 0; k < ls.size(); k++) floatingInput(name, kind, index, tree, ls.get(k), k);
+    return ls;
+  }
+
+  /** Throws unless x, leaf k of input "{@code kind index}", is open and floating point: only those can be differentiated. */
+  private static void floatingInput(String name, String kind, int index, Object tree, Tensor x, int k) {
+    if (!x.isClosed() && x.dtype().isFloatingPoint()) return;
+    String what = kind + " " + index;
+    String at = tree instanceof Tensor ? what : what + Pytree.pathOfLeaf(tree, k);
+    if (x.isClosed()) throw new IllegalStateException(name + ": " + at + " is a closed tensor");
+    throw new DTypeMismatchException(name, name + ": " + at + " has dtype " + x.dtype().displayName() + " (shape "
+        + Arrays.toString(x.shape()) + "): only floating-point inputs can be differentiated");
+  }
+
+  /**
+   * The tensors of the function's output {@code out}: a tensor or a pytree whose every leaf is an
+   * open tensor (torch.func accepts tensors only, too). Throws naming the transform and the place.
+   */
+  private static List<Tensor> outputs(String name, Object out) {
+    if (out == null)
+      throw new AdjointArgumentException(name, name + ": the function returned null instead of a tensor (or a list, map or array of tensors)");
+    return Pytree.tensorLeaves(name, "output", out);
+  }
+
+  /**
+   * Throws unless every output is floating point: integer and bool outputs have no derivative.
+   * NOTE: every transform refuses them alike (torch.func's vjp and jacrev refuse them; its grad
+   * returns zeros and its jvp/jacfwd integer zeros, which this library does not copy).
+   */
+  private static void floatingOutputs(String name, List<Tensor> outs, Object tree) {
+    for (int k = 0; k < outs.size(); k++) {
+      Tensor y = outs.get(k);
+      if (!y.dtype().isFloatingPoint()) throw nonFloatingOutput(name, y, k, tree instanceof Tensor ? "" : Pytree.pathOfLeaf(tree, k));
+    }
+  }
+
+  private static DTypeMismatchException nonFloatingOutput(String name, Tensor y, int k, String path) {
+    return new DTypeMismatchException(name, name + ": output " + k + (path.isEmpty() ? "" : " (output" + path + ")") + " has dtype "
+        + y.dtype().displayName() + " (shape " + Arrays.toString(y.shape()) + "): only floating-point outputs can be differentiated"
+        + " (return other values as aux)");
+  }
+
+  /** The traced inputs must outlive the function: the backward pass starts from them. */
+  private static void inputsOpen(String name, List<Tensor> traced) {
+    for (int i = 0; i < traced.size(); i++)
+      if (traced.get(i).isClosed())
+        throw new IllegalStateException(name + ": the function closed its traced input (the tensor it was called with);"
+            + " inputs must stay open until the transform returns");
+  }
+
+  /** {@code tree} rebuilt with {@code leaves}; a single tensor without a walk. */
+  private static Object rebuild(Object tree, List<?> leaves) {
+    return tree instanceof Tensor ? leaves.get(0) : Pytree.unflatten(tree, leaves);
+  }
+
+  /** aux with its tensors mapped by fn; closed ones are named. Other leaves pass through. */
+  private static Object mapAux(String name, Object aux, java.util.function.Function<Tensor, Object> fn) {
+    for (Tensor t : Pytree.leaves(name, "aux", aux))
+      if (t.isClosed()) throw new AdjointArgumentException(name, name + ": aux" + Pytree.pathOfLeaf(aux, Pytree.leaves(aux).indexOf(t))
+          + " is a closed tensor");
+    return Pytree.map(name, "aux", aux, fn);
+  }
+
+  /** A two-element list that may hold null (List.of may not: aux can be null). */
+  private static List<Object> pair(Object a, Object b) {
+    return Collections.unmodifiableList(Arrays.asList(a, b));
+  }
+
+  /**
+   * Moves the tensors of {@code tree} out of {@code scope} and returns the tree. Flat: Scope.keep
+   * would recurse into a deeply nested tree.
+   */
+  private static <T> T keepTree(Scope scope, T tree) {
+    if (tree instanceof Tensor t) scope.keep(t);
+    else scope.keep(Pytree.leaves(tree));
+    return tree;
+  }
+
   // ------------------------------------------------------------------ grad / vjp
 
   static Object grad(String name, FnN f, Argnums an, Object[] args, boolean withValue) {
     int[] idx = an.resolve(name, args.length);
-    for (int i : idx) floatingDType(name, Pytree.leaves(args[i]), "argument", i);
+    List<List<Tensor>> leaves = new ArrayList<>(idx.length);
+    for (int i : idx) {
+      if (args[i] == null) throw new AdjointArgumentException(name, name + ": argument " + i + " is null instead of a tensor");
+      leaves.add(floatingInputs(name, "argument", i, args[i]));
+    }
     long lv = begin(GRAD, 0, Randomness.ERROR);
     boolean open = true, released = false;
     try (Scope scope = Scope.open()) {
       Object[] wrapped = args.clone();
-      List<List<Tensor>> leaves = new ArrayList<>();
-      for (int i : idx) {
-        List<Tensor> mine = new ArrayList<>();
-        wrapped[i] = Pytree.mapWithPath(args[i], "", (p, x) -> {
-          Tensor t = wrapGrad(lv, x);
-          mine.add(t);
-          return t;
-        });
-        leaves.add(mine);
+      List<Tensor> all = new ArrayList<>();
+      for (int j = 0; j < idx.length; j++) {
+        List<Tensor> mine = new ArrayList<>(leaves.get(j).size());
+        for (Tensor x : leaves.get(j)) mine.add(wrapGrad(lv, x));
+        all.addAll(mine);
+        wrapped[idx[j]] = rebuild(args[idx[j]], mine);
       }
       Object out = f.apply(wrapped);
       Object aux = null;
       if (an.hasAux) {
-        Object[] pair = splitAux(name, out);
-        out = pair[0];
-        aux = pair[1];
+        Object[] p = splitAux(name, out);
+        out = p[0];
+        aux = p[1];
       }
-      if (!(out instanceof Tensor y) || y.ndim() != 0)
-        throw new ShapeMismatchException(name, name + ": the function must return a scalar (0-d) tensor, got "
-            + Pytree.describe(out) + "; use vjp or jacrev for non-scalar outputs");
-      List<Tensor> all = new ArrayList<>();
-      leaves.forEach(all::addAll);
+      Tensor y = scalarOutput(name, out);
+      inputsOpen(name, all);
       // One call ends the level, runs backward from ones (null cotangents) and, when nothing is
       // unwrapped afterwards, releases the level handle (also when it fails). The handles are
       // checked first, so that the call is surely made once the flags say so.
@@ -71,23 +178,43 @@ final class Transforms {
       open = false;
       released = (flags & NativeCore.ADJ_BACKWARD_RELEASE) != 0;
       List<Tensor> g = backward(lv, flags, List.of(y), null, all);
+      scope.keep(g);
       List<Object> perArg = new ArrayList<>();
       int k = 0;
       for (int j = 0; j < idx.length; j++) {
-        perArg.add(Pytree.unflatten(args[idx[j]], g.subList(k, k + leaves.get(j).size())));
+        perArg.add(rebuild(args[idx[j]], g.subList(k, k + leaves.get(j).size())));
         k += leaves.get(j).size();
       }
       Object grads = an.multiple ? List.copyOf(perArg) : perArg.get(0);
-      Object value = withValue ? unwrapGrad(lv, y) : null;
-      Object auxOut = an.hasAux ? Pytree.map(aux, t -> unwrapGrad(lv, t)) : null;
-      Object result;
-      if (withValue) result = List.of(grads, an.hasAux ? List.of(value, auxOut) : value);
-      else result = an.hasAux ? List.of(grads, auxOut) : grads;
-      return scope.keep(result);
+      Object value = withValue ? scope.keep(unwrapGrad(lv, y)) : null;
+      Object auxOut = an.hasAux ? keepTree(scope, mapAux(name, aux, t -> unwrapGrad(lv, t))) : null;
+      if (withValue) return pair(grads, an.hasAux ? pair(value, auxOut) : value);
+      return an.hasAux ? pair(grads, auxOut) : grads;
+    } catch (Throwable e) {
+      if (open) {
+        open = false;
+        released = true;
+        closeAfter(lv, e);
+      }
+      throw e;
     } finally {
-      if (open) close(lv);
-      else if (!released) NativeCore.adj_level_release(lv);
+      if (!released) NativeCore.adj_level_release(lv);
     }
+  }
+
+  /** grad's output: an open, floating-point, 0-d tensor. */
+  private static Tensor scalarOutput(String name, Object out) {
+    if (out instanceof Tensor y && !y.isClosed()) {
+      if (y.ndim() != 0)
+        throw new ShapeMismatchException(name, name + ": the function must return a scalar (0-d) tensor, got " + Pytree.describe(out)
+            + "; use vjp or jacrev for non-scalar outputs");
+      if (!y.dtype().isFloatingPoint()) throw nonFloatingOutput(name, y, 0, "");
+      return y;
+    }
+    if (out == null) throw new AdjointArgumentException(name, name + ": the function returned null instead of a scalar (0-d) tensor");
+    if (out instanceof Tensor) throw new AdjointArgumentException(name, name + ": the function returned a closed tensor");
+    throw new ShapeMismatchException(name, name + ": the function must return a scalar (0-d) tensor, got " + Pytree.describe(out)
+        + "; use vjp or jacrev for non-scalar outputs");
   }
 
   /** x traced by grad level lv; the tracer takes x's cached shape and dtype. */
@@ -122,29 +249,39 @@ final class Transforms {
   }
 
   static VjpResult vjp(String name, FnN f, Object[] primals, boolean hasAux) {
+    return vjp(name, f, primals, hasAux, null);
+  }
+
+  /** vjp; primal j is named "argument argIndex[j]" in errors when argIndex is given (jacrev's argnums). */
+  static VjpResult vjp(String name, FnN f, Object[] primals, boolean hasAux, int[] argIndex) {
     // One tensor in and one tensor out (a Jacobian row, a hand-written backward pass) skip the
     // pytree walks: the same native calls either way.
     final boolean oneIn = primals.length == 1 && primals[0] instanceof Tensor;
-    if (oneIn) floatingDType(name, (Tensor) primals[0], "input");
-    else floatingDType(name, Pytree.leaves(primals), "input", -1);
+    List<List<Tensor>> inTrees = null;
+    if (oneIn) {
+      floatingInput(name, argIndex == null ? "primal" : "argument", argIndex == null ? 0 : argIndex[0], primals[0], (Tensor) primals[0], 0);
+    } else {
+      inTrees = new ArrayList<>(primals.length);
+      for (int j = 0; j < primals.length; j++)
+        inTrees.add(floatingInputs(name, argIndex == null ? "primal" : "argument", argIndex == null ? j : argIndex[j], primals[j]));
+    }
     long lv = begin(GRAD, 0, Randomness.ERROR);
     boolean open = true;
     try (Scope scope = Scope.open()) {
       List<Tensor> leaves;
       Object[] wrapped = new Object[primals.length];
       if (oneIn) {
-        Tensor x = (Tensor) primals[0];
-        Tensor t = wrapGrad(lv, x);
+        Tensor t = wrapGrad(lv, (Tensor) primals[0]);
         wrapped[0] = t;
         leaves = List.of(t);
       } else {
         List<Tensor> all = new ArrayList<>();
-        for (int i = 0; i < primals.length; i++)
-          wrapped[i] = Pytree.mapWithPath(primals[i], "", (p, x) -> {
-            Tensor t = wrapGrad(lv, x);
-            all.add(t);
-            return t;
-          });
+        for (int j = 0; j < primals.length; j++) {
+          List<Tensor> mine = new ArrayList<>(inTrees.get(j).size());
+          for (Tensor x : inTrees.get(j)) mine.add(wrapGrad(lv, x));
+          all.addAll(mine);
+          wrapped[j] = rebuild(primals[j], mine);
+        }
         leaves = all;
       }
       Object out = f.apply(wrapped);
@@ -154,8 +291,11 @@ final class Transforms {
         out = pair[0];
         aux = pair[1];
       }
-      final boolean oneOut = out instanceof Tensor;
-      List<Tensor> outLeaves = oneOut ? List.of((Tensor) out) : Pytree.leaves(out);
+      final boolean oneOut = out instanceof Tensor y && !y.isClosed();
+      List<Tensor> outLeaves = oneOut ? List.of((Tensor) out) : outputs(name, out);
+      if (outLeaves.isEmpty()) throw new AdjointArgumentException(name, name + ": the function returned no tensor (" + Pytree.describe(out) + ")");
+      floatingOutputs(name, outLeaves, out);
+      inputsOpen(name, leaves);
       final Object outStructure = out;
       // Unwrapping reads the primals only; the level may still be on the stack.
       // NOTE: the traced inputs the pullback owns hold the native level alive; our handle's
@@ -164,19 +304,27 @@ final class Transforms {
       if (oneOut && !hasAux) {  // unwrap and close in one call, which closes the level in any case
         long y = ((Tensor) out).h();
         open = false;
-        primalOut = Tensor.wrap(NativeCore.adj_grad_unwrap_close(lv, y));
+        primalOut = scope.keep(Tensor.wrap(NativeCore.adj_grad_unwrap_close(lv, y)));
       } else {
-        primalOut = Pytree.map(out, t -> unwrapGrad(lv, t));
-        auxOut = hasAux ? Pytree.map(aux, t -> unwrapGrad(lv, t)) : null;
+        List<Tensor> ys = new ArrayList<>(outLeaves.size());
+        for (Tensor t : outLeaves) ys.add(unwrapGrad(lv, t));
+        primalOut = rebuild(out, ys);
+        auxOut = hasAux ? mapAux(name, aux, t -> unwrapGrad(lv, t)) : null;
         open = false;
         close(lv);
+        scope.keep(ys);
+        keepTree(scope, auxOut);
       }
       // The pullback owns the traced inputs and outputs (they hold the tape).
       scope.keep(leaves);
       scope.keep(outLeaves);
-      return new VjpResult(scope.keep(primalOut), outStructure, scope.keep(auxOut), lv, outLeaves, leaves, primals);
-    } finally {
-      if (open) close(lv);
+      return new VjpResult(primalOut, outStructure, auxOut, lv, outLeaves, leaves, primals);
+    } catch (Throwable e) {
+      if (open) {
+        open = false;
+        closeAfter(lv, e);
+      }
+      throw e;
     }
   }
 
@@ -186,7 +334,7 @@ final class Transforms {
    */
   static VjpResult vjp1(String name, Fn1 f, Tensor x) {
     if (x == null) throw new AdjointArgumentException(name, name + ": the input is null instead of a tensor");
-    floatingDType(name, x, "input");
+    floatingInput(name, "primal", 0, x, x, 0);
     // NOTE: no level handle: the traced input holds the level, and the native calls given level 0
     // take its level (one call to begin and wrap, none to release).
     try (Scope scope = Scope.open()) {
@@ -194,21 +342,41 @@ final class Transforms {
       boolean open = true;
       try {
         Tensor out = f.apply(t);
-        if (out == null) throw new AdjointArgumentException(name, name + ": the function returned null instead of a tensor");
+        if (out == null || out.isClosed() || t.isClosed()) throw badOutput1(name, out, t);
         long y = out.h();
         open = false;
         Tensor primalOut = Tensor.wrap(NativeCore.adj_vjp_close(t.h(), y), out);
         scope.keep(t);  // the pullback owns the traced input and output (they hold the tape)
         scope.keep(out);
         return new VjpResult(scope.keep(primalOut), out, null, 0, List.of(out), List.of(t), new Object[] {x});
-      } finally {
-        if (open) {  // f failed: end the level (closing on the input itself)
-          long r = NativeCore.adj_vjp_close(t.h(), t.h());
-          if (r == 0) throw Errors.last();
-          NativeCore.adj_release(r);
-        }
+      } catch (Throwable e) {
+        if (open) abort1(name, t, e);
+        throw e;
       }
     }
+  }
+
+  private static RuntimeException badOutput1(String name, Tensor out, Tensor t) {
+    if (out == null) return new AdjointArgumentException(name, name + ": the function returned null instead of a tensor");
+    if (out.isClosed()) return new AdjointArgumentException(name, name + ": the function returned a closed tensor");
+    return new IllegalStateException(name + ": the function closed its traced input (the tensor it was called with);"
+        + " inputs must stay open until the transform returns");
+  }
+
+  /** Ends vjp1's level after {@code failure} (closing on the traced input itself). */
+  private static void abort1(String name, Tensor t, Throwable failure) {
+    if (t.isClosed()) {
+      // NOTE: the traced input was the only handle to the level (see vjp1), so it stays on this
+      // thread's level stack: ending it needs a native entry point that ends the innermost vjp
+      // level without a handle (reported to the lead).
+      failure.addSuppressed(new IllegalStateException(name + ": the function closed its traced input, so this vjp's transform level"
+          + " could not be ended"));
+      return;
+    }
+    long h = t.h();
+    long r = NativeCore.adj_vjp_close(h, h);
+    if (r == 0) failure.addSuppressed(Errors.last());
+    else NativeCore.adj_release(r);
   }
 
   /** The pullback of a vjp result: given the output's cotangent, one cotangent per primal. */
@@ -219,14 +387,15 @@ final class Transforms {
     List<Tensor> ctLeaves = Pytree.leavesLike("vjp", "the cotangent", cts[0], "the output", v.outStructure);
     try (Scope s = Scope.open()) {
       List<Tensor> g = v.inLeaves.isEmpty() ? List.of() : backward(v.level, 0, v.outLeaves, ctLeaves, v.inLeaves);
+      s.keep(g);
       List<Object> perPrimal = new ArrayList<>();
       int k = 0;
       for (Object p : v.primals) {
-        int n = Pytree.leaves(p).size();
-        perPrimal.add(Pytree.unflatten(p, g.subList(k, k + n)));
+        int n = p instanceof Tensor ? 1 : Pytree.leaves(p).size();
+        perPrimal.add(rebuild(p, g.subList(k, k + n)));
         k += n;
       }
-      return s.keep(List.copyOf(perPrimal));
+      return List.copyOf(perPrimal);
     }
   }
 
@@ -239,16 +408,20 @@ final class Transforms {
   // ------------------------------------------------------------------ jvp
 
   static JvpResult jvp(String name, FnN f, List<?> primals, List<?> tangents, boolean hasAux) {
+    if (primals == null || tangents == null)
+      throw new AdjointArgumentException(name, name + ": the " + (primals == null ? "primals" : "tangents") + " list is null");
     if (primals.size() != tangents.size())
       throw new AdjointArgumentException(name, name + ": " + primals.size() + " primals but " + tangents.size() + " tangents");
-    List<List<Tensor>> tans = new ArrayList<>();
+    List<List<Tensor>> ps = new ArrayList<>(), tans = new ArrayList<>();
     for (int i = 0; i < primals.size(); i++) {
-      List<Tensor> p = Pytree.leaves(primals.get(i));
+      if (primals.get(i) == null) throw new AdjointArgumentException(name, name + ": primal " + i + " is null instead of a tensor");
+      List<Tensor> p = floatingInputs(name, "primal", i, primals.get(i));
       // NOTE: paired by structure (maps by key), not by flattening order: a tangent map built in
       // another key order must not silently meet the wrong primals.
       List<Tensor> t = primals.get(i) instanceof Tensor && tangents.get(i) instanceof Tensor tt ? List.of(tt)
           : Pytree.leavesLike(name, "tangent " + i, tangents.get(i), "primal " + i, primals.get(i));
       for (int k = 0; k < p.size(); k++) {
+        if (t.get(k).isClosed()) throw new IllegalStateException(name + ": tangent " + i + " is a closed tensor");
         if (!Arrays.equals(p.get(k).shape(), t.get(k).shape()))
           throw new ShapeMismatchException(name, name + ": tangent " + i + " has shape " + Arrays.toString(t.get(k).shape())
               + " but primal " + i + " has shape " + Arrays.toString(p.get(k).shape()));
@@ -256,6 +429,7 @@ final class Transforms {
           throw new DTypeMismatchException(name, name + ": tangent " + i + " has dtype " + t.get(k).dtype().displayName()
               + " but primal " + i + " has dtype " + p.get(k).dtype().displayName());
       }
+      ps.add(p);
       tans.add(t);
     }
     long lv = begin(JVP, 0, Randomness.ERROR);
@@ -263,9 +437,14 @@ final class Transforms {
     try (Scope scope = Scope.open()) {
       Object[] wrapped = new Object[primals.size()];
       for (int i = 0; i < wrapped.length; i++) {
-        List<Tensor> t = tans.get(i);
-        int[] k = {0};
-        wrapped[i] = Pytree.map(primals.get(i), x -> Tensor.wrap(NativeCore.adj_jvp_wrap(lv, x.h(), t.get(k[0]++).h())).sameMetaAs(x));
+        List<Tensor> p = ps.get(i), t = tans.get(i);
+        if (primals.get(i) instanceof Tensor) {  // no list to rebuild from
+          wrapped[i] = Tensor.wrap(NativeCore.adj_jvp_wrap(lv, p.get(0).h(), t.get(0).h())).sameMetaAs(p.get(0));
+          continue;
+        }
+        List<Tensor> mine = new ArrayList<>(p.size());
+        for (int k = 0; k < p.size(); k++) mine.add(Tensor.wrap(NativeCore.adj_jvp_wrap(lv, p.get(k).h(), t.get(k).h())).sameMetaAs(p.get(k)));
+        wrapped[i] = Pytree.unflatten(primals.get(i), mine);
       }
       Object out = f.apply(wrapped);
       Object aux = null;
@@ -274,14 +453,17 @@ final class Transforms {
         out = pair[0];
         aux = pair[1];
       }
-      List<Tensor> ps = new ArrayList<>(), ts = new ArrayList<>();
-      for (Tensor y : Pytree.leaves(out)) {
+      List<Tensor> outs = outputs(name, out);
+      if (outs.isEmpty()) throw new AdjointArgumentException(name, name + ": the function returned no tensor (" + Pytree.describe(out) + ")");
+      floatingOutputs(name, outs, out);
+      List<Tensor> primalsOut = new ArrayList<>(outs.size()), tangentsOut = new ArrayList<>(outs.size());
+      for (Tensor y : outs) {
         long[] pt = new long[2];
         Errors.check(NativeCore.adj_jvp_unwrap(lv, y.h(), pt));
-        ps.add(Tensor.wrap(pt[0]));
-        ts.add(Tensor.wrap(pt[1]));
+        primalsOut.add(Tensor.wrap(pt[0]));
+        tangentsOut.add(Tensor.wrap(pt[1]));
       }
-      Object auxOut = hasAux ? Pytree.map(aux, x -> {
+      Object auxOut = hasAux ? mapAux(name, aux, x -> {
         long[] pt = new long[2];
         Errors.check(NativeCore.adj_jvp_unwrap(lv, x.h(), pt));
         NativeCore.adj_release(pt[1]);
@@ -289,12 +471,16 @@ final class Transforms {
       }) : null;
       open = false;
       close(lv);
-      scope.keep(ps);
-      scope.keep(ts);
-      scope.keep(auxOut);
-      return new JvpResult(Pytree.unflatten(out, ps), Pytree.unflatten(out, ts), auxOut);
-    } finally {
-      if (open) close(lv);
+      scope.keep(primalsOut);
+      scope.keep(tangentsOut);
+      keepTree(scope, auxOut);
+      return new JvpResult(rebuild(out, primalsOut), rebuild(out, tangentsOut), auxOut);
+    } catch (Throwable e) {
+      if (open) {
+        open = false;
+        closeAfter(lv, e);
+      }
+      throw e;
     }
   }
 
@@ -311,15 +497,17 @@ final class Transforms {
           + args.length + " argument(s)");
     // One spec per tensor leaf of each argument; the batch size from the mapped ones.
     List<List<Object>> specs = new ArrayList<>();
+    List<List<Tensor>> leaves = new ArrayList<>();
     long batch = -1;
     int firstArg = -1, firstDim = 0;  // the first mapped leaf: named only in the error message
     Tensor firstX = null;
     for (int i = 0; i < args.length; i++) {
+      List<Tensor> ls = Pytree.leaves("vmap", "argument " + i, args[i]);
       List<Object> sp = Pytree.broadcastSpec("vmap", "inDims", i, inDims[i], args[i]);
-      List<Tensor> ls = Pytree.leaves(args[i]);
       for (int k = 0; k < ls.size(); k++) {
         if (sp.get(k) == null) continue;
         Tensor x = ls.get(k);
+        if (x.isClosed()) throw new IllegalStateException("vmap: argument " + i + " holds a closed tensor");
         int d = (Integer) sp.get(k), r = x.ndim();
         if (r == 0 || d < -r || d >= r)
           throw new InvalidIndexException("vmap", "vmap: inDims " + d + " out of range for argument " + i + " of shape "
@@ -338,40 +526,49 @@ final class Transforms {
         }
       }
       specs.add(sp);
+      leaves.add(ls);
     }
     if (batch < 0)
       throw new AdjointArgumentException("vmap", "vmap: no argument is mapped (every inDims entry is null or the arguments hold no tensors)");
     // NOTE: randomness=SAME shares one sample across the whole batch; chunks are separate vmaps that
     // would each draw their own, so SAME runs in one vectorised call (chunkSize only bounds memory).
-    if (o.chunkSize != null && batch > o.chunkSize && o.randomness != Randomness.SAME) return vmapChunked(f, o, args, specs, batch);
+    if (o.chunkSize != null && batch > o.chunkSize && o.randomness != Randomness.SAME) return vmapChunked(f, o, args, specs, leaves, batch);
     long lv = begin(VMAP, batch, o.randomness);
     boolean open = true;
     try (Scope scope = Scope.open()) {
       Object[] wrapped = new Object[args.length];
       for (int i = 0; i < args.length; i++) {
         List<Object> sp = specs.get(i);
-        int[] k = {0};
-        wrapped[i] = Pytree.map(args[i], x -> {
-          Object d = sp.get(k[0]++);
-          return d == null ? x : Tensor.wrap(NativeCore.adj_vmap_wrap(lv, x.h(), (Integer) d)).sameDTypeAs(x);
-        });
+        List<Tensor> ls = leaves.get(i), mine = new ArrayList<>(ls.size());
+        for (int k = 0; k < ls.size(); k++) {
+          Tensor x = ls.get(k);
+          Object d = sp.get(k);
+          mine.add(d == null ? x : Tensor.wrap(NativeCore.adj_vmap_wrap(lv, x.h(), (Integer) d)).sameDTypeAs(x));
+        }
+        wrapped[i] = rebuild(args[i], mine);
       }
       Object out = f.apply(wrapped);
+      List<Tensor> outs = outputs("vmap", out);
       List<Object> outSpec = Pytree.broadcastSpec("vmap", "outDims", o.outDims, out, "");
       for (Object d : outSpec)
         if (d == null) throw new AdjointArgumentException("vmap", "vmap: outDims must give a dim for every output, got null");
-      int[] k = {0};
-      Object result = Pytree.map(out, y -> Tensor.wrap(NativeCore.adj_vmap_unwrap(lv, y.h(), (Integer) outSpec.get(k[0]++))));
+      List<Tensor> results = new ArrayList<>(outs.size());
+      for (int k = 0; k < outs.size(); k++) results.add(Tensor.wrap(NativeCore.adj_vmap_unwrap(lv, outs.get(k).h(), (Integer) outSpec.get(k))));
       open = false;
       close(lv);
-      return scope.keep(result);
-    } finally {
-      if (open) close(lv);
+      scope.keep(results);
+      return rebuild(out, results);
+    } catch (Throwable e) {
+      if (open) {
+        open = false;
+        closeAfter(lv, e);
+      }
+      throw e;
     }
   }
 
   /** vmap in chunks of o.chunkSize examples, concatenating the outputs along their out dims. */
-  private static Object vmapChunked(FnN f, VmapOptions o, Object[] args, List<List<Object>> specs, long batch) {
+  private static Object vmapChunked(FnN f, VmapOptions o, Object[] args, List<List<Object>> specs, List<List<Tensor>> leaves, long batch) {
     try (Scope scope = Scope.open()) {
       VmapOptions whole = VmapOptions.inDims(o.inDims == null ? zeros(args.length) : o.inDims).outDims(o.outDims).randomness(o.randomness);
       List<Object> parts = new ArrayList<>();
@@ -380,16 +577,14 @@ final class Transforms {
         Object[] chunk = new Object[args.length];
         for (int i = 0; i < args.length; i++) {
           List<Object> sp = specs.get(i);
-          int[] k = {0};
-          chunk[i] = Pytree.map(args[i], x -> {
-            Object d = sp.get(k[0]++);
-            return d == null ? x : x.slice((Integer) d, s0, e0);
-          });
+          List<Tensor> ls = leaves.get(i), mine = new ArrayList<>(ls.size());
+          for (int k = 0; k < ls.size(); k++) mine.add(sp.get(k) == null ? ls.get(k) : ls.get(k).slice((Integer) sp.get(k), s0, e0));
+          chunk[i] = Pytree.unflatten(args[i], mine);
         }
         parts.add(vmap(f, whole, chunk));
       }
       List<Object> outSpec = Pytree.broadcastSpec("vmap", "outDims", o.outDims, parts.get(0), "");
-      return scope.keep(catChunks(parts, k -> (Integer) outSpec.get(k)));
+      return keepTree(scope, catChunks(parts, k -> (Integer) outSpec.get(k)));
     }
   }
 
@@ -435,45 +630,39 @@ final class Transforms {
     return n;
   }
 
-  /** The dtype of the first of ts (float32 if none); throws unless all are floating. what (index >= 0: "what index") names them. */
-  private static void floatingDType(String name, Tensor t, String what) {
-    if (!t.dtype().isFloatingPoint()) floatingDType(name, List.of(t), what, -1);
-  }
-
-  private static DType floatingDType(String name, List<Tensor> ts, String what, int index) {
-    for (Tensor t : ts)
-      if (!t.dtype().isFloatingPoint())
-        throw new DTypeMismatchException(name, name + ": " + what + (index >= 0 ? " " + index : "") + " of dtype " + t.dtype().displayName() + " " + Arrays.toString(t.shape())
-            + " has no derivative (floating point only)");
-    return ts.isEmpty() ? DType.FLOAT32 : ts.get(0).dtype();
-  }
-
   /**
    * vmap of {@code f} over the rows of the n x n identity (in chunks if asked), results batched
    * in dim 0. The rows stay structured in the core (one-hot), so no identity is materialised.
    */
-  private static Object vmapBasis(FnN f, long n, DType dt, Integer chunk, Randomness r) {
-    if (chunk == null || n <= chunk) return vmapBasisRows(f, n, 0, n, dt, r);
-    if (r == Randomness.SAME) return vmapBasisRows(f, n, 0, n, dt, r);  // one sample for the whole batch
+  private static Object vmapBasis(String name, FnN f, long n, DType dt, Integer chunk, Randomness r) {
+    if (chunk == null || n <= chunk) return vmapBasisRows(name, f, n, 0, n, dt, r);
+    if (r == Randomness.SAME) return vmapBasisRows(name, f, n, 0, n, dt, r);  // one sample for the whole batch
     try (Scope scope = Scope.open()) {
       List<Object> parts = new ArrayList<>();
-      for (long start = 0; start < n; start += chunk) parts.add(vmapBasisRows(f, n, start, Math.min(chunk, n - start), dt, r));
-      return scope.keep(catChunks(parts, k -> 0));
+      for (long start = 0; start < n; start += chunk) parts.add(vmapBasisRows(name, f, n, start, Math.min(chunk, n - start), dt, r));
+      return keepTree(scope, catChunks(parts, k -> 0));
     }
   }
 
-  private static Object vmapBasisRows(FnN f, long n, long start, long count, DType dt, Randomness r) {
+  private static Object vmapBasisRows(String name, FnN f, long n, long start, long count, DType dt, Randomness r) {
     long lv = begin(VMAP, count, r);
     boolean open = true;
     try (Scope scope = Scope.open()) {
       Tensor rows = Tensor.wrap(NativeCore.adj_vmap_basis(lv, n, start, dt.code));
       Object out = f.apply(rows);
-      Object result = Pytree.map(out, y -> Tensor.wrap(NativeCore.adj_vmap_unwrap(lv, y.h(), 0)));
+      List<Tensor> outs = outputs(name, out);
+      List<Tensor> results = new ArrayList<>(outs.size());
+      for (Tensor y : outs) results.add(Tensor.wrap(NativeCore.adj_vmap_unwrap(lv, y.h(), 0)));
       open = false;
       close(lv);
-      return scope.keep(result);
-    } finally {
-      if (open) close(lv);
+      scope.keep(results);
+      return Pytree.unflatten(out, results);
+    } catch (Throwable e) {
+      if (open) {
+        open = false;
+        closeAfter(lv, e);
+      }
+      throw e;
     }
   }
 
@@ -493,35 +682,40 @@ final class Transforms {
   static Object jacrev(String name, FnN f, Argnums an, Object[] args) {
     int[] idx = an.resolve(name, args.length);
     try (Scope scope = Scope.open()) {
-      VjpResult v = vjp(name, restrict(f, idx, args), select(args, idx), an.hasAux);
-      return scope.keep(jacrevFrom(name, v, an));
+      VjpResult v = vjp(name, restrict(f, idx, args), select(args, idx), an.hasAux, idx);
+      return keepTree(scope, jacrevFrom(name, v, an));
     }
   }
 
   /**
    * Reverse mode: the vjp's backward pass vmapped over the rows of the identity of the output
    * space, run by the core in one call (adj_jacrev_backward); here only the pytrees are rebuilt.
+   * The vjp has checked the outputs (tensors, floating point).
    */
   private static Object jacrevFrom(String name, VjpResult v, Argnums an) {
     Object out = v.outputTree();
-    List<Tensor> outs = Pytree.leaves(out);
-    floatingDType(name, outs, "output", -1);
+    List<Tensor> outs = v.outStructure instanceof Tensor ? List.of((Tensor) out) : Pytree.leaves(out);
     List<Tensor> ins = v.inLeaves;
     List<Object> perOut = new ArrayList<>();
+    long chunk = an.chunkSize == null ? 0 : an.chunkSize;
     if (ins.isEmpty()) {
       for (Tensor y : outs) perOut.add(an.multiple ? List.copyOf(Arrays.asList(v.primals)) : v.primals[0]);
     } else if (outs.size() == 1 && ins.size() == 1 && v.primals.length == 1) {  // no arrays to pass
-      Tensor jac = Tensor.wrap(NativeCore.adj_jacrev_backward1(v.level, v.outLeaves.get(0).h(), ins.get(0).h(),
-          an.chunkSize == null ? 0 : an.chunkSize));
+      long h = NativeCore.adj_jacrev_backward1(v.level, v.outLeaves.get(0).h(), ins.get(0).h(), chunk);
+      Tensor jac = h != 0 ? Tensor.wrap(h) : emptyJacobians(outs, ins, Errors.last()).get(0);
       Object perArg = Pytree.unflatten(v.primals[0], List.of(jac));
       perOut.add(an.multiple ? List.of(perArg) : perArg);
     } else {
       long[] o = new long[outs.size()], x = new long[ins.size()], j = new long[outs.size() * ins.size()];
       for (int k = 0; k < o.length; k++) o[k] = v.outLeaves.get(k).h();
       for (int k = 0; k < x.length; k++) x[k] = ins.get(k).h();
-      Errors.check(NativeCore.adj_jacrev_backward(v.level, o, o.length, x, x.length, an.chunkSize == null ? 0 : an.chunkSize, j));
-      List<Tensor> jac = new ArrayList<>(j.length);
-      for (long h : j) jac.add(Tensor.wrap(h));
+      List<Tensor> jac;
+      if (NativeCore.adj_jacrev_backward(v.level, o, o.length, x, x.length, chunk, j) >= 0) {
+        jac = new ArrayList<>(j.length);
+        for (long h : j) jac.add(Tensor.wrap(h));
+      } else {
+        jac = emptyJacobians(outs, ins, Errors.last());
+      }
       for (int k = 0; k < outs.size(); k++) {
         List<Object> perArg = new ArrayList<>();
         int at = k * ins.size();
@@ -534,15 +728,31 @@ final class Transforms {
       }
     }
     Object jacTree = Pytree.unflatten(out, perOut);
-    return an.hasAux ? List.of(jacTree, v.aux()) : jacTree;
+    return an.hasAux ? pair(jacTree, v.aux()) : jacTree;
+  }
+
+  /**
+   * The Jacobians of outputs that hold no element at all (each {@code [out_k..., in_j...]}, in
+   * the input's dtype as the backward pass gives them), output-major; rethrows {@code failure},
+   * the native error, when some output has elements. NOTE: the core's reverse-mode Jacobian
+   * cannot do zero rows (it joins its row chunks, of which there are none); torch.func returns
+   * empty Jacobians then, and so do we, without asking the core.
+   */
+  private static List<Tensor> emptyJacobians(List<Tensor> outs, List<Tensor> ins, RuntimeException failure) {
+    if (numel(outs) != 0) throw failure;
+    List<Tensor> r = new ArrayList<>(outs.size() * ins.size());
+    for (Tensor y : outs)
+      for (Tensor x : ins) r.add(Tensor.zeros(x.dtype(), concat(y.shape(), x.shape(), 0)));
+    return r;
   }
 
   /** Forward mode: one vectorised jvp over the rows of the identity of the input space. */
   static Object jacfwd(String name, FnN f, Argnums an, Object[] args) {
     int[] idx = an.resolve(name, args.length);
     Object[] primals = select(args, idx);
-    List<Tensor> ins = Pytree.leaves(List.of(primals));
-    DType dt = floatingDType(name, ins, "input", -1);
+    List<Tensor> ins = new ArrayList<>();
+    for (int j = 0; j < idx.length; j++) ins.addAll(floatingInputs(name, "argument", idx[j], primals[j]));
+    DType dt = ins.isEmpty() ? DType.FLOAT32 : ins.get(0).dtype();
     long total = numel(ins);
     FnN g = restrict(f, idx, args);
     try (Scope scope = Scope.open()) {
@@ -557,9 +767,10 @@ final class Transforms {
             return t.dtype() == x.dtype() ? t : t.to(x.dtype());
           }));
         JvpResult r = jvp(name, g, Arrays.asList(primals), tangents, an.hasAux);
-        return an.hasAux ? List.of(r.tangentTree(), r.aux()) : r.tangentTree();
+        if (an.hasAux) Pytree.tensorLeaves(name, "aux", r.aux());  // batched over the basis: tensors only
+        return an.hasAux ? pair(r.tangentTree(), r.aux()) : r.tangentTree();
       };
-      Object res = vmapBasis(push, total, dt, an.chunkSize, an.randomness);
+      Object res = vmapBasis(name, push, total, dt, an.chunkSize, an.randomness);
       Object tangents = an.hasAux ? ((List<?>) res).get(0) : res;
       Object jac = Pytree.map(tangents, t -> {
         // t: [M, S...] -> per argnum, per input leaf x: [S..., T...]
@@ -583,8 +794,8 @@ final class Transforms {
         return an.multiple ? List.copyOf(perArg) : perArg.get(0);
       });
       Object result = jac;
-      if (an.hasAux) result = List.of(jac, Pytree.map(((List<?>) res).get(1), a -> a.select(0, 0)));
-      return scope.keep(result);
+      if (an.hasAux) result = pair(jac, Pytree.map(((List<?>) res).get(1), a -> a.select(0, 0)));
+      return keepTree(scope, result);
     }
   }
 
@@ -595,12 +806,12 @@ final class Transforms {
    */
   static Object jacobian(String name, FnN f, Argnums an, Object[] args) {
     int[] idx = an.resolve(name, args.length);
-    long inputs = numel(Pytree.leaves(List.of(select(args, idx))));
     try (Scope scope = Scope.open()) {
-      VjpResult v = vjp(name, restrict(f, idx, args), select(args, idx), an.hasAux);
+      VjpResult v = vjp(name, restrict(f, idx, args), select(args, idx), an.hasAux, idx);
+      long inputs = numel(v.inLeaves);
       long outputs = numel(Pytree.leaves(v.outputTree()));
-      if (outputs <= inputs) return scope.keep(jacrevFrom(name, v, an));
-      return scope.keep(jacfwd(name, f, an, args));
+      if (outputs <= inputs) return keepTree(scope, jacrevFrom(name, v, an));
+      return keepTree(scope, jacfwd(name, f, an, args));
     }
   }
 }
