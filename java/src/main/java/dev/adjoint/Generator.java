@@ -3,6 +3,7 @@ package dev.adjoint;
 import dev.adjoint.internal.Errors;
 import dev.adjoint.internal.NativeCore;
 import java.lang.ref.Cleaner;
+import java.lang.ref.Reference;
 
 /**
  * A random number generator that reproduces PyTorch's CPU generator: for the same seed and the
@@ -20,6 +21,9 @@ public final class Generator {
   private static final Cleaner CLEANER = Cleaner.create();
   private static final Generator GLOBAL = new Generator(0L, true);
 
+  // NOTE: the Cleaner frees the native generator once this object is unreachable, which can be
+  // right after `handle` is read for a call: every method that passes it keeps `this` reachable
+  // until the call returns (reachabilityFence), as Tensor's op methods do.
   private final long handle;
 
   /** A generator seeded like {@code torch.Generator()} (seed 67280421310721). */
@@ -48,13 +52,17 @@ public final class Generator {
 
   /** Reseeds, like {@code torch.manual_seed(seed)}; returns this. */
   public Generator manualSeed(long seed) {
-    Errors.check(NativeCore.adj_generator_manual_seed(handle, seed));
+    int r = NativeCore.adj_generator_manual_seed(handle, seed);
+    Reference.reachabilityFence(this);
+    Errors.check(r);
     return this;
   }
 
   /** The seed last set. */
   public long initialSeed() {
-    return NativeCore.adj_generator_initial_seed(handle);
+    long s = NativeCore.adj_generator_initial_seed(handle);
+    Reference.reachabilityFence(this);
+    return s;
   }
 
   /** Standard normal float32 samples of the given shape. */
@@ -64,7 +72,7 @@ public final class Generator {
 
   /** Standard normal samples of the given dtype (float32 or float64) and shape. */
   public Tensor randn(DType dtype, long... shape) {
-    return Tensor.wrap(NativeCore.adj_randn(handle, shape, shape.length, dtype.code));
+    return Tensor.wrap(NativeCore.adj_randn(handle, shape, shape.length, dtype.code), this);
   }
 
   /** Uniform [0, 1) float32 samples of the given shape. */
@@ -74,6 +82,6 @@ public final class Generator {
 
   /** Uniform [0, 1) samples of the given dtype and shape. */
   public Tensor rand(DType dtype, long... shape) {
-    return Tensor.wrap(NativeCore.adj_rand(handle, shape, shape.length, dtype.code));
+    return Tensor.wrap(NativeCore.adj_rand(handle, shape, shape.length, dtype.code), this);
   }
 }

@@ -23,32 +23,6 @@ import java.util.function.Supplier;
  * open one throws. A tensor is owned by exactly one scope (or the Cleaner) at a time.
  */
 public final class Scope implements AutoCloseable {
-  // NOTE: the current scope is looked up for every tensor an op returns and set twice per scope,
-  // and ThreadLocal's get and set (a hash probe each) showed in small workloads. A one-entry cache
-  // of the last thread's holder answers with two loads and a compare. It is read racily on
-  // purpose: a holder's thread is final, so a holder read from it is either this thread's (and only
-  // this thread writes its scope) or another's (then the ThreadLocal answers and the cache is
-  // refreshed). It may keep the last thread's holder reachable after that thread ends.
-  private static final class Holder {
-    final Thread thread;
-    Scope current;
-
-    Holder(Thread thread) {
-      this.thread = thread;
-    }
-  }
-
-  private static final ThreadLocal<Holder> HOLDER = ThreadLocal.withInitial(() -> new Holder(Thread.currentThread()));
-  private static Holder last;
-
-  private static Holder holder() {
-    Holder h = last;
-    if (h != null && h.thread == Thread.currentThread()) return h;
-    h = HOLDER.get();
-    last = h;
-    return h;
-  }
-
   private final Scope parent;
   private final Thread thread;
   private Tensor[] owned = new Tensor[16];
@@ -62,15 +36,20 @@ public final class Scope implements AutoCloseable {
 
   /** Opens a scope on this thread; use with try-with-resources. */
   public static Scope open() {
-    Holder h = holder();
-    Scope s = new Scope(h.current);
-    h.current = s;
+    ThreadState ts = ThreadState.current();
+    if (ts.hasPending) ts.drainPending();
+    Scope s = new Scope(ts.scope);
+    ts.scope = s;
     return s;
   }
 
   /** The innermost open scope of this thread, or null. */
   public static Scope current() {
-    return holder().current;
+    return ThreadState.current().scope;
+  }
+
+  Scope parent() {
+    return parent;
   }
 
   /**
@@ -135,37 +114,52 @@ public final class Scope implements AutoCloseable {
     if (closed) return;
     if (Thread.currentThread() != thread)
       throw new IllegalStateException("Scope.close: a scope must be closed on the thread that opened it");
-    Holder holder = holder();
-    if (holder.current != this)
+    ThreadState ts = ThreadState.current();
+    if (ts.scope != this)
       throw new IllegalStateException("Scope.close: scopes must be closed innermost first");
     closed = true;
+    ts.scope = parent;
+    releaseOwned();
+    if (ts.hasPending) ts.drainPending();
+  }
+
+  /** Run for a scope its thread left open when it ended (see ThreadState): nothing else uses it now. */
+  void releaseForEndedThread() {
+    if (closed) return;
+    closed = true;
+    releaseOwned();
+  }
+
+  private void releaseOwned() {
     // One native call releases the whole scope: per-tensor JNI calls would cost as much as the ops.
     // A single tensor (a transform's one intermediate) goes without the array, whose pinning for
-    // the call costs as much as the call.
+    // the call costs as much as the call. A tensor another thread has used goes on its own, after
+    // the check that no thread is inside a call with it (ThreadState's NOTE).
     long[] handles = null;
     long first = 0;
     int n = 0;
     for (int i = 0; i < count; i++) {
       Tensor t = owned[i];
-      if (t.owner == this) {
-        long h = t.detachForRelease();
-        if (h != 0) {
-          if (n == 0) {
-            first = h;
-          } else {
-            if (handles == null) {
-              handles = new long[count];
-              handles[0] = first;
-            }
-            handles[n] = h;
-          }
-          n++;
-        }
-      }
       owned[i] = null;
+      if (t.owner != this) continue;
+      long h = t.detachForRelease();
+      if (h == 0) continue;
+      if (t.isShared()) {
+        ThreadState.freeUnlessUsed(t, h);
+        continue;
+      }
+      if (n == 0) {
+        first = h;
+      } else {
+        if (handles == null) {
+          handles = new long[count];
+          handles[0] = first;
+        }
+        handles[n] = h;
+      }
+      n++;
     }
     count = 0;
-    holder.current = parent;
     if (n == 1) dev.adjoint.internal.NativeCore.adj_release(first);
     else if (n > 1) dev.adjoint.internal.NativeCore.adj_release_many(handles, n);
   }

@@ -4,10 +4,15 @@ import dev.adjoint.internal.Errors;
 import dev.adjoint.internal.NativeCore;
 import dev.adjoint.internal.NativeMemory;
 import dev.adjoint.internal.TensorPrinter;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.lang.ref.Cleaner;
 import java.lang.ref.Reference;
+import java.nio.Buffer;
+import java.nio.ByteOrder;
 import java.nio.DoubleBuffer;
 import java.nio.FloatBuffer;
+import java.nio.ReadOnlyBufferException;
 import java.util.Arrays;
 import java.util.List;
 import org.bytedeco.javacpp.DoublePointer;
@@ -32,14 +37,31 @@ public final class Tensor implements AutoCloseable {
   private static final Cleaner CLEANER = Cleaner.create();
   private static final int MAX_DIMS = 16;  // the core's kMaxDims (core/shape.h)
 
-  private long handle;
+  private static final VarHandle HANDLE;
+
+  static {
+    try {
+      HANDLE = MethodHandles.lookup().findVarHandle(Tensor.class, "handle", long.class);
+    } catch (ReflectiveOperationException e) {
+      throw new ExceptionInInitializerError(e);
+    }
+  }
+
+  // NOTE: who may free the native tensor, and when, is ThreadState's NOTE: the handle is taken by
+  // an atomic swap (one closer wins), the home thread reads it without any atomic instruction,
+  // other threads announce their use first (a hazard) and see it shared.
+  private long handle;  // 0 once closed
+  private final ThreadState home;  // the creating thread's state
+  private volatile boolean shared;  // another thread has used it (closers must check hazards)
   Scope owner;
   private Cleaner.Cleanable cleanable;
+  private volatile Releaser releaser;  // the Cleaner's action, disarmed by close()
   private long[] shape;  // cached on first query
   private DType dtype;
 
-  private Tensor(long handle) {
+  private Tensor(long handle, ThreadState home) {
     this.handle = handle;
+    this.home = home;
   }
 
   // ------------------------------------------------------------------ ownership
@@ -70,10 +92,21 @@ public final class Tensor implements AutoCloseable {
     return t;
   }
 
-  /** Wraps a fresh native handle (checking it for an error) and hands it to its owner. */
+  /**
+   * Wraps a fresh native handle (checking it for an error) and hands it to its owner. Every native
+   * call that uses tensors ends here or in {@link #done}: this thread's call is over.
+   */
   static Tensor wrap(long h) {
-    Tensor t = new Tensor(Errors.check(h));
-    Scope s = Scope.current();
+    ThreadState ts = ThreadState.current();
+    if (h == 0) {
+      RuntimeException e = Errors.last();
+      if (ts.hasHazards()) ts.endCall();
+      throw e;
+    }
+    if (ts.hasHazards()) ts.endCall();
+    if (ts.hasPending) ts.drainPending();
+    Tensor t = new Tensor(h, ts);
+    Scope s = ts.scope;
     if (s != null) s.adopt(t);
     else t.attachCleaner();
     return t;
@@ -81,7 +114,12 @@ public final class Tensor implements AutoCloseable {
 
   private void attachCleaner() {
     owner = null;
-    cleanable = CLEANER.register(this, new Releaser(handle));
+    long h = handle;
+    if (h == 0) return;
+    Releaser r = new Releaser(h);
+    releaser = r;  // a volatile write, then a volatile read: see close()
+    cleanable = CLEANER.register(this, r);
+    if ((long) HANDLE.getVolatile(this) == 0) r.disarm();  // closed meanwhile by another thread: it frees
     NativeMemory.noteUnscopedAllocation();
   }
 
@@ -114,17 +152,26 @@ public final class Tensor implements AutoCloseable {
     return this;
   }
 
-  /** Releaser runs at most once: from close() or from the Cleaner. It must not reference the Tensor. */
+  /**
+   * The Cleaner's action for an unscoped tensor that became unreachable (so no thread can be using
+   * it). close() disarms it first. It must not reference the Tensor.
+   */
   private static final class Releaser implements Runnable {
-    private final long h;
+    private volatile long h;
 
     Releaser(long h) {
       this.h = h;
     }
 
+    void disarm() {
+      h = 0;
+    }
+
     @Override
     public void run() {
-      NativeCore.adj_release(h);
+      long v = h;
+      h = 0;
+      if (v != 0) NativeCore.adj_release(v);
     }
   }
 
@@ -134,42 +181,77 @@ public final class Tensor implements AutoCloseable {
     return this;
   }
 
-  /** Releases the native tensor now. Idempotent. */
+  /**
+   * Releases the native tensor now. Idempotent, and safe from any thread: a call another thread is
+   * making with this tensor finishes with the right result (the memory is freed after it), and
+   * later uses throw {@link IllegalStateException}.
+   */
   @Override
   public void close() {
-    long h = handle;
-    if (h == 0) return;
-    handle = 0;
+    long v = (long) HANDLE.getAndSet(this, 0L);
+    if (v == 0) return;
     owner = null;
-    if (cleanable != null) {
-      cleanable.clean();
-      cleanable = null;
-    } else {
-      NativeCore.adj_release(h);
+    Releaser r = releaser;
+    if (r != null) {
+      r.disarm();
+      Cleaner.Cleanable c = cleanable;
+      if (c != null) c.clean();  // unregisters now; the disarmed action does nothing
     }
+    ThreadState.release(this, v, home);
   }
 
   /**
-   * For a scope closing: marks this tensor closed and returns its handle for a batched release
-   * (0 if it was already closed). Scope-owned tensors have no Cleaner.
+   * For a scope closing on this tensor's home thread: marks it closed and returns its handle for
+   * the scope to release (0 if it was already closed). Scope-owned tensors have no Cleaner.
    */
   long detachForRelease() {
-    long h = handle;
-    handle = 0;
+    long h = (long) HANDLE.getAndSet(this, 0L);
     owner = null;
     return h;
   }
 
-  /** True after {@link #close()} (or after its scope closed). */
-  public boolean isClosed() {
-    return handle == 0;
+  /** True once another thread has used this tensor: its closers check for calls in flight. */
+  boolean isShared() {
+    return shared;
   }
 
-  /** The native handle; throws if closed. */
+  /** True after {@link #close()} (or after its scope closed). */
+  public boolean isClosed() {
+    return (long) HANDLE.getVolatile(this) == 0;
+  }
+
+  /**
+   * The native handle for a call about to be made; throws if closed. On another thread than the
+   * tensor's home, the use is announced first (ThreadState's NOTE), and ends with the call
+   * ({@link #wrap} or {@link #done}).
+   */
   long h() {
-    long v = handle;
-    if (v == 0) throw new IllegalStateException("tensor is closed (released by close() or by its Scope) and cannot be used");
+    if (home.isCurrent()) {
+      long v = handle;
+      if (v == 0) throw closedError();
+      return v;
+    }
+    return foreignHandle();
+  }
+
+  private long foreignHandle() {
+    if (!shared) shared = true;
+    ThreadState.current().protect(this);  // ends with a full fence
+    long v = (long) HANDLE.getVolatile(this);
+    if (v == 0) throw closedError();
     return v;
+  }
+
+  private static IllegalStateException closedError() {
+    ThreadState ts = ThreadState.current();
+    if (ts.hasHazards()) ts.endCall();  // the call will not be made
+    return new IllegalStateException("tensor is closed (released by close() or by its Scope) and cannot be used");
+  }
+
+  /** Ends a native call that read this tensor and made no tensor (metadata, copies to Java). */
+  private void done() {
+    if (!home.isCurrent()) ThreadState.current().endCall();
+    Reference.reachabilityFence(this);  // see wrap(long, Object)
   }
 
   // ------------------------------------------------------------------ creation
@@ -260,22 +342,42 @@ public final class Tensor implements AutoCloseable {
     return wrap(NativeCore.adj_from_data(data, DType.INT64.code, shape, shape.length));
   }
 
-  /** A float32 tensor copied from the buffer's remaining elements (direct or heap). */
+  // NOTE: a direct buffer crosses to the core as a pointer to its element at the position, and only
+  // when its byte order is the machine's: JavaCPP's Pointer(Buffer) takes the position in its own
+  // units, so the buffer is sliced first (a slice starts at the position, as position 0). Any other
+  // buffer goes through a Java array, whose bulk get/put converts the byte order.
+  private static boolean nativeLayout(Buffer b, ByteOrder order) {
+    return b.isDirect() && order == ByteOrder.nativeOrder();
+  }
+
+  /**
+   * A float32 tensor copied from the buffer's remaining elements (from its position to its limit;
+   * direct or heap, either byte order). The buffer's position is left unchanged.
+   */
   public static Tensor fromBuffer(FloatBuffer data, long... shape) {
     checkLength("fromBuffer", data.remaining(), shape);
-    if (data.isDirect()) {
-      return wrap(NativeCore.adj_from_data(new FloatPointer(data), DType.FLOAT32.code, shape, shape.length));
+    if (nativeLayout(data, data.order())) {
+      FloatBuffer from = data.slice();
+      Tensor t = wrap(NativeCore.adj_from_data(new FloatPointer(from), DType.FLOAT32.code, shape, shape.length));
+      Reference.reachabilityFence(from);
+      return t;
     }
     float[] copy = new float[data.remaining()];
     data.duplicate().get(copy);
     return fromArray(copy, shape);
   }
 
-  /** A float64 tensor copied from the buffer's remaining elements (direct or heap). */
+  /**
+   * A float64 tensor copied from the buffer's remaining elements (from its position to its limit;
+   * direct or heap, either byte order). The buffer's position is left unchanged.
+   */
   public static Tensor fromBuffer(DoubleBuffer data, long... shape) {
     checkLength("fromBuffer", data.remaining(), shape);
-    if (data.isDirect()) {
-      return wrap(NativeCore.adj_from_data(new DoublePointer(data), DType.FLOAT64.code, shape, shape.length));
+    if (nativeLayout(data, data.order())) {
+      DoubleBuffer from = data.slice();
+      Tensor t = wrap(NativeCore.adj_from_data(new DoublePointer(from), DType.FLOAT64.code, shape, shape.length));
+      Reference.reachabilityFence(from);
+      return t;
     }
     double[] copy = new double[data.remaining()];
     data.duplicate().get(copy);
@@ -407,8 +509,9 @@ public final class Tensor implements AutoCloseable {
     if (s == null) {
       // One native call: adj_shape writes the dims into a buffer of the largest rank and returns it.
       long[] buf = new long[MAX_DIMS];
-      int n = Errors.check(NativeCore.adj_shape(h(), buf));
-      shape = s = n == MAX_DIMS ? buf : Arrays.copyOf(buf, n);
+      int n = NativeCore.adj_shape(h(), buf);
+      done();
+      shape = s = Errors.check(n) == MAX_DIMS ? buf : Arrays.copyOf(buf, n);
     }
     return s;
   }
@@ -442,30 +545,35 @@ public final class Tensor implements AutoCloseable {
   /** Element type. */
   public DType dtype() {
     DType d = dtype;
-    if (d == null) dtype = d = DType.fromCode(Errors.check(NativeCore.adj_dtype(h())));
+    if (d == null) {
+      int code = NativeCore.adj_dtype(h());
+      done();
+      dtype = d = DType.fromCode(Errors.check(code));
+    }
     return d;
   }
 
   /** Device holding the data. */
   public Device device() {
-    Device d = Device.fromCode(Errors.check(NativeCore.adj_device(h())));
-    Reference.reachabilityFence(this);  // see wrap(long, Object)
-    return d;
+    int code = NativeCore.adj_device(h());
+    done();
+    return Device.fromCode(Errors.check(code));
   }
 
   /** Element strides. */
   public long[] strides() {
     long[] s = new long[ndim()];
-    Errors.check(NativeCore.adj_strides(h(), s));
-    Reference.reachabilityFence(this);
+    int n = NativeCore.adj_strides(h(), s);
+    done();
+    Errors.check(n);
     return s;
   }
 
   /** True if the elements are laid out densely in row-major order. */
   public boolean isContiguous() {
-    boolean c = Errors.check(NativeCore.adj_is_contiguous(h())) != 0;
-    Reference.reachabilityFence(this);
-    return c;
+    int c = NativeCore.adj_is_contiguous(h());
+    done();
+    return Errors.check(c) != 0;
   }
 
   // ------------------------------------------------------------------ elementwise
@@ -673,59 +781,79 @@ public final class Tensor implements AutoCloseable {
   /** All elements as float, row-major (converted from this tensor's dtype). */
   public float[] toFloatArray() {
     float[] out = new float[checkedNumel()];
-    Errors.check(NativeCore.adj_copy_to_host(h(), DType.FLOAT32.code, out, out.length * 4L));
-    Reference.reachabilityFence(this);
+    int r = NativeCore.adj_copy_to_host(h(), DType.FLOAT32.code, out, out.length * 4L);
+    done();
+    Errors.check(r);
     return out;
   }
 
   /** All elements as double, row-major. */
   public double[] toDoubleArray() {
     double[] out = new double[checkedNumel()];
-    Errors.check(NativeCore.adj_copy_to_host(h(), DType.FLOAT64.code, out, out.length * 8L));
-    Reference.reachabilityFence(this);
+    int r = NativeCore.adj_copy_to_host(h(), DType.FLOAT64.code, out, out.length * 8L);
+    done();
+    Errors.check(r);
     return out;
   }
 
   /** All elements as long, row-major (floats truncate toward zero). */
   public long[] toLongArray() {
     long[] out = new long[checkedNumel()];
-    Errors.check(NativeCore.adj_copy_to_host(h(), DType.INT64.code, out, out.length * 8L));
-    Reference.reachabilityFence(this);
+    int r = NativeCore.adj_copy_to_host(h(), DType.INT64.code, out, out.length * 8L);
+    done();
+    Errors.check(r);
     return out;
   }
 
   /** All elements as boolean (nonzero = true), row-major. */
   public boolean[] toBooleanArray() {
     byte[] b = new byte[checkedNumel()];
-    Errors.check(NativeCore.adj_copy_to_host(h(), DType.BOOL.code, b, b.length));
-    Reference.reachabilityFence(this);
+    int r = NativeCore.adj_copy_to_host(h(), DType.BOOL.code, b, b.length);
+    done();
+    Errors.check(r);
     boolean[] out = new boolean[b.length];
     for (int i = 0; i < b.length; i++) out[i] = b[i] != 0;
     return out;
   }
 
-  /** Copies all elements as float into {@code dst} at its position (direct or heap buffer). */
+  /**
+   * Copies all elements as float into {@code dst} from its position on (direct or heap, either byte
+   * order), and advances the position past them. A read-only buffer is refused before anything is
+   * written ({@link ReadOnlyBufferException}), as {@link FloatBuffer#put} does.
+   */
   public void copyTo(FloatBuffer dst) {
+    if (dst.isReadOnly()) throw new ReadOnlyBufferException();
     int n = checkedNumel();
     if (dst.remaining() < n)
       throw new AdjointArgumentException("copyTo", "copyTo: buffer has " + dst.remaining() + " floats left, tensor has " + n);
-    if (dst.isDirect()) {
-      Errors.check(NativeCore.adj_copy_to_host(h(), DType.FLOAT32.code, new FloatPointer(dst), n * 4L));
-      Reference.reachabilityFence(this);
+    if (nativeLayout(dst, dst.order())) {
+      FloatBuffer to = dst.slice();
+      int r = NativeCore.adj_copy_to_host(h(), DType.FLOAT32.code, new FloatPointer(to), n * 4L);
+      done();
+      Reference.reachabilityFence(to);
+      Errors.check(r);
       dst.position(dst.position() + n);
     } else {
       dst.put(toFloatArray());
     }
   }
 
-  /** Copies all elements as double into {@code dst} at its position (direct or heap buffer). */
+  /**
+   * Copies all elements as double into {@code dst} from its position on (direct or heap, either
+   * byte order), and advances the position past them. A read-only buffer is refused before
+   * anything is written ({@link ReadOnlyBufferException}).
+   */
   public void copyTo(DoubleBuffer dst) {
+    if (dst.isReadOnly()) throw new ReadOnlyBufferException();
     int n = checkedNumel();
     if (dst.remaining() < n)
       throw new AdjointArgumentException("copyTo", "copyTo: buffer has " + dst.remaining() + " doubles left, tensor has " + n);
-    if (dst.isDirect()) {
-      Errors.check(NativeCore.adj_copy_to_host(h(), DType.FLOAT64.code, new DoublePointer(dst), n * 8L));
-      Reference.reachabilityFence(this);
+    if (nativeLayout(dst, dst.order())) {
+      DoubleBuffer to = dst.slice();
+      int r = NativeCore.adj_copy_to_host(h(), DType.FLOAT64.code, new DoublePointer(to), n * 8L);
+      done();
+      Reference.reachabilityFence(to);
+      Errors.check(r);
       dst.position(dst.position() + n);
     } else {
       dst.put(toDoubleArray());
@@ -781,8 +909,10 @@ public final class Tensor implements AutoCloseable {
   /** Prints like PyTorch: {@code tensor([-0.5956, -0.6096, ...])}, summarised when large. */
   @Override
   public String toString() {
-    if (handle == 0) return "tensor(<closed>)";
-    if (NativeCore.adj_is_tracer(handle) == 1) {
+    if (isClosed()) return "tensor(<closed>)";
+    int tracer = NativeCore.adj_is_tracer(h());
+    done();
+    if (tracer == 1) {
       // Values under vmap stand for a whole batch; jvp/grad tracers print their primal value.
       try {
         return formatValues();
