@@ -203,6 +203,7 @@ public final class ConcurrentLifecycleFuzzer {
     for (Thread th : ts) th.join(60_000);
     for (Thread th : ts)
       if (th.isAlive()) oc.failures.add(th.getName() + " still running 60 s after its round ended (a deadlock?)");
+    ts.clear();  // ended threads are dropped, as a user's would be: what they left is released when they are collected
 
     // Close what the slots hold (some already closed: close is idempotent), then let the Cleaner run.
     for (int i = 0; i < SLOTS; i++) {
@@ -235,22 +236,32 @@ public final class ConcurrentLifecycleFuzzer {
    * With no target, until it is steady.
    */
   static long settle(long target) throws InterruptedException {
-    long live = Adjoint.memoryStats().liveTensors(), last = Long.MAX_VALUE;
+    long live = drainedLive(), last = Long.MAX_VALUE;
     for (int i = 0; i < 100; i++) {
       if (target != Long.MIN_VALUE ? live <= target : (live == last && i > 2)) break;
       last = live;
       System.gc();
       Thread.sleep(i < 5 ? 5 : 50);
-      live = Adjoint.memoryStats().liveTensors();
+      live = drainedLive();
     }
     return live;
+  }
+
+  /**
+   * The live count after this thread took its turn: a tensor made on this thread and closed on
+   * another is released by this thread when it next makes a tensor or opens or closes a scope
+   * (Tensor's and ThreadState's NOTE), so the count is read after opening and closing one.
+   */
+  static long drainedLive() {
+    Scope.open().close();
+    return Adjoint.memoryStats().liveTensors();
   }
 
   static void worker(Rng r, Shared sh, Outcome oc, long end) {
     List<Scope> mine = new ArrayList<>();  // this thread's open scopes, innermost last
     try {
       while (System.nanoTime() < end) {
-        int act = r.weighted(60, 8, 14, 6, 5, 5, 2);
+        int act = r.weighted(70, 5, 14, 4, 3, 3, 1);
         int i = r.below(SLOTS), j = r.below(SLOTS);
         switch (act) {
           case 0: { // compute
@@ -343,7 +354,7 @@ public final class ConcurrentLifecycleFuzzer {
    * closes the scope that owns half of them: every tensor must be released exactly once.
    */
   static void closeStorm(Rng r, int nThreads, Outcome oc) throws Exception {
-    long before = Adjoint.memoryStats().liveTensors();
+    long before = drainedLive();
     int m = 64;
     Tensor[] ts = new Tensor[m];
     Scope scope = Scope.open();
@@ -383,7 +394,7 @@ public final class ConcurrentLifecycleFuzzer {
     oc.closes.addAndGet((long) m * nThreads);
     for (Tensor t : ts)
       if (!t.isClosed()) oc.failures.add("close storm: a tensor is not closed after everyone closed it");
-    long after = Adjoint.memoryStats().liveTensors();
+    long after = drainedLive();
     if (created != m) oc.failures.add("close storm: creating " + m + " tensors raised the live count by " + created);
     else if (after != before)
       oc.failures.add("close storm: live tensors " + before + " -> " + after + " after creating " + m + " and closing each from " + nThreads

@@ -37,7 +37,8 @@ import java.util.Locale;
 final class LongChainCases {
   private LongChainCases() {}
 
-  static final int MIN_OPS = 100_000;
+  /** Ops per chain (at least); -Dfuzz.chain.ops=N in the fuzzer's JVM overrides it (to bisect a length). */
+  static final int MIN_OPS = Integer.getInteger("fuzz.chain.ops", 100_000);
 
   enum Variant { ADD, MUL, MIXED, RNN, EULER }
 

@@ -58,9 +58,16 @@ import java.util.function.Function;
  * that outlive the program is a failure; a native crash kills the JVM (FuzzTest runs this in a
  * forked JVM and reports the seed from the {@code @seed} progress lines).
  *
+ * <p>About 5% of the seeds go to the special categories of {@link SpecialCase} instead (long
+ * chains, extreme shapes, zero-size dims, NIO buffers, integer outputs); {@code --category NAME}
+ * runs only one, {@code --off NAME,...} switches some off (their seeds get random programs), and
+ * after the main run a dedicated set of each category runs (its first K seeds, tagged
+ * {@code NAME:N}; {@code --dedicated K} overrides every category's default).
+ *
  * <pre>
  * java -cp ... dev.adjoint.fuzz.ProgramFuzzer [--seed FIRST] [--count N] [--seconds S]
- *      [--max-failures K] [--invalid-ratio P] [--verbose] [--progress]
+ *      [--max-failures K] [--invalid-ratio P] [--category NAME] [--off NAME,...]
+ *      [--dedicated K] [--verbose] [--progress]
  * </pre>
  *
  * Exit status 0 when every program passed, 1 on a failure (each reported with the seed that
