@@ -2974,10 +2974,6 @@ public final class ProgramFuzzer {
     System.exit(ok ? 0 : 1);
   }
 
-  static boolean run(long seed, long count, double seconds, double invalidRatio, int maxFailures, boolean verbose, boolean progress, PrintStream out) {
-    return run(seed, count, seconds, invalidRatio, maxFailures, verbose, progress, null, java.util.EnumSet.allOf(SpecialCase.Category.class), out);
-  }
-
   /** Runs seeds seed, seed+1, ... until count programs ran or the time is up; true if all passed. */
   static boolean run(long seed, long count, double seconds, double invalidRatio, int maxFailures, boolean verbose, boolean progress,
       SpecialCase.Category only, java.util.EnumSet<SpecialCase.Category> enabled, PrintStream out) {
@@ -3005,7 +3001,6 @@ public final class ProgramFuzzer {
         } catch (Throwable e) {
           failed.add(s);
           st.failures++;
-          special.failedSeeds.add(cat.key + ":" + s);
           out.println("FAIL seed=" + s + " (" + cat.key + "): " + SpecialCase.firstLine(e instanceof Failure ? e.getMessage() : e.toString()));
           if (ctx[0] != null) out.println("  " + ctx[0].describe());
           printCause(e, out);

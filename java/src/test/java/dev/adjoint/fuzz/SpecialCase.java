@@ -9,7 +9,6 @@ import dev.adjoint.fuzz.ProgramFuzzer.Failure;
 import dev.adjoint.fuzz.ProgramFuzzer.Rng;
 import dev.adjoint.internal.NativeCore;
 import java.io.PrintStream;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.EnumSet;
 import java.util.List;
@@ -279,6 +278,5 @@ final class SpecialCase {
     final Map<String, Long> byCategory = new TreeMap<>();
     final Map<String, Long> thrown = new TreeMap<>();
     final Map<String, Double> seconds = new TreeMap<>();
-    final List<String> failedSeeds = new ArrayList<>();
   }
 }
