@@ -17,7 +17,9 @@ import org.junit.jupiter.api.Test;
  * intoutputs), and one switch per special category, on by default: {@code -Dfuzz.chains=false} etc.
  * A longer run: {@code mvn -B -f java/pom.xml test -Dtest=FuzzTest -Dfuzz.seconds=3600 -Dfuzz.count=1000000000};
  * one seed with its program: {@code -Dfuzz.seed=N -Dfuzz.count=1 -Dfuzz.verbose=true} (plus
- * {@code -Dfuzz.category=NAME} for a seed of the dedicated set, reported as NAME:N).
+ * {@code -Dfuzz.category=NAME} for a seed of the dedicated set, reported as NAME:N). To see past a
+ * failure that masks others: {@code -Dfuzz.probes=3,5} (only those probe kinds of shapes/zerosize),
+ * {@code -Dfuzz.chain.ops=N} (chains of N ops instead of 10^5).
  */
 class FuzzTest {
   @Test
@@ -38,7 +40,11 @@ class FuzzTest {
     double budget = Double.parseDouble(seconds);
     // + JVM start, the last program, the dedicated set, the summary
     long waitS = (long) Math.min(Long.MAX_VALUE / 2, budget + 240);
-    ForkedJvm.run("the fuzzer", ProgramFuzzer.class, List.of(), args, waitS, tag -> {
+    // Knobs read inside the fuzzer's JVM: passed on when given.
+    List<String> jvm = new ArrayList<>();
+    for (String k : List.of("fuzz.probes", "fuzz.chain.ops"))
+      if (System.getProperty(k) != null) jvm.add("-D" + k + "=" + System.getProperty(k));
+    ForkedJvm.run("the fuzzer", ProgramFuzzer.class, jvm, args, waitS, tag -> {
       int colon = tag.indexOf(':');
       String cat = colon > 0 ? " -Dfuzz.category=" + tag.substring(0, colon) : "";
       return "mvn -B -f java/pom.xml test -Dtest=FuzzTest" + cat + " -Dfuzz.seed=" + tag.substring(colon + 1) + " -Dfuzz.count=1 -Dfuzz.verbose=true";
