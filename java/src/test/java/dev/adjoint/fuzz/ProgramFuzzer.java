@@ -58,9 +58,16 @@ import java.util.function.Function;
  * that outlive the program is a failure; a native crash kills the JVM (FuzzTest runs this in a
  * forked JVM and reports the seed from the {@code @seed} progress lines).
  *
+ * <p>About 5% of the seeds go to the special categories of {@link SpecialCase} instead (long
+ * chains, extreme shapes, zero-size dims, NIO buffers, integer outputs); {@code --category NAME}
+ * runs only one, {@code --off NAME,...} switches some off (their seeds get random programs), and
+ * after the main run a dedicated set of each category runs (its first K seeds, tagged
+ * {@code NAME:N}; {@code --dedicated K} overrides every category's default).
+ *
  * <pre>
  * java -cp ... dev.adjoint.fuzz.ProgramFuzzer [--seed FIRST] [--count N] [--seconds S]
- *      [--max-failures K] [--invalid-ratio P] [--verbose] [--progress]
+ *      [--max-failures K] [--invalid-ratio P] [--category NAME] [--off NAME,...]
+ *      [--dedicated K] [--verbose] [--progress]
  * </pre>
  *
  * Exit status 0 when every program passed, 1 on a failure (each reported with the seed that
@@ -2899,11 +2906,23 @@ public final class ProgramFuzzer {
 
   // ======================================================================== main
 
+  static void printCause(Throwable e, PrintStream out) {
+    Throwable cause = e instanceof Failure ? e.getCause() : e;
+    if (cause != null) {
+      java.io.StringWriter w = new java.io.StringWriter();
+      cause.printStackTrace(new java.io.PrintWriter(w));
+      String[] lines = w.toString().split("\n");
+      for (int i = 0; i < Math.min(lines.length, 14); i++) out.println("    " + lines[i]);
+    }
+  }
+
   public static void main(String[] argv) {
     long seed = 1, count = Long.MAX_VALUE;
     double seconds = Double.POSITIVE_INFINITY, invalidRatio = 0.35;
-    int maxFailures = 5;
+    int maxFailures = 5, dedicated = -1;
     boolean verbose = false, progress = false;
+    SpecialCase.Category only = null;
+    java.util.EnumSet<SpecialCase.Category> enabled = java.util.EnumSet.allOf(SpecialCase.Category.class);
     for (int i = 0; i < argv.length; i++) {
       switch (argv[i]) {
         case "--seed":
@@ -2921,6 +2940,16 @@ public final class ProgramFuzzer {
         case "--invalid-ratio":
           invalidRatio = Double.parseDouble(argv[++i]);
           break;
+        case "--category":
+          only = SpecialCase.Category.byKey(argv[++i]);
+          break;
+        case "--off":
+          for (String k : argv[++i].split(","))
+            if (!k.isBlank()) enabled.remove(SpecialCase.Category.byKey(k.trim()));
+          break;
+        case "--dedicated":
+          dedicated = Integer.parseInt(argv[++i]);
+          break;
         case "--verbose":
           verbose = true;
           break;
@@ -2928,25 +2957,63 @@ public final class ProgramFuzzer {
           progress = true;
           break;
         default:
-          System.err.println("unknown argument " + argv[i]
-              + "; usage: ProgramFuzzer [--seed FIRST] [--count N] [--seconds S] [--max-failures K] [--invalid-ratio P] [--verbose] [--progress]");
+          System.err.println("unknown argument " + argv[i] + "; usage: ProgramFuzzer [--seed FIRST] [--count N] [--seconds S] [--max-failures K]"
+              + " [--invalid-ratio P] [--category " + String.join("|", SpecialCase.Category.keys()) + "] [--off NAME,...] [--dedicated K]"
+              + " [--verbose] [--progress]");
           System.exit(2);
       }
     }
-    System.exit(run(seed, count, seconds, invalidRatio, maxFailures, verbose, progress, System.out) ? 0 : 1);
+    boolean ok = run(seed, count, seconds, invalidRatio, maxFailures, verbose, progress, only, enabled, System.out);
+    // The dedicated set: the first K seeds of every special category switched on, whatever the main
+    // run drew (K: the category's default, or --dedicated); a run of one seed has none.
+    if (only == null && count > 1)
+      for (SpecialCase.Category c : enabled) {
+        int k = dedicated >= 0 ? dedicated : c.dedicated;
+        if (k > 0) ok &= run(1, k, Double.POSITIVE_INFINITY, invalidRatio, maxFailures, verbose, progress, c, enabled, System.out);
+      }
+    System.exit(ok ? 0 : 1);
   }
 
   /** Runs seeds seed, seed+1, ... until count programs ran or the time is up; true if all passed. */
-  static boolean run(long seed, long count, double seconds, double invalidRatio, int maxFailures, boolean verbose, boolean progress, PrintStream out) {
+  static boolean run(long seed, long count, double seconds, double invalidRatio, int maxFailures, boolean verbose, boolean progress,
+      SpecialCase.Category only, java.util.EnumSet<SpecialCase.Category> enabled, PrintStream out) {
     Stats st = new Stats();
+    SpecialCase.Tally special = new SpecialCase.Tally();
+    String tag = only == null ? "" : only.key + ":";
+    String reproFlags = only == null ? "" : " -Dfuzz.category=" + only.key;
     long t0 = System.nanoTime();
     long deadline = Double.isInfinite(seconds) ? Long.MAX_VALUE : t0 + (long) (seconds * 1e9);
     List<Long> failed = new ArrayList<>();
     long s = seed, ran = 0;
     for (; ran < count && System.nanoTime() < deadline && failed.size() < maxFailures; s++, ran++) {
       if (progress) {
-        out.println("@seed " + s);
+        out.println("@seed " + tag + s);
         out.flush();
+      }
+      SpecialCase.Category cat = only != null ? only : SpecialCase.pick(s, enabled);
+      if (cat != null) {
+        SpecialCase.Ctx[] ctx = new SpecialCase.Ctx[1];
+        long c0 = System.nanoTime();
+        try {
+          if (verbose) out.println("seed " + tag + s + ": " + cat.key + " case");
+          special.byCategory.merge(cat.key, 1L, Long::sum);
+          SpecialCase.run(s, cat, verbose, out, special.thrown, ctx);
+        } catch (Throwable e) {
+          failed.add(s);
+          st.failures++;
+          out.println("FAIL seed=" + s + " (" + cat.key + "): " + SpecialCase.firstLine(e instanceof Failure ? e.getMessage() : e.toString()));
+          if (ctx[0] != null) out.println("  " + ctx[0].describe());
+          printCause(e, out);
+          out.println("  reproduce: mvn -B -f java/pom.xml test -Dtest=FuzzTest" + (only == null ? "" : reproFlags) + " -Dfuzz.seed=" + s
+              + " -Dfuzz.count=1 -Dfuzz.verbose=true");
+          if (NativeCore.adj_level_depth() != 0) {
+            out.println("  the transform level stack is broken; stopping");
+            break;
+          }
+        } finally {
+          special.seconds.merge(cat.key, (System.nanoTime() - c0) / 1e9, Double::sum);
+        }
+        continue;
       }
       Case cs = null;
       try {
@@ -2965,13 +3032,7 @@ public final class ProgramFuzzer {
         st.failures++;
         out.println("FAIL seed=" + s + ": " + e.getMessage());
         if (cs != null) out.println("  " + cs.describe());
-        Throwable cause = e instanceof Failure ? e.getCause() : e;
-        if (cause != null) {
-          java.io.StringWriter w = new java.io.StringWriter();
-          cause.printStackTrace(new java.io.PrintWriter(w));
-          String[] lines = w.toString().split("\n");
-          for (int i = 0; i < Math.min(lines.length, 14); i++) out.println("    " + lines[i]);
-        }
+        printCause(e, out);
         out.println("  reproduce: mvn -B -f java/pom.xml test -Dtest=FuzzTest -Dfuzz.seed=" + s + " -Dfuzz.count=1 -Dfuzz.verbose=true");
         if (NativeCore.adj_level_depth() != 0) {
           out.println("  the transform level stack is broken; stopping");
@@ -2980,8 +3041,24 @@ public final class ProgramFuzzer {
       }
     }
     double secs = (System.nanoTime() - t0) / 1e9;
+    if (only != null) {
+      out.printf(Locale.ROOT, "fuzz: %s: seeds %d..%d: %d cases in %.1f s, %d failures%n", only.key, seed, s - 1, ran, secs, st.failures);
+      out.println("fuzz: " + only.key + ": exceptions thrown as expected: " + special.thrown);
+      if (!failed.isEmpty())
+        out.println("fuzz: " + only.key + ": FAILED seeds (" + failed.size() + "): " + (failed.size() > 40 ? failed.subList(0, 40) + " ..." : failed)
+            + " (reproduce with -Dfuzz.category=" + only.key + ")");
+      out.flush();
+      return failed.isEmpty();
+    }
     out.printf(Locale.ROOT, "fuzz: seeds %d..%d: %d programs (%d valid, %d invalid; %d float32) in %.1f s, %d failures%n", seed, s - 1, ran, st.valid,
         st.invalid, st.f32, secs, st.failures);
+    StringBuilder sc = new StringBuilder("fuzz: special categories (cases, seconds):");
+    for (Map.Entry<String, Long> e : special.byCategory.entrySet())
+      sc.append(String.format(Locale.ROOT, " %s %d (%.1f s)", e.getKey(), e.getValue(), special.seconds.getOrDefault(e.getKey(), 0.0)));
+    java.util.EnumSet<SpecialCase.Category> off = java.util.EnumSet.complementOf(enabled);
+    if (!off.isEmpty()) sc.append("; switched off: ").append(off);
+    out.println(sc);
+    if (!special.thrown.isEmpty()) out.println("fuzz: special categories: exceptions thrown as expected: " + special.thrown);
     out.println("fuzz: checks: " + st.refChecks + " vs finite differences (" + st.rechecked + " needed 4-point differences), " + st.loopChecks
         + " vmap vs loop; transforms used: " + st.kinds);
     for (int k = 0; k < 2; k++) {
