@@ -163,6 +163,9 @@ adj_t adj_grad_backward1(int64_t level, adj_t out, adj_t cot, adj_t in, int flag
  * adj_grad_unwrap_close). The backward calls take level 0 to mean the level of their first input. */
 adj_t adj_vjp_begin(adj_t x);
 adj_t adj_vjp_close(adj_t traced_x, adj_t y);
+/* Ends the innermost level when adj_vjp_begin began it, without its traced input (which the
+ * function may have closed): for a vjp whose function failed. -1 (State) if it is not such a level. */
+int adj_vjp_abort(void);
 adj_t adj_jacrev_backward1(int64_t level, adj_t out, adj_t in, int64_t chunk);
 
 #ifdef __cplusplus

@@ -378,6 +378,7 @@ adj_t adj_vjp_begin(adj_t x) {
   return handle_call([&] {
     const BorrowedTensor bx = in(x, "vjp");
     Ref<Level> l = push_level(LevelKind::Grad);
+    l->handleless = true;
     try {
       return grad_wrap(l.get(), bx);
     } catch (...) {
@@ -390,7 +391,27 @@ adj_t adj_vjp_begin(adj_t x) {
 adj_t adj_vjp_close(adj_t traced_x, adj_t y) {
   int64_t l = 0;
   if (guard(-1, [&] { l = int64_t(reinterpret_cast<intptr_t>(level_of_traced(traced_x, "vjp"))); return 0; }) != 0) return 0;
-  return unwrap_and_end(l, y, false, "vjp");
+  const adj_t r = unwrap_and_end(l, y, false, "vjp");
+  if (r == 0) return 0;
+  // Only a floating-point output has a cotangent (as torch.func.vjp); checked here, after the
+  // level ended, so the one-tensor vjp pays no extra native call for it.
+  const DType dt = reinterpret_cast<TensorImpl*>(intptr_t(r))->dtype;
+  if (is_floating(dt)) return r;
+  std::string shape = reinterpret_cast<TensorImpl*>(intptr_t(r))->shape.str();
+  adj_release(r);
+  record(ErrorKind::DType, std::string("vjp: output 0 has dtype ") + dtype_name(dt) + " (shape " + shape +
+                               "): only floating-point outputs can be differentiated (return other values as aux)");
+  return 0;
+}
+
+int adj_vjp_abort(void) {
+  return guard(-1, [&] {
+    const auto& stack = level_stack();
+    ADJ_CHECK(!stack.empty() && stack.back()->handleless, ErrorKind::State, "vjp",
+              "no vjp level begun by adj_vjp_begin is the innermost live level of this thread");
+    pop_level(stack.back().get(), "vjp");
+    return 0;
+  });
 }
 
 namespace {

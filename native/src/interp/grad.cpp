@@ -79,7 +79,11 @@ Tensor grad_wrap(Level* level, const Tensor& x) {
   return make_grad(level, std::move(n));
 }
 
-Tensor grad_unwrap(Level* level, const Tensor& y) { return belongs_to(y, level) ? grad_of(y)->out : y; }
+Tensor grad_unwrap(Level* level, const Tensor& y) {
+  if (belongs_to(y, level)) return grad_of(y)->out;
+  check_usable(y, "vjp", "output");  // a tracer that escaped a finished transform is no constant
+  return y;
+}
 
 // acc += g, where an undefined acc is zero; g by value: a dead cotangent is moved in, not counted.
 static void accumulate(Tensor& acc, Tensor g) { acc = acc.defined() ? ops::add(acc, g) : std::move(g); }
@@ -107,7 +111,10 @@ void grad_backward(Level* level, const Tensor* outs, const Tensor* cots, int nou
               "cotangent " << k << " has shape " << cots[k].shape().str() << " but the output has shape " << outs[k].shape().str());
     ADJ_CHECK(cots[k].dtype() == outs[k].dtype(), ErrorKind::DType, "vjp",
               "cotangent " << k << " has dtype " << dtype_name(cots[k].dtype()) << " but the output has dtype " << dtype_name(outs[k].dtype()));
-    if (!belongs_to(outs[k], level)) continue;  // output independent of the inputs
+    if (!belongs_to(outs[k], level)) {  // output independent of the inputs (if it is usable at all)
+      check_usable(outs[k], "vjp", "output", k);
+      continue;
+    }
     Node* n = grad_of(outs[k]);
     accumulate(grads[n->seq], cots[k]);
     if (!seen[n->seq]) { seen[n->seq] = 1; stack[n_stack++] = n; }

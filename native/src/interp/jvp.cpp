@@ -74,6 +74,7 @@ void jvp_unwrap(Level* level, const Tensor& y, Tensor* primal, Tensor* tangent) 
     *primal = jvp_of(y)->primal;
     *tangent = jvp_of(y)->tangent;
   } else {
+    check_usable(y, "jvp", "output");  // a tracer that escaped a finished transform is no constant
     *primal = y;
   }
   if (!tangent->defined()) *tangent = ops::zeros_like(*primal);

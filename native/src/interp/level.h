@@ -26,6 +26,7 @@ struct Level {
   int64_t batch_size = 0;  // Batch levels
   Randomness randomness = Randomness::Error;
   int64_t next_node = 0;  // Grad levels: creation order of tape nodes
+  bool handleless = false;  // begun by adj_vjp_begin: its traced input is the only handle to it
   ADJ_POOLED_OBJECT       // one per transform call: not through malloc and its arena lock
 };
 

@@ -141,8 +141,12 @@ Tensor eval_slice(const Tensor* in, int, const Attrs& at) {
   start = start < 0 ? 0 : (start > n ? n : start);
   end = end < start ? start : (end > n ? n : end);
   Dims sh = x.shape(), st = x.strides();
-  sh[d] = (end - start + step - 1) / step;
-  st[d] = x.strides()[d] * step;
+  // (end - start + step - 1) / step would overflow for a huge step: count as 1 + (len - 1) / step
+  const int64_t len = end - start;
+  sh[d] = len == 0 ? 0 : 1 + (len - 1) / step;
+  // with two or more elements, stride * step is a distance inside the data; with fewer it is
+  // never used and might not fit, so the source stride stands in
+  st[d] = sh[d] > 1 ? x.strides()[d] * step : x.strides()[d];
   // wrapping: an offset into a tensor with no elements may not fit (view_of then sets it to 0)
   return Tensor::view_of(x, sh, st, wrapping_add(x.offset(), wrapping_mul(start, x.strides()[d])), "slice");
 }

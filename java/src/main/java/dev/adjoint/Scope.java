@@ -1,7 +1,11 @@
 package dev.adjoint;
 
+import java.util.ArrayDeque;
 import java.util.Arrays;
+import java.util.Collections;
+import java.util.IdentityHashMap;
 import java.util.Map;
+import java.util.Set;
 import java.util.function.Supplier;
 
 /**
@@ -72,26 +76,37 @@ public final class Scope implements AutoCloseable {
     return value;
   }
 
-  private void keepAll(Object v) {
-    if (v instanceof Tensor t) {
+  // An explicit stack, not recursion: a user's tree may be deep; containers seen once are not
+  // walked again (a shared or cyclic structure is no error here).
+  private void keepAll(Object root) {
+    if (root instanceof Tensor t) {  // the common case, without the walk's allocations
       if (t.owner == this) t.moveTo(parent);
-    } else if (v instanceof Iterable<?> it) {
-      for (Object o : it) keepAll(o);
-    } else if (v instanceof Map<?, ?> m) {
-      for (Object o : m.values()) keepAll(o);
-    } else if (v instanceof Object[] arr) {
-      for (Object o : arr) keepAll(o);
-    } else if (v instanceof JvpResult r) {
-      keepAll(r.outputTree());
-      keepAll(r.tangentTree());
-      keepAll(r.aux());
-    } else if (v instanceof VjpResult r) {
-      keepAll(r.outputTree());
-      keepAll(r.aux());
-      keepAll(r.outLeaves);  // the traced outputs and inputs hold the pullback's tape
-      keepAll(r.inLeaves);
-    } else if (v instanceof Func.Linearized r) {
-      keepAll(r.output());
+      return;
+    }
+    ArrayDeque<Object> todo = new ArrayDeque<>();
+    Set<Object> seen = Collections.newSetFromMap(new IdentityHashMap<>());
+    if (root != null) todo.push(root);
+    while (!todo.isEmpty()) {
+      Object v = todo.pop();
+      if (v instanceof Tensor t) {
+        if (t.owner == this) t.moveTo(parent);
+        continue;
+      }
+      if (!seen.add(v)) continue;
+      if (v instanceof Iterable<?> it) {
+        for (Object o : it) if (o != null) todo.push(o);
+      } else if (v instanceof Map<?, ?> m) {
+        for (Object o : m.values()) if (o != null) todo.push(o);
+      } else if (v instanceof Object[] arr) {
+        for (Object o : arr) if (o != null) todo.push(o);
+      } else if (v instanceof JvpResult r) {
+        for (Object o : new Object[] {r.outputTree(), r.tangentTree(), r.aux()}) if (o != null) todo.push(o);
+      } else if (v instanceof VjpResult r) {
+        // the traced outputs and inputs hold the pullback's tape
+        for (Object o : new Object[] {r.outputTree(), r.aux(), r.outLeaves, r.inLeaves}) if (o != null) todo.push(o);
+      } else if (v instanceof Func.Linearized r) {
+        if (r.output() != null) todo.push(r.output());
+      }
     }
   }
 

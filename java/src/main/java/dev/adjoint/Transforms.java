@@ -366,11 +366,8 @@ final class Transforms {
   /** Ends vjp1's level after {@code failure} (closing on the traced input itself). */
   private static void abort1(String name, Tensor t, Throwable failure) {
     if (t.isClosed()) {
-      // NOTE: the traced input was the only handle to the level (see vjp1), so it stays on this
-      // thread's level stack: ending it needs a native entry point that ends the innermost vjp
-      // level without a handle (reported to the lead).
-      failure.addSuppressed(new IllegalStateException(name + ": the function closed its traced input, so this vjp's transform level"
-          + " could not be ended"));
+      // the traced input was the only handle to the level (see vjp1): end it as the innermost one
+      if (NativeCore.adj_vjp_abort() != 0) failure.addSuppressed(Errors.last());
       return;
     }
     long h = t.h();

@@ -8,7 +8,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.function.Executable;
 
@@ -123,8 +122,6 @@ class NonFloatingDerivativeTest extends ScopedTest {
   }
 
   @Test
-  @Disabled("needs native fix: the one-tensor vjp (adj_vjp_begin/adj_vjp_close) cannot learn its output's dtype without a second"
-      + " native call per row (the W1 hot path); adj_vjp_close should refuse a non-floating output as torch's vjp does")
   void oneTensorVjpOfAnIntegerOutput() {
     refuses("vjp", () -> vjp((Fn1) v -> v.to(DType.INT64), X), "output 0", "int64");
   }

@@ -11,7 +11,6 @@ import java.util.Map;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Function;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.function.Executable;
 
@@ -168,9 +167,6 @@ class TransformLevelPairingTest extends ScopedTest {
   }
 
   @Test
-  @Disabled("needs native fix: adj_grad_unwrap/adj_grad_unwrap_close, adj_jvp_unwrap and the backward calls take a tracer of a"
-      + " finished transform as the function's output without check_usable (grad gives zeros, jvp hands the escaped tracer back);"
-      + " only vmap's unwrap rejects it")
   void aTensorOfAFinishedTransformIsRejectedAsAnOutput() {
     Tensor escaped = escapedTracer();
     transforms().forEach((label, t) -> {
@@ -264,8 +260,6 @@ class TransformLevelPairingTest extends ScopedTest {
   }
 
   @Test
-  @Disabled("needs native fix: the one-tensor vjp (adj_vjp_begin) has no level handle, so when the function closes its traced input"
-      + " the level cannot be ended; needs an entry point such as adj_vjp_abort() that ends the innermost adj_vjp_begin level")
   void vjpOfOneTensorEndsItsLevelWhenTheFunctionClosedItsInput() throws Throwable {
     onOwnThread(() -> {
       Tensor x = Tensor.of(0.5, -1.0, 2.0);
