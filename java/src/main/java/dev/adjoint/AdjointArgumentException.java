@@ -8,6 +8,10 @@ package dev.adjoint;
 public class AdjointArgumentException extends IllegalArgumentException {
   private final String op;
 
+  /**
+   * @param op      the op that rejected its input
+   * @param message the whole message, starting with the op's name
+   */
   public AdjointArgumentException(String op, String message) {
     super(message);
     this.op = op;

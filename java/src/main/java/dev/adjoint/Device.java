@@ -3,6 +3,9 @@ package dev.adjoint;
 /**
  * Where a tensor's memory lives. Only {@link #CPU} exists in this build; the core's backend
  * interface is ready for a CUDA backend.
+ *
+ * @param type  the kind of device
+ * @param index which device of that kind (0 for the CPU)
  */
 public record Device(Type type, int index) {
   /** Kinds of device. */

@@ -7,6 +7,7 @@ package dev.adjoint;
  */
 @FunctionalInterface
 public interface Fn1 {
+  /** Calls the function. */
   Tensor apply(Tensor x);
 
   /** This function as a general {@link FnN} (arguments and result as pytrees). */

@@ -7,6 +7,7 @@ package dev.adjoint;
  */
 @FunctionalInterface
 public interface Fn2 {
+  /** Calls the function. */
   Tensor apply(Tensor a, Tensor b);
 
   /** This function as a general {@link FnN} (arguments and result as pytrees). */

@@ -7,6 +7,7 @@ package dev.adjoint;
  */
 @FunctionalInterface
 public interface Fn3 {
+  /** Calls the function. */
   Tensor apply(Tensor a, Tensor b, Tensor c);
 
   /** This function as a general {@link FnN} (arguments and result as pytrees). */

@@ -14,6 +14,7 @@ import java.util.List;
  */
 @FunctionalInterface
 public interface FnN {
+  /** Calls the function on pytree arguments; returns a pytree. */
   Object apply(Object... args);
 
   /** Calls the function and returns its result, which must be a single tensor. */
@@ -26,6 +27,14 @@ public interface FnN {
     return Pytree.leaves(apply(args));
   }
 
+  /**
+   * Throws an {@link AdjointArgumentException} naming {@code what} unless there are {@code n}
+   * arguments (used by the typed functions' {@code asFnN}).
+   *
+   * @param what the function, for the message
+   * @param args the arguments received
+   * @param n    the number expected
+   */
   static void checkArity(String what, Object[] args, int n) {
     if (args.length != n)
       throw new AdjointArgumentException(what, what + ": expected " + n + " argument(s), got " + args.length);

@@ -23,7 +23,22 @@ public final class Main {
     }
   }
 
+  /**
+   * With -Dconsumer.modulePath=true (the run with Adjoint on the module path): dev.adjoint is the
+   * named module, exports its API and not dev.adjoint.internal.
+   */
+  static void checkModule() {
+    if (!Boolean.getBoolean("consumer.modulePath")) return;
+    Module m = Tensor.class.getModule();
+    if (!m.isNamed() || !m.getName().equals("dev.adjoint") || !m.isExported("dev.adjoint")
+        || m.isExported("dev.adjoint.internal") || !m.getPackages().contains("dev.adjoint.internal")) {
+      System.err.println("consumer: unexpected module " + m.getDescriptor());
+      System.exit(1);
+    }
+  }
+
   public static void main(String[] args) {
+    checkModule();
     try (Scope scope = Scope.open()) {
       Adjoint.manualSeed(0);
       Tensor w = Tensor.randn(16, 16), b = Tensor.randn(16), x = Tensor.randn(16);
@@ -45,7 +60,7 @@ public final class Main {
         System.exit(1);
       }
       checkNativeImageConfig();
-      System.out.println("consumer OK: adjoint " + Adjoint.version() + ", predict(x) = " + y.slice(0, 0, 4));
+      System.out.println("consumer OK: adjoint " + Adjoint.version() + " (" + Tensor.class.getModule() + "), predict(x) = " + y.slice(0, 0, 4));
     }
   }
 }
