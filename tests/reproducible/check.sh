@@ -9,7 +9,8 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 work=$(mktemp -d "${TMPDIR:-/tmp}/adjoint-repro.XXXXXX")
-trap 'rm -rf "$work"' EXIT
+# the two trees stay for a look when a jar differs
+trap '[ "${status:-1}" = 0 ] && rm -rf "$work" || echo "builds kept in $work"' EXIT
 
 sides=(a build-with-a-longer-path)
 for side in "${sides[@]}"; do
