@@ -11,10 +11,11 @@ module dev.adjoint {
     requires org.bytedeco.javacpp;
     requires org.bytedeco.openblas;
 
+    // NOTE: dev.adjoint.internal (the JavaCPP binding, error mapping, printing) is neither exported
+    // nor opened: it is no API, and JavaCPP needs no access to it that a module restricts. It reads
+    // NativeCore's annotations (public reflection), finds the library in the natives jar (a folder
+    // that is no package, so not encapsulated) and binds the natives through JNI, which ignores
+    // module boundaries. tests/consumer runs on the module path (a transform, direct NIO buffers)
+    // to show it. Classpath users see no module at all.
     exports dev.adjoint;
-
-    // NOTE: dev.adjoint.internal (the JavaCPP binding, error mapping, printing) is not exported: it
-    // is no API. JavaCPP reads the binding's annotations and its native library from there
-    // reflectively, hence opened to JavaCPP alone. Classpath users see no module at all.
-    opens dev.adjoint.internal to org.bytedeco.javacpp;
 }

@@ -59,6 +59,26 @@ public final class Main {
         System.err.println("consumer: unexpected random draw " + first);
         System.exit(1);
       }
+      // A transform, and direct NIO buffers in and out (JavaCPP Pointers over them): on the module
+      // path these reach the natives the way a user's program does.
+      dev.adjoint.Fn1 sumSquares = v -> v.mul(v).sum();
+      float[] g = dev.adjoint.Func.grad(sumSquares).apply(x).toFloatArray();
+      for (int i = 0; i < 16; i++) {
+        if (g[i] != 2 * xa[i]) {
+          System.err.println("consumer: grad(sum(x*x))[" + i + "] = " + g[i] + ", not " + 2 * xa[i]);
+          System.exit(1);
+        }
+      }
+      java.nio.FloatBuffer in = java.nio.ByteBuffer.allocateDirect(16 * 4).order(java.nio.ByteOrder.nativeOrder()).asFloatBuffer();
+      in.put(xa).flip();
+      java.nio.FloatBuffer out = java.nio.ByteBuffer.allocateDirect(16 * 4).order(java.nio.ByteOrder.nativeOrder()).asFloatBuffer();
+      Tensor.fromBuffer(in, 16).tanh().copyTo(out);
+      for (int i = 0; i < 16; i++) {
+        if (Math.abs(out.get(i) - Math.tanh(xa[i])) > 1e-6) {
+          System.err.println("consumer: tanh through direct buffers at " + i + ": " + out.get(i));
+          System.exit(1);
+        }
+      }
       checkNativeImageConfig();
       System.out.println("consumer OK: adjoint " + Adjoint.version() + " (" + Tensor.class.getModule() + "), predict(x) = " + y.slice(0, 0, 4));
     }
