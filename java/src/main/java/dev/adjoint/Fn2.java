@@ -1,19 +1,33 @@
 package dev.adjoint;
 
 /**
- * A function of 2 tensor argument(s) returning a tensor: what users write as a lambda and what
+ * A function of 2 tensor arguments returning a tensor: what users write as a lambda and what
  * the transforms in {@link Func} take and return, e.g.
- * {@code Fn2 f = (a, b) -> ...; Fn2 g = Func.grad(f);}.
+ * {@code Fn2 f = (a, b) -> a.mul(b).sum(); Fn2 g = Func.grad(f, 1);}
+ *
+ * <p>It is also an {@link FnN} (arguments and result as pytrees), so it goes wherever one does;
+ * a plain lambda {@code (a, b) -> ...} passed to a transform is typed as this interface.
  */
 @FunctionalInterface
-public interface Fn2 {
+public interface Fn2 extends FnN {
   Tensor apply(Tensor a, Tensor b);
 
-  /** This function as a general {@link FnN} (arguments and result as pytrees). */
+  /**
+   * This function called with pytree arguments: there must be 2, each a tensor.
+   *
+   * <p>NOTE: Fn1..Fn4 extend {@link FnN} so that {@code grad(x -> ...)} and the other
+   * transforms resolve to the typed overload: Java picks the overload whose functional interface
+   * is a subtype of the other's when a lambda's parameters are not typed (JLS 15.12.2.5); with two
+   * unrelated interfaces of one parameter each the call was ambiguous.
+   */
+  @Override
+  default Object apply(Object... args) {
+    FnN.checkArity("function", args, 2);
+    return apply(Pytree.expectTensor(args[0], "argument 0"), Pytree.expectTensor(args[1], "argument 1"));
+  }
+
+  /** This function as a general {@link FnN}: itself. */
   default FnN asFnN() {
-    return args -> {
-      FnN.checkArity("function", args, 2);
-      return apply(Pytree.expectTensor(args[0], "argument 0"), Pytree.expectTensor(args[1], "argument 1"));
-    };
+    return this;
   }
 }
