@@ -129,6 +129,8 @@ void adj_level_release(int64_t level);
 /* adj_level_end then adj_level_release in one call; the handle is released even when ending fails */
 int adj_level_close(int64_t level);
 int adj_level_depth(void); /* live levels on this thread */
+/* 0 if t is no tracer, else ADJ_TRACER_* | (its level's ADJ_LEVEL_* kind << 2) */
+enum { ADJ_TRACER_LIVE = 1, ADJ_TRACER_ESCAPED = 2, ADJ_TRACER_OTHER_THREAD = 3 };
 int adj_is_tracer(adj_t t);
 /* jvp: tangent 0 = symbolic zero. unwrap writes out[0] = primal, out[1] = tangent. */
 adj_t adj_jvp_wrap(int64_t level, adj_t primal, adj_t tangent);

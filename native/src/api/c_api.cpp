@@ -78,8 +78,14 @@ Level* level_of(int64_t l, const char* op) {
 }
 
 // The concrete value behind t for reading it out: jvp/grad tracers give their primal.
+// NOTE: a tracer whose transform has returned (or that belongs to another thread's transform) is
+// refused here as it is by dispatch: its primal is no value of the user's program, and handing it
+// out was a silent wrong answer. Checked per layer, only for tracers: plain tensors pay nothing.
 Tensor readable(Tensor t, const char* op) {
-  while (t.is_tracer()) t = tracer_of(t)->value_for_read(op);
+  while (t.is_tracer()) {
+    check_usable(t, op, "tensor");
+    t = tracer_of(t)->value_for_read(op);
+  }
   return t;
 }
 
@@ -311,7 +317,17 @@ int adj_level_close(int64_t level) {
   return r;
 }
 int adj_level_depth(void) { return int(level_stack().size()); }
-int adj_is_tracer(adj_t t) { return guard(-1, [&] { return int(in(t)->is_tracer()); }); }
+int adj_is_tracer(adj_t t) {
+  return guard(-1, [&] {
+    const BorrowedTensor b = in(t);
+    const Tensor& x = b;
+    if (!x.is_tracer()) return 0;
+    const Level* l = tracer_of(x)->level.get();
+    // the thread first: `alive` is only ever written by the level's own thread (check_usable's NOTE)
+    const int state = l->thread != std::this_thread::get_id() ? ADJ_TRACER_OTHER_THREAD : l->alive ? ADJ_TRACER_LIVE : ADJ_TRACER_ESCAPED;
+    return state | int(l->kind) << 2;
+  });
+}
 
 adj_t adj_jvp_wrap(int64_t level, adj_t primal, adj_t tangent) {
   return handle_call([&] {

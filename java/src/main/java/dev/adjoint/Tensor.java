@@ -30,8 +30,12 @@ import org.bytedeco.javacpp.FloatPointer;
  *
  * <p>Memory: a tensor is released by {@link #close()}, by the {@link Scope} that created it, or
  * else by the garbage collector's Cleaner. Using a closed tensor throws
- * {@link IllegalStateException}. Bad arguments throw an {@link AdjointArgumentException}
- * subclass whose message names the op and the offending shapes, dtypes or dims.
+ * {@link IllegalStateException}, and so does using or reading the values of
+ * ({@link #toDoubleArray}, {@link #item}, {@link #copyTo(DoubleBuffer)}, ...) a tensor that
+ * escaped a transform that has returned (kept from inside the function given to {@code grad},
+ * {@code vmap}, ...): the message names the transform. Bad arguments throw an
+ * {@link AdjointArgumentException} subclass whose message names the op and the offending shapes,
+ * dtypes or dims.
  */
 public final class Tensor implements AutoCloseable {
   private static final Cleaner CLEANER = Cleaner.create();
@@ -906,21 +910,37 @@ public final class Tensor implements AutoCloseable {
     }
   }
 
-  /** Prints like PyTorch: {@code tensor([-0.5956, -0.6096, ...])}, summarised when large. */
+  private static final String[] LEVEL_NAMES = {"jvp", "grad", "vmap"};  // ADJ_LEVEL_* order
+
+  /**
+   * Prints like PyTorch: {@code tensor([-0.5956, -0.6096, ...])}, summarised when large. Never
+   * throws: a closed tensor, a value inside vmap and a tensor that escaped a finished transform
+   * print as placeholders ({@code tensor(<escaped from a finished grad>, shape=[3], dtype=float32)}).
+   */
   @Override
   public String toString() {
     if (isClosed()) return "tensor(<closed>)";
     int tracer = NativeCore.adj_is_tracer(h());
     done();
-    if (tracer == 1) {
+    if (tracer > 0) {
+      String level = LEVEL_NAMES[tracer >> 2];
+      switch (tracer & 3) {
+        case NativeCore.ADJ_TRACER_ESCAPED: return placeholder("escaped from a finished " + level);
+        case NativeCore.ADJ_TRACER_OTHER_THREAD: return placeholder("traced by a " + level + " of another thread");
+        default:
+      }
       // Values under vmap stand for a whole batch; jvp/grad tracers print their primal value.
       try {
         return formatValues();
       } catch (IllegalStateException e) {
-        return "tensor(<batched inside vmap>, shape=" + Arrays.toString(shapeRef()) + ", dtype=" + dtype().displayName() + ")";
+        return placeholder("batched inside vmap");
       }
     }
     return formatValues();
+  }
+
+  private String placeholder(String what) {
+    return "tensor(<" + what + ">, shape=" + Arrays.toString(shapeRef()) + ", dtype=" + dtype().displayName() + ")";
   }
 
   private String formatValues() {

@@ -149,6 +149,8 @@ public final class NativeCore {
   public static native int adj_grad_backward_ex(long level, @Cast("const adj_t*") long[] outs, @Cast("const adj_t*") long[] cots, int nout,
       @Cast("const adj_t*") long[] ins, int nin, @Cast("adj_t*") long[] gradsOut, int flags);
   public static final int ADJ_BACKWARD_END = 1, ADJ_BACKWARD_RELEASE = 2;
+  /** adj_is_tracer's states (low two bits; the level kind is above them). */
+  public static final int ADJ_TRACER_LIVE = 1, ADJ_TRACER_ESCAPED = 2, ADJ_TRACER_OTHER_THREAD = 3;
   public static native long adj_grad_backward1(long level, long out, long cot, long in, int flags);
   public static native long adj_vjp_begin(long x);
   public static native long adj_vjp_close(long tracedX, long y);
