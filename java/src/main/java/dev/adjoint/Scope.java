@@ -58,7 +58,8 @@ public final class Scope implements AutoCloseable {
 
   /**
    * Runs {@code body} in a fresh scope and keeps what it returns (a tensor, or tensors inside
-   * lists, maps and arrays); everything else created by the body is released.
+   * lists, maps, arrays, records and registered pytree nodes); everything else created by the body
+   * is released.
    */
   public static <T> T run(Supplier<T> body) {
     try (Scope s = open()) {
@@ -67,9 +68,9 @@ public final class Scope implements AutoCloseable {
   }
 
   /**
-   * Moves the tensors in {@code value} (a Tensor, or an Iterable, Map or array holding tensors,
-   * nested freely, or a transform result such as {@link JvpResult}) out of this scope into the
-   * enclosing one. Returns {@code value}.
+   * Moves the tensors in {@code value} (a Tensor, or an Iterable, Map, array, record or registered
+   * pytree node holding tensors, nested freely, or a transform result such as {@link JvpResult})
+   * out of this scope into the enclosing one. Returns {@code value}.
    */
   public <T> T keep(T value) {
     keepAll(value);
@@ -106,6 +107,10 @@ public final class Scope implements AutoCloseable {
         for (Object o : new Object[] {r.outputTree(), r.aux(), r.outLeaves, r.inLeaves}) if (o != null) todo.push(o);
       } else if (v instanceof Func.Linearized r) {
         if (r.output() != null) todo.push(r.output());
+      } else {
+        PytreeNodes.Kind k = PytreeNodes.kindOf(v);
+        if (k == PytreeNodes.Kind.RECORD || k == PytreeNodes.Kind.REGISTERED)  // pytree nodes of the user's classes
+          for (Object o : PytreeNodes.children(v, k)) if (o != null) todo.push(o);
       }
     }
   }
