@@ -168,6 +168,9 @@ adj_t adj_vjp_close(adj_t traced_x, adj_t y);
 /* Ends the innermost level when adj_vjp_begin began it, without its traced input (which the
  * function may have closed): for a vjp whose function failed. -1 (State) if it is not such a level. */
 int adj_vjp_abort(void);
+/* A handle (a new reference, to release) to the level of a vjp's traced input (adj_vjp_begin's
+ * result): for unwrapping several outputs, or aux values, at that level. 0 on error. */
+int64_t adj_vjp_level(adj_t traced_x);
 adj_t adj_jacrev_backward1(int64_t level, adj_t out, adj_t in, int64_t chunk);
 
 #ifdef __cplusplus

@@ -430,6 +430,13 @@ int adj_vjp_abort(void) {
   });
 }
 
+int64_t adj_vjp_level(adj_t traced_x) {
+  return guard<int64_t>(0, [&] {
+    Ref<Level> l = Ref<Level>::borrow(level_of_traced(traced_x, "vjp"));  // a count of its own
+    return int64_t(reinterpret_cast<intptr_t>(l.release()));
+  });
+}
+
 namespace {
 int grad_backward_call(int64_t level, const adj_t* outs, const adj_t* cots, int nout, const adj_t* ins, int nin,
                        adj_t* grads_out, int flags) {

@@ -17,21 +17,29 @@ import java.util.List;
  * Tensor bj = vmap(jacrev(predict, 2), inDims(null, null, 0)).apply(weight, bias, xs);
  * Tensor h  = hessian(predict, 2).apply(weight, bias, x);                    // jacfwd(jacrev)
  * Tensor hv = jvp(grad(f), x, v).tangent();                                   // hvp
+ * Fn1 df    = grad(x -> x.sin().sum());                                       // df.apply(x) is cos(x)
  * }</pre>
  *
- * <p>Typed overloads take and return {@link Fn1}..{@link Fn4} (tensor arguments, tensor result);
- * the {@link FnN} overloads take arguments and results that are pytrees (lists, maps, arrays of
- * tensors) with {@link Argnums} and {@link VmapOptions}. All the tracing, the tape and the
- * batching run in the native core; a transform of a transform is traced by both.
+ * <p>Typed overloads take and return {@link Fn1}..{@link Fn4} (tensor arguments, tensor result):
+ * a lambda written into the call needs no types or casts, as above. The {@link FnN} overloads
+ * take arguments and results that are pytrees (lists, maps, arrays, records and registered
+ * classes holding tensors: see {@link Pytree}) with {@link Argnums} and {@link VmapOptions}; the
+ * gradient of a function of a {@code record Params(Tensor w, Tensor b)} is a {@code Params}.
+ * Fn1..Fn4 are FnNs, so a typed function goes wherever an FnN does; a pytree function of one
+ * argument is declared as an FnN (see there). All the tracing, the tape and the batching run in
+ * the native core; a transform of a transform is traced by both.
  *
  * <p>Errors name the transform and what is wrong: {@code grad: the function must return a scalar
  * (0-d) tensor, got tensor [3]}, {@code vmap: mapped sizes differ: ...}, {@code jvp: tangent 0 has
  * shape [3] but primal 0 has shape [4]}, and a tensor that escaped a finished transform is rejected
  * when used ({@link IllegalStateException}). Transform state is per thread.
  *
- * <p>A transformed function must return tensors (a tensor, or lists, maps and arrays of them;
- * aux values may hold anything): null, another value, a closed tensor or a pytree that contains
- * itself is refused, naming the transform and the place, e.g. {@code jvp: output[1] is null}.
+ * <p>A transformed function must return tensors (a tensor, or lists, maps, arrays and records of
+ * them, a record's other components passing through; aux values may hold anything): null, another
+ * value (a Double, a String, ...), a closed tensor or a pytree that contains itself is refused,
+ * naming the transform and the place, e.g. {@code jvp: output[1] is null}. An object that holds
+ * tensors without being a pytree node (not a record, not registered) is refused as an argument or
+ * a result, naming its class and where it was found: its tensors would be taken for constants.
  * Only floating-point values have derivatives: an integer or bool output or differentiated
  * argument is refused by every transform alike ({@link DTypeMismatchException}, e.g.
  * {@code grad: output 0 has dtype int64 (shape [])}); return such values as aux. An empty input
@@ -59,7 +67,14 @@ public final class Func {
 
   // ------------------------------------------------------------------ grad
 
-  /** Gradient of a scalar function: {@code grad(x -> x.sin().sum()).apply(x)} is {@code cos(x)}. */
+  /**
+   * Gradient of a scalar function of one tensor:
+   *
+   * <pre>{@code
+   * Fn1 df = grad(x -> x.sin().sum());   // df.apply(x) is cos(x)
+   * Tensor g = df.apply(Tensor.of(0.0, 1.0));
+   * }</pre>
+   */
   public static Fn1 grad(Fn1 f) {
     FnN g = grad(f.asFnN(), Argnums.of(0));
     return x -> g.applyTensor(x);
@@ -77,7 +92,7 @@ public final class Func {
     return (a, b, c) -> g.applyTensor(a, b, c);
   }
 
-  /** Gradient with respect to the first argument (a pytree: the gradient has its structure). */
+  /** Gradient with respect to the first argument (a pytree, e.g. a record: the gradient has its structure). */
   public static FnN grad(FnN f) {
     return grad(f, Argnums.of(0));
   }
@@ -101,17 +116,17 @@ public final class Func {
 
   /** Output of {@code f} at {@code x} and its pullback: {@code vjp(f, x).applyTensor(ct)} = ct^T J. */
   public static VjpResult vjp(Fn1 f, Tensor x) {
-    return Transforms.vjp1("vjp", f, x);
+    return Transforms.vjp("vjp", f, new Object[] {x}, false, null);
   }
 
   /** Output of {@code f} at {@code primals} (pytrees) and its pullback, which returns one cotangent per primal. */
   public static VjpResult vjp(FnN f, Object... primals) {
-    return Transforms.vjp("vjp", f, primals, false);
+    return Transforms.vjp("vjp", f, primals, false, null);
   }
 
   /** Like {@link #vjp(FnN, Object...)} for a function returning {@code List.of(output, aux)}. */
   public static VjpResult vjpWithAux(FnN f, Object... primals) {
-    return Transforms.vjp("vjp", f, primals, true);
+    return Transforms.vjp("vjp", f, primals, true, null);
   }
 
   /** Output of {@code f} at {@code x} and its derivative in direction {@code t}: J t. */
@@ -184,7 +199,9 @@ public final class Func {
 
   /**
    * Vectorising map: runs {@code f} once on whole batches as if it ran per example. inDims gives
-   * per argument the mapped dim (null: not mapped), outDims where the batch goes in the results.
+   * per argument the mapped dim (null: not mapped), or a pytree of them matching the argument's
+   * (for a record: a List of per-component dims in declaration order); outDims where the batch
+   * goes in the results.
    */
   public static FnN vmap(FnN f, VmapOptions o) {
     return args -> Transforms.vmap(f, o, args);

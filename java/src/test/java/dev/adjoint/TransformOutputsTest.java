@@ -109,7 +109,7 @@ class TransformOutputsTest extends ScopedTest {
     refuses("jvp", () -> jvp(v -> v.sin(), X, null), "tangent 0 (null)", "primal 0 (tensor [3])");
     refuses("jvp", () -> jvp((FnN) a -> a[0], null, List.of(X)), "primals");
     refuses("grad", () -> grad(v -> v.sum()).apply((Tensor) null), "argument 0 is null");
-    refuses("vjp", () -> vjp(v -> v.sin(), (Tensor) null), "input is null");
+    refuses("vjp", () -> vjp(v -> v.sin(), (Tensor) null), "primal 0 is null");
   }
 
   @Test

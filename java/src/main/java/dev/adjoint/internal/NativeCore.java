@@ -155,5 +155,6 @@ public final class NativeCore {
   public static native long adj_vjp_begin(long x);
   public static native long adj_vjp_close(long tracedX, long y);
   public static native int adj_vjp_abort();
+  public static native long adj_vjp_level(long tracedX);
   public static native long adj_jacrev_backward1(long level, long out, long in, long chunk);
 }
