@@ -32,7 +32,8 @@ import java.util.List;
  * <p>Errors name the transform and what is wrong: {@code grad: the function must return a scalar
  * (0-d) tensor, got tensor [3]}, {@code vmap: mapped sizes differ: ...}, {@code jvp: tangent 0 has
  * shape [3] but primal 0 has shape [4]}, and a tensor that escaped a finished transform is rejected
- * when used ({@link IllegalStateException}). Transform state is per thread.
+ * when used or its values are read ({@link IllegalStateException} naming the transform).
+ * Transform state is per thread.
  *
  * <p>A transformed function must return tensors (a tensor, or lists, maps, arrays and records of
  * them, a record's other components passing through; aux values may hold anything): null, another
