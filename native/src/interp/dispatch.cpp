@@ -2,6 +2,7 @@
 
 #include "core/error.h"
 #include "interp/interpreters.h"
+#include "ops/promotion.h"
 
 namespace adjoint {
 
@@ -19,6 +20,9 @@ Tensor apply(OpId op, const Tensor* in, int nin, const Attrs& attrs) {
     Level* l = tracer_of(in[i])->level.get();
     if (!top || l->id > top->id) top = l;
   }
+  // Type promotion, on the shapes the caller sees (a vmap tracer's are per example, so a 0-d
+  // example promotes as a 0-d tensor) and before any level runs the op: the casts are ops too.
+  if (needs_promotion(def.promotion, in)) return apply_promoted(op, in, nin, attrs);
   if (!top) return def.eval(in, nin, attrs);
   if (def.decompose && (top->kind != LevelKind::Grad || !def.vjp)) return def.decompose(in, nin, attrs);  // see OpDef::decompose
   switch (top->kind) {

@@ -80,11 +80,14 @@ template <OpId Op>
 Tensor eval_binary(const Tensor* in, int, const Attrs&) {
   const Tensor &a = in[0], &b = in[1];
   const char* name = op_name(Op);
-  check_same_dtype(name, a, b);
+  check_same_dtype(name, a, b);  // mixed dtypes were promoted by dispatch (ops/promotion.h)
   check_same_device(name, a, b);
-  if (Op == OpId::Div || Op == OpId::Pow || Op == OpId::TanhBackward || Op == OpId::SigmoidBackward) check_floating(name, a);
-  if (!is_compare(Op))
-    ADJ_CHECK(a.dtype() != DType::Bool, ErrorKind::DType, name, "arithmetic is not defined for bool tensors");
+  if (Op == OpId::Div || Op == OpId::TanhBackward || Op == OpId::SigmoidBackward) check_floating(name, a);
+  // bool + bool and bool * bool are logical or / and, as in torch; the rest has no bool meaning.
+  if (!is_compare(Op) && Op != OpId::Add && Op != OpId::Mul)
+    ADJ_CHECK(a.dtype() != DType::Bool, ErrorKind::DType, name,
+              (Op == OpId::Sub ? "subtraction" : "arithmetic") << " is not defined for bool tensors (as in torch), got " << a.shape().str()
+                                                             << " and " << b.shape().str());
   Dims shape = broadcast_shapes(a.shape(), b.shape(), name);
   // NOTE: x * 1 and x / 1 are x bit for bit (NaN, Inf and -0 included), so a product with a
   // broadcast one (grad's ones cotangent after sum's backward) is the other operand itself:
@@ -352,6 +355,11 @@ void register_elementwise_rules(OpDef* t) {
   t[int(OpId::Add)].onehot = onehot_accumulate<OpId::Add>;
   t[int(OpId::Sub)].onehot = onehot_accumulate<OpId::Sub>;
   t[int(OpId::Where)].onehot = onehot_where;
+  // The dtype rule (ops/promotion.h): mixed dtypes are cast to torch's common dtype before the op.
+  for (OpId op : {OpId::Add, OpId::Sub, OpId::Mul, OpId::Pow, OpId::Eq, OpId::Ne, OpId::Lt, OpId::Le, OpId::Gt, OpId::Ge})
+    t[int(op)].promotion = Promotion::Binary;
+  t[int(OpId::Div)].promotion = Promotion::TrueDiv;
+  t[int(OpId::Where)].promotion = Promotion::Where;
 }
 
 }  // namespace adjoint
