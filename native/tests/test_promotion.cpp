@@ -184,6 +184,9 @@ TEST(matmul_and_linear_refuse_mixed_dtypes) {
   Tensor a = O::ones(Dims{2, 2}, DType::Float32), b = O::ones(Dims{2, 2}, DType::Float64);
   CHECK_THROWS(O::matmul(a, b), ErrorKind::DType, "matmul: dtype mismatch: float32 [2, 2] vs float64 [2, 2]");
   CHECK_THROWS(O::linear(a, b, nullptr), ErrorKind::DType, "float64");
+  const Tensor bias = O::ones(Dims{2}, DType::Float64);
+  CHECK_THROWS(O::linear(a, a, &bias), ErrorKind::DType, "linear: dtype mismatch: float32 [2, 2] vs float64 [2]");
+  CHECK_THROWS(O::linear(a, O::ones(Dims{2}, DType::Float32), &bias), ErrorKind::DType, "linear: dtype mismatch");
   CHECK_THROWS(O::cat({a, b}, 0), ErrorKind::DType, "float64");
 }
 
