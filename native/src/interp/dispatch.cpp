@@ -20,8 +20,11 @@ Tensor apply(OpId op, const Tensor* in, int nin, const Attrs& attrs) {
     Level* l = tracer_of(in[i])->level.get();
     if (!top || l->id > top->id) top = l;
   }
-  // Type promotion, on the shapes the caller sees (a vmap tracer's are per example, so a 0-d
-  // example promotes as a 0-d tensor) and before any level runs the op: the casts are ops too.
+  // NOTE: type promotion (ops/promotion.h) runs here, once, before any level or kernel sees the
+  // op: past this line the inputs of an op with a Promotion have agreeing dtypes, so no rule or
+  // kernel handles mixed ones. It reads the shapes the caller sees (a vmap tracer's are per
+  // example: a 0-d example promotes as a 0-d tensor, as in functorch), and its casts are Cast ops
+  // dispatched like any other, so every transform differentiates and batches them.
   if (needs_promotion(def.promotion, in)) return apply_promoted(op, in, nin, attrs);
   if (!top) return def.eval(in, nin, attrs);
   if (def.decompose && (top->kind != LevelKind::Grad || !def.vjp)) return def.decompose(in, nin, attrs);  // see OpDef::decompose
