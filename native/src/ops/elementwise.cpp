@@ -2,6 +2,7 @@
 #include "interp/onehot.h"
 #include "ops/op.h"
 #include "ops/op_util.h"
+#include "ops/promotion.h"
 #include "ops/rule_util.h"
 
 #include <initializer_list>
@@ -76,13 +77,25 @@ bool is_broadcast_one(const Tensor& t) {
   return t.dtype() == DType::Float32 ? t.data<float>()[0] == 1.0f : t.data<double>()[0] == 1.0;
 }
 
+// The promotion of concrete inputs, out of the way of eval's hot path (cold: inlining it there
+// would cost the kernels' helpers their inlining).
+[[gnu::noinline, gnu::cold]] Tensor eval_promoted(OpId op, const Tensor* in, int nin, const Attrs& at) {
+  return apply_promoted(op_def(op), in, nin, at);
+}
+
 template <OpId Op>
-Tensor eval_binary(const Tensor* in, int, const Attrs&) {
+Tensor eval_binary(const Tensor* in, int nin, const Attrs& at) {
   const Tensor &a = in[0], &b = in[1];
   const char* name = op_name(Op);
-  check_same_dtype(name, a, b);  // mixed dtypes were promoted by dispatch (ops/promotion.h)
+  constexpr bool fused = Op == OpId::TanhBackward || Op == OpId::SigmoidBackward;  // internal: no promotion
+  // Concrete inputs of other dtypes are promoted here (see dispatch's NOTE): the compare this check
+  // makes anyway is the whole cost when they agree.
+  if (__builtin_expect(a.dtype() != b.dtype() || (Op == OpId::Div && !is_floating(a.dtype())), 0)) {
+    if constexpr (!fused) return eval_promoted(Op, in, nin, at);
+    check_same_dtype(name, a, b);
+  }
   check_same_device(name, a, b);
-  if (Op == OpId::Div || Op == OpId::TanhBackward || Op == OpId::SigmoidBackward) check_floating(name, a);
+  if (fused) check_floating(name, a);
   // bool + bool and bool * bool are logical or / and, as in torch; the rest has no bool meaning.
   if (!is_compare(Op) && Op != OpId::Add && Op != OpId::Mul)
     ADJ_CHECK(a.dtype() != DType::Bool, ErrorKind::DType, name,
@@ -102,11 +115,11 @@ Tensor eval_binary(const Tensor* in, int, const Attrs&) {
   return out;
 }
 
-Tensor eval_where(const Tensor* in, int, const Attrs&) {
+Tensor eval_where(const Tensor* in, int nin, const Attrs& at) {
   const Tensor &c = in[0], &a = in[1], &b = in[2];
   ADJ_CHECK(c.dtype() == DType::Bool, ErrorKind::DType, "where",
             "condition must be a bool tensor, got " << dtype_name(c.dtype()) << " " << c.shape().str());
-  check_same_dtype("where", a, b);
+  if (__builtin_expect(a.dtype() != b.dtype(), 0)) return eval_promoted(OpId::Where, in, nin, at);  // concrete: promoted here
   check_same_device("where", a, b);
   check_same_device("where", c, a);
   Dims shape = broadcast_shapes(broadcast_shapes(c.shape(), a.shape(), "where"), b.shape(), "where");

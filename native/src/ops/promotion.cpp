@@ -81,8 +81,8 @@ DType promoted_dtype(OpId op, const Operand* ops, int n) {
   return op == OpId::Div && !is_floating(r) ? default_float_dtype() : r;
 }
 
-Tensor apply_promoted(OpId op, const Tensor* in, int nin, const Attrs& attrs) {
-  const OpDef& def = op_def(op);
+Tensor apply_promoted(const OpDef& def, const Tensor* in, int nin, const Attrs& attrs) {
+  const OpId op = def.id;
   const int first = def.promotion == Promotion::Where ? 1 : 0;
   ADJ_CHECK(nin == first + 2, ErrorKind::Internal, def.name, "promotion of " << nin << " inputs");
   const Operand o[2] = {operand_of(in[first]), operand_of(in[first + 1])};

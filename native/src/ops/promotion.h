@@ -45,22 +45,18 @@ DType default_float_dtype();
 // Float32 or Float64; anything else is an Argument error naming `op`.
 void set_default_float_dtype(DType d, const char* op);
 
-// NOTE: the hot path. Dispatch calls this for every primitive call of an op with a Promotion;
-// when the dtypes already agree (a float64 op on float64 tensors) it costs two byte compares and
-// nothing else happens. True when apply_promoted must run first.
+// For a call with traced inputs, dispatch asks this before the top level processes the op (the
+// op's eval promotes concrete inputs itself): true when apply_promoted must run first. One byte
+// compare for an op without a Promotion, a few more for one whose dtypes already agree.
 inline bool needs_promotion(Promotion p, const Tensor* in) {
-  switch (p) {
-    case Promotion::None: return false;
-    case Promotion::Binary: return in[0].dtype() != in[1].dtype();
-    case Promotion::TrueDiv: return in[0].dtype() != in[1].dtype() || !is_floating(in[0].dtype());
-    case Promotion::Where: return in[1].dtype() != in[2].dtype();
-  }
-  return false;
+  if (__builtin_expect(p == Promotion::None, 1)) return false;  // most ops: one byte compare
+  const Tensor* v = in + (p == Promotion::Where ? 1 : 0);
+  return v[0].dtype() != v[1].dtype() || (p == Promotion::TrueDiv && !is_floating(v[0].dtype()));
 }
 
-// Casts the inputs of `op` that take part in its promotion to the promoted dtype and applies the
-// op to the result (which then needs no promotion).
-Tensor apply_promoted(OpId op, const Tensor* in, int nin, const Attrs& attrs);
+// Casts the inputs of the op that take part in its promotion to the promoted dtype and applies the
+// op to the result (which then needs no promotion). Out of line: dispatch only calls it.
+Tensor apply_promoted(const OpDef& def, const Tensor* in, int nin, const Attrs& attrs);
 
 // A Java scalar: a double, or a long (kept exact: 2^53 + 1 stays itself in int64 arithmetic).
 struct Scalar {
