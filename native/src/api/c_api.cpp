@@ -204,32 +204,32 @@ ADJ_BINARY_API_(matmul)
 #undef ADJ_BINARY_API_
 
 namespace {
-OpId scalar_op_id(int op) {
-  ADJ_CHECK(op >= 0 && op <= 4, ErrorKind::Argument, "scalar_op", "unknown scalar op " << op);
-  static constexpr OpId ids[] = {OpId::Add, OpId::Sub, OpId::Mul, OpId::Div, OpId::Pow};
-  return ids[op];
-}
+// The scalar ops' selectors (adjoint.h) and their names, for messages before the op runs.
+constexpr OpId kScalarOps[] = {OpId::Add, OpId::Sub, OpId::Mul, OpId::Div, OpId::Pow};
+constexpr const char* kScalarOpNames[] = {"add", "sub", "mul", "div", "pow"};
+constexpr const char* kCompareNames[] = {"eq", "ne", "lt", "le", "gt", "ge"};
+
+void check_scalar_op(int op) { ADJ_CHECK(op >= 0 && op <= 4, ErrorKind::Argument, "scalar_op", "unknown scalar op " << op); }
 OpId cmp_op(int cmp) {
   ADJ_CHECK(cmp >= 0 && cmp <= 5, ErrorKind::Argument, "compare", "unknown comparison " << cmp);
   return OpId(int(OpId::Eq) + cmp);
 }
+
+adj_t scalar_call(int op, adj_t a, const Scalar& s, int reverse) {
+  return handle_call([&] { check_scalar_op(op); return apply_scalar(kScalarOps[op], in(a, kScalarOpNames[op]), s, reverse != 0); });
+}
+adj_t compare_scalar_call(int cmp, adj_t a, const Scalar& s) {
+  return handle_call([&] { const OpId id = cmp_op(cmp); return apply_scalar(id, in(a, kCompareNames[cmp]), s, false); });
+}
 }  // namespace
 
-adj_t adj_scalar_op(int op, adj_t a, double s, int reverse) {
-  return handle_call([&] { const OpId id = scalar_op_id(op); return apply_scalar(id, in(a, op_name(id)), Scalar::of(s), reverse != 0); });
-}
-adj_t adj_scalar_op_long(int op, adj_t a, int64_t s, int reverse) {
-  return handle_call([&] { const OpId id = scalar_op_id(op); return apply_scalar(id, in(a, op_name(id)), Scalar::of_long(s), reverse != 0); });
-}
+adj_t adj_scalar_op(int op, adj_t a, double s, int reverse) { return scalar_call(op, a, Scalar::of(s), reverse); }
+adj_t adj_scalar_op_long(int op, adj_t a, int64_t s, int reverse) { return scalar_call(op, a, Scalar::of_long(s), reverse); }
 adj_t adj_compare(int cmp, adj_t a, adj_t b) {
   return handle_call([&] { return ops::compare(cmp_op(cmp), in(a, "compare"), in(b, "compare")); });
 }
-adj_t adj_compare_scalar(int cmp, adj_t a, double s) {
-  return handle_call([&] { const OpId id = cmp_op(cmp); return apply_scalar(id, in(a, op_name(id)), Scalar::of(s), false); });
-}
-adj_t adj_compare_scalar_long(int cmp, adj_t a, int64_t s) {
-  return handle_call([&] { const OpId id = cmp_op(cmp); return apply_scalar(id, in(a, op_name(id)), Scalar::of_long(s), false); });
-}
+adj_t adj_compare_scalar(int cmp, adj_t a, double s) { return compare_scalar_call(cmp, a, Scalar::of(s)); }
+adj_t adj_compare_scalar_long(int cmp, adj_t a, int64_t s) { return compare_scalar_call(cmp, a, Scalar::of_long(s)); }
 int adj_set_default_dtype(int dtype) {
   return guard(-1, [&] { set_default_float_dtype(to_dtype(dtype, "set_default_dtype"), "set_default_dtype"); return 0; });
 }

@@ -101,7 +101,9 @@ Tensor apply_scalar(OpId op, const Tensor& x, const Scalar& s, bool reverse) {
               "integers to negative integer powers are not allowed (as in torch): " << describe(o[0]) << " to the power " << s.i
                                                                                      << "; use a floating exponent, e.g. pow(" << s.i << ".0)");
   }
-  const Tensor xv = to == x.dtype() ? x : ops::to(x, to);
+  Tensor cast;  // x itself is used when it has the dtype already (no reference count taken)
+  if (to != x.dtype()) cast = ops::to(x, to);
+  const Tensor& xv = cast.defined() ? cast : x;
   // int64 scalars from their exact value (a double holds integers exactly only up to 2^53)
   const Tensor c = to == DType::Int64 && s.integral ? ops::from_data(&s.i, Dims{}, DType::Int64, x.device()) : ops::scalar(s.integral ? double(s.i) : s.f, to, x.device());
   return reverse ? apply2(op, c, xv) : apply2(op, xv, c);
