@@ -34,6 +34,10 @@ const char* adj_primitive_name(int i);
 /* out[0] = live bytes, out[1] = cached bytes, out[2] = live tensors */
 void adj_memory_stats(int64_t* out);
 void adj_empty_cache(void);
+/* the float dtype that integers promote to (true division, an integer tensor with a double), like
+   torch.set_default_dtype: ADJ_FLOAT32 (the initial value) or ADJ_FLOAT64; process-wide */
+int adj_set_default_dtype(int dtype);
+int adj_default_dtype(void);
 
 /* --- lifecycle and metadata --- */
 void adj_release(adj_t t);
@@ -81,11 +85,18 @@ adj_t adj_sub(adj_t a, adj_t b);
 adj_t adj_mul(adj_t a, adj_t b);
 adj_t adj_div(adj_t a, adj_t b);
 adj_t adj_pow(adj_t a, adj_t b);
-/* a (op) s with s a scalar of a's dtype; reverse = 1 computes s (op) a. op: 0 add 1 sub 2 mul 3 div 4 pow */
+/* a (op) s with s a Java double (_long: a Java long), promoted like torch's tensor-with-number ops
+   (an integer tensor with a double gives the default float dtype); reverse = 1 computes s (op) a.
+   op: 0 add 1 sub 2 mul 3 div 4 pow */
 adj_t adj_scalar_op(int op, adj_t a, double s, int reverse);
+adj_t adj_scalar_op_long(int op, adj_t a, int64_t s, int reverse);
 adj_t adj_compare(int cmp, adj_t a, adj_t b);
 adj_t adj_compare_scalar(int cmp, adj_t a, double s);
+adj_t adj_compare_scalar_long(int cmp, adj_t a, int64_t s);
 adj_t adj_where(adj_t cond, adj_t a, adj_t b);
+/* 0 if every value `target` (int64) stands for, behind any tracers, lies in [0, classes); else -1
+   with an index error naming `op` and the value (the class targets of a loss) */
+int adj_check_class_targets(adj_t target, int64_t classes, const char* op);
 adj_t adj_to(adj_t x, int dtype);
 
 /* --- reductions (dims == NULL or ndims == 0: all dims) --- */

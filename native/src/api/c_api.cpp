@@ -13,6 +13,7 @@
 #include "interp/interpreters.h"
 #include "ops/op_util.h"
 #include "ops/ops.h"
+#include "ops/promotion.h"
 
 using namespace adjoint;
 
@@ -208,40 +209,42 @@ ADJ_BINARY_API_(pow)
 ADJ_BINARY_API_(matmul)
 #undef ADJ_BINARY_API_
 
-adj_t adj_scalar_op(int op, adj_t a, double s, int reverse) {
-  return handle_call([&] {
-    static const char* names[] = {"add", "sub", "mul", "div", "pow"};
-    ADJ_CHECK(op >= 0 && op <= 4, ErrorKind::Argument, "scalar_op", "unknown scalar op " << op);
-    const BorrowedTensor bx = in(a, names[op]);
-    const Tensor& x = bx;
-    check_scalar_fits(names[op], s, x.dtype());
-    Tensor c = ops::scalar(s, x.dtype(), x.device());
-    const Tensor& l = reverse ? c : x;
-    const Tensor& r = reverse ? x : c;
-    switch (op) {
-      case 0: return ops::add(l, r);
-      case 1: return ops::sub(l, r);
-      case 2: return ops::mul(l, r);
-      case 3: return ops::div(l, r);
-      default: return ops::pow(l, r);
-    }
-  });
-}
+namespace {
+// The scalar ops' selectors (adjoint.h) and their names, for messages before the op runs.
+constexpr OpId kScalarOps[] = {OpId::Add, OpId::Sub, OpId::Mul, OpId::Div, OpId::Pow};
+constexpr const char* kScalarOpNames[] = {"add", "sub", "mul", "div", "pow"};
+constexpr const char* kCompareNames[] = {"eq", "ne", "lt", "le", "gt", "ge"};
 
-static OpId cmp_op(int cmp) {
+void check_scalar_op(int op) { ADJ_CHECK(op >= 0 && op <= 4, ErrorKind::Argument, "scalar_op", "unknown scalar op " << op); }
+OpId cmp_op(int cmp) {
   ADJ_CHECK(cmp >= 0 && cmp <= 5, ErrorKind::Argument, "compare", "unknown comparison " << cmp);
   return OpId(int(OpId::Eq) + cmp);
 }
+
+adj_t scalar_call(int op, adj_t a, const Scalar& s, int reverse) {
+  return handle_call([&] { check_scalar_op(op); return apply_scalar(kScalarOps[op], in(a, kScalarOpNames[op]), s, reverse != 0); });
+}
+adj_t compare_scalar_call(int cmp, adj_t a, const Scalar& s) {
+  return handle_call([&] { const OpId id = cmp_op(cmp); return apply_scalar(id, in(a, kCompareNames[cmp]), s, false); });
+}
+}  // namespace
+
+adj_t adj_scalar_op(int op, adj_t a, double s, int reverse) { return scalar_call(op, a, Scalar::of(s), reverse); }
+adj_t adj_scalar_op_long(int op, adj_t a, int64_t s, int reverse) { return scalar_call(op, a, Scalar::of_long(s), reverse); }
 adj_t adj_compare(int cmp, adj_t a, adj_t b) {
   return handle_call([&] { return ops::compare(cmp_op(cmp), in(a, "compare"), in(b, "compare")); });
 }
-adj_t adj_compare_scalar(int cmp, adj_t a, double s) {
-  return handle_call([&] {
-    const BorrowedTensor bx = in(a, "compare");
-    const Tensor& x = bx;
-    OpId op = cmp_op(cmp);
-    check_scalar_fits(op_name(op), s, x.dtype());
-    return ops::compare(op, x, ops::scalar(s, x.dtype(), x.device()));
+adj_t adj_compare_scalar(int cmp, adj_t a, double s) { return compare_scalar_call(cmp, a, Scalar::of(s)); }
+adj_t adj_compare_scalar_long(int cmp, adj_t a, int64_t s) { return compare_scalar_call(cmp, a, Scalar::of_long(s)); }
+int adj_set_default_dtype(int dtype) {
+  return guard(-1, [&] { set_default_float_dtype(to_dtype(dtype, "set_default_dtype"), "set_default_dtype"); return 0; });
+}
+int adj_default_dtype(void) { return int(default_float_dtype()); }
+int adj_check_class_targets(adj_t target, int64_t classes, const char* op) {
+  return guard(-1, [&] {
+    const char* name = op ? op : "class_targets";
+    ops::check_class_targets(in(target, name), classes, name);
+    return 0;
   });
 }
 adj_t adj_where(adj_t c, adj_t a, adj_t b) {

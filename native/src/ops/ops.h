@@ -79,4 +79,9 @@ Tensor randn(Generator& g, const Dims& shape, DType dtype, Device device = {});
 Tensor rand(Generator& g, const Dims& shape, DType dtype, Device device = {});
 Tensor from_data(const void* data, const Dims& shape, DType dtype, Device device = {});
 
+// --- checks of values ---
+// Throws (Index) naming `op`, the value and the class count unless every value `target` stands
+// for (int64; behind any tracers) lies in [0, classes): the targets of a classification loss.
+void check_class_targets(const Tensor& target, int64_t classes, const char* op);
+
 }  // namespace adjoint::ops

@@ -11,6 +11,41 @@ public final class Adjoint {
     Generator.global().manualSeed(seed);
   }
 
+  // NOTE: the default dtype is process-wide, like torch.set_default_dtype: the native core holds it
+  // (integer promotion reads it there) and this volatile copy serves creation without a native
+  // call. Set it once at startup; a change while other threads compute is seen by their later ops
+  // (each read is whole, never torn), so mixing settings across threads is a race of the caller's.
+  private static volatile DType defaultDtype = DType.FLOAT32;
+
+  /**
+   * Sets the floating dtype that {@link Tensor#zeros(long...)}, {@code ones}, {@code full},
+   * {@code scalar}, {@code eye}, {@code randn} and {@code rand} create without a dtype, and that
+   * integer values promote to (true division of integers, an int64 tensor with a Java double or
+   * {@code mul(0.5)}), like {@code torch.set_default_dtype}. Process-wide (all threads), float32
+   * until set.
+   *
+   * <pre>{@code
+   * Adjoint.setDefaultDtype(DType.FLOAT64);
+   * Tensor h = Tensor.arange(3).mul(0.5);   // float64 [0, 0.5, 1]
+   * Adjoint.setDefaultDtype(DType.FLOAT32);
+   * }</pre>
+   *
+   * @throws DTypeMismatchException for INT64 or BOOL (only float32 and float64 are accepted)
+   */
+  public static synchronized void setDefaultDtype(DType dtype) {
+    if (dtype == null || !dtype.isFloatingPoint())
+      throw new DTypeMismatchException("setDefaultDtype",
+          "setDefaultDtype: the default dtype must be float32 or float64, got " + (dtype == null ? "null" : dtype.displayName()));
+    NativeCore.init();
+    dev.adjoint.internal.Errors.check(NativeCore.adj_set_default_dtype(dtype.code));
+    defaultDtype = dtype;
+  }
+
+  /** The default floating dtype ({@link #setDefaultDtype}), like {@code torch.get_default_dtype()}: float32 unless set. */
+  public static DType defaultDtype() {
+    return defaultDtype;
+  }
+
   /** Version of the native core. */
   public static String version() {
     NativeCore.init();

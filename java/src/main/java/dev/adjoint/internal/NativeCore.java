@@ -40,6 +40,8 @@ public final class NativeCore {
   public static native String adj_primitive_name(int i);
   public static native void adj_memory_stats(@Cast("int64_t*") long[] out);
   public static native void adj_empty_cache();
+  public static native int adj_set_default_dtype(int dtype);
+  public static native int adj_default_dtype();
 
   // --- lifecycle and metadata ---
   public static native void adj_release(long t);
@@ -97,9 +99,12 @@ public final class NativeCore {
   public static native long adj_div(long a, long b);
   public static native long adj_pow(long a, long b);
   public static native long adj_scalar_op(int op, long a, double s, int reverse);
+  public static native long adj_scalar_op_long(int op, long a, @Cast("int64_t") long s, int reverse);
   public static native long adj_compare(int cmp, long a, long b);
   public static native long adj_compare_scalar(int cmp, long a, double s);
+  public static native long adj_compare_scalar_long(int cmp, long a, @Cast("int64_t") long s);
   public static native long adj_where(long cond, long a, long b);
+  public static native int adj_check_class_targets(long target, @Cast("int64_t") long classes, String op);
   public static native long adj_to(long x, int dtype);
 
   // --- reductions ---

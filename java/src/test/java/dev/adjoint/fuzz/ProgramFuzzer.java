@@ -1606,11 +1606,11 @@ public final class ProgramFuzzer {
         }
       case P_DTYPE:
         switch (r.below(8)) {
-          case 0: {
+          case 0: {  // mixed float dtypes promote (PromotionTest); a bool operand of sub is refused, as in torch
             boolean swap = r.chance(0.5);
-            return bad("add(" + v + ", const of the other dtype)", (env, t) -> {
-              Tensor c = Tensor.ones(other(t), s);
-              return swap ? c.add(env[id]) : env[id].add(c);
+            return bad("sub(" + v + ", bool const)", (env, t) -> {
+              Tensor c = Tensor.ones(DType.BOOL, s);
+              return swap ? c.sub(env[id]) : env[id].sub(c);
             });
           }
           case 1: {
@@ -1629,7 +1629,7 @@ public final class ProgramFuzzer {
           case 5:
             return bad("exp(to(" + v + ", int64))", (env, t) -> env[id].to(DType.INT64).exp());
           case 6:
-            return bad("add(gt(" + v + ", 0), gt(" + v + ", 0)) (bool arithmetic)", (env, t) -> env[id].gt(0.0).add(env[id].gt(0.0)));
+            return bad("pow(gt(" + v + ", 0), gt(" + v + ", 0)) (bool arithmetic)", (env, t) -> env[id].gt(0.0).pow(env[id].gt(0.0)));
           default:
             return bad("mean(to(" + v + ", int64))", (env, t) -> env[id].to(DType.INT64).mean());
         }
