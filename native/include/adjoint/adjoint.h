@@ -40,6 +40,7 @@ int64_t adj_memory_limit(void);              /* bytes this process may use (INT6
 const char* adj_memory_limit_source(void);   /* where that figure comes from (physical memory, cgroup, ...) */
 int64_t adj_gc_hint_threshold(void);         /* net native growth in bytes that raises the flag below */
 int64_t adj_gc_hint_pressure(void);          /* net native growth since the last hint */
+int64_t adj_gc_hint_footprint(void);         /* what that growth is of: live bytes + a tensor object's bytes per tensor */
 int32_t* adj_gc_hint_flag(void);             /* 1 once the growth reached the threshold; read in place */
 void adj_gc_hint_taken(void);                /* clears the flag and the growth (a collection was asked for) */
 /* Called by an allocation that failed, on the allocating thread with no lock held, before its one

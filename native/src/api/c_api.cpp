@@ -111,6 +111,7 @@ const char* adj_memory_limit_source(void) {
 }
 int64_t adj_gc_hint_threshold(void) { return gc_hint_threshold(); }
 int64_t adj_gc_hint_pressure(void) { return gc_hint_pressure(); }
+int64_t adj_gc_hint_footprint(void) { return gc_hint_footprint(); }
 int32_t* adj_gc_hint_flag(void) { return gc_hint_flag(); }
 void adj_gc_hint_taken(void) { gc_hint_taken(); }
 void adj_set_oom_handler(adj_oom_handler handler) { set_oom_handler(handler); }

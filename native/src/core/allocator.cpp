@@ -419,6 +419,10 @@ MemoryLimit memory_limit() {
 void set_memory_limit(const MemoryLimit& limit) { limits().set(limit); }
 int64_t gc_hint_threshold() { return limits().threshold.load(std::memory_order_relaxed); }
 int64_t gc_hint_pressure() { return g_pressure.load(std::memory_order_relaxed); }
+int64_t gc_hint_footprint() {
+  MemoryStats m = memory_stats();
+  return m.live_bytes + m.live_tensors * kTensorObjectBytes;
+}
 int32_t* gc_hint_flag() {
   static_assert(sizeof(std::atomic<int32_t>) == sizeof(int32_t) && std::atomic<int32_t>::is_always_lock_free,
                 "the flag is read in place as a plain int32");

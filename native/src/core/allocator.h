@@ -38,6 +38,8 @@ void set_memory_limit(const MemoryLimit& limit);
 int64_t gc_hint_threshold();
 // Net bytes allocated since the last hint (never below 0; per-thread parts of < 1 MiB not yet in).
 int64_t gc_hint_pressure();
+// What the pressure counts, in all: live bytes plus kTensorObjectBytes per live tensor.
+int64_t gc_hint_footprint();
 // The flag, 0 or 1, that the Java layer reads in place after making an unscoped tensor.
 int32_t* gc_hint_flag();
 // Called by whoever acted on the flag (asked for a garbage collection): clears flag and pressure.
