@@ -3,14 +3,13 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdlib>
+#include <iomanip>
 #include <new>
 #include <mutex>
+#include <sstream>
 #include <string>
 #include <unordered_map>
 #include <vector>
-
-#include <iomanip>
-#include <sstream>
 
 #include "core/error.h"
 #include "core/tls.h"
@@ -120,11 +119,13 @@ thread_local ThreadState t_state{};
 // NOTE: memory pressure for tensors left to the Java garbage collector. The JVM cannot see native
 // memory, so a loop that leaves its tensors to the Cleaner (no Scope, no close) would grow until
 // the system kills the process, unless something asks for a collection. What asks is a count of
-// native bytes: every block handed out or given back (live bytes) and every tensor object made or
-// dropped (kTensorObjectBytes) adds to a per-thread figure, which joins the global g_pressure in
-// steps of kPressureChunk (one atomic add per MiB, none per op). g_pressure is the net growth
-// since the last hint, held at 0 from below (memory returned before the growth does not count in
-// advance). When it reaches the threshold (limit / 64, in [32 MiB, 256 MiB]) g_gc_flag goes to 1;
+// native bytes: blocks handed out or given back past the per-thread caches (the shared cache and
+// the system; the per-thread ones hold a few MiB at most) and tensor objects made or dropped past
+// their free list (kTensorObjectBytes each) add to a per-thread figure, which joins the global
+// g_pressure in steps of kPressureChunk (one atomic add per MiB). An op whose blocks and tensor
+// objects come from and go back to this thread's caches (the hot path) counts nothing.
+// g_pressure is the net growth since the last hint, held at 0 from below (memory returned before
+// the growth does not count in advance). When it reaches the threshold (limit / 64, in [32 MiB, 256 MiB]) g_gc_flag goes to 1;
 // the Java layer reads that flag in place (no JNI call) each time it hands a tensor to the
 // Cleaner, asks for a collection, rate-limited, and clears flag and pressure (gc_hint_taken).
 // Scoped code never looks at the flag: its memory comes back at scope close.
@@ -169,9 +170,11 @@ Limits& limits() {
     }
   }
 }
+// (After the thread's exit hook ran, t_state stays valid: its count still flushes by chunks.)
 inline void note_pressure(ThreadState& t, int64_t d) {
   int64_t p = t.pressure + d;
-  if (__builtin_expect(p >= kPressureChunk || p <= -kPressureChunk || t.exited, 0)) {
+  // p outside (-kPressureChunk, kPressureChunk), in one unsigned compare
+  if (__builtin_expect(uint64_t(p + (kPressureChunk - 1)) > uint64_t(2 * kPressureChunk - 2), 0)) {
     t.pressure = 0;
     return flush_pressure(p);
   }
@@ -210,14 +213,8 @@ inline void add(ThreadState& t, std::atomic<int64_t> ThreadStats::*c, int64_t St
   std::atomic<int64_t>& v = t.stats.*c;
   v.store(v.load(std::memory_order_relaxed) + d, std::memory_order_relaxed);
 }
-inline void add_live(ThreadState& t, int64_t d) {
-  add(t, &ThreadStats::live, &StatsRegistry::retired_live, d);
-  note_pressure(t, d);
-}
-inline void add_tensors(ThreadState& t, int64_t d) {
-  add(t, &ThreadStats::tensors, &StatsRegistry::retired_tensors, d);
-  note_pressure(t, d * kTensorObjectBytes);
-}
+inline void add_live(ThreadState& t, int64_t d) { add(t, &ThreadStats::live, &StatsRegistry::retired_live, d); }
+inline void add_tensors(ThreadState& t, int64_t d) { add(t, &ThreadStats::tensors, &StatsRegistry::retired_tensors, d); }
 inline void add_local_cached(ThreadState& t, int64_t d) {
   add(t, &ThreadStats::local_cached, &StatsRegistry::retired_local_cached, d);
 }
@@ -275,6 +272,7 @@ void* try_alloc(ThreadState& t, size_t sz, size_t nbytes) {
       it->second.pop_back();
       c.cached -= sz;
       add_live(t, int64_t(sz));
+      note_pressure(t, int64_t(sz));
       return p;
     }
   }
@@ -288,7 +286,10 @@ void* try_alloc(ThreadState& t, size_t sz, size_t nbytes) {
     host_empty_cache();
     p = system_alloc(sz, nbytes);
   }
-  if (p) add_live(t, int64_t(sz));
+  if (p) {
+    add_live(t, int64_t(sz));
+    note_pressure(t, int64_t(sz));
+  }
   return p;
 }
 
@@ -365,6 +366,7 @@ void host_free(void* p, size_t nbytes) {
   ThreadState& t = state();
   add_live(t, -int64_t(sz));
 #ifdef ADJ_ASAN_EXACT_BLOCKS
+  note_pressure(t, -int64_t(sz));
   return system_free(p, sz);
 #endif
   if (sz <= kLocalMaxBlock && t.cache) {
@@ -376,6 +378,7 @@ void host_free(void* p, size_t nbytes) {
       return;
     }
   }
+  note_pressure(t, -int64_t(sz));
   if (sz <= kMaxCachedBlock) {
     Cache& c = cache();
     const size_t cap = size_t(limits().max_cached.load(std::memory_order_relaxed));
@@ -462,11 +465,15 @@ MemoryStats memory_stats() {
 #if defined(__SANITIZE_ADDRESS__)  // not recycled, so that a use after free is still reported
 void* tensor_impl_alloc(size_t size) {
   void* p = ::operator new(size);
-  add_tensors(state(), 1);
+  ThreadState& t = state();
+  add_tensors(t, 1);
+  note_pressure(t, kTensorObjectBytes);
   return p;
 }
 void tensor_impl_free(void* p, size_t) {
-  add_tensors(state(), -1);
+  ThreadState& t = state();
+  add_tensors(t, -1);
+  note_pressure(t, -kTensorObjectBytes);
   ::operator delete(p);
 }
 #else
@@ -478,6 +485,7 @@ void* tensor_impl_alloc(size_t size) {
     t.n_free_impls--;
   } else {
     p = ::operator new(size);
+    note_pressure(t, kTensorObjectBytes);
   }
   add_tensors(t, 1);
   return p;
@@ -485,7 +493,10 @@ void* tensor_impl_alloc(size_t size) {
 void tensor_impl_free(void* p, size_t) {
   ThreadState& t = state();
   add_tensors(t, -1);
-  if (t.exited || t.n_free_impls >= kMaxFreeImpls) return ::operator delete(p);
+  if (t.exited || t.n_free_impls >= kMaxFreeImpls) {
+    note_pressure(t, -kTensorObjectBytes);
+    return ::operator delete(p);
+  }
   *static_cast<void**>(p) = t.free_impls;
   t.free_impls = p;
   t.n_free_impls++;
