@@ -82,9 +82,9 @@ public final class Scope implements AutoCloseable {
   }
 
   /**
-   * Moves the tensors in {@code value} (a Tensor, or an Iterable, Map or array holding tensors,
-   * nested freely, or a transform result such as {@link JvpResult}) out of this scope into the
-   * enclosing one. Returns {@code value}.
+   * Moves the tensors in {@code value} (a Tensor, or an Iterable, Map, array or record holding
+   * tensors, nested freely, or a transform result such as {@link JvpResult}) out of this scope into
+   * the enclosing one. Returns {@code value}.
    */
   public <T> T keep(T value) {
     keepAll(value);
