@@ -39,6 +39,19 @@ void adj_empty_cache(void);
 int adj_set_default_dtype(int dtype);
 int adj_default_dtype(void);
 
+/* --- the memory limit, garbage-collection hints, out-of-memory handling --- */
+int64_t adj_memory_limit(void);              /* bytes this process may use (INT64_MAX: no limit found) */
+const char* adj_memory_limit_source(void);   /* where that figure comes from (physical memory, cgroup, ...) */
+int64_t adj_gc_hint_threshold(void);         /* net native growth in bytes that raises the flag below */
+int64_t adj_gc_hint_pressure(void);          /* net native growth since the last hint */
+int64_t adj_gc_hint_footprint(void);         /* what that growth is of: live bytes + a tensor object's bytes per tensor */
+int32_t* adj_gc_hint_flag(void);             /* 1 once the growth reached the threshold; read in place */
+void adj_gc_hint_taken(void);                /* clears the flag and the growth (a collection was asked for) */
+/* Called by an allocation that failed, on the allocating thread with no lock held, before its one
+   retry: it should free what it can (the JVM: a garbage collection and the Cleaner's releases). */
+typedef int (*adj_oom_handler)(int64_t nbytes);
+void adj_set_oom_handler(adj_oom_handler handler);
+
 /* --- lifecycle and metadata --- */
 void adj_release(adj_t t);
 void adj_release_many(const adj_t* ts, int n); /* one call for a whole scope; zeros are skipped */

@@ -110,6 +110,19 @@ void adj_memory_stats(int64_t* o) {
 }
 void adj_empty_cache(void) { host_empty_cache(); }
 
+int64_t adj_memory_limit(void) { return memory_limit().bytes; }
+const char* adj_memory_limit_source(void) {
+  thread_local std::string source;
+  source = memory_limit().source;
+  return source.c_str();
+}
+int64_t adj_gc_hint_threshold(void) { return gc_hint_threshold(); }
+int64_t adj_gc_hint_pressure(void) { return gc_hint_pressure(); }
+int64_t adj_gc_hint_footprint(void) { return gc_hint_footprint(); }
+int32_t* adj_gc_hint_flag(void) { return gc_hint_flag(); }
+void adj_gc_hint_taken(void) { gc_hint_taken(); }
+void adj_set_oom_handler(adj_oom_handler handler) { set_oom_handler(handler); }
+
 void adj_release(adj_t t) {
   if (t) Ref<TensorImpl>::adopt(reinterpret_cast<TensorImpl*>(intptr_t(t))).reset();
 }
@@ -339,6 +352,7 @@ adj_t adj_jvp_wrap(int64_t level, adj_t primal, adj_t tangent) {
   });
 }
 int adj_jvp_unwrap(int64_t level, adj_t y, adj_t* o) {
+  NoOomUpcall in_critical_region;  // NativeCore binds this call with @CriticalRegion
   return guard(-1, [&] {
     Tensor p, t;
     jvp_unwrap(level_of(level, "jvp"), in(y, "jvp"), &p, &t);

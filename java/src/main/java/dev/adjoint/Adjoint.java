@@ -63,6 +63,34 @@ public final class Adjoint {
     return new MemoryStats(s[0], s[1], s[2]);
   }
 
+  /**
+   * The memory limit this process runs under, as the native core sees it: the least of physical
+   * memory, the limit of the process's cgroup (v2 {@code memory.max}, v1
+   * {@code memory.limit_in_bytes}, its ancestors' included), {@code RLIMIT_AS}, {@code RLIMIT_DATA}
+   * and the {@code ADJOINT_MEMORY_LIMIT} environment variable (e.g. {@code 512m}).
+   *
+   * @param bytes the limit ({@link Long#MAX_VALUE} if none was found)
+   * @param source where it comes from, e.g. {@code cgroup v2 memory.max (/sys/fs/cgroup/app/memory.max)}
+   * @param gcHintBytes the net growth of native memory after which the garbage collector is asked
+   *     to run, for tensors left to the Cleaner (1/64 of the limit, within 32..256 MiB)
+   */
+  public record MemoryLimit(long bytes, String source, long gcHintBytes) {}
+
+  /**
+   * The process's memory limit (see {@link MemoryLimit}). Native allocations that would take the
+   * memory held by tensors past it fail with {@link NativeOutOfMemoryException} (after a garbage
+   * collection and one retry) instead of letting the system kill the process.
+   *
+   * <pre>{@code
+   * Adjoint.MemoryLimit l = Adjoint.memoryLimit();
+   * System.out.println(l.bytes() + " bytes, from " + l.source());
+   * }</pre>
+   */
+  public static MemoryLimit memoryLimit() {
+    NativeCore.init();
+    return new MemoryLimit(NativeCore.adj_memory_limit(), NativeCore.adj_memory_limit_source(), NativeCore.adj_gc_hint_threshold());
+  }
+
   /** Returns cached (unused) native memory to the system. */
   public static void emptyCache() {
     NativeCore.init();

@@ -38,7 +38,6 @@ import org.bytedeco.javacpp.FloatPointer;
  * dtypes or dims.
  */
 public final class Tensor implements AutoCloseable {
-  private static final Cleaner CLEANER = Cleaner.create();
   private static final int MAX_DIMS = 16;  // the core's kMaxDims (core/shape.h)
 
   private static final VarHandle HANDLE;
@@ -122,9 +121,9 @@ public final class Tensor implements AutoCloseable {
     if (h == 0) return;
     Releaser r = new Releaser(h);
     releaser = r;  // a volatile write, then a volatile read: see close()
-    cleanable = CLEANER.register(this, r);
+    cleanable = NativeMemory.register(this, r);
     if ((long) HANDLE.getVolatile(this) == 0) r.disarm();  // closed meanwhile by another thread: it frees
-    NativeMemory.noteUnscopedAllocation();
+    NativeMemory.afterUnscopedAllocation();  // a GC hint if native memory grew enough
   }
 
   void moveTo(Scope parent) {
@@ -175,7 +174,10 @@ public final class Tensor implements AutoCloseable {
     public void run() {
       long v = h;
       h = 0;
-      if (v != 0) NativeCore.adj_release(v);
+      if (v != 0) {
+        NativeCore.adj_release(v);
+        NativeMemory.releasedByCleaner();
+      }
     }
   }
 

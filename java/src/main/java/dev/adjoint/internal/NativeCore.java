@@ -1,5 +1,7 @@
 package dev.adjoint.internal;
 
+import org.bytedeco.javacpp.FunctionPointer;
+import org.bytedeco.javacpp.IntPointer;
 import org.bytedeco.javacpp.Loader;
 import org.bytedeco.javacpp.Pointer;
 import org.bytedeco.javacpp.annotation.Cast;
@@ -24,7 +26,12 @@ import org.bytedeco.openblas.presets.openblas_nolapack;
     value = @Platform(include = "adjoint/adjoint.h", link = "adjoint_core"))
 public final class NativeCore {
   static {
-    Loader.load();
+    try {
+      Loader.load();
+    } catch (UnsatisfiedLinkError e) {
+      throw NativeLibrary.notLoaded(e);  // names the classifier jar to add
+    }
+    NativeMemory.install();
   }
 
   private NativeCore() {}
@@ -42,6 +49,34 @@ public final class NativeCore {
   public static native void adj_empty_cache();
   public static native int adj_set_default_dtype(int dtype);
   public static native int adj_default_dtype();
+
+  // --- the memory limit, GC hints, out-of-memory handler (NativeMemory) ---
+  public static native long adj_memory_limit();
+  public static native String adj_memory_limit_source();
+  public static native long adj_gc_hint_threshold();
+  public static native long adj_gc_hint_pressure();
+  public static native long adj_gc_hint_footprint();
+  public static native @Cast("int32_t*") IntPointer adj_gc_hint_flag();
+  public static native void adj_gc_hint_taken();
+  public static native void adj_set_oom_handler(OomHandler handler);
+
+  /** The core's out-of-memory handler ({@code adj_oom_handler}): a call from native code into Java. */
+  public static class OomHandler extends FunctionPointer {
+    static {
+      Loader.load();
+    }
+
+    protected OomHandler() {
+      allocate();
+    }
+
+    private native void allocate();
+
+    /** Runs on the allocating thread, inside its native call; must not throw. */
+    public int call(@Cast("int64_t") long nbytes) {
+      return NativeMemory.onAllocationFailure(nbytes);
+    }
+  }
 
   // --- lifecycle and metadata ---
   public static native void adj_release(long t);
