@@ -205,11 +205,19 @@ public final class Pytree {
     }
 
     Object build() {
-      if (container instanceof Object[]) return built;
+      if (container instanceof Object[] a) return sameArrayType(a, built);
       if (container instanceof List<?>) return Collections.unmodifiableList(Arrays.asList(built));
       Map<Object, Object> m = new LinkedHashMap<>();
       for (int i = 0; i < keys.length; i++) m.put(keys[i], built[i]);
       return Collections.unmodifiableMap(m);
+    }
+
+    /** {@code built} as an array of {@code like}'s type (a Tensor[] rebuilt is a Tensor[]) when its elements fit. */
+    private static Object[] sameArrayType(Object[] like, Object[] built) {
+      Class<?> c = like.getClass().getComponentType();
+      if (c == Object.class) return built;
+      for (Object o : built) if (o != null && !c.isInstance(o)) return built;
+      return Arrays.copyOf(built, built.length, like.getClass());
     }
 
     String segment(int i) {

@@ -106,6 +106,10 @@ public final class Scope implements AutoCloseable {
         for (Object o : new Object[] {r.outputTree(), r.aux(), r.outLeaves, r.inLeaves}) if (o != null) todo.push(o);
       } else if (v instanceof Func.Linearized r) {
         if (r.output() != null) todo.push(r.output());
+        if (r.jvpFn() instanceof Linearize.TangentMap m) {  // the recorded tangent map
+          todo.push(m.leaf);
+          todo.push(m.out);
+        }
       }
     }
   }
