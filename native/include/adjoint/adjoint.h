@@ -62,6 +62,7 @@ int64_t adj_generator_new(uint64_t seed); /* 0 on error */
 void adj_generator_free(int64_t g);
 int adj_generator_manual_seed(int64_t g, uint64_t seed); /* g = 0: the default generator */
 uint64_t adj_generator_initial_seed(int64_t g);
+int adj_generator_copy_state(int64_t dst, int64_t src); /* dst's next draws become src's; 0 = the default generator */
 adj_t adj_randn(int64_t g, const int64_t* shape, int ndim, int dtype);
 adj_t adj_rand(int64_t g, const int64_t* shape, int ndim, int dtype);
 

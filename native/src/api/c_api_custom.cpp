@@ -8,6 +8,7 @@
 #include "adjoint/adjoint.h"
 #include "api/record.h"
 #include "core/error.h"
+#include "core/random.h"
 #include "interp/custom.h"
 #include "ops/ops.h"
 
@@ -96,6 +97,14 @@ extern "C" {
 
 adj_t adj_detach(adj_t x) {
   return api_guard<adj_t>(0, [&] { return out(ops::detach(in(x, "detach"))); });
+}
+
+int adj_generator_copy_state(int64_t dst, int64_t src) {
+  return api_guard(-1, [&] {
+    auto g = [](int64_t h) -> Generator& { return h == 0 ? default_generator() : *reinterpret_cast<Generator*>(intptr_t(h)); };
+    g(dst).copy_state_from(g(src));
+    return 0;
+  });
 }
 
 void adj_custom_set_callback(adj_custom_callback cb) { g_callback.store(cb, std::memory_order_release); }

@@ -150,11 +150,24 @@ final class CustomRules {
   /**
    * checkpoint as a vjp rule whose residuals are the arguments themselves and whose bwd runs f's
    * vjp again (forward recomputed and traced, then pulled back); under jvp the core runs f as it is
-   * (ADJ_CUSTOM_JVP_RUNS_F).
+   * (ADJ_CUSTOM_JVP_RUNS_F). NOTE: random ops in f draw the same numbers again in the recompute:
+   * fwd saves the global generator's state and bwd replays f from it, then puts back the state it
+   * found (torch.utils.checkpoint's preserve_rng_state; other generators are not saved, as there).
    */
   static FnN checkpoint(FnN f) {
-    Custom.VjpFwd<Object[]> fwd = args -> Custom.fwd(f.apply(args), args);
-    Custom.VjpBwd<Object[]> bwd = (args, ct) -> recompute(f, args, ct);
+    Custom.VjpFwd<Object[]> fwd = args -> {
+      Generator before = new Generator().copyStateFrom(Generator.global());
+      return Custom.fwd(f.apply(args), new Object[] {args, before});
+    };
+    Custom.VjpBwd<Object[]> bwd = (saved, ct) -> {
+      Generator after = new Generator().copyStateFrom(Generator.global());
+      Generator.global().copyStateFrom((Generator) saved[1]);
+      try {
+        return recompute(f, (Object[]) saved[0], ct);
+      } finally {
+        Generator.global().copyStateFrom(after);
+      }
+    };
     Rules r = new Rules("checkpoint", NativeCore.ADJ_CUSTOM_VJP, NativeCore.ADJ_CUSTOM_JVP_RUNS_F, f, fwd, bwd, null);
     return args -> apply(r, args);
   }

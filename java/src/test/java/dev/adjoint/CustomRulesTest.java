@@ -337,6 +337,39 @@ class CustomRulesTest extends ScopedTest {
   }
 
   @Test
+  void threadsUseCustomFunctionsConcurrently() throws Exception {
+    Fn1 clip = clipGradient(), lp = log1pexp();
+    Fn1 loss = v -> lp.apply(clip.apply(v).mul(3)).sum();
+    Tensor x = Tensor.of(-2.0, -0.1, 0.2, 1.5);
+    // d/dx sum(log1pexp(3 clip(x))) = clip(3 sigmoid(3x)) (clip sees the cotangent 3 sigmoid(3x))
+    double[] want = new double[4];
+    double[] xv = x.toDoubleArray();
+    for (int i = 0; i < 4; i++) want[i] = Math.min(1, 3 * sigmoid(3 * xv[i]));
+    int threads = 4;
+    List<Throwable> failures = java.util.Collections.synchronizedList(new ArrayList<>());
+    List<Thread> ts = new ArrayList<>();
+    for (int k = 0; k < threads; k++) {
+      ts.add(new Thread(() -> {
+        try (Scope s = Scope.open()) {
+          Tensor mine = Tensor.of(xv);
+          for (int i = 0; i < 200; i++) {
+            try (Scope step = Scope.open()) {
+              assertArrayEquals(want, Func.grad(loss).apply(mine).toDoubleArray(), 1e-12);
+              Tensor shared = Func.vmap(Func.grad(loss)).apply(x.unsqueeze(0));  // x: the main thread's tensor
+              assertArrayEquals(want, shared.toDoubleArray(), 1e-12);
+            }
+          }
+        } catch (Throwable e) {
+          failures.add(e);
+        }
+      }));
+    }
+    for (Thread t : ts) t.start();
+    for (Thread t : ts) t.join();
+    assertTrue(failures.isEmpty(), () -> "failures: " + failures);
+  }
+
+  @Test
   void nestedCustomFunctions() {
     // a custom vjp whose fwd and bwd call a custom jvp function: each level applies its own rule
     Fn1 inner = log1pexp();

@@ -77,6 +77,7 @@ public final class NativeCore {
   public static native void adj_generator_free(long g);
   public static native int adj_generator_manual_seed(long g, @Cast("uint64_t") long seed);
   public static native @Cast("uint64_t") long adj_generator_initial_seed(long g);
+  public static native int adj_generator_copy_state(long dst, long src);
   public static native long adj_randn(long g, @Cast("const int64_t*") long[] shape, int ndim, int dtype);
   public static native long adj_rand(long g, @Cast("const int64_t*") long[] shape, int ndim, int dtype);
 
