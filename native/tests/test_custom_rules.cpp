@@ -227,6 +227,23 @@ TEST(custom_vjp_bad_cotangent_is_named) {
   CHECK_THROWS(grad([&](const Tensor& x) { return sum(call1(rule, x)); })(x), ErrorKind::Shape, "customVjp: bwd returned a cotangent of shape []");
 }
 
+TEST(captured_tracers_are_refused) {
+  // fwd uses the traced x through a capture instead of its argument
+  Tensor captured;
+  auto* r = new TestRule();
+  Ref<CustomRule> rule = Ref<CustomRule>::adopt(r);
+  r->kind = CustomRule::Kind::Vjp;
+  r->nin = 1;
+  r->fwd = [&](const Args& a) { return Args{O::mul(a[0], captured)}; };
+  r->bwd = [](const Args& a) { return Args{a[0]}; };
+  Tensor x = vec({0.3, -1.2});
+  CHECK_THROWS(grad([&](const Tensor& x) { captured = x; return sum(call1(rule, x)); })(x), ErrorKind::Argument,
+               "it used a traced tensor it did not get as an argument");
+  pop_level(level_stack().back().get(), "grad");
+  captured = Tensor();
+  CHECK(level_stack().empty());
+}
+
 TEST(custom_jvp_log1pexp_is_stable) {
   Ref<CustomRule> rule = log1pexp();
   Fn f = [&](const Tensor& x) { return call1(rule, x); };
@@ -296,7 +313,7 @@ TEST(replay_is_the_tangent_map) {
   CHECK(close(values(batched), want));
   // a wrong shape is refused
   Tensor bad = vec({1, 2}), r;
-  CHECK_THROWS(grad_replay(&t, &bad, 1, &tan, 1, &r), ErrorKind::Shape, "linearize: tangent 0 has shape [2]");
+  CHECK_THROWS(grad_replay(&t, &bad, 1, &tan, 1, &r), ErrorKind::Shape, "jvp: tangent 0 has shape [2] but primal 0 has shape [3]");
 }
 
 int main() { return check::run_all(); }

@@ -63,6 +63,18 @@ void check_outputs(const CustomRule& rule, CustomCall what, const std::vector<Te
   if (what != CustomCall::Bwd) ADJ_CHECK(r[0].defined(), ErrorKind::Argument, rule.name, "the " << call_name(what) << " gave no output");
 }
 
+// NOTE: what a rule's function returns is one level down from the level applying the rule. A
+// result traced by that level (or a newer one still open) can only come from a traced tensor the
+// function captured instead of getting it as an argument; wrapped again by its own level it would
+// give wrong derivatives silently, so it is refused here.
+void check_not_captured(const Level* level, const CustomRule& rule, CustomCall what, const std::vector<Tensor>& r) {
+  for (const Tensor& t : r)
+    ADJ_CHECK(!t.defined() || !t.is_tracer() || tracer_of(t)->level->id < level->id, ErrorKind::Argument, rule.name,
+              "the " << call_name(what) << " returned a value traced by the " << level_name(level->kind)
+                     << " transform that applies the rule: it used a traced tensor it did not get as an argument (one it captured). "
+                        "Pass every traced tensor the function uses as an argument");
+}
+
 // The rule's functions run under a fresh vmap level on the physical values of one (see the NOTE).
 struct BatchedRule : CustomRule {
   Ref<CustomRule> base;
@@ -164,10 +176,12 @@ Tensor custom_grad(Level* level, const Ref<CustomRule>& rule, const Tensor* in, 
     bw = Ref<CustomBackward>::adopt(v);
     std::vector<Tensor> r = rule->call(CustomCall::Fwd, primals, &v->state);
     check_outputs(*rule, CustomCall::Fwd, r, 1, size_t(-1));
+    check_not_captured(level, *rule, CustomCall::Fwd, r);
     out = std::move(r[0]);
     v->residuals.assign(std::make_move_iterator(r.begin() + 1), std::make_move_iterator(r.end()));
   } else {
     out = custom_call(rule, primals.data(), nin);
+    check_not_captured(level, *rule, CustomCall::F, {out});
     bw = Ref<CustomBackward>::adopt(new JvpTransposeBackward());
   }
   if (!is_floating(out.dtype())) return out;
@@ -190,6 +204,7 @@ Tensor custom_jvp(Level* level, const Ref<CustomRule>& rule, const Tensor* in, i
   for (int i = 0; i < nin; i++) jvp_unwrap(level, in[i], &args[size_t(i)], &args[size_t(nin + i)]);
   std::vector<Tensor> r = rule->call(CustomCall::Jvp, std::move(args), &none);
   check_jvp_result(*rule, r);
+  check_not_captured(level, *rule, CustomCall::Jvp, r);
   if (!is_floating(r[0].dtype())) return r[0];
   return jvp_wrap(level, r[0], r[1]);
 }
@@ -211,6 +226,7 @@ Tensor custom_batch(Level* level, const Ref<CustomRule>& rule, const Tensor* in,
     phys[size_t(i)] = mapped ? batch_unwrap(level, in[i], 0) : in[i];
   }
   Tensor r = custom_call(batched, phys.data(), nin);
+  check_not_captured(level, *rule, CustomCall::F, {r});
   return batch_wrap_physical(level, std::move(r));
 }
 

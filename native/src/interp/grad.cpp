@@ -191,11 +191,14 @@ void grad_replay(const Tensor* leaves, const Tensor* values, int nleaf, const Te
               ErrorKind::Internal, "linearize", "replay input " << i << " is not a leaf of a tape");
     ADJ_CHECK(!level || tracer_of(leaves[i])->level.get() == level, ErrorKind::Internal, "linearize", "replay inputs of different tapes");
     level = tracer_of(leaves[i])->level.get();
-    check_usable(values[i], "linearize", "tangent", i);
-    ADJ_CHECK(values[i].shape() == leaves[i].shape(), ErrorKind::Shape, "linearize",
-              "tangent " << i << " has shape " << values[i].shape().str() << " but the primal has shape " << leaves[i].shape().str());
-    ADJ_CHECK(values[i].dtype() == leaves[i].dtype(), ErrorKind::DType, "linearize",
-              "tangent " << i << " has dtype " << dtype_name(values[i].dtype()) << " but the primal has dtype " << dtype_name(leaves[i].dtype()));
+    // named as jvp names them: linearize's jvpFn is a jvp
+    check_usable(values[i], "jvp", "tangent", i);
+    ADJ_CHECK(values[i].shape() == leaves[i].shape(), ErrorKind::Shape, "jvp",
+              "tangent " << i << " has shape " << values[i].shape().str() << " but primal " << i << " has shape " << leaves[i].shape().str()
+                         << " (linearize's jvpFn)");
+    ADJ_CHECK(values[i].dtype() == leaves[i].dtype(), ErrorKind::DType, "jvp",
+              "tangent " << i << " has dtype " << dtype_name(values[i].dtype()) << " but primal " << i << " has dtype "
+                         << dtype_name(leaves[i].dtype()) << " (linearize's jvpFn)");
   }
   for (int k = 0; k < nout; k++) results[k] = outs[k];
   if (!level) return;

@@ -12,14 +12,14 @@ import java.util.List;
  * <pre>{@code
  * // log(1 + exp(x)) with a derivative that stays finite for large x (JAX's example)
  * Fn1 log1pexp = Func.customJvp(
- *     x -> x.exp().add(1).log(),
- *     (x, t) -> JvpResult.of(x.exp().add(1).log(), x.sigmoid().mul(t)));
+ *     y -> y.exp().add(1).log(),
+ *     (y, dy) -> JvpResult.of(y.exp().add(1).log(), y.sigmoid().mul(dy)));
  *
  * // the identity whose gradient is clipped to [-1, 1] in the backward pass
  * Fn1 clipGrad = Func.customVjp(
- *     x -> x,
- *     x -> Custom.fwd(x, null),                          // output, residuals (none)
- *     (res, g) -> Tensor.where(g.abs().gt(1.0), g.sign(), g));
+ *     y -> y,
+ *     y -> Custom.fwd(y, null),                          // output, residuals (none)
+ *     (r, ct) -> Tensor.where(ct.abs().gt(1.0), ct.sign(), ct));
  * }</pre>
  *
  * <p>The typed forms ({@link VjpFwd1}, {@link VjpBwd1}, {@link JvpRule1}) are also pytree forms,

@@ -58,9 +58,9 @@ final class CustomRules {
   /** One call of a custom function: its rules, its arguments' structure, and its output's (from the first callback). */
   static final class Site {
     final Rules rules;
-    final Object[] args;  // structure only: the tensors in it are not read
+    final Object[] args;  // skeletons (see PLACE)
     final int[] leafCounts;
-    Object outStructure;  // the output as first returned (closed tensors are fine: structure only)
+    Object outStructure;  // the output's skeleton, from the first callback that gave one
     long[][] outShapes;
 
     Site(Rules rules, Object[] args, int[] leafCounts) {
@@ -70,8 +70,24 @@ final class CustomRules {
     }
   }
 
-  /** The residuals of one Fwd: their structure, for the Bwd calls that get their tensors back. */
+  /** The residuals of one Fwd: their skeleton, for the Bwd calls that get their tensors back. */
   private record Residuals(Object structure) {}
+
+  // NOTE: the structures kept here (a site's arguments and output, the residuals) have their
+  // tensors replaced by this closed placeholder, whose only use is to mark a leaf's place for
+  // Pytree.unflatten: a registered structure must not keep the user's tensors reachable (an
+  // unscoped one would outlive its last use, until the Cleaner saw the site go).
+  private static final Tensor PLACE = closedPlaceholder();
+
+  private static Tensor closedPlaceholder() {
+    Tensor t = Tensor.scalar(0);
+    t.close();
+    return t;
+  }
+
+  private static Object skeleton(Object tree) {
+    return tree instanceof Tensor ? PLACE : Pytree.map(tree, t -> PLACE);
+  }
 
   private static final ConcurrentHashMap<Long, Object> LIVE = new ConcurrentHashMap<>();
   private static final AtomicLong NEXT_ID = new AtomicLong(1);
@@ -119,7 +135,9 @@ final class CustomRules {
       counts[i] = ls.size();
       leaves.addAll(ls);
     }
-    Site site = new Site(rules, args.clone(), counts);
+    Object[] skeletons = new Object[args.length];
+    for (int i = 0; i < args.length; i++) skeletons[i] = skeleton(args[i]);
+    Site site = new Site(rules, skeletons, counts);
     try (Scope scope = Scope.open()) {
       // The core calls back into Java inside this call: a nested frame (ThreadState's NOTE), so the
       // handles read here stay protected and valid until it returns.
@@ -231,7 +249,7 @@ final class CustomRules {
               if (t.isClosed()) throw new AdjointArgumentException(r.name, r.name + ": fwd's residuals hold a closed tensor");
               push(ctx, t);
             }
-            Errors.check(NativeCore.adj_custom_set_state(ctx, register(new Residuals(res.residuals()))));
+            Errors.check(NativeCore.adj_custom_set_state(ctx, register(new Residuals(skeleton(res.residuals())))));
           }
           case BWD -> bwd(site, stateId, a, ctx);
           case JVP -> {
@@ -299,7 +317,7 @@ final class CustomRules {
     long[][] shapes = new long[leaves.size()][];
     for (int i = 0; i < shapes.length; i++) shapes[i] = leaves.get(i).shape();
     if (site.outStructure == null) {
-      site.outStructure = out;
+      site.outStructure = skeleton(out);
       site.outShapes = shapes;
     } else if ((out instanceof Tensor) != (site.outStructure instanceof Tensor) || !Arrays.deepEquals(shapes, site.outShapes)) {
       throw new ShapeMismatchException(name, name + ": " + what + " (" + Pytree.describe(out) + ") does not have the structure and shapes of "

@@ -142,8 +142,9 @@ public final class Func {
    * {@code vmap(lin.jvpFn())} for a batch of tangents. See Linearize's NOTE for how.
    *
    * <pre>{@code
-   * Func.Linearized lin = Func.linearize(x -> x.sin().mul(x), x);
-   * Tensor jt = lin.jvpFn().apply(t);              // = jvp(f, x, t).tangent(), f not run again
+   * Tensor x0 = Tensor.randn(3);
+   * Func.Linearized lin = Func.linearize(y -> y.sin().mul(y), x0);
+   * Tensor jt = lin.jvpFn().apply(Tensor.ones(3));   // = jvp(f, x0, ones).tangent(), f not run again
    * }</pre>
    */
   public static Linearized linearize(Fn1 f, Tensor x) {
@@ -349,8 +350,8 @@ public final class Func {
    * constant to the rule.
    *
    * <pre>{@code
-   * Fn1 clipGrad = Func.customVjp(x -> x, x -> Custom.fwd(x, null),
-   *     (res, g) -> Tensor.where(g.abs().gt(1.0), g.sign(), g));   // gradient clipped to [-1, 1]
+   * Fn1 clipGrad = Func.customVjp(y -> y, y -> Custom.fwd(y, null),
+   *     (r, ct) -> Tensor.where(ct.abs().gt(1.0), ct.sign(), ct));   // gradient clipped to [-1, 1]
    * }</pre>
    */
   public static <R> Fn1 customVjp(Fn1 f, Custom.VjpFwd1<R> fwd, Custom.VjpBwd1<R> bwd) {
@@ -377,8 +378,8 @@ public final class Func {
    * thrown by f or the rule reaches the caller as it is.
    *
    * <pre>{@code
-   * Fn1 log1pexp = Func.customJvp(x -> x.exp().add(1).log(),            // naive: nan gradient at 1000
-   *     (x, t) -> JvpResult.of(x.exp().add(1).log(), x.sigmoid().mul(t)));
+   * Fn1 log1pexp = Func.customJvp(y -> y.exp().add(1).log(),            // naive: nan gradient at 1000
+   *     (y, dy) -> JvpResult.of(y.exp().add(1).log(), y.sigmoid().mul(dy)));
    * }</pre>
    */
   public static Fn1 customJvp(Fn1 f, Custom.JvpRule1 rule) {
@@ -401,7 +402,8 @@ public final class Func {
    * one more forward pass. Under jvp and vmap it is {@code f}.
    *
    * <pre>{@code
-   * Fn1 block = x -> x.matmul(w).tanh().matmul(w).tanh();
+   * Tensor weights = Tensor.randn(8, 8);
+   * Fn1 block = h -> h.matmul(weights).tanh().matmul(weights).tanh();
    * Fn1 saved = Func.checkpoint(block);       // keep one tensor per block instead of four
    * }</pre>
    */

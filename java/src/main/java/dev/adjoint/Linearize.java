@@ -34,7 +34,8 @@ final class Linearize {
 
     @Override
     public Tensor apply(Tensor t) {
-      if (t == null) throw new AdjointArgumentException("linearize", "linearize: the tangent is null instead of a tensor");
+      if (t == null)  // named as jvp names it (this is a jvp)
+        throw new AdjointArgumentException("jvp", "jvp: tangent 0 (null) is not a tensor (linearize's jvpFn takes one tensor)");
       return Tensor.wrap(NativeCore.adj_replay1(leaf.h(), out.h(), t.h()), leaf, out, t);
     }
   }

@@ -313,6 +313,14 @@ class CustomRulesTest extends ScopedTest {
     AdjointArgumentException a = assertThrows(AdjointArgumentException.class, () -> Func.grad((Tensor v) -> nullFwd.apply(v).sum()).apply(x));
     assertTrue(a.getMessage().contains("fwd returned null"), a.getMessage());
     assertThrows(AdjointArgumentException.class, () -> Func.customJvp((Fn1) null, (v, t) -> JvpResult.of(v, t)));
+    // a rule that uses a traced tensor it captured instead of getting it as an argument
+    Tensor[] captured = new Tensor[1];
+    Fn1 capturing = Func.customVjp(id, v -> Custom.fwd(v.mul(captured[0]), null), (res, g) -> g);
+    a = assertThrows(AdjointArgumentException.class, () -> Func.grad((Tensor v) -> {
+      captured[0] = v;
+      return capturing.apply(v).sum();
+    }).apply(x));
+    assertTrue(a.getMessage().contains("customVjp: the fwd returned a value traced by the grad transform that applies the rule"), a.getMessage());
     assertEquals(0, NativeCore.adj_level_depth());
   }
 

@@ -109,7 +109,7 @@ class LinearizeTest extends ScopedTest {
       }
       assertClose(x.cos().mul(x), lin.jvpFn().apply(x), 1e-12);
       ShapeMismatchException e = assertThrows(ShapeMismatchException.class, () -> lin.jvpFn().apply(Tensor.of(1.0, 2.0)));
-      assertTrue(e.getMessage().contains("linearize: tangent 0 has shape [2] but the primal has shape [3]"), e.getMessage());
+      assertTrue(e.getMessage().contains("jvp: tangent 0 has shape [2] but primal 0 has shape [3] (linearize's jvpFn)"), e.getMessage());
       assertThrows(DTypeMismatchException.class, () -> lin.jvpFn().apply(Tensor.of(1f, 2f, 3f)));
       assertThrows(AdjointArgumentException.class, () -> lin.jvpFn().apply(null));
       assertThrows(DTypeMismatchException.class, () -> Func.linearize(f, Tensor.of(1L, 2L)));
