@@ -58,7 +58,7 @@ Tensor grad_record_custom(Level* level, const Tensor* in, const Tensor* primals,
 // Re-evaluates the tape that computed `outs` from the leaves `leaves` (grad tracers of one level,
 // which may have ended) with the leaves' values replaced by `values`: every recorded op is applied
 // again, through dispatch, to the new values and the constants it saw. The tape of a jvp whose
-// tangents were traced by that level is the tangent map: linearize's jvpFn (interp/replay).
+// tangents were traced by that level is the tangent map: linearize's jvpFn (Linearize.java's NOTE).
 // An output that is not on the tape is returned as it is (a constant of the map).
 void grad_replay(const Tensor* leaves, const Tensor* values, int nleaf, const Tensor* outs, int nout, Tensor* results);
 
