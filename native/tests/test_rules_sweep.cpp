@@ -264,6 +264,7 @@ std::map<OpId, std::vector<Sample>> sample_table() {
   t[OpId::Contiguous] = {{{T(real({3, 4}))}, {}, "transposed"},
                          {{real({2, 3})}, {}, "already contiguous"},
                          {{S(real({5}))}, {}, "strided"}};
+  t[OpId::Detach] = {{{real({2, 3})}, {}, "[2,3]"}, {{T(real({3, 4}))}, {}, "transposed"}, {{real({})}, {}, "0-d"}};
   t[OpId::IndexSelect] = {{{real({4, 3}), index({5}, 4)}, attrs({0}), "dim 0, repeats"},
                           {{real({3, 4}), index({2}, 4)}, attrs({-1}), "dim -1"},
                           {{real({3, 4}), index({}, 4)}, attrs({1}), "0-d index"},

@@ -21,7 +21,8 @@ typedef int64_t adj_t;
 enum { ADJ_FLOAT32 = 0, ADJ_FLOAT64 = 1, ADJ_INT64 = 2, ADJ_BOOL = 3 };
 /* error kinds (mirrors dev.adjoint.internal.Errors) */
 enum { ADJ_OK = 0, ADJ_ERR_ARGUMENT = 1, ADJ_ERR_SHAPE = 2, ADJ_ERR_DTYPE = 3, ADJ_ERR_INDEX = 4, ADJ_ERR_STATE = 5,
-       ADJ_ERR_OUT_OF_MEMORY = 6, ADJ_ERR_UNSUPPORTED = 7, ADJ_ERR_INTERNAL = 8 };
+       ADJ_ERR_OUT_OF_MEMORY = 6, ADJ_ERR_UNSUPPORTED = 7, ADJ_ERR_INTERNAL = 8,
+       ADJ_ERR_CALLBACK = 9 /* a custom rule's callback failed: its own error is the caller's to rethrow */ };
 /* comparison selectors for adj_compare */
 enum { ADJ_EQ = 0, ADJ_NE = 1, ADJ_LT = 2, ADJ_LE = 3, ADJ_GT = 4, ADJ_GE = 5 };
 
@@ -78,6 +79,7 @@ int64_t adj_generator_new(uint64_t seed); /* 0 on error */
 void adj_generator_free(int64_t g);
 int adj_generator_manual_seed(int64_t g, uint64_t seed); /* g = 0: the default generator */
 uint64_t adj_generator_initial_seed(int64_t g);
+int adj_generator_copy_state(int64_t dst, int64_t src); /* dst's next draws become src's; 0 = the default generator */
 adj_t adj_randn(int64_t g, const int64_t* shape, int ndim, int dtype);
 adj_t adj_rand(int64_t g, const int64_t* shape, int ndim, int dtype);
 
@@ -136,6 +138,7 @@ adj_t adj_select(adj_t x, int64_t dim, int64_t index);
 adj_t adj_squeeze(adj_t x, const int64_t* dims, int ndims); /* ndims == 0: all size-1 dims */
 adj_t adj_unsqueeze(adj_t x, int64_t dim);
 adj_t adj_contiguous(adj_t x);
+adj_t adj_detach(adj_t x); /* the same values with no derivative at any level (stop_gradient); batched under vmap */
 adj_t adj_index_select(adj_t x, int64_t dim, adj_t index);
 adj_t adj_cat(const adj_t* xs, int n, int64_t dim);
 adj_t adj_stack(const adj_t* xs, int n, int64_t dim);
@@ -196,6 +199,34 @@ int adj_vjp_abort(void);
  * result): for unwrapping several outputs, or aux values, at that level. 0 on error. */
 int64_t adj_vjp_level(adj_t traced_x);
 adj_t adj_jacrev_backward1(int64_t level, adj_t out, adj_t in, int64_t chunk);
+
+/* --- custom derivative rules (interp/custom.h) ---
+ * A custom function is applied by adj_custom_call to its tensor inputs; the core runs its pieces by
+ * calling back the one function set with adj_custom_set_callback: cb(site, what, state, ctx) must
+ * run piece `what` of the custom function registered by the caller as `site` on the arguments of
+ * ctx (adj_custom_nargs, adj_custom_arg: new handles), push its results in order
+ * (adj_custom_push, which copies the handle; 0 stands for a zero cotangent) and return 0, or
+ * return nonzero when it failed (the calling op then fails with ADJ_ERR_CALLBACK: the caller keeps
+ * its own error to rethrow). A Fwd call may set a state id (adj_custom_set_state) that its Bwd
+ * calls receive. Site and state ids the core no longer holds are reported by adj_custom_released. */
+enum { ADJ_CUSTOM_VJP = 0, ADJ_CUSTOM_JVP = 1 };
+enum { ADJ_CUSTOM_JVP_RUNS_F = 1 }; /* flag: a vjp rule whose function is run as written under jvp (checkpoint) */
+/* what: F (inputs) -> output; FWD (inputs) -> output, residuals...; BWD (residuals..., cotangent) ->
+ * one cotangent per input; JVP (inputs..., tangents...) -> output, tangent */
+enum { ADJ_CUSTOM_CALL_F = 0, ADJ_CUSTOM_CALL_FWD = 1, ADJ_CUSTOM_CALL_BWD = 2, ADJ_CUSTOM_CALL_JVP = 3 };
+typedef int (*adj_custom_callback)(int64_t site, int what, int64_t state, int64_t ctx);
+void adj_custom_set_callback(adj_custom_callback cb);
+adj_t adj_custom_call(int kind, int flags, int64_t site, const adj_t* in, int nin);
+int adj_custom_nargs(int64_t ctx);
+adj_t adj_custom_arg(int64_t ctx, int i);
+int adj_custom_push(int64_t ctx, adj_t t);
+int adj_custom_set_state(int64_t ctx, int64_t state);
+int adj_custom_released(int64_t* ids, int capacity); /* writes up to capacity ids; returns how many */
+
+/* --- linearize: the tape of a jvp whose tangents were traced by a grad level, replayed ---
+ * leaf: a grad level's traced input (the tangent placeholder); out: a traced result of the tangent
+ * map; returns the map applied to value (traced by any enclosing transform) */
+adj_t adj_replay1(adj_t leaf, adj_t out, adj_t value);
 
 #ifdef __cplusplus
 }

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "api/record.h"
 #include "backends/backend.h"
 #include "core/allocator.h"
 #include "core/error.h"
@@ -93,6 +94,9 @@ Tensor readable(Tensor t, const char* op) {
 Generator& gen(int64_t g) { return g == 0 ? default_generator() : *reinterpret_cast<Generator*>(intptr_t(g)); }
 
 }  // namespace
+
+// For the entry points in other files of this directory (api/record.h).
+void adjoint::api_record_error(ErrorKind k, const std::string& msg) { record(k, msg); }
 
 extern "C" {
 

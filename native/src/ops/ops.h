@@ -57,6 +57,7 @@ Tensor select(const Tensor& x, int64_t dim, int64_t index);
 Tensor squeeze(const Tensor& x, const Dims& dims);  // empty dims = all size-1 dims
 Tensor unsqueeze(const Tensor& x, int64_t dim);
 Tensor contiguous(const Tensor& x);
+Tensor detach(const Tensor& x);  // the same values with no derivative at any level (stop_gradient)
 Tensor index_select(const Tensor& x, int64_t dim, const Tensor& index);
 Tensor cat(const std::vector<Tensor>& xs, int64_t dim);
 Tensor stack(const std::vector<Tensor>& xs, int64_t dim);

@@ -145,16 +145,26 @@ public final class Func {
     return Transforms.jvp("jvp", f, primals, tangents, true);
   }
 
-  /** The output of {@code f} at a point and its Jacobian-vector product there, as a function. */
+  /**
+   * The output of {@code f} at a point and its Jacobian-vector product there, as a function. It
+   * holds the recorded tangent map: {@link Scope#keep} keeps it whole.
+   */
   public record Linearized(Tensor output, Fn1 jvpFn) {}
 
   /**
-   * {@code f(x)} and the linear map {@code t -> J t} at x. NOTE: each call of {@code jvpFn} runs
-   * {@code f}'s jvp again (no partial evaluation), which costs one forward pass with tangents.
+   * {@code f(x)} and the linear map {@code t -> J t} at x, like {@code jax.linearize}: {@code f}
+   * runs once, here; each {@code jvpFn} call applies only the recorded tangent map (no primal op),
+   * and gives what {@code jvp(f, x, t).tangent()} gives. jvpFn works under every transform, e.g.
+   * {@code vmap(lin.jvpFn())} for a batch of tangents. See Linearize's NOTE for how.
+   *
+   * <pre>{@code
+   * Tensor x0 = Tensor.randn(3);
+   * Func.Linearized lin = Func.linearize(y -> y.sin().mul(y), x0);
+   * Tensor jt = lin.jvpFn().apply(Tensor.ones(3));   // = jvp(f, x0, ones).tangent(), f not run again
+   * }</pre>
    */
   public static Linearized linearize(Fn1 f, Tensor x) {
-    Tensor out = Scope.run(() -> f.apply(x));
-    return new Linearized(out, t -> jvp(f, x, t).tangent());
+    return Linearize.of(f, x);
   }
 
   // ------------------------------------------------------------------ vmap
@@ -342,5 +352,98 @@ public final class Func {
     int[] more = new int[n - 1];
     for (int i = 1; i < n; i++) more[i - 1] = i;
     return Argnums.of(0, more);
+  }
+
+  // ------------------------------------------------------------------ custom rules and checkpoint
+
+  /**
+   * {@code f} with a custom vjp rule, like {@code jax.custom_vjp}: under grad, vjp and jacrev the
+   * forward pass runs {@code fwd} (the output and the residuals bwd needs), and the backward pass
+   * {@code bwd(residuals, cotangent)}, which returns the cotangent of the input. Without a transform
+   * {@code f} itself runs; under vmap the three run per example (on batched tracers), and nesting
+   * works as for any function (a higher derivative differentiates bwd's ops). Forward mode (jvp,
+   * jacfwd, hessian, linearize) refuses it, as JAX does ({@link UnsupportedOperationException}): give
+   * it a {@link #customJvp} instead. An exception thrown by f, fwd or bwd reaches the caller as it
+   * is. The functions must take every traced value they use as an argument: a captured one is a
+   * constant to the rule.
+   *
+   * <pre>{@code
+   * Fn1 clipGrad = Func.customVjp(y -> y, y -> Custom.fwd(y, null),
+   *     (r, ct) -> Tensor.where(ct.abs().gt(1.0), ct.sign(), ct));   // gradient clipped to [-1, 1]
+   * }</pre>
+   */
+  public static <R> Fn1 customVjp(Fn1 f, Custom.VjpFwd1<R> fwd, Custom.VjpBwd1<R> bwd) {
+    FnN g = customVjp(f == null ? null : f.asFnN(), fwd, bwd);
+    return x -> Pytree.expectTensor(g.apply(x), "customVjp output");
+  }
+
+  /**
+   * {@link #customVjp(Fn1, Custom.VjpFwd1, Custom.VjpBwd1)} for pytree arguments and outputs:
+   * bwd returns one cotangent per argument (null for zero), each with its argument's structure.
+   * Several output tensors must share one dtype.
+   */
+  public static <R> FnN customVjp(FnN f, Custom.VjpFwd<R> fwd, Custom.VjpBwd<R> bwd) {
+    requireRules("customVjp", f, fwd, bwd);
+    CustomRules.Rules r = new CustomRules.Rules("customVjp", dev.adjoint.internal.NativeCore.ADJ_CUSTOM_VJP, 0, f, fwd, bwd, null);
+    return args -> CustomRules.apply(r, args);
+  }
+
+  /**
+   * {@code f} with a custom jvp rule, like {@code jax.custom_jvp}: {@code rule(x, t)} returns
+   * {@code JvpResult.of(f(x), tangent)}, the tangent linear in t. jvp and jacfwd use it; grad, vjp
+   * and jacrev use its transpose (taken by reverse mode through the rule's ops), so hessian,
+   * jvp-of-grad and grad-of-grad differentiate the rule; vmap runs it per example. An exception
+   * thrown by f or the rule reaches the caller as it is.
+   *
+   * <pre>{@code
+   * Fn1 log1pexp = Func.customJvp(y -> y.exp().add(1).log(),            // naive: nan gradient at 1000
+   *     (y, dy) -> JvpResult.of(y.exp().add(1).log(), y.sigmoid().mul(dy)));
+   * }</pre>
+   */
+  public static Fn1 customJvp(Fn1 f, Custom.JvpRule1 rule) {
+    FnN g = customJvp(f == null ? null : f.asFnN(), rule);
+    return x -> Pytree.expectTensor(g.apply(x), "customJvp output");
+  }
+
+  /** {@link #customJvp(Fn1, Custom.JvpRule1)} for pytree arguments and outputs (tangents with their structure). */
+  public static FnN customJvp(FnN f, Custom.JvpRule rule) {
+    requireRules("customJvp", f, rule, rule);
+    CustomRules.Rules r = new CustomRules.Rules("customJvp", dev.adjoint.internal.NativeCore.ADJ_CUSTOM_JVP, 0, f, null, null, rule);
+    return args -> CustomRules.apply(r, args);
+  }
+
+  /**
+   * {@code f} recomputed in the backward pass instead of keeping its intermediates, like
+   * {@code torch.utils.checkpoint} and {@code jax.checkpoint}: under grad, vjp and jacrev only its
+   * inputs are kept, and its forward pass runs again (traced) when the backward pass reaches it. The
+   * results are those of {@code f}; memory drops from all of f's intermediates to its inputs, for
+   * one more forward pass. Under jvp and vmap it is {@code f}.
+   *
+   * <pre>{@code
+   * Tensor weights = Tensor.randn(8, 8);
+   * Fn1 block = h -> h.matmul(weights).tanh().matmul(weights).tanh();
+   * Fn1 saved = Func.checkpoint(block);       // keep one tensor per block instead of four
+   * }</pre>
+   */
+  public static Fn1 checkpoint(Fn1 f) {
+    FnN g = checkpoint(f == null ? null : f.asFnN());
+    return x -> Pytree.expectTensor(g.apply(x), "checkpoint output");
+  }
+
+  /** {@link #checkpoint(Fn1)} of a two-tensor function. */
+  public static Fn2 checkpoint(Fn2 f) {
+    FnN g = checkpoint(f == null ? null : f.asFnN());
+    return (a, b) -> Pytree.expectTensor(g.apply(a, b), "checkpoint output");
+  }
+
+  /** {@link #checkpoint(Fn1)} of a pytree function. */
+  public static FnN checkpoint(FnN f) {
+    requireRules("checkpoint", f, f, f);
+    return CustomRules.checkpoint(f);
+  }
+
+  private static void requireRules(String name, Object f, Object a, Object b) {
+    if (f == null || a == null || b == null)
+      throw new AdjointArgumentException(name, name + ": " + (f == null ? "the function" : "a rule") + " is null");
   }
 }

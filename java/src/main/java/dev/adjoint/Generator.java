@@ -65,6 +65,15 @@ public final class Generator {
     return s;
   }
 
+  /** Makes this generator's state a copy of {@code src}'s (their next draws are the same); returns this. */
+  Generator copyStateFrom(Generator src) {
+    int r = NativeCore.adj_generator_copy_state(handle, src.handle);
+    Reference.reachabilityFence(this);
+    Reference.reachabilityFence(src);
+    Errors.check(r);
+    return this;
+  }
+
   /** Standard normal samples of the {@linkplain Adjoint#defaultDtype() default dtype} and the given shape. */
   public Tensor randn(long... shape) {
     return randn(Adjoint.defaultDtype(), shape);

@@ -304,7 +304,7 @@ public final class Pytree {
 
     Object build() {
       switch (kind) {
-        case ARRAY: return built;
+        case ARRAY: return sameArrayType((Object[]) container, built);
         case LIST: return Collections.unmodifiableList(Arrays.asList(built));
         case MAP: {
           Map<Object, Object> m = new LinkedHashMap<>();
@@ -313,6 +313,14 @@ public final class Pytree {
         }
         default: return PytreeNodes.rebuild(container, kind, built);
       }
+    }
+
+    /** {@code built} as an array of {@code like}'s type (a Tensor[] rebuilt is a Tensor[]) when its elements fit. */
+    private static Object[] sameArrayType(Object[] like, Object[] built) {
+      Class<?> c = like.getClass().getComponentType();
+      if (c == Object.class) return built;
+      for (Object o : built) if (o != null && !c.isInstance(o)) return built;
+      return Arrays.copyOf(built, built.length, like.getClass());
     }
 
     String segment(int i) {

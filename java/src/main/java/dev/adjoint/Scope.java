@@ -127,6 +127,10 @@ public final class Scope implements AutoCloseable {
         for (Object o : new Object[] {r.outputTree(), r.aux(), r.outLeaves, r.inLeaves}) if (o != null) todo.push(o);
       } else if (v instanceof Func.Linearized r) {
         if (r.output() != null) todo.push(r.output());
+        if (r.jvpFn() instanceof Linearize.TangentMap m) {  // the recorded tangent map
+          todo.push(m.leaf);
+          todo.push(m.out);
+        }
       } else {
         PytreeNodes.Kind k = PytreeNodes.kindOf(v);
         if (k == PytreeNodes.Kind.RECORD || k == PytreeNodes.Kind.REGISTERED)  // pytree nodes of the user's classes

@@ -829,6 +829,12 @@ public final class Tensor implements AutoCloseable {
   public Tensor unsqueeze(int dim) { return wrap(NativeCore.adj_unsqueeze(h(), dim), this); }
   /** A dense row-major copy, or this tensor if it already is one. */
   public Tensor contiguous() { return wrap(NativeCore.adj_contiguous(h()), this); }
+  /**
+   * The same values with no derivative (like {@code torch.Tensor.detach} and
+   * {@code jax.lax.stop_gradient}): a constant to grad, vjp, jvp and the Jacobians at every level,
+   * still batched under vmap. {@code grad(x -> x.mul(x.detach()).sum())} is {@code x}.
+   */
+  public Tensor detach() { return wrap(NativeCore.adj_detach(h()), this); }
   /** Entries of {@code dim} picked by the int64 {@code index}. */
   public Tensor indexSelect(int dim, Tensor index) { return wrap(NativeCore.adj_index_select(h(), dim, index.h()), this, index); }
 

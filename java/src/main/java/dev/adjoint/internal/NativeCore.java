@@ -113,6 +113,7 @@ public final class NativeCore {
   public static native void adj_generator_free(long g);
   public static native int adj_generator_manual_seed(long g, @Cast("uint64_t") long seed);
   public static native @Cast("uint64_t") long adj_generator_initial_seed(long g);
+  public static native int adj_generator_copy_state(long dst, long src);
   public static native long adj_randn(long g, @Cast("const int64_t*") long[] shape, int ndim, int dtype);
   public static native long adj_rand(long g, @Cast("const int64_t*") long[] shape, int ndim, int dtype);
 
@@ -166,6 +167,7 @@ public final class NativeCore {
   public static native long adj_squeeze(long x, @Cast("const int64_t*") long[] dims, int ndims);
   public static native long adj_unsqueeze(long x, long dim);
   public static native long adj_contiguous(long x);
+  public static native long adj_detach(long x);
   public static native long adj_index_select(long x, long dim, long index);
   public static native long adj_cat(@Cast("const adj_t*") long[] xs, int n, long dim);
   public static native long adj_stack(@Cast("const adj_t*") long[] xs, int n, long dim);
@@ -197,4 +199,45 @@ public final class NativeCore {
   public static native int adj_vjp_abort();
   public static native long adj_vjp_level(long tracedX);
   public static native long adj_jacrev_backward1(long level, long out, long in, long chunk);
+
+  // --- custom derivative rules and linearize (dev.adjoint.CustomRules, dev.adjoint.Linearize) ---
+  public static final int ADJ_CUSTOM_VJP = 0, ADJ_CUSTOM_JVP = 1, ADJ_CUSTOM_JVP_RUNS_F = 1;
+
+  /** What the core calls back for the pieces of a custom function (see adj_custom_set_callback). */
+  public interface CustomHandler {
+    int call(long site, int what, long state, long ctx);
+  }
+
+  /**
+   * The native function pointer the core calls back through: JavaCPP makes a thunk that calls
+   * {@link #call} on this object. NOTE: one instance for the process, held by its user for good
+   * (the core keeps its address); the work is done by {@link #handler}.
+   */
+  public static class CustomCallback extends FunctionPointer {
+    static {
+      Loader.load();
+    }
+
+    public static volatile CustomHandler handler;
+
+    public CustomCallback() {
+      allocate();
+    }
+
+    private native void allocate();
+
+    public int call(@Cast("int64_t") long site, int what, @Cast("int64_t") long state, @Cast("int64_t") long ctx) {
+      CustomHandler h = handler;
+      return h == null ? -1 : h.call(site, what, state, ctx);
+    }
+  }
+
+  public static native void adj_custom_set_callback(@Cast("adj_custom_callback") CustomCallback cb);
+  public static native long adj_custom_call(int kind, int flags, @Cast("int64_t") long site, @Cast("const adj_t*") long[] in, int nin);
+  public static native int adj_custom_nargs(@Cast("int64_t") long ctx);
+  public static native long adj_custom_arg(@Cast("int64_t") long ctx, int i);
+  public static native int adj_custom_push(@Cast("int64_t") long ctx, long t);
+  public static native int adj_custom_set_state(@Cast("int64_t") long ctx, @Cast("int64_t") long state);
+  @CriticalRegion public static native int adj_custom_released(@Cast("int64_t*") long[] ids, int capacity);
+  public static native long adj_replay1(long leaf, long out, long value);
 }
