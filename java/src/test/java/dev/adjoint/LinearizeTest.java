@@ -111,7 +111,7 @@ class LinearizeTest extends ScopedTest {
       ShapeMismatchException e = assertThrows(ShapeMismatchException.class, () -> lin.jvpFn().apply(Tensor.of(1.0, 2.0)));
       assertTrue(e.getMessage().contains("jvp: tangent 0 has shape [2] but primal 0 has shape [3] (linearize's jvpFn)"), e.getMessage());
       assertThrows(DTypeMismatchException.class, () -> lin.jvpFn().apply(Tensor.of(1f, 2f, 3f)));
-      assertThrows(AdjointArgumentException.class, () -> lin.jvpFn().apply(null));
+      assertThrows(AdjointArgumentException.class, () -> lin.jvpFn().apply((Tensor) null));
       assertThrows(DTypeMismatchException.class, () -> Func.linearize(f, Tensor.of(1L, 2L)));
       RuntimeException boom = new RuntimeException("boom");
       Fn1 bad = y -> {
