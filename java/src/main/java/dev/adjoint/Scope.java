@@ -169,6 +169,7 @@ public final class Scope implements AutoCloseable {
    *
    * <pre>{@code
    * record Params(Tensor w, Tensor velocity) {}
+   * Fn1 loss = q -> q.sub(target).pow(2.0).sum();
    * Params p = Scope.loop(1000, new Params(w0, Tensor.zerosLike(w0)), (step, cur) -> {
    *   Tensor g = dLoss.apply(cur.w());
    *   Tensor v = cur.velocity().mul(0.9).add(g);              // momentum

@@ -45,7 +45,8 @@ import org.junit.jupiter.api.Test;
 class DocSnippetsTest {
   /** What a snippet may use without declaring it (the names the examples share). */
   static final String GIVEN = String.join("\n",
-      "  static Tensor x, y, t, v, w, b, weight, bias, xs, ys, ct, h, w2, b2, labels;",
+      "  static Tensor x, y, t, v, w, b, weight, bias, xs, ys, ct, h, w2, b2, labels, target, w0, p0;",
+      "  static Fn1 dLoss;",
       "  static Fn1 f;",
       "  static Fn3 predict;",
       "  static FnN loss;",
