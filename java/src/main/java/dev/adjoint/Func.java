@@ -46,7 +46,8 @@ import java.util.List;
  * A pytree function is declared with its type (a lambda written into the call is an Fn1..Fn4).
  * A method reference to an overloaded method fits several of these: {@code Tensor::sin} is fine,
  * but {@code grad(Tensor::sum)} is ambiguous ({@code sum()}, {@code sum(dim)} and
- * {@code sum(dim, keepdim)} fit functions of 1, 2 and 3 arguments): write
+ * {@code sum(dim, keepdim)} fit functions of 1, 2 and 3 arguments; so are {@code jacrev},
+ * {@code jacfwd} and {@code hessian} of it, and {@code vmap} of it always was): write
  * {@code grad(x -> x.sum())} or {@code grad((Fn1) Tensor::sum)}.
  * All the tracing, the tape and the batching run in the native core; a transform of a transform
  * is traced by both.
