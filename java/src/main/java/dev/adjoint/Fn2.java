@@ -5,29 +5,26 @@ package dev.adjoint;
  * the transforms in {@link Func} take and return, e.g.
  * {@code Fn2 f = (a, b) -> a.mul(b).sum(); Fn2 g = Func.grad(f, 1);}
  *
- * <p>It is also an {@link FnN} (arguments and result as pytrees), so it goes wherever one does;
+ * <p>It is also an {@code Fn2Of<Tensor, Tensor, Tensor>} and so an {@link FnN} (arguments and result as
+ * pytrees): it goes wherever one does;
  * a plain lambda {@code (a, b) -> ...} passed to a transform is typed as this interface.
  */
 @FunctionalInterface
-public interface Fn2 extends FnN {
+public interface Fn2 extends Fn2Of<Tensor, Tensor, Tensor> {
   Tensor apply(Tensor a, Tensor b);
 
   /**
    * This function called with pytree arguments: there must be 2, each a tensor.
    *
-   * <p>NOTE: Fn1..Fn4 extend {@link FnN} so that {@code grad(x -> ...)} and the other
-   * transforms resolve to the typed overload: Java picks the overload whose functional interface
-   * is a subtype of the other's when a lambda's parameters are not typed (JLS 15.12.2.5); with two
-   * unrelated interfaces of one parameter each the call was ambiguous.
+   * <p>NOTE: Fn2 extends {@link Fn2Of}, which extends {@link FnN}, so that {@code grad(x -> ...)}
+   * and the other transforms resolve to the tensor overload: Java picks the overload whose
+   * functional interface is a subtype of the others' when a lambda's parameters are not typed
+   * (JLS 15.12.2.5); with unrelated interfaces of 2 parameters each the call would be ambiguous.
+   * Overridden (not Fn2Of's unchecked casts) so that a non-tensor argument is named.
    */
   @Override
   default Object apply(Object... args) {
     FnN.checkArity("function", args, 2);
     return apply(Pytree.expectTensor(args[0], "argument 0"), Pytree.expectTensor(args[1], "argument 1"));
-  }
-
-  /** This function as a general {@link FnN}: itself. */
-  default FnN asFnN() {
-    return this;
   }
 }

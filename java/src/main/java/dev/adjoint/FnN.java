@@ -18,9 +18,11 @@ import java.util.List;
  * Map<String, Tensor> g = (Map<String, Tensor>) Func.grad(loss).apply(params, x, t);
  * }</pre>
  *
- * <p>A lambda of one parameter written straight into a transform's call, {@code grad(a -> ...)},
- * is an {@link Fn1} (a function of one tensor): give a pytree function its type by declaring it
- * as an FnN, as above, or with a cast, {@code grad((FnN) a -> ...)}.
+ * <p>With a fixed number of arguments of known types, {@link Fn1Of}..{@link Fn4Of} say the
+ * same without casts ({@code Fn3Of<Map<String, Tensor>, Tensor, Tensor, Tensor> loss = (p, x, t) -> ...}),
+ * and the transforms keep the types. A lambda written straight into a transform's call,
+ * {@code grad(a -> ...)}, is an {@link Fn1} (a function of one tensor): give a pytree function
+ * its type by declaring it, as above, or with a cast, {@code grad((FnN) a -> ...)}.
  */
 @FunctionalInterface
 public interface FnN {

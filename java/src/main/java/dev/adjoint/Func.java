@@ -20,14 +20,37 @@ import java.util.List;
  * Fn1 df    = grad(x -> x.sin().sum());                                       // df.apply(x) is cos(x)
  * }</pre>
  *
- * <p>Typed overloads take and return {@link Fn1}..{@link Fn4} (tensor arguments, tensor result):
- * a lambda written into the call needs no types or casts, as above. The {@link FnN} overloads
- * take arguments and results that are pytrees (lists, maps, arrays, records and registered
- * classes holding tensors: see {@link Pytree}) with {@link Argnums} and {@link VmapOptions}; the
- * gradient of a function of a {@code record Params(Tensor w, Tensor b)} is a {@code Params}.
- * Fn1..Fn4 are FnNs, so a typed function goes wherever an FnN does; a pytree function of one
- * argument is declared as an FnN (see there). All the tracing, the tape and the batching run in
- * the native core; a transform of a transform is traced by both.
+ * <p>Three kinds of functions, each a subtype of the next:
+ * <ul>
+ *   <li>{@link Fn1}..{@link Fn4}: tensor arguments, a tensor result. A lambda written into the
+ *       call needs no types or casts, as above: Java picks the most specific overload, this one.
+ *   <li>{@link Fn1Of}..{@link Fn4Of}: arguments and result of declared pytree types, e.g. with
+ *       {@code record Params(Tensor w, Tensor b)}:
+ *       <pre>{@code
+ * record Params(Tensor w, Tensor b) {}
+ * Fn3Of<Params, Tensor, Tensor, Tensor> loss = (q, x, y) -> F.linear(x, q.w(), q.b()).tanh().sub(y).pow(2).mean();
+ * Params g = grad(loss).apply(new Params(w, b), xs, ys);                                  // argument 0's type
+ * Params perExample = vmap(grad(loss), inDims(null, 0, 0)).apply(new Params(w, b), xs, ys);  // the result's type
+ * Object gx = grad(loss, 1).apply(new Params(w, b), xs, ys);                              // a Tensor here
+ * }</pre>
+ *       {@code grad(f)} is typed as argument 0 and {@code vmap} keeps the result type; what has no
+ *       declared type is an {@code Object}: the gradient with respect to argument {@code argnum}
+ *       (an int cannot select a type), Jacobians and Hessians ({@code jacrev}, {@code jacfwd},
+ *       {@code hessian}: their pytrees are not the argument's). {@code vjp} and {@code jvp}
+ *       take them as FnNs. They delegate to the FnN forms: no other transform logic.
+ *   <li>{@link FnN}: arguments and results that are pytrees (lists, maps, arrays, records and
+ *       registered classes holding tensors: see {@link Pytree}) with {@link Argnums} (several
+ *       arguments, aux) and {@link VmapOptions}; the gradient of a function of a {@code Params} is
+ *       a {@code Params} here too, as an {@code Object}.
+ * </ul>
+ * A pytree function is declared with its type (a lambda written into the call is an Fn1..Fn4).
+ * A method reference to an overloaded method fits several of these: {@code Tensor::sin} is fine,
+ * but {@code grad(Tensor::sum)} is ambiguous ({@code sum()}, {@code sum(dim)} and
+ * {@code sum(dim, keepdim)} fit functions of 1, 2 and 3 arguments; so are {@code jacrev},
+ * {@code jacfwd} and {@code hessian} of it, and {@code vmap} of it always was): write
+ * {@code grad(x -> x.sum())} or {@code grad((Fn1) Tensor::sum)}.
+ * All the tracing, the tape and the batching run in the native core; a transform of a transform
+ * is traced by both.
  *
  * <p>Errors name the transform and what is wrong: {@code grad: the function must return a scalar
  * (0-d) tensor, got tensor [3]}, {@code vmap: mapped sizes differ: ...}, {@code jvp: tangent 0 has
@@ -46,6 +69,11 @@ import java.util.List;
  * {@code grad: output 0 has dtype int64 (shape [])}); return such values as aux. An empty input
  * or output gives an empty Jacobian of shape {@code [out..., in...]}.
  */
+// NOTE: -Xlint:overloads flags each tensor overload (grad(Fn3, int)) as "potentially ambiguous"
+// with its generic typed twin (grad(Fn3Of<A, B, C, Tensor>, int)); it is not: for a lambda written
+// into the call Java picks the tensor overload, since Fn3 is a subtype of Fn3Of<Tensor, ...>
+// (JLS 15.12.2.5), as TypedFunctionsTest checks by compiling such calls.
+@SuppressWarnings("overloads")
 public final class Func {
   private Func() {}
 
@@ -81,16 +109,92 @@ public final class Func {
     return x -> g.applyTensor(x);
   }
 
+  /** Gradient with respect to the first argument. */
+  public static Fn2 grad(Fn2 f) {
+    return grad(f, 0);
+  }
+
   /** Gradient with respect to argument {@code argnum} (0 or 1). */
   public static Fn2 grad(Fn2 f, int argnum) {
     FnN g = grad(f.asFnN(), Argnums.of(argnum));
     return (a, b) -> g.applyTensor(a, b);
   }
 
+  /** Gradient with respect to the first argument. */
+  public static Fn3 grad(Fn3 f) {
+    return grad(f, 0);
+  }
+
   /** Gradient with respect to argument {@code argnum} (0..2). */
   public static Fn3 grad(Fn3 f, int argnum) {
     FnN g = grad(f.asFnN(), Argnums.of(argnum));
     return (a, b, c) -> g.applyTensor(a, b, c);
+  }
+
+  /** Gradient with respect to the first argument. */
+  public static Fn4 grad(Fn4 f) {
+    FnN g = grad(f.asFnN(), Argnums.of(0));
+    return (a, b, c, d) -> g.applyTensor(a, b, c, d);
+  }
+
+  /**
+   * Gradient of a typed function with respect to its first argument, typed as that argument:
+   *
+   * <pre>{@code
+   * record Params(Tensor w, Tensor b) {}
+   * Fn1Of<Params, Tensor> l2 = p -> p.w().pow(2).sum().add(p.b().pow(2).sum());
+   * Params g = grad(l2).apply(new Params(w, b));   // 2w, 2b
+   * }</pre>
+   */
+  public static <A> Fn1Of<A, A> grad(Fn1Of<A, Tensor> f) {
+    FnN g = grad(f.asFnN(), Argnums.of(0));
+    return a -> typed(g.apply(a));
+  }
+
+  /**
+   * Gradient of a typed function with respect to its first argument, typed as that argument
+   * (e.g. the parameters of {@code loss(params, x)}).
+   */
+  public static <A, B> Fn2Of<A, B, A> grad(Fn2Of<A, B, Tensor> f) {
+    FnN g = grad(f.asFnN(), Argnums.of(0));
+    return (a, b) -> typed(g.apply(a, b));
+  }
+
+  /**
+   * Gradient of a typed function with respect to its first argument, typed as that argument:
+   *
+   * <pre>{@code
+   * record Params(Tensor w, Tensor b) {}
+   * Fn3Of<Params, Tensor, Tensor, Tensor> loss = (q, x, y) -> F.linear(x, q.w(), q.b()).sub(y).pow(2).mean();
+   * Params g = grad(loss).apply(new Params(w, b), xs, ys);
+   * Params perExample = vmap(grad(loss), inDims(null, 0, 0)).apply(new Params(w, b), xs, ys);
+   * }</pre>
+   */
+  public static <A, B, C> Fn3Of<A, B, C, A> grad(Fn3Of<A, B, C, Tensor> f) {
+    FnN g = grad(f.asFnN(), Argnums.of(0));
+    return (a, b, c) -> typed(g.apply(a, b, c));
+  }
+
+  /** Gradient of a typed function with respect to its first argument, typed as that argument. */
+  public static <A, B, C, D> Fn4Of<A, B, C, D, A> grad(Fn4Of<A, B, C, D, Tensor> f) {
+    FnN g = grad(f.asFnN(), Argnums.of(0));
+    return (a, b, c, d) -> typed(g.apply(a, b, c, d));
+  }
+
+  /**
+   * Gradient of a typed function with respect to argument {@code argnum}. NOTE: the result is an
+   * {@code Object} (the pytree of that argument's type; cast it, e.g. {@code (Tensor)}), since Java
+   * cannot pick a type by an int's value; argument 0 keeps its type through {@link #grad(Fn2Of)}.
+   */
+  public static <A, B> Fn2Of<A, B, Object> grad(Fn2Of<A, B, Tensor> f, int argnum) {
+    FnN g = grad(f.asFnN(), Argnums.of(argnum));
+    return (a, b) -> g.apply(a, b);
+  }
+
+  /** Gradient of a typed function with respect to argument {@code argnum}, an {@code Object} (see {@link #grad(Fn2Of, int)}). */
+  public static <A, B, C> Fn3Of<A, B, C, Object> grad(Fn3Of<A, B, C, Tensor> f, int argnum) {
+    FnN g = grad(f.asFnN(), Argnums.of(argnum));
+    return (a, b, c) -> g.apply(a, b, c);
   }
 
   /** Gradient with respect to the first argument (a pytree, e.g. a record: the gradient has its structure). */
@@ -191,16 +295,73 @@ public final class Func {
     return (a, b) -> g.applyTensor(a, b);
   }
 
+  /** {@code f} mapped over dim 0 of every argument. */
+  public static Fn3 vmap(Fn3 f) {
+    return vmap(f, VmapOptions.defaults());
+  }
+
   /** {@code f} mapped as the options say, e.g. {@code inDims(null, null, 0)}. */
   public static Fn3 vmap(Fn3 f, VmapOptions o) {
     FnN g = vmap(f.asFnN(), o);
     return (a, b, c) -> g.applyTensor(a, b, c);
   }
 
+  /** {@code f} mapped over dim 0 of every argument. */
+  public static Fn4 vmap(Fn4 f) {
+    return vmap(f, VmapOptions.defaults());
+  }
+
   /** {@code f} mapped as the options say. */
   public static Fn4 vmap(Fn4 f, VmapOptions o) {
     FnN g = vmap(f.asFnN(), o);
     return (a, b, c, d) -> g.applyTensor(a, b, c, d);
+  }
+
+  /** A typed function mapped over dim 0 of every tensor of its argument; the result keeps its type. */
+  public static <A, R> Fn1Of<A, R> vmap(Fn1Of<A, R> f) {
+    return vmap(f, VmapOptions.defaults());
+  }
+
+  /** A typed function mapped as the options say; the result keeps its type (its tensors batched). */
+  public static <A, R> Fn1Of<A, R> vmap(Fn1Of<A, R> f, VmapOptions o) {
+    FnN g = vmap(f.asFnN(), o);
+    return a -> typed(g.apply(a));
+  }
+
+  /** A typed function mapped over dim 0 of every tensor of its arguments; the result keeps its type. */
+  public static <A, B, R> Fn2Of<A, B, R> vmap(Fn2Of<A, B, R> f) {
+    return vmap(f, VmapOptions.defaults());
+  }
+
+  /** A typed function mapped as the options say; the result keeps its type (its tensors batched). */
+  public static <A, B, R> Fn2Of<A, B, R> vmap(Fn2Of<A, B, R> f, VmapOptions o) {
+    FnN g = vmap(f.asFnN(), o);
+    return (a, b) -> typed(g.apply(a, b));
+  }
+
+  /** A typed function mapped over dim 0 of every tensor of its arguments; the result keeps its type. */
+  public static <A, B, C, R> Fn3Of<A, B, C, R> vmap(Fn3Of<A, B, C, R> f) {
+    return vmap(f, VmapOptions.defaults());
+  }
+
+  /**
+   * A typed function mapped as the options say; the result keeps its type (its tensors batched),
+   * e.g. per-example gradients {@code Params g = vmap(grad(loss), inDims(null, 0, 0)).apply(p, xs, ys)}.
+   */
+  public static <A, B, C, R> Fn3Of<A, B, C, R> vmap(Fn3Of<A, B, C, R> f, VmapOptions o) {
+    FnN g = vmap(f.asFnN(), o);
+    return (a, b, c) -> typed(g.apply(a, b, c));
+  }
+
+  /** A typed function mapped over dim 0 of every tensor of its arguments; the result keeps its type. */
+  public static <A, B, C, D, R> Fn4Of<A, B, C, D, R> vmap(Fn4Of<A, B, C, D, R> f) {
+    return vmap(f, VmapOptions.defaults());
+  }
+
+  /** A typed function mapped as the options say; the result keeps its type (its tensors batched). */
+  public static <A, B, C, D, R> Fn4Of<A, B, C, D, R> vmap(Fn4Of<A, B, C, D, R> f, VmapOptions o) {
+    FnN g = vmap(f.asFnN(), o);
+    return (a, b, c, d) -> typed(g.apply(a, b, c, d));
   }
 
   /** {@code f} mapped over dim 0 of every tensor of every argument. */
@@ -226,10 +387,20 @@ public final class Func {
     return x -> g.applyTensor(x);
   }
 
+  /** Jacobian with respect to the first argument, reverse mode. */
+  public static Fn2 jacrev(Fn2 f) {
+    return jacrev(f, 0);
+  }
+
   /** Jacobian with respect to argument {@code argnum}, reverse mode. */
   public static Fn2 jacrev(Fn2 f, int argnum) {
     FnN g = jacrev(f.asFnN(), Argnums.of(argnum));
     return (a, b) -> g.applyTensor(a, b);
+  }
+
+  /** Jacobian with respect to the first argument, reverse mode. */
+  public static Fn3 jacrev(Fn3 f) {
+    return jacrev(f, 0);
   }
 
   /** Jacobian with respect to argument {@code argnum}, reverse mode. */
@@ -241,6 +412,29 @@ public final class Func {
   /** Jacobians with respect to several arguments: {@code jacrev(predict, argnums(0, 1)).applyTensors(w, b, x)}. */
   public static FnN jacrev(Fn3 f, Argnums argnums) {
     return jacrev(f.asFnN(), argnums);
+  }
+
+  /**
+   * Reverse-mode Jacobian of a typed function with respect to its argument. NOTE: the result is an
+   * {@code Object}: a Jacobian pytree (for each output tensor, the argument's structure holding
+   * {@code [out..., in...]} blocks; a record whose components no longer fit becomes a map by
+   * component name) has no declared type.
+   */
+  public static <A> Fn1Of<A, Object> jacrev(Fn1Of<A, ?> f) {
+    FnN g = jacrev(f.asFnN(), Argnums.of(0));
+    return a -> g.apply(a);
+  }
+
+  /** Reverse-mode Jacobian of a typed function with respect to argument {@code argnum}, an {@code Object} (see {@link #jacrev(Fn1Of)}). */
+  public static <A, B> Fn2Of<A, B, Object> jacrev(Fn2Of<A, B, ?> f, int argnum) {
+    FnN g = jacrev(f.asFnN(), Argnums.of(argnum));
+    return (a, b) -> g.apply(a, b);
+  }
+
+  /** Reverse-mode Jacobian of a typed function with respect to argument {@code argnum}, an {@code Object} (see {@link #jacrev(Fn1Of)}). */
+  public static <A, B, C> Fn3Of<A, B, C, Object> jacrev(Fn3Of<A, B, C, ?> f, int argnum) {
+    FnN g = jacrev(f.asFnN(), Argnums.of(argnum));
+    return (a, b, c) -> g.apply(a, b, c);
   }
 
   /**
@@ -257,10 +451,20 @@ public final class Func {
     return x -> g.applyTensor(x);
   }
 
+  /** Jacobian with respect to the first argument, forward mode. */
+  public static Fn2 jacfwd(Fn2 f) {
+    return jacfwd(f, 0);
+  }
+
   /** Jacobian with respect to argument {@code argnum}, forward mode. */
   public static Fn2 jacfwd(Fn2 f, int argnum) {
     FnN g = jacfwd(f.asFnN(), Argnums.of(argnum));
     return (a, b) -> g.applyTensor(a, b);
+  }
+
+  /** Jacobian with respect to the first argument, forward mode. */
+  public static Fn3 jacfwd(Fn3 f) {
+    return jacfwd(f, 0);
   }
 
   /** Jacobian with respect to argument {@code argnum}, forward mode. */
@@ -272,6 +476,29 @@ public final class Func {
   /** Forward-mode Jacobians with respect to several arguments. */
   public static FnN jacfwd(Fn3 f, Argnums argnums) {
     return jacfwd(f.asFnN(), argnums);
+  }
+
+  /**
+   * Forward-mode Jacobian of a typed function with respect to its argument. NOTE: the result is an
+   * {@code Object}: a Jacobian pytree (for each output tensor, the argument's structure holding
+   * {@code [out..., in...]} blocks; a record whose components no longer fit becomes a map by
+   * component name) has no declared type.
+   */
+  public static <A> Fn1Of<A, Object> jacfwd(Fn1Of<A, ?> f) {
+    FnN g = jacfwd(f.asFnN(), Argnums.of(0));
+    return a -> g.apply(a);
+  }
+
+  /** Forward-mode Jacobian of a typed function with respect to argument {@code argnum}, an {@code Object} (see {@link #jacfwd(Fn1Of)}). */
+  public static <A, B> Fn2Of<A, B, Object> jacfwd(Fn2Of<A, B, ?> f, int argnum) {
+    FnN g = jacfwd(f.asFnN(), Argnums.of(argnum));
+    return (a, b) -> g.apply(a, b);
+  }
+
+  /** Forward-mode Jacobian of a typed function with respect to argument {@code argnum}, an {@code Object} (see {@link #jacfwd(Fn1Of)}). */
+  public static <A, B, C> Fn3Of<A, B, C, Object> jacfwd(Fn3Of<A, B, C, ?> f, int argnum) {
+    FnN g = jacfwd(f.asFnN(), Argnums.of(argnum));
+    return (a, b, c) -> g.apply(a, b, c);
   }
 
   /** Forward-mode Jacobian: one vectorised jvp over the basis of the input space (vmap of jvp). */
@@ -313,9 +540,42 @@ public final class Func {
     return jacfwd(jacrev(f, argnum), argnum);
   }
 
+  /** Hessian with respect to the first argument. */
+  public static Fn2 hessian(Fn2 f) {
+    return hessian(f, 0);
+  }
+
+  /** Hessian with respect to the first argument. */
+  public static Fn3 hessian(Fn3 f) {
+    return hessian(f, 0);
+  }
+
   /** Hessian with respect to argument {@code argnum}. */
   public static Fn3 hessian(Fn3 f, int argnum) {
     return jacfwd(jacrev(f, argnum), argnum);
+  }
+
+  /**
+   * Hessian of a typed function with respect to its argument. NOTE: the result is an
+   * {@code Object}, as for {@link #jacrev(Fn1Of)}: for a record argument, a map from component
+   * name to records of second-derivative blocks (the inner record no longer fits its declared
+   * tensor components, Pytree's fallback).
+   */
+  public static <A> Fn1Of<A, Object> hessian(Fn1Of<A, Tensor> f) {
+    FnN h = hessian(f.asFnN(), Argnums.of(0));
+    return a -> h.apply(a);
+  }
+
+  /** Hessian of a typed function with respect to argument {@code argnum}, an {@code Object} (see {@link #hessian(Fn1Of)}). */
+  public static <A, B> Fn2Of<A, B, Object> hessian(Fn2Of<A, B, Tensor> f, int argnum) {
+    FnN h = hessian(f.asFnN(), Argnums.of(argnum));
+    return (a, b) -> h.apply(a, b);
+  }
+
+  /** Hessian of a typed function with respect to argument {@code argnum}, an {@code Object} (see {@link #hessian(Fn1Of)}). */
+  public static <A, B, C> Fn3Of<A, B, C, Object> hessian(Fn3Of<A, B, C, Tensor> f, int argnum) {
+    FnN h = hessian(f.asFnN(), Argnums.of(argnum));
+    return (a, b, c) -> h.apply(a, b, c);
   }
 
   /** Hessian of a pytree function: {@code jacfwd(jacrev(f, argnums), argnums)}. */
@@ -345,6 +605,18 @@ public final class Func {
   /** Vector-Hessian product for pytree primals; returns one entry per primal. */
   public static List<Object> vhp(FnN f, List<?> primals, Object v) {
     return vjp(grad(f, allArgnums(primals.size())), primals.toArray()).apply(v);
+  }
+
+  /**
+   * NOTE: the one unchecked step of the typed forms: a transform's result has the declared type
+   * because it is rebuilt from the argument's (grad) or the function's (vmap) own tree, which the
+   * pytree plumbing keeps; generics are erased, so nothing is checked here and a mismatch (a
+   * function declared to return a Params that returns a Map) surfaces as a ClassCastException at
+   * the caller's assignment.
+   */
+  @SuppressWarnings("unchecked")
+  private static <T> T typed(Object tree) {
+    return (T) tree;
   }
 
   private static Argnums allArgnums(int n) {
