@@ -1055,8 +1055,9 @@ bool poison(Rng& r, Program& p, Defect d) {
     case Defect::OpDType: {
       int k = r.below(3);
       if (k == 0) {
-        what = "add(v, float32 const)";
-        st = [id, s](const Args& e) { return O::add(e[size_t(id)], O::ones(s, DType::Float32)); };
+        // mixed float dtypes promote (ops/promotion.h); a bool operand of sub is refused, as in torch
+        what = "sub(v, bool const)";
+        st = [id, s](const Args& e) { return O::sub(e[size_t(id)], O::ones(s, DType::Bool)); };
       } else if (k == 1) {
         what = "where(v, v, v)";
         st = [id](const Args& e) { return O::where(e[size_t(id)], e[size_t(id)], e[size_t(id)]); };

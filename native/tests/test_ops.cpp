@@ -332,7 +332,8 @@ TEST(errors_name_op_and_shapes) {
   Tensor a = vec({1, 2, 3});
   Tensor b = vec({1, 2});
   CHECK_THROWS(O::add(a, b), ErrorKind::Shape, "add: shapes [3] and [2] cannot be broadcast");
-  CHECK_THROWS(O::add(a, vec({1, 2, 3}, {}, DType::Float32)), ErrorKind::DType, "dtype mismatch: float64 [3] vs float32 [3]");
+  // binary elementwise ops promote mixed dtypes (test_promotion.cpp); matmul, like torch, does not
+  CHECK_THROWS(O::matmul(a, vec({1, 2, 3}, {}, DType::Float32)), ErrorKind::DType, "dtype mismatch: float64 [3] vs float32 [3]");
   CHECK_THROWS(O::sum(a, Dims{1}, false), ErrorKind::Index, "sum: dim 1 out of range");
   CHECK_THROWS(O::reshape(a, Dims{2, 2}), ErrorKind::Shape, "shape [2, 2] is invalid for input of shape [3]");
   CHECK_THROWS(O::zeros(Dims{-1}, DType::Float32), ErrorKind::Argument, "negative size -1");

@@ -11,15 +11,22 @@
 //   vmap_grad, vmap_jvp: vmap of the gradient and of the jvp (batched primals).
 // Non-differentiable ops (comparisons), integer/bool inputs and outputs get the vmap checks only;
 // every skip is listed, with its reason, in the summary.
+// Mixed dtypes (samples "mixed: ..."): the binary ops and where promote like torch (ops/promotion.h)
+// and run all of the above on the promoted op, plus
+//   promote : result dtype == torch's (data/promotion_expected.h), values == the op on inputs cast
+//             beforehand, and for every floating input (float32 too) its cotangent (in the input's
+//             dtype) and the tangent of the output == those of the op on the cast inputs, cast.
 // A primitive with no samples fails the sweep: adding an op means adding one row to sample_table().
 #include <algorithm>
 #include <cstdio>
+#include <cstring>
 #include <functional>
 #include <map>
 #include <string>
 #include <vector>
 
 #include "check.h"
+#include "data/promotion_expected.h"
 #include "interp/dispatch.h"
 #include "interp/interpreters.h"
 #include "ops/ops.h"
@@ -35,6 +42,9 @@ namespace {
 constexpr double kFdStep = 1e-6, kFdTol = 1e-6;  // finite differences
 constexpr double kAdTol = 1e-10;                 // identities between exact derivatives
 constexpr double kVmapTol = 1e-12;               // vmap vs a loop: the same arithmetic
+// float32 results of a batch and of a loop may differ in the last bit or two: the vector kernels'
+// float32 math (log, exp, ...) need not round as the scalar one does, and sums run in another order.
+constexpr double kVmapTolF32 = 1e-6;
 constexpr int64_t kBatch = 3;
 
 // ---------------------------------------------------------------- seeded random numbers
@@ -87,6 +97,7 @@ Input ints(Dims s) { return {s, Domain::Ints, DType::Int64}; }
 Input index(Dims s, int64_t hi) { return {s, Domain::Index, DType::Int64, Layout::Contiguous, hi}; }
 Input cond(Dims s) { return {s, Domain::Bool, DType::Bool}; }
 Input f32(Input in) { in.dtype = DType::Float32; return in; }
+Input i64(Input in) { in.dtype = DType::Int64; return in; }  // values of its domain, rounded toward zero
 // Non-contiguous layouts: stored with the last two dims swapped, or every other element.
 Input T(Input in) { in.layout = Layout::Transposed; return in; }
 Input S(Input in) { in.layout = Layout::Strided; return in; }
@@ -142,10 +153,40 @@ std::map<OpId, std::vector<Sample>> sample_table() {
   t[OpId::Add].push_back({{ints({2, 3}), ints({3})}, {}, "int64"});
   t[OpId::Pow].push_back({{{{4}, Domain::WithZeros}, {{4}, Domain::TwoThree}}, {}, "zero base", false});
   t[OpId::Lt].push_back({{ints({2, 3}), ints({3})}, {}, "int64"});
+  // Mixed dtypes, promoted as torch does: float32/float64 pairs, each width of a 0-d operand (which
+  // never widens a dimensioned one), int64 with floats (a 0-d float raises the category). `ia`/`ib`
+  // are integer stand-ins of each operand's domain.
+  auto mixed = [&](OpId op, Input (*da)(Dims), Input (*db)(Dims), Domain ia, Domain ib) {
+    auto& v = t[op];
+    v.push_back({{f32(da({2, 3})), db({3})}, {}, "mixed: f32 [2,3], f64 [3]"});
+    v.push_back({{da({2, 3}), f32(db({}))}, {}, "mixed: f64 [2,3], f32 0-d"});
+    v.push_back({{f32(da({2, 3})), db({})}, {}, "mixed: f32 [2,3], f64 0-d -> f32"});
+    v.push_back({{da({}), f32(T(db({3, 4})))}, {}, "mixed: f64 0-d, transposed f32 [3,4] -> f32"});
+    v.push_back({{i64(Input{{2, 3}, ia}), db({3})}, {}, "mixed: i64 [2,3], f64 [3]"});
+    v.push_back({{f32(da({3})), i64(Input{{}, ib})}, {}, "mixed: f32 [3], i64 0-d"});
+    v.push_back({{i64(Input{{3}, ia}), f32(db({}))}, {}, "mixed: i64 [3], f32 0-d -> f32"});
+    v.push_back({{S(da({4})), cond({4})}, {}, "mixed: strided f64 [4], bool [4]"});
+  };
+  mixed(OpId::Add, real, real, Domain::Ints, Domain::Ints);
+  mixed(OpId::Mul, real, real, Domain::Ints, Domain::Ints);
+  mixed(OpId::Div, real, nonzero, Domain::Ints, Domain::TwoThree);
+  mixed(OpId::Pow, positive, real, Domain::TwoThree, Domain::Ints);
+  mixed(OpId::Sub, real, real, Domain::Ints, Domain::Ints);
+  t[OpId::Sub].pop_back();  // no bool operand for sub (torch refuses it; test_promotion.cpp)
+  t[OpId::Div].pop_back();  // a bool divisor divides by zero
+  t[OpId::Div].push_back({{i64(Input{{2, 3}, Domain::Ints}), i64(Input{{3}, Domain::TwoThree})}, {}, "mixed: i64 / i64 -> f32"});
+  for (OpId op : {OpId::Eq, OpId::Ne, OpId::Lt, OpId::Le, OpId::Gt, OpId::Ge}) {
+    t[op].push_back({{f32(coarse({2, 3})), coarse({3})}, {}, "mixed: f32 [2,3], f64 [3]"});
+    t[op].push_back({{coarse({2, 3}), f32(coarse({}))}, {}, "mixed: f64 [2,3], f32 0-d"});
+    t[op].push_back({{i64(Input{{3}, Domain::Coarse}), f32(coarse({}))}, {}, "mixed: i64 [3], f32 0-d"});
+  }
 
   t[OpId::Where] = {{{cond({2, 3}), real({2, 3}), real({2, 3})}, {}, "[2,3] x3"},
                     {{cond({2, 1}), real({3}), real({})}, {}, "broadcast [2,1] [3] 0-d"},
-                    {{cond({3}), T(real({2, 3})), real({2, 1})}, {}, "broadcast [3] transposed [2,3] [2,1]"}};
+                    {{cond({3}), T(real({2, 3})), real({2, 1})}, {}, "broadcast [3] transposed [2,3] [2,1]"},
+                    {{cond({2, 3}), f32(real({2, 3})), real({3})}, {}, "mixed: f32 [2,3], f64 [3]"},
+                    {{cond({3}), real({}), f32(real({2, 3}))}, {}, "mixed: f64 0-d, f32 [2,3] -> f32"},
+                    {{cond({3}), i64(Input{{3}, Domain::Ints}), real({})}, {}, "mixed: i64 [3], f64 0-d -> f64"}};
   t[OpId::Cast] = {{{real({2, 3})}, to_dtype(DType::Float64), "f64->f64"},
                    {{T(real({3, 4}))}, to_dtype(DType::Float32), "f64->f32"},
                    {{f32(real({2, 3}))}, to_dtype(DType::Float64), "f32->f64"},
@@ -223,6 +264,7 @@ std::map<OpId, std::vector<Sample>> sample_table() {
   t[OpId::Contiguous] = {{{T(real({3, 4}))}, {}, "transposed"},
                          {{real({2, 3})}, {}, "already contiguous"},
                          {{S(real({5}))}, {}, "strided"}};
+  t[OpId::Detach] = {{{real({2, 3})}, {}, "[2,3]"}, {{T(real({3, 4}))}, {}, "transposed"}, {{real({})}, {}, "0-d"}};
   t[OpId::IndexSelect] = {{{real({4, 3}), index({5}, 4)}, attrs({0}), "dim 0, repeats"},
                           {{real({3, 4}), index({2}, 4)}, attrs({-1}), "dim -1"},
                           {{real({3, 4}), index({}, 4)}, attrs({1}), "0-d index"},
@@ -315,6 +357,12 @@ Tensor from_values(const std::vector<double>& v, const Dims& shape, DType dt) {
     case DType::Bool: { std::vector<uint8_t> b(v.begin(), v.end()); return O::from_data(b.data(), shape, dt); }
   }
   return Tensor();
+}
+
+DType dtype_of_name(const char* n) {
+  for (int d = 0; d < kNumDTypes; d++)
+    if (std::strcmp(n, dtype_name(DType(d))) == 0) return DType(d);
+  throw Error(ErrorKind::Internal, "sweep", std::string("no dtype named ") + n);
 }
 
 // The input with values v (logical order) in its layout.
@@ -608,7 +656,7 @@ bool expect_same(const Ctx& c, const char* check, const std::string& where, cons
                        dtype_name(want.dtype()));
     return false;
   }
-  return expect_close(c, check, where, values(got), values(want), kVmapTol);
+  return expect_close(c, check, where, values(got), values(want), want.dtype() == DType::Float32 ? kVmapTolF32 : kVmapTol);
 }
 
 // 4: vmap of g against a loop over examples, for every non-empty subset of mapped inputs, with
@@ -722,6 +770,56 @@ void check_vmap_of_derivatives(const Ctx& c, const Fn& f, const Sample& s, const
   check_vmap(c, "vmap_jvp", tangent, s, p, seed, n.vmap_jvp);
 }
 
+// torch's result dtype and compute dtype for the operands of a sample (promotion_expected.h).
+const promotion_expected::Row* torch_row(OpId op, const Input& a, const Input& b) {
+  for (const auto& r : promotion_expected::kRows) {
+    auto standing = [](const Input& in) { return in.shape.n > 0 ? promotion_expected::kDim : promotion_expected::kZeroDim; };
+    if (std::strcmp(r.op, op_name(op)) == 0 && !r.reverse && std::strcmp(r.a_dtype, dtype_name(a.dtype)) == 0 &&
+        std::strcmp(r.b_dtype, dtype_name(b.dtype)) == 0 && r.a_standing == standing(a) && r.b_standing == standing(b))
+      return &r;
+  }
+  return nullptr;
+}
+
+// 5: a promoted sample against torch's dtype and against the op on inputs cast beforehand (a
+// same-dtype call, checked against finite differences by the rest of the sweep): the values, the
+// cotangent of every floating input (float32 ones included: in their own dtype) and the tangent of
+// the output; then per-example gradients and jvps under vmap over every floating input.
+void check_promotion(const Ctx& c, const Fn& f, const Sample& s, const Point& p, uint64_t seed) {
+  const OpDef& def = op_def(c.op);
+  if (def.promotion == Promotion::None) return;
+  const int first = def.promotion == Promotion::Where ? 1 : 0;
+  const Input &ia = s.ins[size_t(first)], &ib = s.ins[size_t(first + 1)];
+  if (ia.dtype == ib.dtype && (def.promotion != Promotion::TrueDiv || is_floating(ia.dtype))) return;  // nothing promoted
+  guarded(c, "promote", [&] {
+    const promotion_expected::Row* row = torch_row(c.op, ia, ib);
+    if (!row) return fail(c, "promote", "no row in promotion_expected.h for these operands");
+    Args xs = build_all(s, p), xc = xs;
+    Tensor y = f(xs);
+    if (y.dtype() != dtype_of_name(row->result))
+      return fail(c, "promote", std::string("result dtype ") + dtype_name(y.dtype()) + ", torch gives " + row->result);
+    const DType compute = dtype_of_name(row->compute);
+    for (size_t i = size_t(first); i < xs.size(); i++) xc[i] = O::to(xs[i], compute);
+    if (!expect_same(c, "promote", "values", y, f(xc)) || !def.differentiable || !is_floating(y.dtype())) return;
+    std::vector<int> diff;
+    for (size_t i = size_t(first); i < xs.size(); i++)
+      if (is_floating(xs[i].dtype())) diff.push_back(int(i));
+    Rng r(seed ^ 0x9a0d);
+    const Tensor u = random_like(y, r);
+    const Args g = vjp(f, xs, diff, u), gc = vjp(f, xc, diff, u);
+    Args ts, tc;
+    for (int i : diff) {
+      ts.push_back(random_like(xs[size_t(i)], r));
+      tc.push_back(O::to(ts.back(), compute));
+    }
+    for (size_t k = 0; k < diff.size(); k++)
+      if (!expect_same(c, "promote", input_name(diff[k]) + " cotangent", g[k], O::to(gc[k], xs[size_t(diff[k])].dtype()))) return;
+    MultiFn mf = [&](const Args& a) { return Args{f(a)}; };
+    if (!expect_same(c, "promote", "tangent", jvp(mf, xs, diff, ts)[0], jvp(mf, xc, diff, tc)[0])) return;
+    check_vmap_of_derivatives(c, f, s, p, diff, seed);
+  });
+}
+
 void note_skip(OpId op, const Sample& s, const char* why) { g_counts[int(op)].skipped[why].push_back(s.note); }
 
 void sweep_op(OpId op) {
@@ -748,6 +846,7 @@ void sweep_op(OpId op) {
     Fn f = [op, &s](const Args& xs) { return apply(op, xs.data(), int(xs.size()), s.at); };
     check_vmap(c, "vmap", f, s, p, seed, g_counts[int(op)].vmap);
     check_vmap_nested(c, f, s, p, seed);
+    check_promotion(c, f, s, p, seed);
 
     // Derivatives: float64 inputs of differentiable ops with a floating output; the rest explicitly skipped.
     DType out_dtype;

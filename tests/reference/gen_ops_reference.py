@@ -27,7 +27,7 @@ Format: plain text, one record per case, fields on their own lines, tokens separ
          int64: decimal; bool: 1/0
   args   ints and int lists in decimal (lists comma-separated, "_" for an empty list; slice bounds
          are istart=, iend=, istep=); scalars (s=, value=, and arange's start=, end=, step=) as
-         float64 bit patterns in hex; keepdim=0/1
+         float64 bit patterns in hex; si= an integer scalar (a Java long) in decimal; keepdim=0/1
   tol    floats match if |got - want| <= atol + rtol * |want|; NaN must meet NaN and infinities
          must match exactly. "exact" (views, copies, casts, neg/abs/where) compares bit patterns,
          sign of zero included (arange is not exact: torch rounds start + i*step once, with an fma,
@@ -165,12 +165,15 @@ def apply(op, a, xs):
         return r
     if op in BINARY:
         return getattr(torch, op)(xs[0], xs[1])
-    if op in SCALAR:
-        # the scalar takes the tensor's dtype (no promotion), as in Adjoint
-        s = torch.tensor(a["s"], dtype=xs[0].dtype)
-        return getattr(torch, SCALAR[op])(xs[0], s)
-    if op == "rsub":
-        return torch.tensor(a["s"], dtype=xs[0].dtype) - xs[0]
+    if op in SCALAR or op == "rsub":
+        # s= is a Java double (a Python float), si= a Java long (a Python int): promoted like torch's
+        # tensor-with-number ops, computed as torch does, in the promoted dtype with the scalar in it
+        s = a["si"] if "si" in a else a["s"]
+        if op == "divS":
+            return torch.div(xs[0], s)  # true division: integers give the default float dtype
+        rt = torch.result_type(xs[0], s)
+        x, st = xs[0].to(rt), torch.tensor(s, dtype=rt)
+        return st - x if op == "rsub" else getattr(torch, SCALAR[op])(x, st)
     if op == "where":
         return torch.where(xs[0], xs[1], xs[2])
     if op == "to":
@@ -406,13 +409,28 @@ def scalar_cases():
     case("addS_inf_float32", "addS", [tensor([1.0, NAN, -INF], "float32")], s=INF)
     case("mulS_nan_float64", "mulS", [tensor([1.0, 0.0, INF], "float64")], s=NAN)
     xi = randint(-50, 50, 2, 3)
+    # an int64 tensor with a double promotes to float32 (torch's default dtype); with a long it stays int64
     case("addS_int64", "addS", [xi], s=7.0)
-    case("subS_int64", "subS", [xi], s=3.0)
+    case("subS_int64", "subS", [xi], s=3.5)
     case("rsub_int64", "rsub", [xi], s=10.0)
-    case("mulS_int64", "mulS", [xi], s=-3.0)
+    case("mulS_int64", "mulS", [xi], s=-0.5)
+    case("divS_int64", "divS", [xi], s=4.0)
+    case("powS_int64", "powS", [xi.abs()], s=0.5)
+    case("addS_int64_long", "addS", [xi], si=7)
+    case("subS_int64_long", "subS", [xi], si=3)
+    case("rsub_int64_long", "rsub", [xi], si=10)
+    case("mulS_int64_long", "mulS", [xi], si=-3)
+    case("divS_int64_long", "divS", [xi], si=4)
+    case("powS_int64_long", "powS", [xi], si=3)
+    case("addS_large_int64_long", "addS", [tensor([2 ** 53, -(2 ** 62)], "int64")], si=2 ** 53 + 1)
+    case("addS_bool_long", "addS", [tensor([True, False], "bool")], si=2)
+    case("mulS_bool_double", "mulS", [tensor([True, False], "bool")], s=0.5)
+    case("mulS_float32_long", "mulS", [tensor([0.5, -1.5], "float32")], si=3)
     for op in ("eqS", "neS", "ltS", "leS", "gtS", "geS"):
         case("%s_float32" % op, op, [tensor([NAN, -INF, -1.0, 0.0, -0.0, 0.5, 1.0, INF], "float32")], s=0.0)
         case("%s_int64" % op, op, [tensor([-3, -1, 0, 1, 2, 3], "int64")], s=1.0)
+        case("%s_int64_half" % op, op, [tensor([-3, -1, 0, 1, 2, 3], "int64")], s=0.5)
+        case("%s_int64_long" % op, op, [tensor([-3, -1, 0, 1, 2, 3, 2 ** 53 + 1], "int64")], si=2 ** 53 + 1)
     case("ltS_nan_float64", "ltS", [tensor([NAN, 1.0, INF], "float64")], s=NAN)
 
 

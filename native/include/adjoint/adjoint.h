@@ -21,7 +21,8 @@ typedef int64_t adj_t;
 enum { ADJ_FLOAT32 = 0, ADJ_FLOAT64 = 1, ADJ_INT64 = 2, ADJ_BOOL = 3 };
 /* error kinds (mirrors dev.adjoint.internal.Errors) */
 enum { ADJ_OK = 0, ADJ_ERR_ARGUMENT = 1, ADJ_ERR_SHAPE = 2, ADJ_ERR_DTYPE = 3, ADJ_ERR_INDEX = 4, ADJ_ERR_STATE = 5,
-       ADJ_ERR_OUT_OF_MEMORY = 6, ADJ_ERR_UNSUPPORTED = 7, ADJ_ERR_INTERNAL = 8 };
+       ADJ_ERR_OUT_OF_MEMORY = 6, ADJ_ERR_UNSUPPORTED = 7, ADJ_ERR_INTERNAL = 8,
+       ADJ_ERR_CALLBACK = 9 /* a custom rule's callback failed: its own error is the caller's to rethrow */ };
 /* comparison selectors for adj_compare */
 enum { ADJ_EQ = 0, ADJ_NE = 1, ADJ_LT = 2, ADJ_LE = 3, ADJ_GT = 4, ADJ_GE = 5 };
 
@@ -34,6 +35,23 @@ const char* adj_primitive_name(int i);
 /* out[0] = live bytes, out[1] = cached bytes, out[2] = live tensors */
 void adj_memory_stats(int64_t* out);
 void adj_empty_cache(void);
+/* the float dtype that integers promote to (true division, an integer tensor with a double), like
+   torch.set_default_dtype: ADJ_FLOAT32 (the initial value) or ADJ_FLOAT64; process-wide */
+int adj_set_default_dtype(int dtype);
+int adj_default_dtype(void);
+
+/* --- the memory limit, garbage-collection hints, out-of-memory handling --- */
+int64_t adj_memory_limit(void);              /* bytes this process may use (INT64_MAX: no limit found) */
+const char* adj_memory_limit_source(void);   /* where that figure comes from (physical memory, cgroup, ...) */
+int64_t adj_gc_hint_threshold(void);         /* net native growth in bytes that raises the flag below */
+int64_t adj_gc_hint_pressure(void);          /* net native growth since the last hint */
+int64_t adj_gc_hint_footprint(void);         /* what that growth is of: live bytes + a tensor object's bytes per tensor */
+int32_t* adj_gc_hint_flag(void);             /* 1 once the growth reached the threshold; read in place */
+void adj_gc_hint_taken(void);                /* clears the flag and the growth (a collection was asked for) */
+/* Called by an allocation that failed, on the allocating thread with no lock held, before its one
+   retry: it should free what it can (the JVM: a garbage collection and the Cleaner's releases). */
+typedef int (*adj_oom_handler)(int64_t nbytes);
+void adj_set_oom_handler(adj_oom_handler handler);
 
 /* --- lifecycle and metadata --- */
 void adj_release(adj_t t);
@@ -61,6 +79,7 @@ int64_t adj_generator_new(uint64_t seed); /* 0 on error */
 void adj_generator_free(int64_t g);
 int adj_generator_manual_seed(int64_t g, uint64_t seed); /* g = 0: the default generator */
 uint64_t adj_generator_initial_seed(int64_t g);
+int adj_generator_copy_state(int64_t dst, int64_t src); /* dst's next draws become src's; 0 = the default generator */
 adj_t adj_randn(int64_t g, const int64_t* shape, int ndim, int dtype);
 adj_t adj_rand(int64_t g, const int64_t* shape, int ndim, int dtype);
 
@@ -81,11 +100,18 @@ adj_t adj_sub(adj_t a, adj_t b);
 adj_t adj_mul(adj_t a, adj_t b);
 adj_t adj_div(adj_t a, adj_t b);
 adj_t adj_pow(adj_t a, adj_t b);
-/* a (op) s with s a scalar of a's dtype; reverse = 1 computes s (op) a. op: 0 add 1 sub 2 mul 3 div 4 pow */
+/* a (op) s with s a Java double (_long: a Java long), promoted like torch's tensor-with-number ops
+   (an integer tensor with a double gives the default float dtype); reverse = 1 computes s (op) a.
+   op: 0 add 1 sub 2 mul 3 div 4 pow */
 adj_t adj_scalar_op(int op, adj_t a, double s, int reverse);
+adj_t adj_scalar_op_long(int op, adj_t a, int64_t s, int reverse);
 adj_t adj_compare(int cmp, adj_t a, adj_t b);
 adj_t adj_compare_scalar(int cmp, adj_t a, double s);
+adj_t adj_compare_scalar_long(int cmp, adj_t a, int64_t s);
 adj_t adj_where(adj_t cond, adj_t a, adj_t b);
+/* 0 if every value `target` (int64) stands for, behind any tracers, lies in [0, classes); else -1
+   with an index error naming `op` and the value (the class targets of a loss) */
+int adj_check_class_targets(adj_t target, int64_t classes, const char* op);
 adj_t adj_to(adj_t x, int dtype);
 
 /* --- reductions (dims == NULL or ndims == 0: all dims) --- */
@@ -112,6 +138,7 @@ adj_t adj_select(adj_t x, int64_t dim, int64_t index);
 adj_t adj_squeeze(adj_t x, const int64_t* dims, int ndims); /* ndims == 0: all size-1 dims */
 adj_t adj_unsqueeze(adj_t x, int64_t dim);
 adj_t adj_contiguous(adj_t x);
+adj_t adj_detach(adj_t x); /* the same values with no derivative at any level (stop_gradient); batched under vmap */
 adj_t adj_index_select(adj_t x, int64_t dim, adj_t index);
 adj_t adj_cat(const adj_t* xs, int n, int64_t dim);
 adj_t adj_stack(const adj_t* xs, int n, int64_t dim);
@@ -129,6 +156,8 @@ void adj_level_release(int64_t level);
 /* adj_level_end then adj_level_release in one call; the handle is released even when ending fails */
 int adj_level_close(int64_t level);
 int adj_level_depth(void); /* live levels on this thread */
+/* 0 if t is no tracer, else ADJ_TRACER_* | (its level's ADJ_LEVEL_* kind << 2) */
+enum { ADJ_TRACER_LIVE = 1, ADJ_TRACER_ESCAPED = 2, ADJ_TRACER_OTHER_THREAD = 3 };
 int adj_is_tracer(adj_t t);
 /* jvp: tangent 0 = symbolic zero. unwrap writes out[0] = primal, out[1] = tangent. */
 adj_t adj_jvp_wrap(int64_t level, adj_t primal, adj_t tangent);
@@ -166,7 +195,38 @@ adj_t adj_vjp_close(adj_t traced_x, adj_t y);
 /* Ends the innermost level when adj_vjp_begin began it, without its traced input (which the
  * function may have closed): for a vjp whose function failed. -1 (State) if it is not such a level. */
 int adj_vjp_abort(void);
+/* A handle (a new reference, to release) to the level of a vjp's traced input (adj_vjp_begin's
+ * result): for unwrapping several outputs, or aux values, at that level. 0 on error. */
+int64_t adj_vjp_level(adj_t traced_x);
 adj_t adj_jacrev_backward1(int64_t level, adj_t out, adj_t in, int64_t chunk);
+
+/* --- custom derivative rules (interp/custom.h) ---
+ * A custom function is applied by adj_custom_call to its tensor inputs; the core runs its pieces by
+ * calling back the one function set with adj_custom_set_callback: cb(site, what, state, ctx) must
+ * run piece `what` of the custom function registered by the caller as `site` on the arguments of
+ * ctx (adj_custom_nargs, adj_custom_arg: new handles), push its results in order
+ * (adj_custom_push, which copies the handle; 0 stands for a zero cotangent) and return 0, or
+ * return nonzero when it failed (the calling op then fails with ADJ_ERR_CALLBACK: the caller keeps
+ * its own error to rethrow). A Fwd call may set a state id (adj_custom_set_state) that its Bwd
+ * calls receive. Site and state ids the core no longer holds are reported by adj_custom_released. */
+enum { ADJ_CUSTOM_VJP = 0, ADJ_CUSTOM_JVP = 1 };
+enum { ADJ_CUSTOM_JVP_RUNS_F = 1 }; /* flag: a vjp rule whose function is run as written under jvp (checkpoint) */
+/* what: F (inputs) -> output; FWD (inputs) -> output, residuals...; BWD (residuals..., cotangent) ->
+ * one cotangent per input; JVP (inputs..., tangents...) -> output, tangent */
+enum { ADJ_CUSTOM_CALL_F = 0, ADJ_CUSTOM_CALL_FWD = 1, ADJ_CUSTOM_CALL_BWD = 2, ADJ_CUSTOM_CALL_JVP = 3 };
+typedef int (*adj_custom_callback)(int64_t site, int what, int64_t state, int64_t ctx);
+void adj_custom_set_callback(adj_custom_callback cb);
+adj_t adj_custom_call(int kind, int flags, int64_t site, const adj_t* in, int nin);
+int adj_custom_nargs(int64_t ctx);
+adj_t adj_custom_arg(int64_t ctx, int i);
+int adj_custom_push(int64_t ctx, adj_t t);
+int adj_custom_set_state(int64_t ctx, int64_t state);
+int adj_custom_released(int64_t* ids, int capacity); /* writes up to capacity ids; returns how many */
+
+/* --- linearize: the tape of a jvp whose tangents were traced by a grad level, replayed ---
+ * leaf: a grad level's traced input (the tangent placeholder); out: a traced result of the tangent
+ * map; returns the map applied to value (traced by any enclosing transform) */
+adj_t adj_replay1(adj_t leaf, adj_t out, adj_t value);
 
 #ifdef __cplusplus
 }

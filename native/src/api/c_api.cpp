@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "api/record.h"
 #include "backends/backend.h"
 #include "core/allocator.h"
 #include "core/error.h"
@@ -13,6 +14,7 @@
 #include "interp/interpreters.h"
 #include "ops/op_util.h"
 #include "ops/ops.h"
+#include "ops/promotion.h"
 
 using namespace adjoint;
 
@@ -78,14 +80,23 @@ Level* level_of(int64_t l, const char* op) {
 }
 
 // The concrete value behind t for reading it out: jvp/grad tracers give their primal.
+// NOTE: a tracer whose transform has returned (or that belongs to another thread's transform) is
+// refused here as it is by dispatch: its primal is no value of the user's program, and handing it
+// out was a silent wrong answer. Checked per layer, only for tracers: plain tensors pay nothing.
 Tensor readable(Tensor t, const char* op) {
-  while (t.is_tracer()) t = tracer_of(t)->value_for_read(op);
+  while (t.is_tracer()) {
+    check_usable(t, op, "tensor");
+    t = tracer_of(t)->value_for_read(op);
+  }
   return t;
 }
 
 Generator& gen(int64_t g) { return g == 0 ? default_generator() : *reinterpret_cast<Generator*>(intptr_t(g)); }
 
 }  // namespace
+
+// For the entry points in other files of this directory (api/record.h).
+void adjoint::api_record_error(ErrorKind k, const std::string& msg) { record(k, msg); }
 
 extern "C" {
 
@@ -102,6 +113,19 @@ void adj_memory_stats(int64_t* o) {
   o[2] = s.live_tensors;
 }
 void adj_empty_cache(void) { host_empty_cache(); }
+
+int64_t adj_memory_limit(void) { return memory_limit().bytes; }
+const char* adj_memory_limit_source(void) {
+  thread_local std::string source;
+  source = memory_limit().source;
+  return source.c_str();
+}
+int64_t adj_gc_hint_threshold(void) { return gc_hint_threshold(); }
+int64_t adj_gc_hint_pressure(void) { return gc_hint_pressure(); }
+int64_t adj_gc_hint_footprint(void) { return gc_hint_footprint(); }
+int32_t* adj_gc_hint_flag(void) { return gc_hint_flag(); }
+void adj_gc_hint_taken(void) { gc_hint_taken(); }
+void adj_set_oom_handler(adj_oom_handler handler) { set_oom_handler(handler); }
 
 void adj_release(adj_t t) {
   if (t) Ref<TensorImpl>::adopt(reinterpret_cast<TensorImpl*>(intptr_t(t))).reset();
@@ -202,40 +226,42 @@ ADJ_BINARY_API_(pow)
 ADJ_BINARY_API_(matmul)
 #undef ADJ_BINARY_API_
 
-adj_t adj_scalar_op(int op, adj_t a, double s, int reverse) {
-  return handle_call([&] {
-    static const char* names[] = {"add", "sub", "mul", "div", "pow"};
-    ADJ_CHECK(op >= 0 && op <= 4, ErrorKind::Argument, "scalar_op", "unknown scalar op " << op);
-    const BorrowedTensor bx = in(a, names[op]);
-    const Tensor& x = bx;
-    check_scalar_fits(names[op], s, x.dtype());
-    Tensor c = ops::scalar(s, x.dtype(), x.device());
-    const Tensor& l = reverse ? c : x;
-    const Tensor& r = reverse ? x : c;
-    switch (op) {
-      case 0: return ops::add(l, r);
-      case 1: return ops::sub(l, r);
-      case 2: return ops::mul(l, r);
-      case 3: return ops::div(l, r);
-      default: return ops::pow(l, r);
-    }
-  });
-}
+namespace {
+// The scalar ops' selectors (adjoint.h) and their names, for messages before the op runs.
+constexpr OpId kScalarOps[] = {OpId::Add, OpId::Sub, OpId::Mul, OpId::Div, OpId::Pow};
+constexpr const char* kScalarOpNames[] = {"add", "sub", "mul", "div", "pow"};
+constexpr const char* kCompareNames[] = {"eq", "ne", "lt", "le", "gt", "ge"};
 
-static OpId cmp_op(int cmp) {
+void check_scalar_op(int op) { ADJ_CHECK(op >= 0 && op <= 4, ErrorKind::Argument, "scalar_op", "unknown scalar op " << op); }
+OpId cmp_op(int cmp) {
   ADJ_CHECK(cmp >= 0 && cmp <= 5, ErrorKind::Argument, "compare", "unknown comparison " << cmp);
   return OpId(int(OpId::Eq) + cmp);
 }
+
+adj_t scalar_call(int op, adj_t a, const Scalar& s, int reverse) {
+  return handle_call([&] { check_scalar_op(op); return apply_scalar(kScalarOps[op], in(a, kScalarOpNames[op]), s, reverse != 0); });
+}
+adj_t compare_scalar_call(int cmp, adj_t a, const Scalar& s) {
+  return handle_call([&] { const OpId id = cmp_op(cmp); return apply_scalar(id, in(a, kCompareNames[cmp]), s, false); });
+}
+}  // namespace
+
+adj_t adj_scalar_op(int op, adj_t a, double s, int reverse) { return scalar_call(op, a, Scalar::of(s), reverse); }
+adj_t adj_scalar_op_long(int op, adj_t a, int64_t s, int reverse) { return scalar_call(op, a, Scalar::of_long(s), reverse); }
 adj_t adj_compare(int cmp, adj_t a, adj_t b) {
   return handle_call([&] { return ops::compare(cmp_op(cmp), in(a, "compare"), in(b, "compare")); });
 }
-adj_t adj_compare_scalar(int cmp, adj_t a, double s) {
-  return handle_call([&] {
-    const BorrowedTensor bx = in(a, "compare");
-    const Tensor& x = bx;
-    OpId op = cmp_op(cmp);
-    check_scalar_fits(op_name(op), s, x.dtype());
-    return ops::compare(op, x, ops::scalar(s, x.dtype(), x.device()));
+adj_t adj_compare_scalar(int cmp, adj_t a, double s) { return compare_scalar_call(cmp, a, Scalar::of(s)); }
+adj_t adj_compare_scalar_long(int cmp, adj_t a, int64_t s) { return compare_scalar_call(cmp, a, Scalar::of_long(s)); }
+int adj_set_default_dtype(int dtype) {
+  return guard(-1, [&] { set_default_float_dtype(to_dtype(dtype, "set_default_dtype"), "set_default_dtype"); return 0; });
+}
+int adj_default_dtype(void) { return int(default_float_dtype()); }
+int adj_check_class_targets(adj_t target, int64_t classes, const char* op) {
+  return guard(-1, [&] {
+    const char* name = op ? op : "class_targets";
+    ops::check_class_targets(in(target, name), classes, name);
+    return 0;
   });
 }
 adj_t adj_where(adj_t c, adj_t a, adj_t b) {
@@ -311,7 +337,17 @@ int adj_level_close(int64_t level) {
   return r;
 }
 int adj_level_depth(void) { return int(level_stack().size()); }
-int adj_is_tracer(adj_t t) { return guard(-1, [&] { return int(in(t)->is_tracer()); }); }
+int adj_is_tracer(adj_t t) {
+  return guard(-1, [&] {
+    const BorrowedTensor b = in(t);
+    const Tensor& x = b;
+    if (!x.is_tracer()) return 0;
+    const Level* l = tracer_of(x)->level.get();
+    // the thread first: `alive` is only ever written by the level's own thread (check_usable's NOTE)
+    const int state = l->thread != std::this_thread::get_id() ? ADJ_TRACER_OTHER_THREAD : l->alive ? ADJ_TRACER_LIVE : ADJ_TRACER_ESCAPED;
+    return state | int(l->kind) << 2;
+  });
+}
 
 adj_t adj_jvp_wrap(int64_t level, adj_t primal, adj_t tangent) {
   return handle_call([&] {
@@ -320,6 +356,7 @@ adj_t adj_jvp_wrap(int64_t level, adj_t primal, adj_t tangent) {
   });
 }
 int adj_jvp_unwrap(int64_t level, adj_t y, adj_t* o) {
+  NoOomUpcall in_critical_region;  // NativeCore binds this call with @CriticalRegion
   return guard(-1, [&] {
     Tensor p, t;
     jvp_unwrap(level_of(level, "jvp"), in(y, "jvp"), &p, &t);
@@ -411,6 +448,13 @@ int adj_vjp_abort(void) {
               "no vjp level begun by adj_vjp_begin is the innermost live level of this thread");
     pop_level(stack.back().get(), "vjp");
     return 0;
+  });
+}
+
+int64_t adj_vjp_level(adj_t traced_x) {
+  return guard<int64_t>(0, [&] {
+    Ref<Level> l = Ref<Level>::borrow(level_of_traced(traced_x, "vjp"));  // a count of its own
+    return int64_t(reinterpret_cast<intptr_t>(l.release()));
   });
 }
 

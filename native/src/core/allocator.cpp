@@ -1,11 +1,13 @@
 #include "core/allocator.h"
 
-#include <unistd.h>
-
+#include <algorithm>
 #include <atomic>
 #include <cstdlib>
+#include <iomanip>
 #include <new>
 #include <mutex>
+#include <sstream>
+#include <string>
 #include <unordered_map>
 #include <vector>
 
@@ -18,7 +20,7 @@ namespace {
 // NOTE: blocks are binned by their rounded size; a freed block goes back to its bin unless the
 // cache already holds kMaxCached bytes, so cached memory is bounded and stats stay exact.
 constexpr size_t kAlign = 64;
-constexpr size_t kMaxCached = size_t(1) << 30;
+constexpr size_t kMaxCached = size_t(1) << 30;  // or an eighth of the memory limit, if less
 constexpr size_t kMaxCachedBlock = size_t(256) << 20;
 
 size_t round_size(size_t n) {
@@ -105,11 +107,79 @@ struct ThreadState {
   LocalCache* cache;  // null before enter(), after ThreadExit, or if it could not be allocated
   void* free_impls;   // TensorImpl blocks for reuse, linked through their first word
   int n_free_impls;
+  int64_t pressure;   // net bytes not yet added to g_pressure (less than kPressureChunk either way)
   bool entered;       // in the stats registry, with a ThreadExit armed
   bool exited;        // ThreadExit has run: frees bypass the front cache
+  bool no_upcall;     // a NoOomUpcall lives: do not call the out-of-memory handler
+  bool in_upcall;     // inside the out-of-memory handler (an allocation there must not recurse)
 };
 constexpr int kMaxFreeImpls = 1024;
 thread_local ThreadState t_state{};
+
+// NOTE: memory pressure for tensors left to the Java garbage collector. The JVM cannot see native
+// memory, so a loop that leaves its tensors to the Cleaner (no Scope, no close) would grow until
+// the system kills the process, unless something asks for a collection. What asks is a count of
+// native bytes: blocks handed out or given back past the per-thread caches (the shared cache and
+// the system; the per-thread ones hold a few MiB at most) and tensor objects made or dropped past
+// their free list (kTensorObjectBytes each) add to a per-thread figure, which joins the global
+// g_pressure in steps of kPressureChunk (one atomic add per MiB). An op whose blocks and tensor
+// objects come from and go back to this thread's caches (the hot path) counts nothing.
+// g_pressure is the net growth since the last hint, held at 0 from below (memory returned before
+// the growth does not count in advance). When it reaches the threshold (limit / 64, in [32 MiB, 256 MiB]) g_gc_flag goes to 1;
+// the Java layer reads that flag in place (no JNI call) each time it hands a tensor to the
+// Cleaner, asks for a collection, rate-limited, and clears flag and pressure (gc_hint_taken).
+// Scoped code never looks at the flag: its memory comes back at scope close.
+constexpr int64_t kPressureChunk = int64_t(1) << 20;
+std::atomic<int64_t> g_pressure{0};
+alignas(64) std::atomic<int32_t> g_gc_flag{0};
+// Bytes held from the system (live and cached blocks): what the out-of-memory guard compares with
+// the limit. Changed only where blocks come from or go back to the system (slow paths).
+std::atomic<int64_t> g_held{0};
+std::atomic<OomHandler> g_oom_handler{nullptr};
+
+// The limit and what follows from it, detected at the first use.
+struct Limits {
+  std::mutex mu;  // guards source
+  std::string source;
+  std::atomic<int64_t> bytes{0}, threshold{0}, max_cached{0};
+  void set(const MemoryLimit& l) {
+    std::lock_guard<std::mutex> g(mu);
+    source = l.source;
+    bytes.store(l.bytes, std::memory_order_relaxed);
+    threshold.store(std::clamp<int64_t>(l.bytes / 64, int64_t(32) << 20, int64_t(256) << 20), std::memory_order_relaxed);
+    max_cached.store(std::min<int64_t>(int64_t(kMaxCached), l.bytes / 8), std::memory_order_relaxed);
+  }
+};
+Limits& limits() {
+  static Limits* l = [] {
+    Limits* r = new Limits();  // leaked on purpose, as the cache
+    r->set(detect_memory_limit(system_memory_limit_inputs()));
+    return r;
+  }();
+  return *l;
+}
+
+[[gnu::noinline]] void flush_pressure(int64_t d) {
+  if (d > 0) {
+    int64_t v = g_pressure.fetch_add(d, std::memory_order_relaxed) + d;
+    if (v >= limits().threshold.load(std::memory_order_relaxed) && g_gc_flag.load(std::memory_order_relaxed) == 0)
+      g_gc_flag.store(1, std::memory_order_relaxed);
+  } else {
+    int64_t cur = g_pressure.load(std::memory_order_relaxed);
+    while (!g_pressure.compare_exchange_weak(cur, std::max<int64_t>(0, cur + d), std::memory_order_relaxed)) {
+    }
+  }
+}
+// (After the thread's exit hook ran, t_state stays valid: its count still flushes by chunks.)
+inline void note_pressure(ThreadState& t, int64_t d) {
+  int64_t p = t.pressure + d;
+  // p outside (-kPressureChunk, kPressureChunk), in one unsigned compare
+  if (__builtin_expect(uint64_t(p + (kPressureChunk - 1)) > uint64_t(2 * kPressureChunk - 2), 0)) {
+    t.pressure = 0;
+    return flush_pressure(p);
+  }
+  t.pressure = p;
+}
 
 void retire_thread();
 struct ThreadExit {
@@ -149,11 +219,6 @@ inline void add_local_cached(ThreadState& t, int64_t d) {
   add(t, &ThreadStats::local_cached, &StatsRegistry::retired_local_cached, d);
 }
 
-size_t physical_memory() {
-  long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGE_SIZE);
-  return pages > 0 && size > 0 ? size_t(pages) * size_t(size) : size_t(-1);
-}
-
 }  // namespace
 
 // NOTE: under AddressSanitizer, data blocks are neither rounded up nor recycled: each tensor gets
@@ -163,6 +228,122 @@ size_t physical_memory() {
 #if defined(__SANITIZE_ADDRESS__)
 #define ADJ_ASAN_EXACT_BLOCKS 1
 #endif
+
+namespace {
+
+// A block from the system; sz is the rounded size it is accounted at.
+void* system_alloc(size_t sz, size_t nbytes) {
+#ifdef ADJ_ASAN_EXACT_BLOCKS
+  void* p = nullptr;
+  if (posix_memalign(&p, kAlign, nbytes == 0 ? 1 : nbytes) != 0) p = nullptr;
+#else
+  void* p = std::aligned_alloc(kAlign, sz);
+#endif
+  if (p) g_held.fetch_add(int64_t(sz), std::memory_order_relaxed);
+  return p;
+}
+
+void system_free(void* p, size_t sz) {
+  g_held.fetch_sub(int64_t(sz), std::memory_order_relaxed);
+  std::free(p);
+}
+
+// NOTE: the out-of-memory guard. Linux overcommits: a malloc beyond what the process may use
+// succeeds and the process is killed later, when the pages are touched (by the kernel's OOM
+// killer, or by its cgroup's). So a block from the system is refused up front when the bytes this
+// allocator then holds (live and cached) would pass the process's memory limit (memory_limit.h:
+// physical memory, cgroup, rlimits); the cache is emptied first. Refused, or refused by the
+// system itself, the allocation calls the out-of-memory handler once (the Java layer: a garbage
+// collection, then the Cleaner's releases; none inside a NoOomUpcall) and tries again before it
+// throws. NOTE: no lock is held while the handler runs: the Cleaner's releases free blocks.
+bool over_guard(size_t sz) {
+  return g_held.load(std::memory_order_relaxed) + int64_t(sz) > limits().bytes.load(std::memory_order_relaxed);
+}
+
+// A block of sz bytes from the shared cache or the system, or null.
+void* try_alloc(ThreadState& t, size_t sz, size_t nbytes) {
+#ifndef ADJ_ASAN_EXACT_BLOCKS
+  if (sz <= kMaxCachedBlock) {
+    Cache& c = cache();
+    std::lock_guard<std::mutex> g(c.mu);
+    auto it = c.bins.find(sz);
+    if (it != c.bins.end() && !it->second.empty()) {
+      void* p = it->second.back();
+      it->second.pop_back();
+      c.cached -= sz;
+      add_live(t, int64_t(sz));
+      note_pressure(t, int64_t(sz));
+      return p;
+    }
+  }
+#endif
+  if (over_guard(sz)) {
+    host_empty_cache();
+    if (over_guard(sz)) return nullptr;
+  }
+  void* p = system_alloc(sz, nbytes);
+  if (!p) {
+    host_empty_cache();
+    p = system_alloc(sz, nbytes);
+  }
+  if (p) {
+    add_live(t, int64_t(sz));
+    note_pressure(t, int64_t(sz));
+  }
+  return p;
+}
+
+// Runs the out-of-memory handler if there is one and this thread may call it; true if it ran.
+bool run_oom_handler(ThreadState& t, size_t nbytes) {
+  OomHandler h = g_oom_handler.load(std::memory_order_acquire);
+  if (!h || t.no_upcall || t.in_upcall) return false;
+  t.in_upcall = true;
+  h(int64_t(nbytes));
+  t.in_upcall = false;
+  return true;
+}
+
+std::string byte_figure(int64_t v) {
+  std::ostringstream s;
+  s << v << " bytes";
+  const char* unit[] = {"KiB", "MiB", "GiB", "TiB"};
+  double x = double(v);
+  int u = -1;
+  while (x >= 1024 && u < 3) x /= 1024, u++;
+  if (u >= 0) s << " (" << std::fixed << std::setprecision(1) << x << " " << unit[u] << ")";
+  return s.str();
+}
+
+std::string limit_text() {
+  Limits& l = limits();
+  std::lock_guard<std::mutex> g(l.mu);
+  return byte_figure(l.bytes.load(std::memory_order_relaxed)) + ", from " + l.source;
+}
+
+[[gnu::noinline, noreturn]] void fail_out_of_memory(size_t nbytes, const char* op, bool handler_ran) {
+  MemoryStats m = memory_stats();
+  ADJ_FAIL(ErrorKind::OutOfMemory, op,
+           "cannot allocate " << nbytes << " bytes: native tensors hold " << byte_figure(m.live_bytes) << " live (and "
+                              << byte_figure(m.cached_bytes) << " cached) and the process's memory limit is " << limit_text()
+                              << (handler_ran ? "; still so after a garbage collection and the Cleaner's releases"
+                                              : "; no garbage collection could be asked for here")
+                              << " (close tensors or use a Scope to release them sooner)");
+}
+
+// Everything but the per-thread front cache: the shared cache, the guard, the system, the handler.
+[[gnu::noinline]] void* alloc_slow(ThreadState& t, size_t nbytes, size_t sz, const char* op) {
+  const int64_t limit = limits().bytes.load(std::memory_order_relaxed);
+  ADJ_CHECK(sz <= size_t(limit), ErrorKind::OutOfMemory, op,
+            "cannot allocate " << nbytes << " bytes: more than the process's memory limit of " << limit_text());
+  void* p = try_alloc(t, sz, nbytes);
+  if (p) return p;
+  const bool ran = run_oom_handler(t, nbytes);
+  if (ran) p = try_alloc(t, sz, nbytes);
+  if (!p) fail_out_of_memory(nbytes, op, ran);
+  return p;
+}
+
+}  // namespace
 
 void* host_alloc(size_t nbytes, const char* op) {
   size_t sz = round_size(nbytes == 0 ? 1 : nbytes);
@@ -176,38 +357,7 @@ void* host_alloc(size_t nbytes, const char* op) {
       return lc.at(b, --lc.count[b]);
     }
   }
-  static const size_t phys = physical_memory();
-  ADJ_CHECK(sz <= phys, ErrorKind::OutOfMemory, op,
-            "cannot allocate " << nbytes << " bytes: more than this machine's physical memory (" << phys << " bytes)");
-#ifdef ADJ_ASAN_EXACT_BLOCKS
-  {
-    void* p = nullptr;
-    ADJ_CHECK(posix_memalign(&p, kAlign, nbytes == 0 ? 1 : nbytes) == 0 && p, ErrorKind::OutOfMemory, op,
-              "out of memory allocating " << nbytes << " bytes");
-    add_live(t, int64_t(sz));
-    return p;
-  }
-#endif
-  Cache& c = cache();
-  if (sz <= kMaxCachedBlock) {
-    std::lock_guard<std::mutex> g(c.mu);
-    auto it = c.bins.find(sz);
-    if (it != c.bins.end() && !it->second.empty()) {
-      void* p = it->second.back();
-      it->second.pop_back();
-      c.cached -= sz;
-      add_live(t, int64_t(sz));
-      return p;
-    }
-  }
-  void* p = std::aligned_alloc(kAlign, sz);
-  if (!p) {
-    host_empty_cache();
-    p = std::aligned_alloc(kAlign, sz);
-  }
-  ADJ_CHECK(p, ErrorKind::OutOfMemory, op, "out of memory allocating " << nbytes << " bytes");
-  add_live(t, int64_t(sz));
-  return p;
+  return alloc_slow(t, nbytes, sz, op);
 }
 
 void host_free(void* p, size_t nbytes) {
@@ -216,8 +366,8 @@ void host_free(void* p, size_t nbytes) {
   ThreadState& t = state();
   add_live(t, -int64_t(sz));
 #ifdef ADJ_ASAN_EXACT_BLOCKS
-  std::free(p);
-  return;
+  note_pressure(t, -int64_t(sz));
+  return system_free(p, sz);
 #endif
   if (sz <= kLocalMaxBlock && t.cache) {
     LocalCache& lc = *t.cache;
@@ -228,16 +378,18 @@ void host_free(void* p, size_t nbytes) {
       return;
     }
   }
+  note_pressure(t, -int64_t(sz));
   if (sz <= kMaxCachedBlock) {
     Cache& c = cache();
+    const size_t cap = size_t(limits().max_cached.load(std::memory_order_relaxed));
     std::lock_guard<std::mutex> g(c.mu);
-    if (c.cached + sz <= kMaxCached) {
+    if (c.cached + sz <= cap) {
       c.bins[sz].push_back(p);
       c.cached += sz;
       return;
     }
   }
-  std::free(p);
+  system_free(p, sz);
 }
 
 void host_empty_cache() {
@@ -249,7 +401,7 @@ void host_empty_cache() {
       size_t sz = local_bin_size(b);
       for (int i = 0; i < lc->count[b]; i++) {
         add_local_cached(t, -int64_t(sz));
-        std::free(lc->at(b, i));
+        system_free(lc->at(b, i), sz);
       }
       lc->count[b] = 0;
     }
@@ -257,10 +409,40 @@ void host_empty_cache() {
   Cache& c = cache();
   std::lock_guard<std::mutex> g(c.mu);
   for (auto& kv : c.bins)
-    for (void* p : kv.second) std::free(p);
+    for (void* p : kv.second) system_free(p, kv.first);
   c.bins.clear();
   c.cached = 0;
 }
+
+MemoryLimit memory_limit() {
+  Limits& l = limits();
+  std::lock_guard<std::mutex> g(l.mu);
+  return MemoryLimit{l.bytes.load(std::memory_order_relaxed), l.source};
+}
+void set_memory_limit(const MemoryLimit& limit) { limits().set(limit); }
+int64_t gc_hint_threshold() { return limits().threshold.load(std::memory_order_relaxed); }
+int64_t gc_hint_pressure() { return g_pressure.load(std::memory_order_relaxed); }
+int64_t gc_hint_footprint() {
+  MemoryStats m = memory_stats();
+  return m.live_bytes + m.live_tensors * kTensorObjectBytes;
+}
+int32_t* gc_hint_flag() {
+  static_assert(sizeof(std::atomic<int32_t>) == sizeof(int32_t) && std::atomic<int32_t>::is_always_lock_free,
+                "the flag is read in place as a plain int32");
+  return reinterpret_cast<int32_t*>(&g_gc_flag);
+}
+void gc_hint_taken() {
+  g_pressure.store(0, std::memory_order_relaxed);
+  g_gc_flag.store(0, std::memory_order_relaxed);
+}
+int64_t held_bytes() { return g_held.load(std::memory_order_relaxed); }
+void set_oom_handler(OomHandler h) { g_oom_handler.store(h, std::memory_order_release); }
+NoOomUpcall::NoOomUpcall() {
+  ThreadState& t = state();
+  was_ = t.no_upcall;
+  t.no_upcall = true;
+}
+NoOomUpcall::~NoOomUpcall() { state().no_upcall = was_; }
 
 MemoryStats memory_stats() {
   Cache& c = cache();
@@ -283,11 +465,15 @@ MemoryStats memory_stats() {
 #if defined(__SANITIZE_ADDRESS__)  // not recycled, so that a use after free is still reported
 void* tensor_impl_alloc(size_t size) {
   void* p = ::operator new(size);
-  add_tensors(state(), 1);
+  ThreadState& t = state();
+  add_tensors(t, 1);
+  note_pressure(t, kTensorObjectBytes);
   return p;
 }
 void tensor_impl_free(void* p, size_t) {
-  add_tensors(state(), -1);
+  ThreadState& t = state();
+  add_tensors(t, -1);
+  note_pressure(t, -kTensorObjectBytes);
   ::operator delete(p);
 }
 #else
@@ -299,6 +485,7 @@ void* tensor_impl_alloc(size_t size) {
     t.n_free_impls--;
   } else {
     p = ::operator new(size);
+    note_pressure(t, kTensorObjectBytes);
   }
   add_tensors(t, 1);
   return p;
@@ -306,7 +493,10 @@ void* tensor_impl_alloc(size_t size) {
 void tensor_impl_free(void* p, size_t) {
   ThreadState& t = state();
   add_tensors(t, -1);
-  if (t.exited || t.n_free_impls >= kMaxFreeImpls) return ::operator delete(p);
+  if (t.exited || t.n_free_impls >= kMaxFreeImpls) {
+    note_pressure(t, -kTensorObjectBytes);
+    return ::operator delete(p);
+  }
   *static_cast<void**>(p) = t.free_impls;
   t.free_impls = p;
   t.n_free_impls++;
@@ -344,11 +534,11 @@ void retire_thread() {
     for (int i = 0; i < lc->count[b]; i++) {
       add_local_cached(t, -int64_t(sz));
       std::lock_guard<std::mutex> g(c.mu);
-      if (c.cached + sz <= kMaxCached) {
+      if (c.cached + sz <= size_t(limits().max_cached.load(std::memory_order_relaxed))) {
         c.bins[sz].push_back(lc->at(b, i));
         c.cached += sz;
       } else {
-        std::free(lc->at(b, i));
+        system_free(lc->at(b, i), sz);
       }
     }
   }

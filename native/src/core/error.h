@@ -18,6 +18,7 @@ enum class ErrorKind : int {
   OutOfMemory = 6,  // allocation failed
   Unsupported = 7,  // op/dtype/device combination not implemented
   Internal = 8,     // a bug in Adjoint
+  Callback = 9,     // a function the core called back (a custom rule's, in Java) threw; Java rethrows it
 };
 
 class Error : public std::runtime_error {

@@ -193,6 +193,15 @@ uint64_t Generator::initial_seed() const {
   return seed_;
 }
 
+void Generator::copy_state_from(const Generator& src) {
+  if (&src == this) return;
+  std::scoped_lock lock(mutex_, src.mutex_);
+  engine_ = src.engine_;
+  seed_ = src.seed_;
+  has_next_double_normal_ = src.has_next_double_normal_;
+  next_double_normal_ = src.next_double_normal_;
+}
+
 std::mutex& Generator::mutex() { return mutex_; }
 
 uint32_t Generator::random() { return engine_(); }

@@ -24,6 +24,10 @@ class Generator {
   // low 32 bits of seed, keeps the full 64-bit value for initial_seed(), drops cached normal samples.
   void manual_seed(uint64_t seed);
   uint64_t initial_seed() const;
+  // This generator's whole state (engine, seed, cached normal sample) made a copy of src's: the
+  // next draws of both are the same (what checkpoint needs to replay its random ops, like
+  // torch.utils.checkpoint's preserve_rng_state).
+  void copy_state_from(const Generator& src);
 
   // Fill n contiguous values exactly as torch.randn/torch.rand (and .normal_/.uniform_) would for a
   // contiguous CPU tensor with numel()==n of that dtype. n < 16 and n >= 16 take different paths in

@@ -7,6 +7,9 @@
 
 namespace adjoint {
 
+static_assert(sizeof(TensorImpl) + sizeof(Storage) <= size_t(kTensorObjectBytes),
+              "kTensorObjectBytes (allocator.h) counts a tensor object and its storage for the GC hint");
+
 Storage::~Storage() {
   if (data && data != inline_data) backend_for(device).free(data, nbytes);
 }

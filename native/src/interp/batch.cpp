@@ -1,5 +1,9 @@
 // Batching: a tracer carries a value whose dim 0 is the batch (normalised on entry, so rules only
 // ever see bdim 0 or "unbatched"); its own shape is the per-example shape.
+#include <memory>
+#include <string>
+#include <vector>
+
 #include "core/error.h"
 #include "core/small_vector.h"
 #include "interp/dispatch.h"
@@ -80,7 +84,9 @@ Tensor batch_wrap_physical(Level* level, Tensor value) {
   return make_tracer(Ref<TracerBase>::adopt(p), logical, v.dtype(), v.device(), "vmap");
 }
 
-Tensor batch_process(Level* level, const OpDef& def, const Tensor* in, int nin, const Attrs& attrs) {
+namespace {
+
+Tensor batch_process_physical(Level* level, const OpDef& def, const Tensor* in, int nin, const Attrs& attrs) {
   BorrowedSlots<4> vals(nin);  // the tracers (or the caller) hold these for the whole call
   SmallVector<int, 4> bdims(nin);
   bool any_onehot = false;
@@ -100,6 +106,53 @@ Tensor batch_process(Level* level, const OpDef& def, const Tensor* in, int nin, 
   }
   Tensor r = def.batch(vals.data(), bdims.data(), nin, attrs, level->batch_size);
   return batch_wrap_physical(level, std::move(r));
+}
+
+// The error `batched` (a shape or index error raised while the op ran on batched values) as the
+// user would see it without vmap, or nullptr when the op accepts the per-example shapes (the
+// batched error is then the batching's own, and stands).
+std::unique_ptr<Error> per_example_error(Level* level, const OpDef& def, const Tensor* in, int nin, const Attrs& attrs,
+                                         const Error& batched) {
+  std::vector<Tensor> stand_ins;
+  std::string hint = " (inside vmap over a batch of " + std::to_string(level->batch_size) + (nin == 1 ? "; the batched shape is " : "; the batched shapes are ");
+  for (int i = 0; i < nin; i++) {
+    // Zeros broadcast from one element: the shape and dtype, without data of that size.
+    stand_ins.push_back(ops::expand(ops::zeros(Dims{}, in[i].dtype(), in[i].device()), in[i].shape()));
+    Dims phys = in[i].shape();
+    if (belongs_to(in[i], level)) phys.insert(0, level->batch_size);
+    hint += (i ? (i + 1 == nin ? " and " : ", ") : "") + phys.str();
+  }
+  hint += ")";
+  try {
+    def.eval(stand_ins.data(), nin, attrs);
+  } catch (const Error& e) {
+    if (e.kind() != batched.kind()) return nullptr;
+    std::string msg = e.what();
+    const std::string prefix = e.op() + ": ";
+    if (msg.compare(0, prefix.size(), prefix) == 0) msg.erase(0, prefix.size());
+    return std::make_unique<Error>(e.kind(), e.op(), msg + hint);
+  } catch (...) {
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+// NOTE: an op inside vmap runs on batched values, so a shape error raised there names shapes the
+// user never wrote ([5, 3] for an example of shape [3], a dim shifted by one). Such an error is
+// re-derived from the per-example shapes: the op's forward rule runs once more on stand-ins of the
+// shapes this level's caller sees, and its error replaces the batched one, with the batched shapes
+// added as a hint. Nested vmaps do this at each level, the innermost (the user's view) last. Only
+// on the error path: the try costs nothing on success.
+Tensor batch_process(Level* level, const OpDef& def, const Tensor* in, int nin, const Attrs& attrs) {
+  try {
+    return batch_process_physical(level, def, in, nin, attrs);
+  } catch (const Error& e) {
+    if (e.kind() != ErrorKind::Shape && e.kind() != ErrorKind::Index) throw;
+    std::unique_ptr<Error> mapped = per_example_error(level, def, in, nin, attrs, e);
+    if (!mapped) throw;
+    throw Error(*mapped);
+  }
 }
 
 Tensor batch_wrap(Level* level, const Tensor& x, int64_t in_dim) {
@@ -124,6 +177,16 @@ Tensor batch_unwrap(Level* level, const Tensor& y, int64_t out_dim) {
   }
   int d = wrap_dim(out_dim, phys.ndim(), "vmap");
   return d == 0 ? phys : ops::movedim(phys, 0, d);
+}
+
+Tensor every_value_of(const Tensor& t, const char* op) {
+  Tensor v = t;
+  while (v.is_tracer()) {
+    check_usable(v, op, "input");
+    Tracer* tr = tracer_of(v);
+    v = tr->level->kind == LevelKind::Batch ? dense_of(v) : tr->value_for_read(op);
+  }
+  return v;
 }
 
 Level* innermost_batch_level() {

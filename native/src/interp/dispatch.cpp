@@ -2,6 +2,7 @@
 
 #include "core/error.h"
 #include "interp/interpreters.h"
+#include "ops/promotion.h"
 
 namespace adjoint {
 
@@ -19,7 +20,16 @@ Tensor apply(OpId op, const Tensor* in, int nin, const Attrs& attrs) {
     Level* l = tracer_of(in[i])->level.get();
     if (!top || l->id > top->id) top = l;
   }
+  // NOTE: type promotion (ops/promotion.h) runs once per op call, before any level or kernel
+  // works on mixed dtypes: for concrete inputs in the op's eval, whose dtype check finds the
+  // mismatch (nothing added when dtypes agree: the hot path of a float64 op on float64 tensors);
+  // for traced inputs here, before the top level processes the op, so no rule ever sees mixed
+  // dtypes. Either way it reads the shapes the caller sees (a vmap tracer's are per example: a 0-d
+  // example promotes as a 0-d tensor, as in functorch; the physical values a batching rule passes
+  // on already agree), and its casts are Cast ops dispatched like any other, so every transform
+  // differentiates and batches them.
   if (!top) return def.eval(in, nin, attrs);
+  if (needs_promotion(def.promotion, in)) return apply_promoted(def, in, nin, attrs);
   if (def.decompose && (top->kind != LevelKind::Grad || !def.vjp)) return def.decompose(in, nin, attrs);  // see OpDef::decompose
   switch (top->kind) {
     case LevelKind::Jvp: return jvp_process(top, def, in, nin, attrs);

@@ -5,6 +5,7 @@
 
 #include "core/error.h"
 #include "core/small_vector.h"
+#include "interp/custom.h"
 #include "interp/dispatch.h"
 #include "interp/interpreters.h"
 #include "ops/ops.h"
@@ -18,13 +19,15 @@ namespace {
 struct Node : Tracer {
   explicit Node(int nin) : primals(nin), inputs(nin) {}
   int64_t seq = 0;   // creation order within the level
-  const OpDef* def = nullptr;  // null for a leaf (an input of the transform)
+  const OpDef* def = nullptr;  // null for a leaf (an input of the transform) and a custom call
   Attrs attrs;
+  Ref<CustomBackward> custom;  // a custom call's backward (interp/custom.cpp), instead of def's vjp
   SmallVector<Tensor, 3> primals;    // saved inputs (one level down)
   Tensor out;                        // the traced value (one level down); a leaf's is its input
   SmallVector<Ref<Node>, 3> inputs;  // producer of each input at this level, or null (a constant)
   Tensor value_for_read(const char*) const override { return out; }
   bool all_finite(bool nz) const override { return all_finite_deep(out, nz); }
+  bool is_leaf() const { return !def && !custom; }
   ADJ_POOLED_OBJECT
 };
 
@@ -137,18 +140,19 @@ void grad_backward(Level* level, const Tensor* outs, const Tensor* cots, int nou
   Tensor* in_grads = in_grads_buf.data();
   for (int oi = 0; oi < n_order; oi++) {
     Node* n = order[oi];
-    if (!n->def) continue;  // a leaf: its gradient stays in `grads`
+    if (n->is_leaf()) continue;  // its gradient stays in `grads`
     Tensor g = std::move(grads[n->seq]);  // frees the intermediate cotangent early
     if (!g.defined()) continue;
     const int nin = int(n->primals.size());
     bool any = false;
     for (int i = 0; i < nin; i++) any |= (need[i] = bool(n->inputs[i]));
     if (!any) continue;
-    n->def->vjp(g, n->primals.data(), nin, n->out, n->attrs, need, in_grads);
+    if (n->custom) n->custom->vjp(g, n->primals.data(), nin, n->out, need, in_grads);
+    else n->def->vjp(g, n->primals.data(), nin, n->out, n->attrs, need, in_grads);
     for (int i = 0; i < nin; i++) {
       Tensor gi = std::move(in_grads[i]);  // leaves the slot empty for the next node
       if (!need[i] || !gi.defined()) continue;
-      ADJ_CHECK(gi.shape() == n->primals[i].shape(), ErrorKind::Internal, n->def->name,
+      ADJ_CHECK(gi.shape() == n->primals[i].shape(), ErrorKind::Internal, n->def ? n->def->name : n->custom->rule->name,
                 "vjp rule gave input " << i << " a cotangent of shape " << gi.shape().str() << " for shape "
                                        << n->primals[i].shape().str());
       accumulate(grads[n->inputs[i]->seq], std::move(gi));
@@ -162,6 +166,75 @@ void grad_backward(Level* level, const Tensor* outs, const Tensor* cots, int nou
     for (int j = i + 1; j < nin && !again; j++) again = belongs_to(ins[j], level) && grad_of(ins[j]) == grad_of(x);
     result[i] = !g.defined() ? ops::zeros_like(grad_of(x)->out) : again ? g : std::move(g);
   }
+}
+
+Tensor grad_record_custom(Level* level, const Tensor* in, const Tensor* primals, int nin, Tensor out, Ref<CustomBackward> bw) {
+  Ref<Node> n = Ref<Node>::adopt(new Node(nin));
+  for (int i = 0; i < nin; i++) {
+    n->primals[i] = primals[i];
+    if (belongs_to(in[i], level)) n->inputs[i] = Ref<Node>::borrow(grad_of(in[i]));
+  }
+  n->seq = level->next_node++;
+  n->custom = std::move(bw);
+  n->out = std::move(out);
+  return make_grad(level, std::move(n));
+}
+
+// NOTE: replay walks the nodes reachable from the outputs oldest-first (seq order is a topological
+// order) and applies each node's op, through dispatch, to its inputs' new values and to the
+// constants it saved; so an enclosing transform (vmap of linearize's jvpFn) traces the replay as
+// it would any computation. Nothing here reads a node's old value except a leaf's shape.
+void grad_replay(const Tensor* leaves, const Tensor* values, int nleaf, const Tensor* outs, int nout, Tensor* results) {
+  Level* level = nullptr;
+  for (int i = 0; i < nleaf; i++) {
+    ADJ_CHECK(leaves[i].is_tracer() && tracer_of(leaves[i])->level->kind == LevelKind::Grad && grad_of(leaves[i])->is_leaf(),
+              ErrorKind::Internal, "linearize", "replay input " << i << " is not a leaf of a tape");
+    ADJ_CHECK(!level || tracer_of(leaves[i])->level.get() == level, ErrorKind::Internal, "linearize", "replay inputs of different tapes");
+    level = tracer_of(leaves[i])->level.get();
+    // named as jvp names them: linearize's jvpFn is a jvp
+    check_usable(values[i], "jvp", "tangent", i);
+    ADJ_CHECK(values[i].shape() == leaves[i].shape(), ErrorKind::Shape, "jvp",
+              "tangent " << i << " has shape " << values[i].shape().str() << " but primal " << i << " has shape " << leaves[i].shape().str()
+                         << " (linearize's jvpFn)");
+    ADJ_CHECK(values[i].dtype() == leaves[i].dtype(), ErrorKind::DType, "jvp",
+              "tangent " << i << " has dtype " << dtype_name(values[i].dtype()) << " but primal " << i << " has dtype "
+                         << dtype_name(leaves[i].dtype()) << " (linearize's jvpFn)");
+  }
+  for (int k = 0; k < nout; k++) results[k] = outs[k];
+  if (!level) return;
+  const int n_nodes = int(level->next_node);
+  std::vector<Tensor> vals(static_cast<size_t>(n_nodes));
+  std::vector<char> seen(static_cast<size_t>(n_nodes));
+  std::vector<Node*> order, stack;
+  for (int i = 0; i < nleaf; i++) {
+    Node* n = grad_of(leaves[i]);
+    vals[size_t(n->seq)] = values[i];
+    seen[size_t(n->seq)] = 1;  // a leaf's producers are not walked: it has none
+  }
+  for (int k = 0; k < nout; k++)
+    if (belongs_to(outs[k], level) && !seen[size_t(grad_of(outs[k])->seq)]) {
+      seen[size_t(grad_of(outs[k])->seq)] = 1;
+      stack.push_back(grad_of(outs[k]));
+    }
+  while (!stack.empty()) {
+    Node* n = stack.back();
+    stack.pop_back();
+    order.push_back(n);
+    for (auto& in : n->inputs)
+      if (in && !seen[size_t(in->seq)]) { seen[size_t(in->seq)] = 1; stack.push_back(in.get()); }
+  }
+  std::sort(order.begin(), order.end(), [](Node* a, Node* b) { return a->seq < b->seq; });
+  std::vector<Tensor> args;
+  for (Node* n : order) {
+    ADJ_CHECK(!n->is_leaf(), ErrorKind::Internal, "linearize", "the tangent map depends on a tape input that was not given");
+    const int nin = int(n->primals.size());
+    args.assign(n->primals.begin(), n->primals.end());
+    for (int i = 0; i < nin; i++)
+      if (n->inputs[i]) args[size_t(i)] = vals[size_t(n->inputs[i]->seq)];
+    vals[size_t(n->seq)] = n->custom ? custom_call(n->custom->rule, args.data(), nin) : apply(n->def->id, args.data(), nin, n->attrs);
+  }
+  for (int k = 0; k < nout; k++)
+    if (belongs_to(outs[k], level)) results[k] = vals[size_t(grad_of(outs[k])->seq)];
 }
 
 }  // namespace adjoint

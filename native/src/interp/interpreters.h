@@ -45,6 +45,11 @@ void grad_backward(Level* level, const Tensor* outs, const Tensor* cots, int nou
 std::vector<Tensor> jacrev_backward(Level* grad_level, const std::vector<Tensor>& outs, const std::vector<Tensor>& ins,
                                     int64_t chunk);
 
+// Every value `t` stands for, as a concrete tensor: a jvp or grad tracer's primal, a vmap tracer's
+// batched value (all its examples, batch dims first). For checks of values that must hold for every
+// example (class targets); throws (State) for a tracer of a finished or another thread's transform.
+Tensor every_value_of(const Tensor& t, const char* op);
+
 // The innermost live vmap level of this thread, if any (random ops consult it).
 Level* innermost_batch_level();
 

@@ -57,6 +57,7 @@ Tensor linear(const Tensor& x, const Tensor& w, const Tensor* b) {
               "input " << x.shape().str() << " and weight " << w.shape().str() << " do not fit: input features "
                        << x.size(x.ndim() - 1) << " != weight in_features " << w.size(w.ndim() - 1));
     check_same_dtype("linear", x, w);
+    if (b) check_same_dtype("linear", x, *b);  // no promotion through the bias' add: torch refuses it too
     if (w.ndim() == 1) {  // a single output feature: no fused form
       Tensor y = matmul(x, w);
       return b ? add(y, *b) : y;

@@ -2,6 +2,7 @@
 #include "interp/onehot.h"
 #include "ops/op.h"
 #include "ops/op_util.h"
+#include "ops/promotion.h"
 #include "ops/rule_util.h"
 
 #include <initializer_list>
@@ -76,15 +77,30 @@ bool is_broadcast_one(const Tensor& t) {
   return t.dtype() == DType::Float32 ? t.data<float>()[0] == 1.0f : t.data<double>()[0] == 1.0;
 }
 
+// The promotion of concrete inputs, out of the way of eval's hot path (cold: inlining it there
+// would cost the kernels' helpers their inlining).
+[[gnu::noinline, gnu::cold]] Tensor eval_promoted(OpId op, const Tensor* in, int nin, const Attrs& at) {
+  return apply_promoted(op_def(op), in, nin, at);
+}
+
 template <OpId Op>
-Tensor eval_binary(const Tensor* in, int, const Attrs&) {
+Tensor eval_binary(const Tensor* in, int nin, const Attrs& at) {
   const Tensor &a = in[0], &b = in[1];
   const char* name = op_name(Op);
-  check_same_dtype(name, a, b);
+  constexpr bool fused = Op == OpId::TanhBackward || Op == OpId::SigmoidBackward;  // internal: no promotion
+  // Concrete inputs of other dtypes are promoted here (see dispatch's NOTE): the compare this check
+  // makes anyway is the whole cost when they agree.
+  if (__builtin_expect(a.dtype() != b.dtype() || (Op == OpId::Div && !is_floating(a.dtype())), 0)) {
+    if constexpr (!fused) return eval_promoted(Op, in, nin, at);
+    check_same_dtype(name, a, b);
+  }
   check_same_device(name, a, b);
-  if (Op == OpId::Div || Op == OpId::Pow || Op == OpId::TanhBackward || Op == OpId::SigmoidBackward) check_floating(name, a);
-  if (!is_compare(Op))
-    ADJ_CHECK(a.dtype() != DType::Bool, ErrorKind::DType, name, "arithmetic is not defined for bool tensors");
+  if (fused) check_floating(name, a);
+  // bool + bool and bool * bool are logical or / and, as in torch; the rest has no bool meaning.
+  if (!is_compare(Op) && Op != OpId::Add && Op != OpId::Mul)
+    ADJ_CHECK(a.dtype() != DType::Bool, ErrorKind::DType, name,
+              (Op == OpId::Sub ? "subtraction" : "arithmetic") << " is not defined for bool tensors (as in torch), got " << a.shape().str()
+                                                             << " and " << b.shape().str());
   Dims shape = broadcast_shapes(a.shape(), b.shape(), name);
   // NOTE: x * 1 and x / 1 are x bit for bit (NaN, Inf and -0 included), so a product with a
   // broadcast one (grad's ones cotangent after sum's backward) is the other operand itself:
@@ -99,11 +115,11 @@ Tensor eval_binary(const Tensor* in, int, const Attrs&) {
   return out;
 }
 
-Tensor eval_where(const Tensor* in, int, const Attrs&) {
+Tensor eval_where(const Tensor* in, int nin, const Attrs& at) {
   const Tensor &c = in[0], &a = in[1], &b = in[2];
   ADJ_CHECK(c.dtype() == DType::Bool, ErrorKind::DType, "where",
             "condition must be a bool tensor, got " << dtype_name(c.dtype()) << " " << c.shape().str());
-  check_same_dtype("where", a, b);
+  if (__builtin_expect(a.dtype() != b.dtype(), 0)) return eval_promoted(OpId::Where, in, nin, at);  // concrete: promoted here
   check_same_device("where", a, b);
   check_same_device("where", c, a);
   Dims shape = broadcast_shapes(broadcast_shapes(c.shape(), a.shape(), "where"), b.shape(), "where");
@@ -352,6 +368,11 @@ void register_elementwise_rules(OpDef* t) {
   t[int(OpId::Add)].onehot = onehot_accumulate<OpId::Add>;
   t[int(OpId::Sub)].onehot = onehot_accumulate<OpId::Sub>;
   t[int(OpId::Where)].onehot = onehot_where;
+  // The dtype rule (ops/promotion.h): mixed dtypes are cast to torch's common dtype before the op.
+  for (OpId op : {OpId::Add, OpId::Sub, OpId::Mul, OpId::Pow, OpId::Eq, OpId::Ne, OpId::Lt, OpId::Le, OpId::Gt, OpId::Ge})
+    t[int(op)].promotion = Promotion::Binary;
+  t[int(OpId::Div)].promotion = Promotion::TrueDiv;
+  t[int(OpId::Where)].promotion = Promotion::Where;
 }
 
 }  // namespace adjoint

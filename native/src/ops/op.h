@@ -17,6 +17,15 @@ struct Attrs {
   DType dtype = DType::Float32;
 };
 
+// Which inputs take part in torch's type promotion before the op runs (ops/promotion.h). The
+// promotion is the op's dtype rule: dispatch casts the inputs that need it, as Cast ops, once.
+enum class Promotion : uint8_t {
+  None,     // the op's own dtype checks decide (matmul, cat, index_select, ...)
+  Binary,   // inputs 0 and 1 go to their common dtype (arithmetic, comparisons)
+  TrueDiv,  // as Binary, and an integer or bool common dtype becomes the default float dtype
+  Where,    // inputs 1 and 2, the values (the condition stays bool)
+};
+
 // Forward: checks arguments, computes output metadata, runs the backend kernel.
 using EvalRule = Tensor (*)(const Tensor* in, int nin, const Attrs& attrs);
 // Forward mode: tangent of `out` given primals and tangents (undefined tangent = symbolic zero;
@@ -49,6 +58,7 @@ struct OpDef {
   BatchRule batch = nullptr;
   OnehotRule onehot = nullptr;  // optional
   bool differentiable = true;  // false: output carries no derivative (comparisons)
+  Promotion promotion = Promotion::None;
   // true: when eval returns one of its inputs itself (x * 1, x / 1 by a broadcast one), the result
   // is that input unchanged, so with every other input constant at a level the derivative is the
   // identity: the jvp and grad interpreters hand back that input's tracer (no node, no rule).

@@ -30,6 +30,8 @@
   X(Unsqueeze, "unsqueeze", 1) X(Contiguous, "contiguous", 1) \
   X(IndexSelect, "index_select", 2) X(Cat, "cat", -1)       \
   X(Stack, "stack", -1)                                     \
+  /* the identity without a derivative (stop_gradient) */   \
+  X(Detach, "detach", 1)                                    \
   /* adjoints of slicing and gathering (used by vjp rules) */ \
   X(SliceBackward, "slice_backward", 1) X(IndexAdd, "index_add", 2)
 

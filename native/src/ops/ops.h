@@ -57,6 +57,7 @@ Tensor select(const Tensor& x, int64_t dim, int64_t index);
 Tensor squeeze(const Tensor& x, const Dims& dims);  // empty dims = all size-1 dims
 Tensor unsqueeze(const Tensor& x, int64_t dim);
 Tensor contiguous(const Tensor& x);
+Tensor detach(const Tensor& x);  // the same values with no derivative at any level (stop_gradient)
 Tensor index_select(const Tensor& x, int64_t dim, const Tensor& index);
 Tensor cat(const std::vector<Tensor>& xs, int64_t dim);
 Tensor stack(const std::vector<Tensor>& xs, int64_t dim);
@@ -78,5 +79,10 @@ Tensor arange(double start, double end, double step, DType dtype, Device device 
 Tensor randn(Generator& g, const Dims& shape, DType dtype, Device device = {});
 Tensor rand(Generator& g, const Dims& shape, DType dtype, Device device = {});
 Tensor from_data(const void* data, const Dims& shape, DType dtype, Device device = {});
+
+// --- checks of values ---
+// Throws (Index) naming `op`, the value and the class count unless every value `target` stands
+// for (int64; behind any tracers) lies in [0, classes): the targets of a classification loss.
+void check_class_targets(const Tensor& target, int64_t classes, const char* op);
 
 }  // namespace adjoint::ops

@@ -210,6 +210,7 @@ Tensor eval_contiguous(const Tensor* in, int, const Attrs&) {
 }  // namespace
 
 void register_view_rules(OpDef* t);
+void register_detach_op(OpDef* t);  // ops/detach.cpp
 
 void register_view_ops(OpDef* t) {
   t[int(OpId::Reshape)].eval = eval_reshape;
@@ -221,6 +222,7 @@ void register_view_ops(OpDef* t) {
   t[int(OpId::Unsqueeze)].eval = eval_unsqueeze;
   t[int(OpId::Contiguous)].eval = eval_contiguous;
   register_view_rules(t);
+  register_detach_op(t);
 }
 
 }  // namespace adjoint

@@ -116,12 +116,43 @@ void unary_loop(const Tensor& x, const Tensor& out, Fn fn, VecUnary<T> vec) {
   });
 }
 
+// Integer powers as torch computes them (aten's powi): exact, by squaring, wrapping around on
+// overflow like its multiplication; a negative exponent gives 1 / x^-y truncated (0, or +-1 for a
+// base of +-1). bool never gets here (the op layer refuses bool pow).
+template <class T>
+T power(T x, T y) {
+  if constexpr (std::is_floating_point<T>::value) {
+    return std::pow(x, y);
+  } else {
+    using U = std::make_unsigned_t<T>;  // wrapping multiplication without signed overflow
+    if (y < 0) return x == 1 ? T(1) : x == T(-1) ? T((y & 1) ? -1 : 1) : T(0);
+    U r = 1, b = U(x);
+    for (U e = U(y); e; e >>= 1) {
+      if (e & 1) r *= b;
+      b *= b;
+    }
+    return T(r);
+  }
+}
+
+// bool (uint8_t 0/1) + and * are logical or / and, as in torch (a sum of two trues stays 1).
+template <class T>
+T plus(T x, T y) {
+  if constexpr (std::is_same<T, uint8_t>::value) return T(x | y);
+  else return T(x + y);
+}
+template <class T>
+T times(T x, T y) {
+  if constexpr (std::is_same<T, uint8_t>::value) return T(x & y);
+  else return T(x * y);
+}
+
 #define ADJ_BINARY_OPS(X)      \
-  X(Add, x + y)                \
+  X(Add, plus(x, y))           \
   X(Sub, x - y)                \
-  X(Mul, x * y)                \
+  X(Mul, times(x, y))          \
   X(Div, x / y)                \
-  X(Pow, T(std::pow(x, y)))    \
+  X(Pow, power(x, y))          \
   X(TanhBackward, x * (T(1) - y * y)) /* the composite's order of operations */ \
   X(SigmoidBackward, x * (y * (T(1) - y)))
 
@@ -161,8 +192,7 @@ template <class T>
   }
 }
 
-// Integer division/pow follow PyTorch: div of int64 is rejected by the op layer (true division
-// needs a float); pow with a negative integer exponent is an error there as well.
+// Integer division never gets here: true division of integers is promoted to a float dtype first.
 
 template <class T, class O, class Fn>
 void binary_loop(const Tensor& a, const Tensor& b, const Tensor& out, Fn fn, VecBinaryRows<T> vec = nullptr) {

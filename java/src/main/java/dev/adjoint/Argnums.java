@@ -9,8 +9,8 @@ import java.util.Arrays;
  * through one vmapped pass; default all at once) and {@code randomness} (jacfwd's vmap).
  *
  * <pre>{@code
- * jacrev(predict, argnums(0, 1))            // torch: jacrev(predict, argnums=(0, 1))
- * grad(loss, argnums(0).withAux())          // torch: grad(loss, has_aux=True)
+ * FnN jw = jacrev(predict, argnums(0, 1));            // torch: jacrev(predict, argnums=(0, 1))
+ * FnN g = grad(loss, argnums(0).withAux());           // torch: grad(loss, has_aux=True)
  * }</pre>
  */
 public final class Argnums {

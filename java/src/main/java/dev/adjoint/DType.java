@@ -1,8 +1,11 @@
 package dev.adjoint;
 
-/** Element type of a {@link Tensor}. Binary ops require both operands to have the same dtype. */
+/**
+ * Element type of a {@link Tensor}. Binary elementwise ops promote mixed dtypes as torch does (see
+ * {@link Tensor#add(Tensor)}); {@link Adjoint#setDefaultDtype} picks the floating default.
+ */
 public enum DType {
-  /** 32-bit IEEE float, the default for floating point tensors. */
+  /** 32-bit IEEE float, the default floating dtype unless {@link Adjoint#setDefaultDtype} says otherwise. */
   FLOAT32(0, 4),
   /** 64-bit IEEE float. */
   FLOAT64(1, 8),

@@ -60,25 +60,54 @@ public final class F {
    * of the logits' dtype. The class is picked with a one-hot mask ({@code target} compared with
    * {@code 0..C-1}), so the function is made of tensor ops only and works under every transform
    * ({@code grad}, {@code vjp}, {@code jvp}, {@code vmap}, {@code hessian}, ...), with the target
-   * batched or not. Target values are not read: each must lie in {@code [0, C)} (one outside
-   * contributes only its logsumexp term, where torch would raise).
+   * batched or not. Every target value is checked to lie in {@code [0, C)}, also under transforms
+   * (targets are data: behind a vmap tracer all examples are checked), as torch raises "Target 5 is
+   * out of bounds"; torch's {@code ignore_index} is not supported.
    *
    * @throws ShapeMismatchException if the shapes are not [N, C] / [N] or [C] / []
    * @throws DTypeMismatchException if {@code target} is not int64 or {@code logits} not floating point
+   * @throws InvalidIndexException if a target is negative or at least C, naming the value and C
    */
   public static Tensor crossEntropy(Tensor logits, Tensor target) {
-    int nd = logits.ndim();
-    if (nd < 1 || nd > 2 || target.ndim() != nd - 1 || (nd == 2 && target.size(0) != logits.size(0)))
-      throw new ShapeMismatchException("crossEntropy", "crossEntropy: expects logits [N, C] with target [N], or logits [C] with a 0-d target; got logits "
-          + java.util.Arrays.toString(logits.shape()) + " and target " + java.util.Arrays.toString(target.shape()));
-    if (target.dtype() != DType.INT64)
-      throw new DTypeMismatchException("crossEntropy", "crossEntropy: target must be int64 class indices, got " + target.dtype());
-    DType dt = logits.dtype();
-    if (dt != DType.FLOAT32 && dt != DType.FLOAT64)
-      throw new DTypeMismatchException("crossEntropy", "crossEntropy: logits must be float32 or float64, got " + dt);
-    long classes = logits.size(nd - 1);
-    Tensor oneHot = target.unsqueeze(-1).eq(Tensor.arange(classes)).to(dt);  // [N, C] or [C]
-    Tensor picked = logits.mul(oneHot).sum(-1);                                 // logits[i, target[i]]
+    Tensor picked = pickClass("crossEntropy", logits, target);  // logits[i, target[i]]
     return logits.logsumexp(-1).sub(picked).mean();
+  }
+
+  /**
+   * Negative log-likelihood of log-probabilities against class indices, averaged over the batch,
+   * like {@code torch.nn.functional.nll_loss(logProbs, target)} (reduction "mean", no weights):
+   * {@code -mean_i(logProbs[i, target[i]])}. {@code crossEntropy(z, t)} equals
+   * {@code nllLoss(z.logSoftmax(-1), t)}.
+   *
+   * <pre>{@code
+   * Tensor loss = F.nllLoss(F.linear(h, w2, b2).logSoftmax(-1), labels);   // [N, C] with [N] int64
+   * }</pre>
+   *
+   * <p>Shapes, dtypes, transforms and the check of the target values as for
+   * {@link #crossEntropy(Tensor, Tensor)}.
+   *
+   * @throws ShapeMismatchException if the shapes are not [N, C] / [N] or [C] / []
+   * @throws DTypeMismatchException if {@code target} is not int64 or {@code logProbs} not floating point
+   * @throws InvalidIndexException if a target is negative or at least C, naming the value and C
+   */
+  public static Tensor nllLoss(Tensor logProbs, Tensor target) {
+    return pickClass("nllLoss", logProbs, target).mean().neg();
+  }
+
+  /** scores[..., target[...]] for [N, C] / [N] or [C] / [], after the checks of the class losses. */
+  private static Tensor pickClass(String op, Tensor scores, Tensor target) {
+    int nd = scores.ndim();
+    if (nd < 1 || nd > 2 || target.ndim() != nd - 1 || (nd == 2 && target.size(0) != scores.size(0)))
+      throw new ShapeMismatchException(op, op + ": expects input [N, C] with target [N], or input [C] with a 0-d target; got input "
+          + java.util.Arrays.toString(scores.shape()) + " and target " + java.util.Arrays.toString(target.shape()));
+    if (target.dtype() != DType.INT64)
+      throw new DTypeMismatchException(op, op + ": target must be int64 class indices, got " + target.dtype().displayName());
+    DType dt = scores.dtype();
+    if (!dt.isFloatingPoint())
+      throw new DTypeMismatchException(op, op + ": input must be float32 or float64, got " + dt.displayName());
+    long classes = scores.size(nd - 1);
+    target.checkClassTargets(classes, op);
+    Tensor oneHot = target.unsqueeze(-1).eq(Tensor.arange(classes)).to(dt);  // [N, C] or [C]
+    return scores.mul(oneHot).sum(-1);
   }
 }

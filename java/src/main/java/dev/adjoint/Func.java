@@ -17,26 +17,63 @@ import java.util.List;
  * Tensor bj = vmap(jacrev(predict, 2), inDims(null, null, 0)).apply(weight, bias, xs);
  * Tensor h  = hessian(predict, 2).apply(weight, bias, x);                    // jacfwd(jacrev)
  * Tensor hv = jvp(grad(f), x, v).tangent();                                   // hvp
+ * Fn1 df    = grad(x -> x.sin().sum());                                       // df.apply(x) is cos(x)
  * }</pre>
  *
- * <p>Typed overloads take and return {@link Fn1}..{@link Fn4} (tensor arguments, tensor result);
- * the {@link FnN} overloads take arguments and results that are pytrees (lists, maps, arrays of
- * tensors) with {@link Argnums} and {@link VmapOptions}. All the tracing, the tape and the
- * batching run in the native core; a transform of a transform is traced by both.
+ * <p>Three kinds of functions, each a subtype of the next:
+ * <ul>
+ *   <li>{@link Fn1}..{@link Fn4}: tensor arguments, a tensor result. A lambda written into the
+ *       call needs no types or casts, as above: Java picks the most specific overload, this one.
+ *   <li>{@link Fn1Of}..{@link Fn4Of}: arguments and result of declared pytree types, e.g. with
+ *       {@code record Params(Tensor w, Tensor b)}:
+ *       <pre>{@code
+ * record Params(Tensor w, Tensor b) {}
+ * Fn3Of<Params, Tensor, Tensor, Tensor> loss = (q, x, y) -> F.linear(x, q.w(), q.b()).tanh().sub(y).pow(2).mean();
+ * Params g = grad(loss).apply(new Params(w, b), xs, ys);                                  // argument 0's type
+ * Params perExample = vmap(grad(loss), inDims(null, 0, 0)).apply(new Params(w, b), xs, ys);  // the result's type
+ * Object gx = grad(loss, 1).apply(new Params(w, b), xs, ys);                              // a Tensor here
+ * }</pre>
+ *       {@code grad(f)} is typed as argument 0 and {@code vmap} keeps the result type; what has no
+ *       declared type is an {@code Object}: the gradient with respect to argument {@code argnum}
+ *       (an int cannot select a type), Jacobians and Hessians ({@code jacrev}, {@code jacfwd},
+ *       {@code hessian}: their pytrees are not the argument's). {@code vjp} and {@code jvp}
+ *       take them as FnNs. They delegate to the FnN forms: no other transform logic.
+ *   <li>{@link FnN}: arguments and results that are pytrees (lists, maps, arrays, records and
+ *       registered classes holding tensors: see {@link Pytree}) with {@link Argnums} (several
+ *       arguments, aux) and {@link VmapOptions}; the gradient of a function of a {@code Params} is
+ *       a {@code Params} here too, as an {@code Object}.
+ * </ul>
+ * A pytree function is declared with its type (a lambda written into the call is an Fn1..Fn4).
+ * A method reference to an overloaded method fits several of these: {@code Tensor::sin} is fine,
+ * but {@code grad(Tensor::sum)} is ambiguous ({@code sum()}, {@code sum(dim)} and
+ * {@code sum(dim, keepdim)} fit functions of 1, 2 and 3 arguments; so are {@code jacrev},
+ * {@code jacfwd} and {@code hessian} of it, and {@code vmap} of it always was): write
+ * {@code grad(x -> x.sum())} or {@code grad((Fn1) Tensor::sum)}.
+ * All the tracing, the tape and the batching run in the native core; a transform of a transform
+ * is traced by both.
  *
  * <p>Errors name the transform and what is wrong: {@code grad: the function must return a scalar
  * (0-d) tensor, got tensor [3]}, {@code vmap: mapped sizes differ: ...}, {@code jvp: tangent 0 has
  * shape [3] but primal 0 has shape [4]}, and a tensor that escaped a finished transform is rejected
- * when used ({@link IllegalStateException}). Transform state is per thread.
+ * when used or its values are read ({@link IllegalStateException} naming the transform).
+ * Transform state is per thread.
  *
- * <p>A transformed function must return tensors (a tensor, or lists, maps and arrays of them;
- * aux values may hold anything): null, another value, a closed tensor or a pytree that contains
- * itself is refused, naming the transform and the place, e.g. {@code jvp: output[1] is null}.
+ * <p>A transformed function must return tensors (a tensor, or lists, maps, arrays and records of
+ * them, a record's other components passing through; aux values may hold anything): null, another
+ * value (a Double, a String, ...), a closed tensor or a pytree that contains itself is refused,
+ * naming the transform and the place, e.g. {@code jvp: output[1] is null}. An object that holds
+ * tensors without being a pytree node (not a record, not registered) is refused as an argument or
+ * a result, naming its class and where it was found: its tensors would be taken for constants.
  * Only floating-point values have derivatives: an integer or bool output or differentiated
  * argument is refused by every transform alike ({@link DTypeMismatchException}, e.g.
  * {@code grad: output 0 has dtype int64 (shape [])}); return such values as aux. An empty input
  * or output gives an empty Jacobian of shape {@code [out..., in...]}.
  */
+// NOTE: -Xlint:overloads flags each tensor overload (grad(Fn3, int)) as "potentially ambiguous"
+// with its generic typed twin (grad(Fn3Of<A, B, C, Tensor>, int)); it is not: for a lambda written
+// into the call Java picks the tensor overload, since Fn3 is a subtype of Fn3Of<Tensor, ...>
+// (JLS 15.12.2.5), as TypedFunctionsTest checks by compiling such calls.
+@SuppressWarnings("overloads")
 public final class Func {
   private Func() {}
 
@@ -59,10 +96,22 @@ public final class Func {
 
   // ------------------------------------------------------------------ grad
 
-  /** Gradient of a scalar function: {@code grad(x -> x.sin().sum()).apply(x)} is {@code cos(x)}. */
+  /**
+   * Gradient of a scalar function of one tensor:
+   *
+   * <pre>{@code
+   * Fn1 df = grad(x -> x.sin().sum());   // df.apply(x) is cos(x)
+   * Tensor g = df.apply(Tensor.of(0.0, 1.0));
+   * }</pre>
+   */
   public static Fn1 grad(Fn1 f) {
     FnN g = grad(f.asFnN(), Argnums.of(0));
     return x -> g.applyTensor(x);
+  }
+
+  /** Gradient with respect to the first argument. */
+  public static Fn2 grad(Fn2 f) {
+    return grad(f, 0);
   }
 
   /** Gradient with respect to argument {@code argnum} (0 or 1). */
@@ -71,13 +120,84 @@ public final class Func {
     return (a, b) -> g.applyTensor(a, b);
   }
 
+  /** Gradient with respect to the first argument. */
+  public static Fn3 grad(Fn3 f) {
+    return grad(f, 0);
+  }
+
   /** Gradient with respect to argument {@code argnum} (0..2). */
   public static Fn3 grad(Fn3 f, int argnum) {
     FnN g = grad(f.asFnN(), Argnums.of(argnum));
     return (a, b, c) -> g.applyTensor(a, b, c);
   }
 
-  /** Gradient with respect to the first argument (a pytree: the gradient has its structure). */
+  /** Gradient with respect to the first argument. */
+  public static Fn4 grad(Fn4 f) {
+    FnN g = grad(f.asFnN(), Argnums.of(0));
+    return (a, b, c, d) -> g.applyTensor(a, b, c, d);
+  }
+
+  /**
+   * Gradient of a typed function with respect to its first argument, typed as that argument:
+   *
+   * <pre>{@code
+   * record Params(Tensor w, Tensor b) {}
+   * Fn1Of<Params, Tensor> l2 = p -> p.w().pow(2).sum().add(p.b().pow(2).sum());
+   * Params g = grad(l2).apply(new Params(w, b));   // 2w, 2b
+   * }</pre>
+   */
+  public static <A> Fn1Of<A, A> grad(Fn1Of<A, Tensor> f) {
+    FnN g = grad(f.asFnN(), Argnums.of(0));
+    return a -> typed(g.apply(a));
+  }
+
+  /**
+   * Gradient of a typed function with respect to its first argument, typed as that argument
+   * (e.g. the parameters of {@code loss(params, x)}).
+   */
+  public static <A, B> Fn2Of<A, B, A> grad(Fn2Of<A, B, Tensor> f) {
+    FnN g = grad(f.asFnN(), Argnums.of(0));
+    return (a, b) -> typed(g.apply(a, b));
+  }
+
+  /**
+   * Gradient of a typed function with respect to its first argument, typed as that argument:
+   *
+   * <pre>{@code
+   * record Params(Tensor w, Tensor b) {}
+   * Fn3Of<Params, Tensor, Tensor, Tensor> loss = (q, x, y) -> F.linear(x, q.w(), q.b()).sub(y).pow(2).mean();
+   * Params g = grad(loss).apply(new Params(w, b), xs, ys);
+   * Params perExample = vmap(grad(loss), inDims(null, 0, 0)).apply(new Params(w, b), xs, ys);
+   * }</pre>
+   */
+  public static <A, B, C> Fn3Of<A, B, C, A> grad(Fn3Of<A, B, C, Tensor> f) {
+    FnN g = grad(f.asFnN(), Argnums.of(0));
+    return (a, b, c) -> typed(g.apply(a, b, c));
+  }
+
+  /** Gradient of a typed function with respect to its first argument, typed as that argument. */
+  public static <A, B, C, D> Fn4Of<A, B, C, D, A> grad(Fn4Of<A, B, C, D, Tensor> f) {
+    FnN g = grad(f.asFnN(), Argnums.of(0));
+    return (a, b, c, d) -> typed(g.apply(a, b, c, d));
+  }
+
+  /**
+   * Gradient of a typed function with respect to argument {@code argnum}. NOTE: the result is an
+   * {@code Object} (the pytree of that argument's type; cast it, e.g. {@code (Tensor)}), since Java
+   * cannot pick a type by an int's value; argument 0 keeps its type through {@link #grad(Fn2Of)}.
+   */
+  public static <A, B> Fn2Of<A, B, Object> grad(Fn2Of<A, B, Tensor> f, int argnum) {
+    FnN g = grad(f.asFnN(), Argnums.of(argnum));
+    return (a, b) -> g.apply(a, b);
+  }
+
+  /** Gradient of a typed function with respect to argument {@code argnum}, an {@code Object} (see {@link #grad(Fn2Of, int)}). */
+  public static <A, B, C> Fn3Of<A, B, C, Object> grad(Fn3Of<A, B, C, Tensor> f, int argnum) {
+    FnN g = grad(f.asFnN(), Argnums.of(argnum));
+    return (a, b, c) -> g.apply(a, b, c);
+  }
+
+  /** Gradient with respect to the first argument (a pytree, e.g. a record: the gradient has its structure). */
   public static FnN grad(FnN f) {
     return grad(f, Argnums.of(0));
   }
@@ -101,17 +221,17 @@ public final class Func {
 
   /** Output of {@code f} at {@code x} and its pullback: {@code vjp(f, x).applyTensor(ct)} = ct^T J. */
   public static VjpResult vjp(Fn1 f, Tensor x) {
-    return Transforms.vjp1("vjp", f, x);
+    return Transforms.vjp("vjp", f, new Object[] {x}, false, null);
   }
 
   /** Output of {@code f} at {@code primals} (pytrees) and its pullback, which returns one cotangent per primal. */
   public static VjpResult vjp(FnN f, Object... primals) {
-    return Transforms.vjp("vjp", f, primals, false);
+    return Transforms.vjp("vjp", f, primals, false, null);
   }
 
   /** Like {@link #vjp(FnN, Object...)} for a function returning {@code List.of(output, aux)}. */
   public static VjpResult vjpWithAux(FnN f, Object... primals) {
-    return Transforms.vjp("vjp", f, primals, true);
+    return Transforms.vjp("vjp", f, primals, true, null);
   }
 
   /** Output of {@code f} at {@code x} and its derivative in direction {@code t}: J t. */
@@ -129,16 +249,26 @@ public final class Func {
     return Transforms.jvp("jvp", f, primals, tangents, true);
   }
 
-  /** The output of {@code f} at a point and its Jacobian-vector product there, as a function. */
+  /**
+   * The output of {@code f} at a point and its Jacobian-vector product there, as a function. It
+   * holds the recorded tangent map: {@link Scope#keep} keeps it whole.
+   */
   public record Linearized(Tensor output, Fn1 jvpFn) {}
 
   /**
-   * {@code f(x)} and the linear map {@code t -> J t} at x. NOTE: each call of {@code jvpFn} runs
-   * {@code f}'s jvp again (no partial evaluation), which costs one forward pass with tangents.
+   * {@code f(x)} and the linear map {@code t -> J t} at x, like {@code jax.linearize}: {@code f}
+   * runs once, here; each {@code jvpFn} call applies only the recorded tangent map (no primal op),
+   * and gives what {@code jvp(f, x, t).tangent()} gives. jvpFn works under every transform, e.g.
+   * {@code vmap(lin.jvpFn())} for a batch of tangents. See Linearize's NOTE for how.
+   *
+   * <pre>{@code
+   * Tensor x0 = Tensor.randn(3);
+   * Func.Linearized lin = Func.linearize(y -> y.sin().mul(y), x0);
+   * Tensor jt = lin.jvpFn().apply(Tensor.ones(3));   // = jvp(f, x0, ones).tangent(), f not run again
+   * }</pre>
    */
   public static Linearized linearize(Fn1 f, Tensor x) {
-    Tensor out = Scope.run(() -> f.apply(x));
-    return new Linearized(out, t -> jvp(f, x, t).tangent());
+    return Linearize.of(f, x);
   }
 
   // ------------------------------------------------------------------ vmap
@@ -165,16 +295,73 @@ public final class Func {
     return (a, b) -> g.applyTensor(a, b);
   }
 
+  /** {@code f} mapped over dim 0 of every argument. */
+  public static Fn3 vmap(Fn3 f) {
+    return vmap(f, VmapOptions.defaults());
+  }
+
   /** {@code f} mapped as the options say, e.g. {@code inDims(null, null, 0)}. */
   public static Fn3 vmap(Fn3 f, VmapOptions o) {
     FnN g = vmap(f.asFnN(), o);
     return (a, b, c) -> g.applyTensor(a, b, c);
   }
 
+  /** {@code f} mapped over dim 0 of every argument. */
+  public static Fn4 vmap(Fn4 f) {
+    return vmap(f, VmapOptions.defaults());
+  }
+
   /** {@code f} mapped as the options say. */
   public static Fn4 vmap(Fn4 f, VmapOptions o) {
     FnN g = vmap(f.asFnN(), o);
     return (a, b, c, d) -> g.applyTensor(a, b, c, d);
+  }
+
+  /** A typed function mapped over dim 0 of every tensor of its argument; the result keeps its type. */
+  public static <A, R> Fn1Of<A, R> vmap(Fn1Of<A, R> f) {
+    return vmap(f, VmapOptions.defaults());
+  }
+
+  /** A typed function mapped as the options say; the result keeps its type (its tensors batched). */
+  public static <A, R> Fn1Of<A, R> vmap(Fn1Of<A, R> f, VmapOptions o) {
+    FnN g = vmap(f.asFnN(), o);
+    return a -> typed(g.apply(a));
+  }
+
+  /** A typed function mapped over dim 0 of every tensor of its arguments; the result keeps its type. */
+  public static <A, B, R> Fn2Of<A, B, R> vmap(Fn2Of<A, B, R> f) {
+    return vmap(f, VmapOptions.defaults());
+  }
+
+  /** A typed function mapped as the options say; the result keeps its type (its tensors batched). */
+  public static <A, B, R> Fn2Of<A, B, R> vmap(Fn2Of<A, B, R> f, VmapOptions o) {
+    FnN g = vmap(f.asFnN(), o);
+    return (a, b) -> typed(g.apply(a, b));
+  }
+
+  /** A typed function mapped over dim 0 of every tensor of its arguments; the result keeps its type. */
+  public static <A, B, C, R> Fn3Of<A, B, C, R> vmap(Fn3Of<A, B, C, R> f) {
+    return vmap(f, VmapOptions.defaults());
+  }
+
+  /**
+   * A typed function mapped as the options say; the result keeps its type (its tensors batched),
+   * e.g. per-example gradients {@code Params g = vmap(grad(loss), inDims(null, 0, 0)).apply(p, xs, ys)}.
+   */
+  public static <A, B, C, R> Fn3Of<A, B, C, R> vmap(Fn3Of<A, B, C, R> f, VmapOptions o) {
+    FnN g = vmap(f.asFnN(), o);
+    return (a, b, c) -> typed(g.apply(a, b, c));
+  }
+
+  /** A typed function mapped over dim 0 of every tensor of its arguments; the result keeps its type. */
+  public static <A, B, C, D, R> Fn4Of<A, B, C, D, R> vmap(Fn4Of<A, B, C, D, R> f) {
+    return vmap(f, VmapOptions.defaults());
+  }
+
+  /** A typed function mapped as the options say; the result keeps its type (its tensors batched). */
+  public static <A, B, C, D, R> Fn4Of<A, B, C, D, R> vmap(Fn4Of<A, B, C, D, R> f, VmapOptions o) {
+    FnN g = vmap(f.asFnN(), o);
+    return (a, b, c, d) -> typed(g.apply(a, b, c, d));
   }
 
   /** {@code f} mapped over dim 0 of every tensor of every argument. */
@@ -184,7 +371,9 @@ public final class Func {
 
   /**
    * Vectorising map: runs {@code f} once on whole batches as if it ran per example. inDims gives
-   * per argument the mapped dim (null: not mapped), outDims where the batch goes in the results.
+   * per argument the mapped dim (null: not mapped), or a pytree of them matching the argument's
+   * (for a record: a List of per-component dims in declaration order); outDims where the batch
+   * goes in the results.
    */
   public static FnN vmap(FnN f, VmapOptions o) {
     return args -> Transforms.vmap(f, o, args);
@@ -198,10 +387,20 @@ public final class Func {
     return x -> g.applyTensor(x);
   }
 
+  /** Jacobian with respect to the first argument, reverse mode. */
+  public static Fn2 jacrev(Fn2 f) {
+    return jacrev(f, 0);
+  }
+
   /** Jacobian with respect to argument {@code argnum}, reverse mode. */
   public static Fn2 jacrev(Fn2 f, int argnum) {
     FnN g = jacrev(f.asFnN(), Argnums.of(argnum));
     return (a, b) -> g.applyTensor(a, b);
+  }
+
+  /** Jacobian with respect to the first argument, reverse mode. */
+  public static Fn3 jacrev(Fn3 f) {
+    return jacrev(f, 0);
   }
 
   /** Jacobian with respect to argument {@code argnum}, reverse mode. */
@@ -213,6 +412,29 @@ public final class Func {
   /** Jacobians with respect to several arguments: {@code jacrev(predict, argnums(0, 1)).applyTensors(w, b, x)}. */
   public static FnN jacrev(Fn3 f, Argnums argnums) {
     return jacrev(f.asFnN(), argnums);
+  }
+
+  /**
+   * Reverse-mode Jacobian of a typed function with respect to its argument. NOTE: the result is an
+   * {@code Object}: a Jacobian pytree (for each output tensor, the argument's structure holding
+   * {@code [out..., in...]} blocks; a record whose components no longer fit becomes a map by
+   * component name) has no declared type.
+   */
+  public static <A> Fn1Of<A, Object> jacrev(Fn1Of<A, ?> f) {
+    FnN g = jacrev(f.asFnN(), Argnums.of(0));
+    return a -> g.apply(a);
+  }
+
+  /** Reverse-mode Jacobian of a typed function with respect to argument {@code argnum}, an {@code Object} (see {@link #jacrev(Fn1Of)}). */
+  public static <A, B> Fn2Of<A, B, Object> jacrev(Fn2Of<A, B, ?> f, int argnum) {
+    FnN g = jacrev(f.asFnN(), Argnums.of(argnum));
+    return (a, b) -> g.apply(a, b);
+  }
+
+  /** Reverse-mode Jacobian of a typed function with respect to argument {@code argnum}, an {@code Object} (see {@link #jacrev(Fn1Of)}). */
+  public static <A, B, C> Fn3Of<A, B, C, Object> jacrev(Fn3Of<A, B, C, ?> f, int argnum) {
+    FnN g = jacrev(f.asFnN(), Argnums.of(argnum));
+    return (a, b, c) -> g.apply(a, b, c);
   }
 
   /**
@@ -229,10 +451,20 @@ public final class Func {
     return x -> g.applyTensor(x);
   }
 
+  /** Jacobian with respect to the first argument, forward mode. */
+  public static Fn2 jacfwd(Fn2 f) {
+    return jacfwd(f, 0);
+  }
+
   /** Jacobian with respect to argument {@code argnum}, forward mode. */
   public static Fn2 jacfwd(Fn2 f, int argnum) {
     FnN g = jacfwd(f.asFnN(), Argnums.of(argnum));
     return (a, b) -> g.applyTensor(a, b);
+  }
+
+  /** Jacobian with respect to the first argument, forward mode. */
+  public static Fn3 jacfwd(Fn3 f) {
+    return jacfwd(f, 0);
   }
 
   /** Jacobian with respect to argument {@code argnum}, forward mode. */
@@ -244,6 +476,29 @@ public final class Func {
   /** Forward-mode Jacobians with respect to several arguments. */
   public static FnN jacfwd(Fn3 f, Argnums argnums) {
     return jacfwd(f.asFnN(), argnums);
+  }
+
+  /**
+   * Forward-mode Jacobian of a typed function with respect to its argument. NOTE: the result is an
+   * {@code Object}: a Jacobian pytree (for each output tensor, the argument's structure holding
+   * {@code [out..., in...]} blocks; a record whose components no longer fit becomes a map by
+   * component name) has no declared type.
+   */
+  public static <A> Fn1Of<A, Object> jacfwd(Fn1Of<A, ?> f) {
+    FnN g = jacfwd(f.asFnN(), Argnums.of(0));
+    return a -> g.apply(a);
+  }
+
+  /** Forward-mode Jacobian of a typed function with respect to argument {@code argnum}, an {@code Object} (see {@link #jacfwd(Fn1Of)}). */
+  public static <A, B> Fn2Of<A, B, Object> jacfwd(Fn2Of<A, B, ?> f, int argnum) {
+    FnN g = jacfwd(f.asFnN(), Argnums.of(argnum));
+    return (a, b) -> g.apply(a, b);
+  }
+
+  /** Forward-mode Jacobian of a typed function with respect to argument {@code argnum}, an {@code Object} (see {@link #jacfwd(Fn1Of)}). */
+  public static <A, B, C> Fn3Of<A, B, C, Object> jacfwd(Fn3Of<A, B, C, ?> f, int argnum) {
+    FnN g = jacfwd(f.asFnN(), Argnums.of(argnum));
+    return (a, b, c) -> g.apply(a, b, c);
   }
 
   /** Forward-mode Jacobian: one vectorised jvp over the basis of the input space (vmap of jvp). */
@@ -285,9 +540,42 @@ public final class Func {
     return jacfwd(jacrev(f, argnum), argnum);
   }
 
+  /** Hessian with respect to the first argument. */
+  public static Fn2 hessian(Fn2 f) {
+    return hessian(f, 0);
+  }
+
+  /** Hessian with respect to the first argument. */
+  public static Fn3 hessian(Fn3 f) {
+    return hessian(f, 0);
+  }
+
   /** Hessian with respect to argument {@code argnum}. */
   public static Fn3 hessian(Fn3 f, int argnum) {
     return jacfwd(jacrev(f, argnum), argnum);
+  }
+
+  /**
+   * Hessian of a typed function with respect to its argument. NOTE: the result is an
+   * {@code Object}, as for {@link #jacrev(Fn1Of)}: for a record argument, a map from component
+   * name to records of second-derivative blocks (the inner record no longer fits its declared
+   * tensor components, Pytree's fallback).
+   */
+  public static <A> Fn1Of<A, Object> hessian(Fn1Of<A, Tensor> f) {
+    FnN h = hessian(f.asFnN(), Argnums.of(0));
+    return a -> h.apply(a);
+  }
+
+  /** Hessian of a typed function with respect to argument {@code argnum}, an {@code Object} (see {@link #hessian(Fn1Of)}). */
+  public static <A, B> Fn2Of<A, B, Object> hessian(Fn2Of<A, B, Tensor> f, int argnum) {
+    FnN h = hessian(f.asFnN(), Argnums.of(argnum));
+    return (a, b) -> h.apply(a, b);
+  }
+
+  /** Hessian of a typed function with respect to argument {@code argnum}, an {@code Object} (see {@link #hessian(Fn1Of)}). */
+  public static <A, B, C> Fn3Of<A, B, C, Object> hessian(Fn3Of<A, B, C, Tensor> f, int argnum) {
+    FnN h = hessian(f.asFnN(), Argnums.of(argnum));
+    return (a, b, c) -> h.apply(a, b, c);
   }
 
   /** Hessian of a pytree function: {@code jacfwd(jacrev(f, argnums), argnums)}. */
@@ -319,10 +607,115 @@ public final class Func {
     return vjp(grad(f, allArgnums(primals.size())), primals.toArray()).apply(v);
   }
 
+  /**
+   * NOTE: the one unchecked step of the typed forms: a transform's result has the declared type
+   * because it is rebuilt from the argument's (grad) or the function's (vmap) own tree, which the
+   * pytree plumbing keeps; generics are erased, so nothing is checked here and a mismatch (a
+   * function declared to return a Params that returns a Map) surfaces as a ClassCastException at
+   * the caller's assignment.
+   */
+  @SuppressWarnings("unchecked")
+  private static <T> T typed(Object tree) {
+    return (T) tree;
+  }
+
   private static Argnums allArgnums(int n) {
     if (n == 1) return Argnums.of(0);
     int[] more = new int[n - 1];
     for (int i = 1; i < n; i++) more[i - 1] = i;
     return Argnums.of(0, more);
+  }
+
+  // ------------------------------------------------------------------ custom rules and checkpoint
+
+  /**
+   * {@code f} with a custom vjp rule, like {@code jax.custom_vjp}: under grad, vjp and jacrev the
+   * forward pass runs {@code fwd} (the output and the residuals bwd needs), and the backward pass
+   * {@code bwd(residuals, cotangent)}, which returns the cotangent of the input. Without a transform
+   * {@code f} itself runs; under vmap the three run per example (on batched tracers), and nesting
+   * works as for any function (a higher derivative differentiates bwd's ops). Forward mode (jvp,
+   * jacfwd, hessian, linearize) refuses it, as JAX does ({@link UnsupportedOperationException}): give
+   * it a {@link #customJvp} instead. An exception thrown by f, fwd or bwd reaches the caller as it
+   * is. The functions must take every traced value they use as an argument: a captured one is a
+   * constant to the rule.
+   *
+   * <pre>{@code
+   * Fn1 clipGrad = Func.customVjp(y -> y, y -> Custom.fwd(y, null),
+   *     (r, ct) -> Tensor.where(ct.abs().gt(1.0), ct.sign(), ct));   // gradient clipped to [-1, 1]
+   * }</pre>
+   */
+  public static <R> Fn1 customVjp(Fn1 f, Custom.VjpFwd1<R> fwd, Custom.VjpBwd1<R> bwd) {
+    FnN g = customVjp(f == null ? null : f.asFnN(), fwd, bwd);
+    return x -> Pytree.expectTensor(g.apply(x), "customVjp output");
+  }
+
+  /**
+   * {@link #customVjp(Fn1, Custom.VjpFwd1, Custom.VjpBwd1)} for pytree arguments and outputs:
+   * bwd returns one cotangent per argument (null for zero), each with its argument's structure.
+   * Several output tensors must share one dtype.
+   */
+  public static <R> FnN customVjp(FnN f, Custom.VjpFwd<R> fwd, Custom.VjpBwd<R> bwd) {
+    requireRules("customVjp", f, fwd, bwd);
+    CustomRules.Rules r = new CustomRules.Rules("customVjp", dev.adjoint.internal.NativeCore.ADJ_CUSTOM_VJP, 0, f, fwd, bwd, null);
+    return args -> CustomRules.apply(r, args);
+  }
+
+  /**
+   * {@code f} with a custom jvp rule, like {@code jax.custom_jvp}: {@code rule(x, t)} returns
+   * {@code JvpResult.of(f(x), tangent)}, the tangent linear in t. jvp and jacfwd use it; grad, vjp
+   * and jacrev use its transpose (taken by reverse mode through the rule's ops), so hessian,
+   * jvp-of-grad and grad-of-grad differentiate the rule; vmap runs it per example. An exception
+   * thrown by f or the rule reaches the caller as it is.
+   *
+   * <pre>{@code
+   * Fn1 log1pexp = Func.customJvp(y -> y.exp().add(1).log(),            // naive: nan gradient at 1000
+   *     (y, dy) -> JvpResult.of(y.exp().add(1).log(), y.sigmoid().mul(dy)));
+   * }</pre>
+   */
+  public static Fn1 customJvp(Fn1 f, Custom.JvpRule1 rule) {
+    FnN g = customJvp(f == null ? null : f.asFnN(), rule);
+    return x -> Pytree.expectTensor(g.apply(x), "customJvp output");
+  }
+
+  /** {@link #customJvp(Fn1, Custom.JvpRule1)} for pytree arguments and outputs (tangents with their structure). */
+  public static FnN customJvp(FnN f, Custom.JvpRule rule) {
+    requireRules("customJvp", f, rule, rule);
+    CustomRules.Rules r = new CustomRules.Rules("customJvp", dev.adjoint.internal.NativeCore.ADJ_CUSTOM_JVP, 0, f, null, null, rule);
+    return args -> CustomRules.apply(r, args);
+  }
+
+  /**
+   * {@code f} recomputed in the backward pass instead of keeping its intermediates, like
+   * {@code torch.utils.checkpoint} and {@code jax.checkpoint}: under grad, vjp and jacrev only its
+   * inputs are kept, and its forward pass runs again (traced) when the backward pass reaches it. The
+   * results are those of {@code f}; memory drops from all of f's intermediates to its inputs, for
+   * one more forward pass. Under jvp and vmap it is {@code f}.
+   *
+   * <pre>{@code
+   * Tensor weights = Tensor.randn(8, 8);
+   * Fn1 block = h -> h.matmul(weights).tanh().matmul(weights).tanh();
+   * Fn1 saved = Func.checkpoint(block);       // keep one tensor per block instead of four
+   * }</pre>
+   */
+  public static Fn1 checkpoint(Fn1 f) {
+    FnN g = checkpoint(f == null ? null : f.asFnN());
+    return x -> Pytree.expectTensor(g.apply(x), "checkpoint output");
+  }
+
+  /** {@link #checkpoint(Fn1)} of a two-tensor function. */
+  public static Fn2 checkpoint(Fn2 f) {
+    FnN g = checkpoint(f == null ? null : f.asFnN());
+    return (a, b) -> Pytree.expectTensor(g.apply(a, b), "checkpoint output");
+  }
+
+  /** {@link #checkpoint(Fn1)} of a pytree function. */
+  public static FnN checkpoint(FnN f) {
+    requireRules("checkpoint", f, f, f);
+    return CustomRules.checkpoint(f);
+  }
+
+  private static void requireRules(String name, Object f, Object a, Object b) {
+    if (f == null || a == null || b == null)
+      throw new AdjointArgumentException(name, name + ": " + (f == null ? "the function" : "a rule") + " is null");
   }
 }

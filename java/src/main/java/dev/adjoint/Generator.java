@@ -65,9 +65,18 @@ public final class Generator {
     return s;
   }
 
-  /** Standard normal float32 samples of the given shape. */
+  /** Makes this generator's state a copy of {@code src}'s (their next draws are the same); returns this. */
+  Generator copyStateFrom(Generator src) {
+    int r = NativeCore.adj_generator_copy_state(handle, src.handle);
+    Reference.reachabilityFence(this);
+    Reference.reachabilityFence(src);
+    Errors.check(r);
+    return this;
+  }
+
+  /** Standard normal samples of the {@linkplain Adjoint#defaultDtype() default dtype} and the given shape. */
   public Tensor randn(long... shape) {
-    return randn(DType.FLOAT32, shape);
+    return randn(Adjoint.defaultDtype(), shape);
   }
 
   /** Standard normal samples of the given dtype (float32 or float64) and shape. */
@@ -75,9 +84,9 @@ public final class Generator {
     return Tensor.wrap(NativeCore.adj_randn(handle, shape, shape.length, dtype.code), this);
   }
 
-  /** Uniform [0, 1) float32 samples of the given shape. */
+  /** Uniform [0, 1) samples of the {@linkplain Adjoint#defaultDtype() default dtype} and the given shape. */
   public Tensor rand(long... shape) {
-    return rand(DType.FLOAT32, shape);
+    return rand(Adjoint.defaultDtype(), shape);
   }
 
   /** Uniform [0, 1) samples of the given dtype and shape. */

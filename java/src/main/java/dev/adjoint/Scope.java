@@ -1,11 +1,15 @@
 package dev.adjoint;
 
 import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
 import java.util.IdentityHashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Set;
+import java.util.function.Consumer;
 import java.util.function.Supplier;
 
 /**
@@ -21,6 +25,16 @@ import java.util.function.Supplier;
  *   result = scope.keep(h.sum());          // survives the scope
  * }
  * Tensor y = Scope.run(() -> x.mul(x).sum());  // same, as an expression: the result is kept
+ * }</pre>
+ *
+ * <p>Iterative algorithms carry an iterate from step to step: {@link #loop} runs each step in a
+ * scope of its own and releases each iterate once the next one has replaced it, so memory stays
+ * flat however many steps run:
+ *
+ * <pre>{@code
+ * Fn1 loss = p -> p.sub(target).pow(2.0).sum();
+ * Fn1 dLoss = Func.grad(loss);
+ * Tensor p = Scope.loop(1000, p0, (step, cur) -> cur.sub(dLoss.apply(cur).mul(0.1)));
  * }</pre>
  *
  * <p>NOTE: scopes are per thread and strictly nested: closing a scope that is not the innermost
@@ -58,7 +72,8 @@ public final class Scope implements AutoCloseable {
 
   /**
    * Runs {@code body} in a fresh scope and keeps what it returns (a tensor, or tensors inside
-   * lists, maps and arrays); everything else created by the body is released.
+   * lists, maps, arrays, records and registered pytree nodes); everything else created by the body
+   * is released.
    */
   public static <T> T run(Supplier<T> body) {
     try (Scope s = open()) {
@@ -67,29 +82,35 @@ public final class Scope implements AutoCloseable {
   }
 
   /**
-   * Moves the tensors in {@code value} (a Tensor, or an Iterable, Map or array holding tensors,
-   * nested freely, or a transform result such as {@link JvpResult}) out of this scope into the
-   * enclosing one. Returns {@code value}.
+   * Moves the tensors in {@code value} (a Tensor, or an Iterable, Map, array, record or registered
+   * pytree node holding tensors, nested freely, or a transform result such as {@link JvpResult})
+   * out of this scope into the enclosing one. Returns {@code value}.
    */
   public <T> T keep(T value) {
     keepAll(value);
     return value;
   }
 
-  // An explicit stack, not recursion: a user's tree may be deep; containers seen once are not
-  // walked again (a shared or cyclic structure is no error here).
   private void keepAll(Object root) {
     if (root instanceof Tensor t) {  // the common case, without the walk's allocations
       if (t.owner == this) t.moveTo(parent);
       return;
     }
+    forEachTensor(root, t -> {
+      if (t.owner == this) t.moveTo(parent);
+    });
+  }
+
+  // An explicit stack, not recursion: a user's tree may be deep; containers seen once are not
+  // walked again (a shared or cyclic structure is no error here).
+  private static void forEachTensor(Object root, Consumer<Tensor> action) {
     ArrayDeque<Object> todo = new ArrayDeque<>();
     Set<Object> seen = Collections.newSetFromMap(new IdentityHashMap<>());
     if (root != null) todo.push(root);
     while (!todo.isEmpty()) {
       Object v = todo.pop();
       if (v instanceof Tensor t) {
-        if (t.owner == this) t.moveTo(parent);
+        action.accept(t);
         continue;
       }
       if (!seen.add(v)) continue;
@@ -106,14 +127,117 @@ public final class Scope implements AutoCloseable {
         for (Object o : new Object[] {r.outputTree(), r.aux(), r.outLeaves, r.inLeaves}) if (o != null) todo.push(o);
       } else if (v instanceof Func.Linearized r) {
         if (r.output() != null) todo.push(r.output());
+        if (r.jvpFn() instanceof Linearize.TangentMap m) {  // the recorded tangent map
+          todo.push(m.leaf);
+          todo.push(m.out);
+        }
+      } else {
+        PytreeNodes.Kind k = PytreeNodes.kindOf(v);
+        if (k == PytreeNodes.Kind.RECORD || k == PytreeNodes.Kind.REGISTERED)  // pytree nodes of the user's classes
+          for (Object o : PytreeNodes.children(v, k)) if (o != null) todo.push(o);
       }
     }
   }
 
+  /** One step of {@link #loop}: the next carry from the step number (0, 1, ...) and the current carry. */
+  @FunctionalInterface
+  public interface Step<T> {
+    T apply(int step, T carry);
+  }
+
+  /**
+   * Runs {@code body} {@code steps} times, each step on the carry the previous one returned,
+   * starting from {@code init}, and returns the last carry: the loop of an iterative algorithm
+   * (gradient descent, Newton, an ODE integrator) without a scope per step written out, and with
+   * memory that stays flat. Like JAX's {@code fori_loop}.
+   *
+   * <ul>
+   *   <li>Each step runs in a scope of its own: its temporaries are released when it returns.
+   *   <li>The carry is a tensor or tensors inside lists, maps, arrays and records (an optimiser's
+   *       parameters and state). The tensors of the carry a step returns are kept; those of the
+   *       carry it replaced are released, unless the new carry holds them again. So at any time
+   *       one iterate is alive, not one per step.
+   *   <li>The tensors of {@code init} and any tensor made outside the loop are never released by
+   *       it. The carry returned belongs to the caller's scope (or, outside any scope, to the
+   *       garbage collector's Cleaner), as anything made there.
+   *   <li>NOTE: an iterate is released once the next step has returned: a tensor of an earlier
+   *       carry stored elsewhere is closed (using it throws {@link IllegalStateException}); keep
+   *       what you need as a number ({@code item()}), or copy it in a scope outside the loop.
+   *   <li>If {@code body} throws, the last carry's tensors made by the loop are released and the
+   *       exception passes through.
+   * </ul>
+   *
+   * <pre>{@code
+   * record Params(Tensor w, Tensor velocity) {}
+   * Fn1 loss = q -> q.sub(target).pow(2.0).sum();
+   * Params p = Scope.loop(1000, new Params(w0, Tensor.zerosLike(w0)), (step, cur) -> {
+   *   Tensor g = dLoss.apply(cur.w());
+   *   Tensor v = cur.velocity().mul(0.9).add(g);              // momentum
+   *   if (step % 100 == 0) System.out.println(loss.apply(cur.w()).item());
+   *   return new Params(cur.w().sub(v.mul(0.01)), v);
+   * });
+   * }</pre>
+   *
+   * @throws IllegalArgumentException if {@code steps} is negative
+   */
+  public static <T> T loop(int steps, T init, Step<T> body) {
+    if (steps < 0) throw new IllegalArgumentException("Scope.loop: steps must be >= 0, got " + steps);
+    Objects.requireNonNull(body, "Scope.loop: body");
+    T carry = init;
+    List<Tensor> made = List.of();  // the carry's tensors that earlier steps made
+    boolean finished = false;
+    try {
+      for (int i = 0; i < steps; i++) {
+        T next;
+        List<Tensor> fresh = new ArrayList<>();
+        Set<Tensor> inNext = Collections.newSetFromMap(new IdentityHashMap<>());
+        try (Scope s = open()) {
+          next = body.apply(i, carry);
+          forEachTensor(next, t -> {
+            if (t.owner == s) fresh.add(t);
+            inNext.add(t);
+          });
+          s.keep(next);
+        }
+        for (Tensor t : made) {
+          if (inNext.contains(t)) fresh.add(t);  // carried on unchanged
+          else t.close();
+        }
+        made = fresh;
+        carry = next;
+      }
+      finished = true;
+      return carry;
+    } finally {
+      if (!finished) for (Tensor t : made) t.close();
+    }
+  }
+
   void adopt(Tensor t) {
-    if (count == owned.length) owned = Arrays.copyOf(owned, count * 2);
+    if (count == owned.length) makeRoom();
     owned[count++] = t;
     t.owner = this;
+  }
+
+  // NOTE: a long-lived scope that many tensors pass through (kept out of inner scopes, then closed
+  // or moved on: the carries of loop) would otherwise hold every one of them in `owned` until it
+  // closes. When the array is full, the entries it no longer owns are dropped first, and it
+  // doubles only if more than half remain: its size follows the tensors it owns, at O(1)
+  // amortised per tensor. Order is kept.
+  private void makeRoom() {
+    int n = 0;
+    for (int i = 0; i < count; i++) {
+      Tensor t = owned[i];
+      if (t.owner == this) owned[n++] = t;
+    }
+    Arrays.fill(owned, n, count, null);
+    count = n;
+    if (n > owned.length / 2) owned = Arrays.copyOf(owned, owned.length * 2);
+  }
+
+  /** Slots of the owned-tensor array (tests: it follows the tensors owned, not all ever adopted). */
+  int ownedCapacity() {
+    return owned.length;
   }
 
   /** Number of tensors this scope still owns (for diagnostics and tests). */

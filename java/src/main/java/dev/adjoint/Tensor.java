@@ -30,11 +30,14 @@ import org.bytedeco.javacpp.FloatPointer;
  *
  * <p>Memory: a tensor is released by {@link #close()}, by the {@link Scope} that created it, or
  * else by the garbage collector's Cleaner. Using a closed tensor throws
- * {@link IllegalStateException}. Bad arguments throw an {@link AdjointArgumentException}
- * subclass whose message names the op and the offending shapes, dtypes or dims.
+ * {@link IllegalStateException}, and so does using or reading the values of
+ * ({@link #toDoubleArray}, {@link #item}, {@link #copyTo(DoubleBuffer)}, ...) a tensor that
+ * escaped a transform that has returned (kept from inside the function given to {@code grad},
+ * {@code vmap}, ...): the message names the transform. Bad arguments throw an
+ * {@link AdjointArgumentException} subclass whose message names the op and the offending shapes,
+ * dtypes or dims.
  */
 public final class Tensor implements AutoCloseable {
-  private static final Cleaner CLEANER = Cleaner.create();
   private static final int MAX_DIMS = 16;  // the core's kMaxDims (core/shape.h)
 
   private static final VarHandle HANDLE;
@@ -118,9 +121,9 @@ public final class Tensor implements AutoCloseable {
     if (h == 0) return;
     Releaser r = new Releaser(h);
     releaser = r;  // a volatile write, then a volatile read: see close()
-    cleanable = CLEANER.register(this, r);
+    cleanable = NativeMemory.register(this, r);
     if ((long) HANDLE.getVolatile(this) == 0) r.disarm();  // closed meanwhile by another thread: it frees
-    NativeMemory.noteUnscopedAllocation();
+    NativeMemory.afterUnscopedAllocation();  // a GC hint if native memory grew enough
   }
 
   void moveTo(Scope parent) {
@@ -171,7 +174,10 @@ public final class Tensor implements AutoCloseable {
     public void run() {
       long v = h;
       h = 0;
-      if (v != 0) NativeCore.adj_release(v);
+      if (v != 0) {
+        NativeCore.adj_release(v);
+        NativeMemory.releasedByCleaner();
+      }
     }
   }
 
@@ -402,9 +408,9 @@ public final class Tensor implements AutoCloseable {
     return shape;
   }
 
-  /** A 0-d float32 tensor. */
+  /** A 0-d tensor of the {@linkplain Adjoint#defaultDtype() default dtype} (float32 unless set). */
   public static Tensor scalar(double value) {
-    return full(value, DType.FLOAT32);
+    return full(value, Adjoint.defaultDtype());
   }
 
   /** A 0-d tensor of the given dtype. */
@@ -412,9 +418,9 @@ public final class Tensor implements AutoCloseable {
     return full(value, dtype);
   }
 
-  /** float32 zeros of the given shape. */
+  /** Zeros of the given shape and the {@linkplain Adjoint#defaultDtype() default dtype}. */
   public static Tensor zeros(long... shape) {
-    return zeros(DType.FLOAT32, shape);
+    return zeros(Adjoint.defaultDtype(), shape);
   }
 
   /** Zeros of the given dtype and shape. */
@@ -422,9 +428,9 @@ public final class Tensor implements AutoCloseable {
     return full(0, dtype, checkSizes("zeros", shape));  // checked here: the core's message would say "full"
   }
 
-  /** float32 ones of the given shape. */
+  /** Ones of the given shape and the {@linkplain Adjoint#defaultDtype() default dtype}. */
   public static Tensor ones(long... shape) {
-    return ones(DType.FLOAT32, shape);
+    return ones(Adjoint.defaultDtype(), shape);
   }
 
   /** Ones of the given dtype and shape. */
@@ -432,9 +438,9 @@ public final class Tensor implements AutoCloseable {
     return full(1, dtype, checkSizes("ones", shape));  // checked here: the core's message would say "full"
   }
 
-  /** A float32 tensor filled with {@code value}. */
+  /** A tensor of the {@linkplain Adjoint#defaultDtype() default dtype} filled with {@code value}. */
   public static Tensor full(double value, long... shape) {
-    return full(value, DType.FLOAT32, shape);
+    return full(value, Adjoint.defaultDtype(), shape);
   }
 
   /** A tensor of the given dtype filled with {@code value}. */
@@ -457,9 +463,9 @@ public final class Tensor implements AutoCloseable {
     return wrap(NativeCore.adj_full_like(t.h(), value), t);
   }
 
-  /** The n x n float32 identity. */
+  /** The n x n identity of the {@linkplain Adjoint#defaultDtype() default dtype}. */
   public static Tensor eye(long n) {
-    return eye(n, n, DType.FLOAT32);
+    return eye(n, n, Adjoint.defaultDtype());
   }
 
   /** An n x m matrix of the given dtype with ones on the diagonal. */
@@ -477,7 +483,10 @@ public final class Tensor implements AutoCloseable {
     return wrap(NativeCore.adj_arange(start, end, step, dtype.code));
   }
 
-  /** Standard normal float32 samples from the {@linkplain Generator#global() global generator}. */
+  /**
+   * Standard normal samples of the {@linkplain Adjoint#defaultDtype() default dtype} from the
+   * {@linkplain Generator#global() global generator}.
+   */
   public static Tensor randn(long... shape) {
     return Generator.global().randn(shape);
   }
@@ -487,7 +496,7 @@ public final class Tensor implements AutoCloseable {
     return Generator.global().randn(dtype, shape);
   }
 
-  /** Uniform [0, 1) float32 samples from the global generator. */
+  /** Uniform [0, 1) samples of the default dtype from the global generator. */
   public static Tensor rand(long... shape) {
     return Generator.global().rand(shape);
   }
@@ -601,57 +610,120 @@ public final class Tensor implements AutoCloseable {
   /** Elementwise sign (-1, 0, 1). */
   public Tensor sign() { return wrap(NativeCore.adj_sign(h()), this); }
 
-  /** this + other, broadcasting. */
-  public Tensor add(Tensor other) { return wrap(NativeCore.adj_add(h(), other.h()), this, other); }
-  /** this - other, broadcasting. */
-  public Tensor sub(Tensor other) { return wrap(NativeCore.adj_sub(h(), other.h()), this, other); }
-  /** this * other, broadcasting. */
-  public Tensor mul(Tensor other) { return wrap(NativeCore.adj_mul(h(), other.h()), this, other); }
-  /** this / other, broadcasting (floating point). */
-  public Tensor div(Tensor other) { return wrap(NativeCore.adj_div(h(), other.h()), this, other); }
-  /** this ^ other, broadcasting (floating point). */
-  public Tensor pow(Tensor other) { return wrap(NativeCore.adj_pow(h(), other.h()), this, other); }
-  /** this + s (s taken in this tensor's dtype). */
-  public Tensor add(double s) { return wrap(NativeCore.adj_scalar_op(0, h(), s, 0), this); }
-  /** this - s. */
-  public Tensor sub(double s) { return wrap(NativeCore.adj_scalar_op(1, h(), s, 0), this); }
-  /** s - this. */
-  public Tensor rsub(double s) { return wrap(NativeCore.adj_scalar_op(1, h(), s, 1), this); }
-  /** this * s. */
-  public Tensor mul(double s) { return wrap(NativeCore.adj_scalar_op(2, h(), s, 0), this); }
-  /** this / s. */
-  public Tensor div(double s) { return wrap(NativeCore.adj_scalar_op(3, h(), s, 0), this); }
-  /** this ^ s. */
-  public Tensor pow(double s) { return wrap(NativeCore.adj_scalar_op(4, h(), s, 0), this); }
+  // NOTE: type promotion is torch's, done once in the native core (ops/promotion.h), so that every
+  // transform sees the casts: mixed dtypes go to their common dtype (bool < int64 < float32 <
+  // float64), where a 0-d tensor or a scalar raises a dimensioned tensor's category but never its
+  // width within it (float32 [n] + float64 0-d is float32; int64 [n] + float64 0-d is float64). A
+  // Java double is a floating scalar (int64 tensor * 0.5 has the default float dtype,
+  // Adjoint.defaultDtype()), a Java long or int an integer one (int64 tensor + 1 stays int64), as
+  // Python floats and ints are to torch. Comparisons compare in the promoted dtype.
 
-  /** Elementwise this == other (bool). */
+  /**
+   * this + other, broadcasting, in the promoted dtype (like torch: float32 + float64 is float64,
+   * int64 + float32 is float32, a 0-d operand does not widen a dimensioned one within its
+   * category). bool + bool is logical or.
+   */
+  public Tensor add(Tensor other) { return wrap(NativeCore.adj_add(h(), other.h()), this, other); }
+  /** this - other, broadcasting, promoted as {@link #add(Tensor)} (bool operands are refused, as in torch). */
+  public Tensor sub(Tensor other) { return wrap(NativeCore.adj_sub(h(), other.h()), this, other); }
+  /** this * other, broadcasting, promoted as {@link #add(Tensor)} (bool * bool is logical and). */
+  public Tensor mul(Tensor other) { return wrap(NativeCore.adj_mul(h(), other.h()), this, other); }
+  /**
+   * this / other, broadcasting: true division, promoted as {@link #add(Tensor)}; integer or bool
+   * operands give the default float dtype ({@code Tensor.of(7L, -7L).div(Tensor.of(2L))} is
+   * [3.5, -3.5] float32).
+   */
+  public Tensor div(Tensor other) { return wrap(NativeCore.adj_div(h(), other.h()), this, other); }
+  /**
+   * this ^ other, broadcasting, promoted as {@link #add(Tensor)}. Integer powers of integers are
+   * exact int64 (wrapping on overflow, and a negative exponent truncating 1 / x^-y, as in torch).
+   */
+  public Tensor pow(Tensor other) { return wrap(NativeCore.adj_pow(h(), other.h()), this, other); }
+  /**
+   * this + s for a Java double: a floating tensor keeps its dtype; an int64 or bool tensor gives
+   * the default float dtype ({@code Tensor.arange(3).add(0.5)} is [0.5, 1.5, 2.5] float32).
+   */
+  public Tensor add(double s) { return wrap(NativeCore.adj_scalar_op(0, h(), s, 0), this); }
+  /** this + s for a Java long or int: a floating tensor keeps its dtype, int64 and bool give int64. */
+  public Tensor add(long s) { return wrap(NativeCore.adj_scalar_op_long(0, h(), s, 0), this); }
+  /** this - s, promoted as {@link #add(double)}. */
+  public Tensor sub(double s) { return wrap(NativeCore.adj_scalar_op(1, h(), s, 0), this); }
+  /** this - s, promoted as {@link #add(long)}. */
+  public Tensor sub(long s) { return wrap(NativeCore.adj_scalar_op_long(1, h(), s, 0), this); }
+  /** s - this, promoted as {@link #add(double)}. */
+  public Tensor rsub(double s) { return wrap(NativeCore.adj_scalar_op(1, h(), s, 1), this); }
+  /** s - this, promoted as {@link #add(long)}. */
+  public Tensor rsub(long s) { return wrap(NativeCore.adj_scalar_op_long(1, h(), s, 1), this); }
+  /** this * s, promoted as {@link #add(double)}: {@code Tensor.arange(3).mul(0.5)} is [0, 0.5, 1] float32. */
+  public Tensor mul(double s) { return wrap(NativeCore.adj_scalar_op(2, h(), s, 0), this); }
+  /** this * s, promoted as {@link #add(long)}. */
+  public Tensor mul(long s) { return wrap(NativeCore.adj_scalar_op_long(2, h(), s, 0), this); }
+  /** this / s: true division; an int64 or bool tensor gives the default float dtype. */
+  public Tensor div(double s) { return wrap(NativeCore.adj_scalar_op(3, h(), s, 0), this); }
+  /** this / s: true division; an int64 or bool tensor gives the default float dtype. */
+  public Tensor div(long s) { return wrap(NativeCore.adj_scalar_op_long(3, h(), s, 0), this); }
+  /** this ^ s, promoted as {@link #add(double)}. */
+  public Tensor pow(double s) { return wrap(NativeCore.adj_scalar_op(4, h(), s, 0), this); }
+  /**
+   * this ^ s, promoted as {@link #add(long)}: an int64 tensor stays int64 (exact powers); a
+   * negative exponent for an integer tensor is refused, as in torch.
+   */
+  public Tensor pow(long s) { return wrap(NativeCore.adj_scalar_op_long(4, h(), s, 0), this); }
+
+  /** Elementwise this == other (bool), compared in the promoted dtype. */
   public Tensor eq(Tensor other) { return wrap(NativeCore.adj_compare(0, h(), other.h()), this, other); }
-  /** Elementwise this != other (bool). */
+  /** Elementwise this != other (bool), compared in the promoted dtype. */
   public Tensor ne(Tensor other) { return wrap(NativeCore.adj_compare(1, h(), other.h()), this, other); }
-  /** Elementwise this &lt; other (bool). */
+  /** Elementwise this &lt; other (bool), compared in the promoted dtype. */
   public Tensor lt(Tensor other) { return wrap(NativeCore.adj_compare(2, h(), other.h()), this, other); }
-  /** Elementwise this &lt;= other (bool). */
+  /** Elementwise this &lt;= other (bool), compared in the promoted dtype. */
   public Tensor le(Tensor other) { return wrap(NativeCore.adj_compare(3, h(), other.h()), this, other); }
-  /** Elementwise this &gt; other (bool). */
+  /** Elementwise this &gt; other (bool), compared in the promoted dtype. */
   public Tensor gt(Tensor other) { return wrap(NativeCore.adj_compare(4, h(), other.h()), this, other); }
-  /** Elementwise this &gt;= other (bool). */
+  /** Elementwise this &gt;= other (bool), compared in the promoted dtype. */
   public Tensor ge(Tensor other) { return wrap(NativeCore.adj_compare(5, h(), other.h()), this, other); }
-  /** Elementwise this == s (bool). */
+  /** Elementwise this == s (bool); an int64 tensor compares with a double in the default float dtype. */
   public Tensor eq(double s) { return wrap(NativeCore.adj_compare_scalar(0, h(), s), this); }
+  /** Elementwise this == s (bool); an int64 tensor compares with a long exactly. */
+  public Tensor eq(long s) { return wrap(NativeCore.adj_compare_scalar_long(0, h(), s), this); }
   /** Elementwise this != s (bool). */
   public Tensor ne(double s) { return wrap(NativeCore.adj_compare_scalar(1, h(), s), this); }
+  /** Elementwise this != s (bool). */
+  public Tensor ne(long s) { return wrap(NativeCore.adj_compare_scalar_long(1, h(), s), this); }
   /** Elementwise this &lt; s (bool). */
   public Tensor lt(double s) { return wrap(NativeCore.adj_compare_scalar(2, h(), s), this); }
+  /** Elementwise this &lt; s (bool). */
+  public Tensor lt(long s) { return wrap(NativeCore.adj_compare_scalar_long(2, h(), s), this); }
   /** Elementwise this &lt;= s (bool). */
   public Tensor le(double s) { return wrap(NativeCore.adj_compare_scalar(3, h(), s), this); }
+  /** Elementwise this &lt;= s (bool). */
+  public Tensor le(long s) { return wrap(NativeCore.adj_compare_scalar_long(3, h(), s), this); }
   /** Elementwise this &gt; s (bool). */
   public Tensor gt(double s) { return wrap(NativeCore.adj_compare_scalar(4, h(), s), this); }
+  /** Elementwise this &gt; s (bool). */
+  public Tensor gt(long s) { return wrap(NativeCore.adj_compare_scalar_long(4, h(), s), this); }
   /** Elementwise this &gt;= s (bool). */
   public Tensor ge(double s) { return wrap(NativeCore.adj_compare_scalar(5, h(), s), this); }
+  /** Elementwise this &gt;= s (bool). */
+  public Tensor ge(long s) { return wrap(NativeCore.adj_compare_scalar_long(5, h(), s), this); }
 
-  /** Elementwise {@code cond ? a : b}, broadcasting all three (like {@code torch.where}). */
+  /**
+   * Elementwise {@code cond ? a : b}, broadcasting all three (like {@code torch.where}); {@code a}
+   * and {@code b} are promoted as {@link #add(Tensor)}, {@code cond} must be bool.
+   */
   public static Tensor where(Tensor cond, Tensor a, Tensor b) {
     return wrap(NativeCore.adj_where(cond.h(), a.h(), b.h()), cond, a, b);
+  }
+
+  /**
+   * Throws an {@link InvalidIndexException} naming {@code op} unless every value this int64 tensor
+   * stands for lies in [0, classes): behind a grad or jvp tracer its primal, behind a vmap tracer
+   * every example (class targets are concrete data under any transform).
+   */
+  void checkClassTargets(long classes, String op) {
+    int r = NativeCore.adj_check_class_targets(h(), classes, op);
+    done();
+    Errors.check(r);
   }
 
   /** A copy converted to {@code dtype} (this tensor itself if it already has it). */
@@ -757,6 +829,12 @@ public final class Tensor implements AutoCloseable {
   public Tensor unsqueeze(int dim) { return wrap(NativeCore.adj_unsqueeze(h(), dim), this); }
   /** A dense row-major copy, or this tensor if it already is one. */
   public Tensor contiguous() { return wrap(NativeCore.adj_contiguous(h()), this); }
+  /**
+   * The same values with no derivative (like {@code torch.Tensor.detach} and
+   * {@code jax.lax.stop_gradient}): a constant to grad, vjp, jvp and the Jacobians at every level,
+   * still batched under vmap. {@code grad(x -> x.mul(x.detach()).sum())} is {@code x}.
+   */
+  public Tensor detach() { return wrap(NativeCore.adj_detach(h()), this); }
   /** Entries of {@code dim} picked by the int64 {@code index}. */
   public Tensor indexSelect(int dim, Tensor index) { return wrap(NativeCore.adj_index_select(h(), dim, index.h()), this, index); }
 
@@ -906,21 +984,37 @@ public final class Tensor implements AutoCloseable {
     }
   }
 
-  /** Prints like PyTorch: {@code tensor([-0.5956, -0.6096, ...])}, summarised when large. */
+  private static final String[] LEVEL_NAMES = {"jvp", "grad", "vmap"};  // ADJ_LEVEL_* order
+
+  /**
+   * Prints like PyTorch: {@code tensor([-0.5956, -0.6096, ...])}, summarised when large. Never
+   * throws: a closed tensor, a value inside vmap and a tensor that escaped a finished transform
+   * print as placeholders ({@code tensor(<escaped from a finished grad>, shape=[3], dtype=float32)}).
+   */
   @Override
   public String toString() {
     if (isClosed()) return "tensor(<closed>)";
     int tracer = NativeCore.adj_is_tracer(h());
     done();
-    if (tracer == 1) {
+    if (tracer > 0) {
+      String level = LEVEL_NAMES[tracer >> 2];
+      switch (tracer & 3) {
+        case NativeCore.ADJ_TRACER_ESCAPED: return placeholder("escaped from a finished " + level);
+        case NativeCore.ADJ_TRACER_OTHER_THREAD: return placeholder("traced by a " + level + " of another thread");
+        default:
+      }
       // Values under vmap stand for a whole batch; jvp/grad tracers print their primal value.
       try {
         return formatValues();
       } catch (IllegalStateException e) {
-        return "tensor(<batched inside vmap>, shape=" + Arrays.toString(shapeRef()) + ", dtype=" + dtype().displayName() + ")";
+        return placeholder("batched inside vmap");
       }
     }
     return formatValues();
+  }
+
+  private String placeholder(String what) {
+    return "tensor(<" + what + ">, shape=" + Arrays.toString(shapeRef()) + ", dtype=" + dtype().displayName() + ")";
   }
 
   private String formatValues() {

@@ -36,6 +36,12 @@ import java.util.concurrent.atomic.AtomicInteger;
  *
  * <p>NOTE: internal code never holds a raw handle across the making of a tensor: making one may
  * drain the pending list, which frees tensors other threads closed.
+ *
+ * <p>NOTE: a native call may call back into Java (custom rules, {@link CustomRules}), whose own
+ * native calls happen inside it. The callback is a nested frame ({@link #enterCallback}): its
+ * calls end only their own hazards (those of the calls around it stay, below hazardBase), and
+ * nothing is drained from the pending list until the outermost call has returned, since the calls
+ * around it may be using a handle another thread has closed meanwhile.
  */
 final class ThreadState {
   private static final Cleaner CLEANER = Cleaner.create();
@@ -62,6 +68,8 @@ final class ThreadState {
   /** Tensors of other threads this thread is inside a native call with; grown, never shrunk. */
   private volatile Tensor[] hazards = new Tensor[4];
   private int nHazards;
+  private int hazardBase;     // hazards below it belong to native calls around a callback in progress
+  private int callbackDepth;  // callbacks from the core this thread is inside of
   /** Releases other threads handed to this (home) thread. */
   private final ConcurrentLinkedQueue<Retired> pending = new ConcurrentLinkedQueue<>();
   volatile boolean hasPending;
@@ -117,13 +125,28 @@ final class ThreadState {
   /** Ends this thread's native call: clears its hazards and frees retired handles it no longer blocks. */
   void endCall() {
     Tensor[] hs = hazards;
-    for (int i = 0; i < nHazards; i++) SLOT.setRelease(hs, i, null);
-    nHazards = 0;
+    for (int i = hazardBase; i < nHazards; i++) SLOT.setRelease(hs, i, null);
+    nHazards = hazardBase;
     if (RETIRED_COUNT.get() > 0) freeRetired();
   }
 
   boolean hasHazards() {
-    return nHazards != 0;
+    return nHazards != hazardBase;
+  }
+
+  /** Enters a callback from inside a native call (see the NOTE above); returns what {@link #leaveCallback} restores. */
+  int enterCallback() {
+    int saved = hazardBase;
+    hazardBase = nHazards;
+    callbackDepth++;
+    return saved;
+  }
+
+  /** Leaves the callback entered by the {@link #enterCallback} that returned {@code saved}. */
+  void leaveCallback(int saved) {
+    endCall();
+    hazardBase = saved;
+    callbackDepth--;
   }
 
   // ------------------------------------------------------------------ releasing a closed tensor's handle
@@ -173,6 +196,7 @@ final class ThreadState {
 
   /** Frees what other threads closed of this thread's tensors; run by this thread between calls. */
   void drainPending() {
+    if (callbackDepth > 0) return;  // a native call is in progress (see the NOTE above); hasPending stays
     hasPending = false;
     Retired r;
     while ((r = pending.poll()) != null) freeUnlessUsed(r.tensor, r.handle);

@@ -13,40 +13,15 @@ import java.util.List;
  * and unwraps outputs.
  *
  * <p>NOTE: every transform opens a {@link Scope} around the user's function and keeps only its
- * results (flat lists of their tensors: Scope.keep recurses into trees), so intermediate tracers
- * are released when the transform returns; and ends its native level on every path (see the NOTE
- * at closeAfter), so an exception leaves the level stack as it found it. The user's function may
+ * results (tensor by tensor: see keepEach), so intermediate tracers
+ * are released when the transform returns; and holds its native level as a {@link TransformLevel}
+ * in the same try-with-resources statement, which ends it on every path (its NOTE), so an
+ * exception leaves the level stack as it found it and is the one thrown. The user's function may
  * return anything: outputs are checked (tensors only, open, floating point where differentiated)
  * before the native unwrap sees them, and errors name the transform and the place in the tree.
  */
 final class Transforms {
-  private static final int JVP = 0, GRAD = 1, VMAP = 2;
-
   private Transforms() {}
-
-  private static long begin(int kind, long batch, Randomness r) {
-    long l = NativeCore.adj_level_begin(kind, batch, r.ordinal());
-    if (l == 0) throw Errors.last();
-    return l;
-  }
-
-  /** Ends the level and releases its handle (also when ending fails). */
-  private static void close(long level) {
-    Errors.check(NativeCore.adj_level_close(level));
-  }
-
-  /**
-   * Ends the level and releases its handle after {@code failure}, which stays the exception
-   * thrown: an error in ending the level is added to it as suppressed.
-   */
-  private static void closeAfter(long level, Throwable failure) {
-    if (NativeCore.adj_level_close(level) < 0) failure.addSuppressed(Errors.last());
-  }
-
-  // NOTE (closeAfter): every transform below pairs its begin with an end on every path: a success ends the level
-  // (or a native call that ends it whatever happens: adj_grad_unwrap_close, adj_vjp_close, the END
-  // flag of a backward call), and `catch (Throwable e)` ends it while `open` says nothing has, then
-  // rethrows e itself. The user's exception always wins; cleanup errors ride along as suppressed.
 
   // ------------------------------------------------------------------ checks of inputs and outputs
 
@@ -119,10 +94,11 @@ final class Transforms {
 
   /** aux with its tensors mapped by fn; closed ones are named. Other leaves pass through. */
   private static Object mapAux(String name, Object aux, java.util.function.Function<Tensor, Object> fn) {
-    for (Tensor t : Pytree.leaves(name, "aux", aux))
-      if (t.isClosed()) throw new AdjointArgumentException(name, name + ": aux" + Pytree.pathOfLeaf(aux, Pytree.leaves(aux).indexOf(t))
+    List<Tensor> ts = Pytree.leavesLenient(name, "aux", aux);
+    for (Tensor t : ts)
+      if (t.isClosed()) throw new AdjointArgumentException(name, name + ": aux" + Pytree.pathOfLeaf(aux, ts.indexOf(t))
           + " is a closed tensor");
-    return Pytree.map(name, "aux", aux, fn);
+    return Pytree.mapLenient(name, "aux", aux, fn);
   }
 
   /** A two-element list that may hold null (List.of may not: aux can be null). */
@@ -136,8 +112,17 @@ final class Transforms {
    */
   private static <T> T keepTree(Scope scope, T tree) {
     if (tree instanceof Tensor t) scope.keep(t);
-    else scope.keep(Pytree.leaves(tree));
+    else keepEach(scope, Pytree.leavesLenient("pytree", "tree", tree));  // a checked result, or aux
     return tree;
+  }
+
+  /**
+   * Moves each tensor of a flat list out of {@code scope}. NOTE: not Scope.keep(list), which walks
+   * its argument as a tree with a stack and an identity set: two such walks were a sixth of a
+   * one-tensor vjp's cost (a W1 row).
+   */
+  private static void keepEach(Scope scope, List<Tensor> ts) {
+    for (int i = 0; i < ts.size(); i++) scope.keep(ts.get(i));
   }
 
   // ------------------------------------------------------------------ grad / vjp
@@ -149,14 +134,11 @@ final class Transforms {
       if (args[i] == null) throw new AdjointArgumentException(name, name + ": argument " + i + " is null instead of a tensor");
       leaves.add(floatingInputs(name, "argument", i, args[i]));
     }
-    long lv = begin(GRAD, 0, Randomness.ERROR);
-    boolean open = true, released = false;
-    try (Scope scope = Scope.open()) {
+    try (Scope scope = Scope.open(); TransformLevel lv = TransformLevel.begin(TransformLevel.GRAD, 0, Randomness.ERROR)) {
       Object[] wrapped = args.clone();
       List<Tensor> all = new ArrayList<>();
       for (int j = 0; j < idx.length; j++) {
-        List<Tensor> mine = new ArrayList<>(leaves.get(j).size());
-        for (Tensor x : leaves.get(j)) mine.add(wrapGrad(lv, x));
+        List<Tensor> mine = wrapGrad(lv, leaves.get(j));
         all.addAll(mine);
         wrapped[idx[j]] = rebuild(args[idx[j]], mine);
       }
@@ -170,15 +152,9 @@ final class Transforms {
       Tensor y = scalarOutput(name, out);
       inputsOpen(name, all);
       // One call ends the level, runs backward from ones (null cotangents) and, when nothing is
-      // unwrapped afterwards, releases the level handle (also when it fails). The handles are
-      // checked first, so that the call is surely made once the flags say so.
-      y.h();
-      for (Tensor t : all) t.h();
-      int flags = NativeCore.ADJ_BACKWARD_END | (withValue || an.hasAux ? 0 : NativeCore.ADJ_BACKWARD_RELEASE);
-      open = false;
-      released = (flags & NativeCore.ADJ_BACKWARD_RELEASE) != 0;
-      List<Tensor> g = backward(lv, flags, List.of(y), null, all);
-      scope.keep(g);
+      // unwrapped afterwards (the value, aux), releases the level handle.
+      List<Tensor> g = backward(lv, !(withValue || an.hasAux), List.of(y), null, all);
+      keepEach(scope, g);
       List<Object> perArg = new ArrayList<>();
       int k = 0;
       for (int j = 0; j < idx.length; j++) {
@@ -186,19 +162,11 @@ final class Transforms {
         k += leaves.get(j).size();
       }
       Object grads = an.multiple ? List.copyOf(perArg) : perArg.get(0);
-      Object value = withValue ? scope.keep(unwrapGrad(lv, y)) : null;
-      Object auxOut = an.hasAux ? keepTree(scope, mapAux(name, aux, t -> unwrapGrad(lv, t))) : null;
+      Object value = withValue ? scope.keep(lv.unwrapGrad(y)) : null;
+      Object auxOut = an.hasAux ? keepTree(scope, mapAux(name, aux, lv::unwrapGrad)) : null;
+      lv.close();
       if (withValue) return pair(grads, an.hasAux ? pair(value, auxOut) : value);
       return an.hasAux ? pair(grads, auxOut) : grads;
-    } catch (Throwable e) {
-      if (open) {
-        open = false;
-        released = true;
-        closeAfter(lv, e);
-      }
-      throw e;
-    } finally {
-      if (!released) NativeCore.adj_level_release(lv);
     }
   }
 
@@ -217,26 +185,49 @@ final class Transforms {
         + "; use vjp or jacrev for non-scalar outputs");
   }
 
-  /** x traced by grad level lv; the tracer takes x's cached shape and dtype. */
-  private static Tensor wrapGrad(long lv, Tensor x) {
-    return Tensor.wrap(NativeCore.adj_grad_wrap(lv, x.h())).sameMetaAs(x);
+  /** The tensors xs traced by grad level lv; each tracer takes its input's cached shape and dtype. */
+  private static List<Tensor> wrapGrad(TransformLevel lv, List<Tensor> xs) {
+    long l = lv.handle();
+    List<Tensor> r = new ArrayList<>(xs.size());
+    for (Tensor x : xs) r.add(Tensor.wrap(NativeCore.adj_grad_wrap(l, x.h()), x).sameMetaAs(x));
+    return r;
   }
 
-  private static Tensor unwrapGrad(long lv, Tensor t) {
-    return Tensor.wrap(NativeCore.adj_grad_unwrap(lv, t.h()));
+  /**
+   * grad's backward pass from ones: ends the level in the same native call (and releases its handle
+   * when {@code release}), whatever happens to the call.
+   */
+  private static List<Tensor> backward(TransformLevel lv, boolean release, List<Tensor> outs, List<Tensor> cots, List<Tensor> ins) {
+    int flags = NativeCore.ADJ_BACKWARD_END | (release ? NativeCore.ADJ_BACKWARD_RELEASE : 0);
+    if (outs.size() == 1 && ins.size() == 1) {
+      long y = outs.get(0).h(), c = cots == null ? 0 : cots.get(0).h(), x = ins.get(0).h();
+      return List.of(Tensor.wrap(NativeCore.adj_grad_backward1(lv.ending(release), y, c, x, flags)));
+    }
+    long[][] a = backwardArrays(outs, cots, ins);
+    return backwardResults(NativeCore.adj_grad_backward_ex(lv.ending(release), a[0], a[1], a[0].length, a[2], a[2].length, a[3], flags), a[3]);
   }
 
-  /** The backward pass, with adj_grad_backward_ex's flags (end the level first, release it after); null cots mean ones. */
-  private static List<Tensor> backward(long lv, int flags, List<Tensor> outs, List<Tensor> cots, List<Tensor> ins) {
+  /** A pullback's backward pass at an ended level ({@code level}: its handle, or 0 for the level of the first input). */
+  private static List<Tensor> backward(long level, List<Tensor> outs, List<Tensor> cots, List<Tensor> ins) {
     if (outs.size() == 1 && ins.size() == 1)
-      return List.of(Tensor.wrap(NativeCore.adj_grad_backward1(lv, outs.get(0).h(), cots == null ? 0 : cots.get(0).h(), ins.get(0).h(), flags)));
+      return List.of(Tensor.wrap(NativeCore.adj_grad_backward1(level, outs.get(0).h(), cots.get(0).h(), ins.get(0).h(), 0)));
+    long[][] a = backwardArrays(outs, cots, ins);
+    return backwardResults(NativeCore.adj_grad_backward_ex(level, a[0], a[1], a[0].length, a[2], a[2].length, a[3], 0), a[3]);
+  }
+
+  /** The handles of outputs, cotangents (0: ones) and inputs, and room for the gradients. */
+  private static long[][] backwardArrays(List<Tensor> outs, List<Tensor> cots, List<Tensor> ins) {
     long[] o = new long[outs.size()], c = new long[outs.size()], x = new long[ins.size()], g = new long[ins.size()];
     for (int i = 0; i < o.length; i++) {
       o[i] = outs.get(i).h();
       c[i] = cots == null ? 0 : cots.get(i).h();
     }
     for (int i = 0; i < x.length; i++) x[i] = ins.get(i).h();
-    Errors.check(NativeCore.adj_grad_backward_ex(lv, o, c, o.length, x, x.length, g, flags));
+    return new long[][] {o, c, x, g};
+  }
+
+  private static List<Tensor> backwardResults(int status, long[] g) {
+    Errors.check(status);
     List<Tensor> r = new ArrayList<>(g.length);
     for (long h : g) r.add(Tensor.wrap(h));
     return r;
@@ -248,132 +239,77 @@ final class Transforms {
     throw new AdjointArgumentException(name, name + ": with hasAux the function must return List.of(output, aux), got " + Pytree.describe(out));
   }
 
-  static VjpResult vjp(String name, FnN f, Object[] primals, boolean hasAux) {
-    return vjp(name, f, primals, hasAux, null);
-  }
-
-  /** vjp; primal j is named "argument argIndex[j]" in errors when argIndex is given (jacrev's argnums). */
+  /**
+   * The vjp: {@code f}'s output at the primals (pytrees) and what its pullback needs. Primal j is
+   * named "argument argIndex[j]" in errors when argIndex is given (jacrev's argnums), else "primal j".
+   *
+   * <p>NOTE: one path for every vjp. The native calls differ only inside {@link TransformLevel}:
+   * the vjp of one tensor (a Jacobian computed row by row calls this once per row) begins its level
+   * and wraps its input in one call, without a level handle, and a single output is unwrapped and
+   * the level closed in one call (which for that level also checks the output's dtype, saving the
+   * query here). jacrev and jacobian (argIndex given) take a handle: their backward calls need one.
+   */
   static VjpResult vjp(String name, FnN f, Object[] primals, boolean hasAux, int[] argIndex) {
-    // One tensor in and one tensor out (a Jacobian row, a hand-written backward pass) skip the
-    // pytree walks: the same native calls either way.
-    final boolean oneIn = primals.length == 1 && primals[0] instanceof Tensor;
-    List<List<Tensor>> inTrees = null;
-    if (oneIn) {
-      floatingInput(name, argIndex == null ? "primal" : "argument", argIndex == null ? 0 : argIndex[0], primals[0], (Tensor) primals[0], 0);
-    } else {
-      inTrees = new ArrayList<>(primals.length);
-      for (int j = 0; j < primals.length; j++)
-        inTrees.add(floatingInputs(name, argIndex == null ? "primal" : "argument", argIndex == null ? j : argIndex[j], primals[j]));
+    String kind = argIndex == null ? "primal" : "argument";
+    boolean oneTensor = argIndex == null && primals.length == 1 && primals[0] instanceof Tensor;
+    List<List<Tensor>> inTrees = oneTensor ? null : new ArrayList<>(primals.length);
+    for (int j = 0; j < primals.length; j++) {
+      int index = argIndex == null ? j : argIndex[j];
+      if (primals[j] == null) throw new AdjointArgumentException(name, name + ": " + kind + " " + index + " is null instead of a tensor");
+      if (oneTensor) floatingInput(name, kind, index, primals[j], (Tensor) primals[j], 0);
+      else inTrees.add(floatingInputs(name, kind, index, primals[j]));
     }
-    long lv = begin(GRAD, 0, Randomness.ERROR);
-    boolean open = true;
-    try (Scope scope = Scope.open()) {
-      List<Tensor> leaves;
-      Object[] wrapped = new Object[primals.length];
-      if (oneIn) {
-        Tensor t = wrapGrad(lv, (Tensor) primals[0]);
-        wrapped[0] = t;
-        leaves = List.of(t);
+    try (Scope scope = Scope.open();
+        TransformLevel lv = oneTensor ? TransformLevel.vjpOf((Tensor) primals[0]) : TransformLevel.begin(TransformLevel.GRAD, 0, Randomness.ERROR)) {
+      List<Tensor> traced;
+      Object out;
+      if (oneTensor) {
+        Tensor t = lv.tracedInput();
+        traced = List.of(t);
+        out = f instanceof Fn1 g ? g.apply(t) : f.apply(t);  // a typed function without its pytree adapter
       } else {
-        List<Tensor> all = new ArrayList<>();
+        traced = new ArrayList<>();
+        Object[] wrapped = new Object[primals.length];
         for (int j = 0; j < primals.length; j++) {
-          List<Tensor> mine = new ArrayList<>(inTrees.get(j).size());
-          for (Tensor x : inTrees.get(j)) mine.add(wrapGrad(lv, x));
-          all.addAll(mine);
+          List<Tensor> mine = wrapGrad(lv, inTrees.get(j));
+          traced.addAll(mine);
           wrapped[j] = rebuild(primals[j], mine);
         }
-        leaves = all;
+        out = f.apply(wrapped);
       }
-      Object out = f.apply(wrapped);
       Object aux = null;
       if (hasAux) {
         Object[] pair = splitAux(name, out);
         out = pair[0];
         aux = pair[1];
       }
-      final boolean oneOut = out instanceof Tensor y && !y.isClosed();
+      if (out instanceof Tensor y && y.isClosed()) throw new AdjointArgumentException(name, name + ": the function returned a closed tensor");
+      boolean oneOut = out instanceof Tensor;
       List<Tensor> outLeaves = oneOut ? List.of((Tensor) out) : outputs(name, out);
       if (outLeaves.isEmpty()) throw new AdjointArgumentException(name, name + ": the function returned no tensor (" + Pytree.describe(out) + ")");
-      floatingOutputs(name, outLeaves, out);
-      inputsOpen(name, leaves);
-      final Object outStructure = out;
+      boolean unwrapClose = oneOut && !hasAux;  // the output unwrapped and the level closed in one call
+      if (!(unwrapClose && lv.checksOutputDType())) floatingOutputs(name, outLeaves, out);
+      inputsOpen(name, traced);
       // Unwrapping reads the primals only; the level may still be on the stack.
       // NOTE: the traced inputs the pullback owns hold the native level alive; our handle's
       // reference can go with the end. A pullback without traced inputs never touches the level.
       Object primalOut, auxOut = null;
-      if (oneOut && !hasAux) {  // unwrap and close in one call, which closes the level in any case
-        long y = ((Tensor) out).h();
-        open = false;
-        primalOut = scope.keep(Tensor.wrap(NativeCore.adj_grad_unwrap_close(lv, y)));
+      if (unwrapClose) {
+        primalOut = scope.keep(lv.unwrapClose((Tensor) out));
       } else {
         List<Tensor> ys = new ArrayList<>(outLeaves.size());
-        for (Tensor t : outLeaves) ys.add(unwrapGrad(lv, t));
+        for (Tensor t : outLeaves) ys.add(lv.unwrapGrad(t));
         primalOut = rebuild(out, ys);
-        auxOut = hasAux ? mapAux(name, aux, t -> unwrapGrad(lv, t)) : null;
-        open = false;
-        close(lv);
-        scope.keep(ys);
+        auxOut = hasAux ? mapAux(name, aux, lv::unwrapGrad) : null;
+        lv.close();
+        keepEach(scope, ys);
         keepTree(scope, auxOut);
       }
       // The pullback owns the traced inputs and outputs (they hold the tape).
-      scope.keep(leaves);
-      scope.keep(outLeaves);
-      return new VjpResult(primalOut, outStructure, auxOut, lv, outLeaves, leaves, primals);
-    } catch (Throwable e) {
-      if (open) {
-        open = false;
-        closeAfter(lv, e);
-      }
-      throw e;
+      keepEach(scope, traced);
+      keepEach(scope, outLeaves);
+      return new VjpResult(primalOut, out, auxOut, lv.handleIfAny(), outLeaves, traced, primals);
     }
-  }
-
-  /**
-   * {@link #vjp} of a one-tensor function at one tensor: the same native calls without the pytree
-   * walks and wrapper arrays (a Jacobian computed row by row calls this once per row).
-   */
-  static VjpResult vjp1(String name, Fn1 f, Tensor x) {
-    if (x == null) throw new AdjointArgumentException(name, name + ": the input is null instead of a tensor");
-    floatingInput(name, "primal", 0, x, x, 0);
-    // NOTE: no level handle: the traced input holds the level, and the native calls given level 0
-    // take its level (one call to begin and wrap, none to release).
-    try (Scope scope = Scope.open()) {
-      Tensor t = Tensor.wrap(NativeCore.adj_vjp_begin(x.h()), x).sameMetaAs(x);
-      boolean open = true;
-      try {
-        Tensor out = f.apply(t);
-        if (out == null || out.isClosed() || t.isClosed()) throw badOutput1(name, out, t);
-        long y = out.h();
-        open = false;
-        Tensor primalOut = Tensor.wrap(NativeCore.adj_vjp_close(t.h(), y), out);
-        scope.keep(t);  // the pullback owns the traced input and output (they hold the tape)
-        scope.keep(out);
-        return new VjpResult(scope.keep(primalOut), out, null, 0, List.of(out), List.of(t), new Object[] {x});
-      } catch (Throwable e) {
-        if (open) abort1(name, t, e);
-        throw e;
-      }
-    }
-  }
-
-  private static RuntimeException badOutput1(String name, Tensor out, Tensor t) {
-    if (out == null) return new AdjointArgumentException(name, name + ": the function returned null instead of a tensor");
-    if (out.isClosed()) return new AdjointArgumentException(name, name + ": the function returned a closed tensor");
-    return new IllegalStateException(name + ": the function closed its traced input (the tensor it was called with);"
-        + " inputs must stay open until the transform returns");
-  }
-
-  /** Ends vjp1's level after {@code failure} (closing on the traced input itself). */
-  private static void abort1(String name, Tensor t, Throwable failure) {
-    if (t.isClosed()) {
-      // the traced input was the only handle to the level (see vjp1): end it as the innermost one
-      if (NativeCore.adj_vjp_abort() != 0) failure.addSuppressed(Errors.last());
-      return;
-    }
-    long h = t.h();
-    long r = NativeCore.adj_vjp_close(h, h);
-    if (r == 0) failure.addSuppressed(Errors.last());
-    else NativeCore.adj_release(r);
   }
 
   /** The pullback of a vjp result: given the output's cotangent, one cotangent per primal. */
@@ -383,8 +319,8 @@ final class Transforms {
       return List.of(pullback1(v, ct));
     List<Tensor> ctLeaves = Pytree.leavesLike("vjp", "the cotangent", cts[0], "the output", v.outStructure);
     try (Scope s = Scope.open()) {
-      List<Tensor> g = v.inLeaves.isEmpty() ? List.of() : backward(v.level, 0, v.outLeaves, ctLeaves, v.inLeaves);
-      s.keep(g);
+      List<Tensor> g = v.inLeaves.isEmpty() ? List.of() : backward(v.level, v.outLeaves, ctLeaves, v.inLeaves);
+      keepEach(s, g);
       List<Object> perPrimal = new ArrayList<>();
       int k = 0;
       for (Object p : v.primals) {
@@ -429,9 +365,8 @@ final class Transforms {
       ps.add(p);
       tans.add(t);
     }
-    long lv = begin(JVP, 0, Randomness.ERROR);
-    boolean open = true;
-    try (Scope scope = Scope.open()) {
+    try (Scope scope = Scope.open(); TransformLevel level = TransformLevel.begin(TransformLevel.JVP, 0, Randomness.ERROR)) {
+      long lv = level.handle();
       Object[] wrapped = new Object[primals.size()];
       for (int i = 0; i < wrapped.length; i++) {
         List<Tensor> p = ps.get(i), t = tans.get(i);
@@ -466,18 +401,11 @@ final class Transforms {
         NativeCore.adj_release(pt[1]);
         return Tensor.wrap(pt[0]);
       }) : null;
-      open = false;
-      close(lv);
-      scope.keep(primalsOut);
-      scope.keep(tangentsOut);
+      level.close();
+      keepEach(scope, primalsOut);
+      keepEach(scope, tangentsOut);
       keepTree(scope, auxOut);
       return new JvpResult(rebuild(out, primalsOut), rebuild(out, tangentsOut), auxOut);
-    } catch (Throwable e) {
-      if (open) {
-        open = false;
-        closeAfter(lv, e);
-      }
-      throw e;
     }
   }
 
@@ -530,9 +458,8 @@ final class Transforms {
     // NOTE: randomness=SAME shares one sample across the whole batch; chunks are separate vmaps that
     // would each draw their own, so SAME runs in one vectorised call (chunkSize only bounds memory).
     if (o.chunkSize != null && batch > o.chunkSize && o.randomness != Randomness.SAME) return vmapChunked(f, o, args, specs, leaves, batch);
-    long lv = begin(VMAP, batch, o.randomness);
-    boolean open = true;
-    try (Scope scope = Scope.open()) {
+    try (Scope scope = Scope.open(); TransformLevel level = TransformLevel.begin(TransformLevel.VMAP, batch, o.randomness)) {
+      long lv = level.handle();
       Object[] wrapped = new Object[args.length];
       for (int i = 0; i < args.length; i++) {
         List<Object> sp = specs.get(i);
@@ -551,16 +478,9 @@ final class Transforms {
         if (d == null) throw new AdjointArgumentException("vmap", "vmap: outDims must give a dim for every output, got null");
       List<Tensor> results = new ArrayList<>(outs.size());
       for (int k = 0; k < outs.size(); k++) results.add(Tensor.wrap(NativeCore.adj_vmap_unwrap(lv, outs.get(k).h(), (Integer) outSpec.get(k))));
-      open = false;
-      close(lv);
-      scope.keep(results);
+      level.close();
+      keepEach(scope, results);
       return rebuild(out, results);
-    } catch (Throwable e) {
-      if (open) {
-        open = false;
-        closeAfter(lv, e);
-      }
-      throw e;
     }
   }
 
@@ -642,24 +562,16 @@ final class Transforms {
   }
 
   private static Object vmapBasisRows(String name, FnN f, long n, long start, long count, DType dt, Randomness r) {
-    long lv = begin(VMAP, count, r);
-    boolean open = true;
-    try (Scope scope = Scope.open()) {
+    try (Scope scope = Scope.open(); TransformLevel level = TransformLevel.begin(TransformLevel.VMAP, count, r)) {
+      long lv = level.handle();
       Tensor rows = Tensor.wrap(NativeCore.adj_vmap_basis(lv, n, start, dt.code));
       Object out = f.apply(rows);
       List<Tensor> outs = outputs(name, out);
       List<Tensor> results = new ArrayList<>(outs.size());
       for (Tensor y : outs) results.add(Tensor.wrap(NativeCore.adj_vmap_unwrap(lv, y.h(), 0)));
-      open = false;
-      close(lv);
-      scope.keep(results);
+      level.close();
+      keepEach(scope, results);
       return Pytree.unflatten(out, results);
-    } catch (Throwable e) {
-      if (open) {
-        open = false;
-        closeAfter(lv, e);
-      }
-      throw e;
     }
   }
 

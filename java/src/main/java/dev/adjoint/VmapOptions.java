@@ -8,8 +8,8 @@ import java.util.Arrays;
  * batch dim goes in each output), {@code chunkSize} and {@code randomness}.
  *
  * <pre>{@code
- * vmap(jacrev(predict, 2), inDims(null, null, 0))                 // in_dims=(None, None, 0)
- * vmap(f, inDims(0).outDims(1).chunkSize(8).randomness(Randomness.SAME))
+ * Fn3 perExample = vmap(jacrev(predict, 2), inDims(null, null, 0));           // in_dims=(None, None, 0)
+ * Fn1 g = vmap(f, inDims(0).outDims(1).chunkSize(8).randomness(Randomness.SAME));
  * }</pre>
  */
 public final class VmapOptions {

@@ -273,9 +273,9 @@ class CompositionTest extends ScopedTest {
     }
     // Vector form through sums: grad(sum(grad(sum(grad(sum f))))) is f''' elementwise.
     Tensor xs = data(0.5, 7);
-    Fn1 g1 = grad((Fn1) x -> f.apply(x).sum());
-    Fn1 g2 = grad((Fn1) x -> g1.apply(x).sum());
-    Fn1 g3 = grad((Fn1) x -> g2.apply(x).sum());
+    Fn1 g1 = grad(x -> f.apply(x).sum());
+    Fn1 g2 = grad(x -> g1.apply(x).sum());
+    Fn1 g3 = grad(x -> g2.apply(x).sum());
     double[] xv = xs.toDoubleArray(), got = g3.apply(xs).toDoubleArray();
     for (int i = 0; i < xv.length; i++)
       assertEquals(2 * Math.exp(xv[i]) * (Math.cos(xv[i]) - Math.sin(xv[i])), got[i], 1e-12, "f''' at " + i);
@@ -292,7 +292,7 @@ class CompositionTest extends ScopedTest {
   @Test
   void vmapOfVmap() {
     Tensor w = w34(), xs = data(0.6, 5, 3), ysT = data(1.6, 4, 6);  // ys stored transposed: mapped at dim 1
-    Fn2 inner = vmap((Fn2) (x, y) -> pairFn(x, y, w), inDims(0, null));
+    Fn2 inner = vmap((x, y) -> pairFn(x, y, w), inDims(0, null));
     Tensor r = vmap(inner, inDims(null, 1)).apply(xs, ysT);
     assertArrayEquals(new long[] {6, 5, 3, 4}, r.shape());
     for (int j = 0; j < 6; j++)
@@ -337,7 +337,7 @@ class CompositionTest extends ScopedTest {
       assertClose(ref, r1.get(b), 1e-14, "inDims 1, example " + b);
     }
     // and its derivatives through vmap: jacrev of the per-example map
-    Tensor jr = vmap(jacrev((Fn2) (x, i) -> broadcastMix(x, i, y, z), 0)).apply(xs, idx);
+    Tensor jr = vmap(jacrev((x, i) -> broadcastMix(x, i, y, z), 0)).apply(xs, idx);
     for (int b = 0; b < 2; b++) {
       Tensor i = idx.get(b);
       assertClose(fdJac(x -> broadcastMix(x, i, y, z), xs.get(b), H1), jr.get(b), TOL1, "vmap(jacrev), example " + b);
@@ -386,7 +386,7 @@ class CompositionTest extends ScopedTest {
     Tensor w = w34(), idx = idx(), xs = data(0.8, 4, 4), ts = data(3.1, 4, 4);
     Fn1 f = x -> vecFn(x, w, idx);
     JvpResult r = jvp(vmap(f), xs, ts);
-    Tensor viaVmap = vmap((Fn2) (x, t) -> jvp(f, x, t).tangent()).apply(xs, ts);
+    Tensor viaVmap = vmap((x, t) -> jvp(f, x, t).tangent()).apply(xs, ts);
     for (int b = 0; b < 4; b++) {
       Tensor ref = fdDir(f, xs.get(b), ts.get(b));
       assertClose(ref, r.tangent().get(b), TOL1, "jvp(vmap) row " + b);
@@ -427,7 +427,7 @@ class CompositionTest extends ScopedTest {
     // d/dx [x * d/dy (x * y)] at x = y = 1: the inner derivative is x, so the answer is 2x = 2.
     Fn1 outerJ = x -> x.mul(jvp(y -> x.mul(y), one, one).tangent());
     assertEquals(2.0, jvp(outerJ, one, one).tangent().item(), 0.0, "nested jvp");
-    Fn1 outerG = x -> x.mul(grad((Fn1) y -> x.mul(y)).apply(one));
+    Fn1 outerG = x -> x.mul(grad(y -> x.mul(y)).apply(one));
     assertEquals(2.0, grad(outerG).apply(one).item(), 0.0, "nested grad");
     // mixed orders
     assertEquals(2.0, grad(outerJ).apply(one).item(), 0.0, "grad over jvp");
@@ -484,14 +484,14 @@ class CompositionTest extends ScopedTest {
     // outputs that do not depend on the inputs
     Tensor c = data(0.5, 3);
     Tensor v = data(0.6, 4);
-    assertClose(Tensor.zeros(DType.FLOAT64, 4), grad((Fn1) u -> c.sum()).apply(v), 0.0, "grad of a constant");
-    assertClose(Tensor.zeros(DType.FLOAT64, 3, 4), jacrev((Fn1) u -> c.exp()).apply(v), 0.0, "jacrev of a constant");
-    assertClose(Tensor.zeros(DType.FLOAT64, 3, 4), jacfwd((Fn1) u -> c.exp()).apply(v), 0.0, "jacfwd of a constant");
-    Tensor r = vmap((Fn1) u -> c.tanh(), VmapOptions.inDims(0).outDims(1)).apply(data(0.7, 5, 2));
+    assertClose(Tensor.zeros(DType.FLOAT64, 4), grad(u -> c.sum()).apply(v), 0.0, "grad of a constant");
+    assertClose(Tensor.zeros(DType.FLOAT64, 3, 4), jacrev(u -> c.exp()).apply(v), 0.0, "jacrev of a constant");
+    assertClose(Tensor.zeros(DType.FLOAT64, 3, 4), jacfwd(u -> c.exp()).apply(v), 0.0, "jacfwd of a constant");
+    Tensor r = vmap(u -> c.tanh(), VmapOptions.inDims(0).outDims(1)).apply(data(0.7, 5, 2));
     assertArrayEquals(new long[] {3, 5}, r.shape());
     for (int b = 0; b < 5; b++) assertClose(c.tanh(), r.select(1, b).contiguous(), 0.0, "vmap of a constant, example " + b);
     // an output that is the (unmapped) input itself
-    Tensor same = vmap((Fn2) (a, bb) -> bb, inDims(0, null)).apply(data(0.8, 4, 2), c);
+    Tensor same = vmap((a, bb) -> bb, inDims(0, null)).apply(data(0.8, 4, 2), c);
     for (int b = 0; b < 4; b++) assertClose(c, same.get(b), 0.0, "unmapped input returned");
   }
 

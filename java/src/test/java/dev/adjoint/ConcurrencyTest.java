@@ -78,12 +78,12 @@ class ConcurrencyTest extends ScopedTest {
         new Task("hessian", () -> hessian(scalar).apply(x)),
         new Task("vmap(jacrev)", () -> vmap(jacrev(vector)).apply(xs)),
         new Task("jvp(grad)", () -> jvp(grad(scalar), x, v).tangent()),
-        new Task("grad(grad)", () -> grad((Fn1) u -> grad(scalar).apply(u).mul(v).sum()).apply(x)),
+        new Task("grad(grad)", () -> grad(u -> grad(scalar).apply(u).mul(v).sum()).apply(x)),
         new Task("per-sample grads", () -> vmap(grad(loss), inDims(null, 0, 0)).apply(params, xs, targets)),
         new Task("jacfwd", () -> jacfwd(vector).apply(x)),
         new Task("vjp(grad)", () -> vjp(grad(scalar), x).applyTensor(v)),
         new Task("vmap(vmap) + jvp(vmap)", () -> List.of(
-            vmap(vmap((Fn1) u -> u.mul(u.sum()).tanh())).apply(xs.reshape(4, 2, 16)),
+            vmap(vmap(u -> u.mul(u.sum()).tanh())).apply(xs.reshape(4, 2, 16)),
             jvp(vmap(vector), xs, xs.sin()).tangent())));
   }
 
@@ -196,7 +196,7 @@ class ConcurrencyTest extends ScopedTest {
           }
           // the other thread's own transforms still work
           Tensor y = Tensor.of(0.25, 0.5);
-          assertArrayEquals(new double[] {Math.cos(0.25), Math.cos(0.5)}, grad((Fn1) u -> u.sin().sum()).apply(y).toDoubleArray(), 0.0);
+          assertArrayEquals(new double[] {Math.cos(0.25), Math.cos(0.5)}, grad(u -> u.sin().sum()).apply(y).toDoubleArray(), 0.0);
         } catch (InterruptedException e) {
           throw new RuntimeException(e);
         } finally {
@@ -235,10 +235,10 @@ class ConcurrencyTest extends ScopedTest {
     Map<String, Function<Tensor, Object>> probes = new LinkedHashMap<>();
     probes.put("an op", t -> t.mul(2.0));
     probes.put("a binary op with a plain tensor", t -> Tensor.of(1.0, 2.0, 3.0).add(t));
-    probes.put("grad", t -> grad((Fn1) u -> u.exp().sum()).apply(t));
-    probes.put("vmap", t -> vmap((Fn1) u -> u.exp()).apply(t.unsqueeze(0)));
-    probes.put("vmap of the tracer itself", t -> vmap((Fn1) u -> u.exp()).apply(t));
-    probes.put("jvp", t -> jvp((Fn1) u -> u.exp(), t, Tensor.onesLike(x)).tangent());
+    probes.put("grad", t -> grad(u -> u.exp().sum()).apply(t));
+    probes.put("vmap", t -> vmap(u -> u.exp()).apply(t.unsqueeze(0)));
+    probes.put("vmap of the tracer itself", t -> vmap(u -> u.exp()).apply(t));
+    probes.put("jvp", t -> jvp(u -> u.exp(), t, Tensor.onesLike(x)).tangent());
 
     // a grad tracer
     Tensor[] g = new Tensor[1];

@@ -62,13 +62,13 @@ class EmptyJacobianTest extends ScopedTest {
     assertEmpty(new long[] {0, 0}, DType.FLOAT64, jacfwd(SIN).apply(e));
     assertEmpty(new long[] {0, 0}, DType.FLOAT64, jacobian(SIN).apply(e));
     assertEmpty(new long[] {0, 0}, DType.FLOAT64, jacrev(SIN.asFnN(), argnums(0).chunkSize(1)).apply(e));
-    assertEmpty(new long[] {0, 0}, DType.FLOAT64, hessian((Fn1) v -> v.sin().sum()).apply(e));
+    assertEmpty(new long[] {0, 0}, DType.FLOAT64, hessian(v -> v.sin().sum()).apply(e));
     assertEmpty(new long[] {0, 0, 0}, DType.FLOAT64, hessian(SIN).apply(e));
     // torch: jacrev(sin)(zeros(2, 0)).shape == (2, 0, 2, 0)
     assertEmpty(new long[] {2, 0, 2, 0}, DType.FLOAT64, jacrev(SIN).apply(zeros64(2, 0)));
     assertEmpty(new long[] {2, 0, 2, 0}, DType.FLOAT64, jacfwd(SIN).apply(zeros64(2, 0)));
     // a scalar output of an empty input
-    assertEmpty(new long[] {0}, DType.FLOAT64, jacrev((Fn1) v -> v.sum().mul(2.0)).apply(e));
+    assertEmpty(new long[] {0}, DType.FLOAT64, jacrev(v -> v.sum().mul(2.0)).apply(e));
     // one empty input among others: the other Jacobian is the real one
     List<Tensor> j = jacrev((FnN) a -> ((Tensor) a[0]).sin().sum().add(((Tensor) a[1]).sum()), argnums(0, 1)).applyTensors(X, e);
     assertArrayEquals(new double[] {Math.cos(1), Math.cos(2), Math.cos(3)}, j.get(0).toDoubleArray(), 1e-15);
@@ -82,9 +82,9 @@ class EmptyJacobianTest extends ScopedTest {
     assertEmpty(new long[] {2, 0, 0}, DType.FLOAT64, vmap(jacfwd(SIN)).apply(zeros64(2, 0)));
     assertEmpty(new long[] {2, 0, 0}, DType.FLOAT64, vmap(jacrev(SIN.asFnN(), argnums(0).chunkSize(1))).applyTensor(zeros64(2, 0)));
     assertEmpty(new long[] {2, 0, 3}, DType.FLOAT64, vmap(jacrev(NONE_OF)).apply(zeros64(2, 3)));
-    assertEmpty(new long[] {2, 0, 0}, DType.FLOAT64, vmap(hessian((Fn1) v -> v.sin().sum())).apply(zeros64(2, 0)));
+    assertEmpty(new long[] {2, 0, 0}, DType.FLOAT64, vmap(hessian(v -> v.sin().sum())).apply(zeros64(2, 0)));
     // an empty Jacobian inside a derivative contributes nothing
-    assertArrayEquals(new double[] {0, 0, 0}, grad((Fn1) v -> jacrev(NONE_OF).apply(v).sum().add(v.sum().mul(0.0))).apply(X).toDoubleArray());
+    assertArrayEquals(new double[] {0, 0, 0}, grad(v -> jacrev(NONE_OF).apply(v).sum().add(v.sum().mul(0.0))).apply(X).toDoubleArray());
   }
 
   @Test
@@ -92,20 +92,20 @@ class EmptyJacobianTest extends ScopedTest {
     Tensor b0 = zeros64(0, 3);
     // torch: vmap(sin)(zeros(0, 3)).shape == (0, 3); vmap(sum) -> (0,); vmap(jacrev(sin)) -> (0, 3, 3)
     assertEmpty(new long[] {0, 3}, DType.FLOAT64, vmap(SIN).apply(b0));
-    assertEmpty(new long[] {0}, DType.FLOAT64, vmap((Fn1) v -> v.sum()).apply(b0));
+    assertEmpty(new long[] {0}, DType.FLOAT64, vmap(v -> v.sum()).apply(b0));
     assertEmpty(new long[] {0, 3, 3}, DType.FLOAT64, vmap(jacrev(SIN)).apply(b0));
     assertEmpty(new long[] {0, 3, 3}, DType.FLOAT64, vmap(jacfwd(SIN)).apply(b0));
-    assertEmpty(new long[] {0, 3, 3}, DType.FLOAT64, vmap(hessian((Fn1) v -> v.sin().sum())).apply(b0));
-    assertEmpty(new long[] {0, 3}, DType.FLOAT64, vmap(grad((Fn1) v -> v.sin().sum())).apply(b0));
+    assertEmpty(new long[] {0, 3, 3}, DType.FLOAT64, vmap(hessian(v -> v.sin().sum())).apply(b0));
+    assertEmpty(new long[] {0, 3}, DType.FLOAT64, vmap(grad(v -> v.sin().sum())).apply(b0));
     assertEmpty(new long[] {3, 0}, DType.FLOAT64, vmap(SIN, VmapOptions.inDims(0).outDims(1)).apply(b0));
     assertEmpty(new long[] {0, 3}, DType.FLOAT64, vmap(SIN, VmapOptions.inDims(0).chunkSize(2)).apply(b0));
-    assertEmpty(new long[] {0, 3}, DType.FLOAT64, vmap((Fn1) v -> X).apply(b0));  // an output that ignores the batch
+    assertEmpty(new long[] {0, 3}, DType.FLOAT64, vmap(v -> X).apply(b0));  // an output that ignores the batch
     assertEmpty(new long[] {0, 2, 3}, DType.FLOAT64, vmap(vmap(SIN)).apply(zeros64(0, 2, 3)));
     assertEmpty(new long[] {2, 0, 3}, DType.FLOAT64, vmap(vmap(SIN)).apply(zeros64(2, 0, 3)));
     assertEmpty(new long[] {0, 3}, DType.FLOAT64,
-        vmap((Fn1) v -> v.add(Tensor.randn(DType.FLOAT64, 3)), VmapOptions.inDims(0).randomness(Randomness.DIFFERENT)).apply(b0));
+        vmap(v -> v.add(Tensor.randn(DType.FLOAT64, 3)), VmapOptions.inDims(0).randomness(Randomness.DIFFERENT)).apply(b0));
     // differentiating through a vmap over nothing
-    assertEmpty(new long[] {0, 3, 0, 3}, DType.FLOAT64, jacrev((Fn1) v -> vmap(SIN).apply(v)).apply(b0));
-    assertEmpty(new long[] {0, 3}, DType.FLOAT64, vjp((Fn1) v -> vmap(SIN).apply(v), b0).applyTensor(b0));
+    assertEmpty(new long[] {0, 3, 0, 3}, DType.FLOAT64, jacrev(v -> vmap(SIN).apply(v)).apply(b0));
+    assertEmpty(new long[] {0, 3}, DType.FLOAT64, vjp(v -> vmap(SIN).apply(v), b0).applyTensor(b0));
   }
 }

@@ -280,7 +280,7 @@ class FunctorchReferenceTest extends ScopedTest {
   void predict_jvp_x() {
     use("predict_jvp_x");
     Tensor w = in("weight"), b = in("bias");
-    JvpResult r = jvp((Fn1) x -> predict(w, b, x), in("x"), in("tangent_x"));
+    JvpResult r = jvp(x -> predict(w, b, x), in("x"), in("tangent_x"));
     check("out", r.output());
     check("jvp_out", r.tangent());
     allChecked();
@@ -486,7 +486,7 @@ class FunctorchReferenceTest extends ScopedTest {
     Fn1 gradX = xx -> grad(COMPOSITE_SUM, 0).apply(xx, w);
     check("hvp_x", vjp(gradX, x).applyTensor(v), "vjp(grad), the stored call");
     check("hvp_x", jvp(gradX, x, v).tangent(), "jvp(grad), failed in functorch 1.13");
-    check("hvp_x", hvp((Fn1) xx -> compositeSum(xx, w), x, v), "Func.hvp");
+    check("hvp_x", hvp(xx -> compositeSum(xx, w), x, v), "Func.hvp");
     allChecked();
   }
 

@@ -104,7 +104,7 @@ class NonFloatingDerivativeTest extends ScopedTest {
     refuses("jacobian", () -> jacobian(f, argnums(1)).apply(X, n), "argument 1", "int64");
     refuses("jacfwd", () -> hessian(f, argnums(1)).apply(X, n), "argument 1", "int64");
     refuses("vjp", () -> vjp(f, X, n), "primal 1", "int64");
-    refuses("vjp", () -> vjp((Fn1) v -> v.to(DType.FLOAT64), n), "primal 0", "int64");
+    refuses("vjp", () -> vjp(v -> v.to(DType.FLOAT64), n), "primal 0", "int64");
     refuses("jvp", () -> jvp(f, List.of(X, n), List.of(X, n)), "primal 1", "int64");
     // inside a pytree argument: its place is named
     Map<String, Tensor> p = new LinkedHashMap<>();
@@ -123,6 +123,6 @@ class NonFloatingDerivativeTest extends ScopedTest {
 
   @Test
   void oneTensorVjpOfAnIntegerOutput() {
-    refuses("vjp", () -> vjp((Fn1) v -> v.to(DType.INT64), X), "output 0", "int64");
+    refuses("vjp", () -> vjp(v -> v.to(DType.INT64), X), "output 0", "int64");
   }
 }

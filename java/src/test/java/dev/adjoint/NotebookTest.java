@@ -36,7 +36,7 @@ class NotebookTest extends ScopedTest {
         + "         0.1705, -0.6683,  0.1851,  0.1630,  0.0634,  0.6547,  0.5908, -0.1308])", jacobian.get(0).toString());
 
     // ft_jacobian, = vmap(vjp_fn)(unit_vectors)
-    Tensor ftJacobian = vmap((Fn1) ct -> v.applyTensor(ct)).apply(unitVectors);
+    Tensor ftJacobian = vmap(ct -> v.applyTensor(ct)).apply(unitVectors);
     assertTrue(ftJacobian.allclose(jacobian));
 
     // jacrev(predict, argnums=2)(weight, bias, x)

@@ -217,18 +217,19 @@ class OpsReferenceTest {
             case "le": return x.get(0).le(x.get(1));
             case "gt": return x.get(0).gt(x.get(1));
             case "ge": return x.get(0).ge(x.get(1));
-            case "addS": return x.get(0).add(scalar(a, "s"));
-            case "subS": return x.get(0).sub(scalar(a, "s"));
-            case "rsub": return x.get(0).rsub(scalar(a, "s"));
-            case "mulS": return x.get(0).mul(scalar(a, "s"));
-            case "divS": return x.get(0).div(scalar(a, "s"));
-            case "powS": return x.get(0).pow(scalar(a, "s"));
-            case "eqS": return x.get(0).eq(scalar(a, "s"));
-            case "neS": return x.get(0).ne(scalar(a, "s"));
-            case "ltS": return x.get(0).lt(scalar(a, "s"));
-            case "leS": return x.get(0).le(scalar(a, "s"));
-            case "gtS": return x.get(0).gt(scalar(a, "s"));
-            case "geS": return x.get(0).ge(scalar(a, "s"));
+            // si= is a Java long scalar (an integer one), s= a double (a floating one)
+            case "addS": return a.containsKey("si") ? x.get(0).add(longScalar(a)) : x.get(0).add(scalar(a, "s"));
+            case "subS": return a.containsKey("si") ? x.get(0).sub(longScalar(a)) : x.get(0).sub(scalar(a, "s"));
+            case "rsub": return a.containsKey("si") ? x.get(0).rsub(longScalar(a)) : x.get(0).rsub(scalar(a, "s"));
+            case "mulS": return a.containsKey("si") ? x.get(0).mul(longScalar(a)) : x.get(0).mul(scalar(a, "s"));
+            case "divS": return a.containsKey("si") ? x.get(0).div(longScalar(a)) : x.get(0).div(scalar(a, "s"));
+            case "powS": return a.containsKey("si") ? x.get(0).pow(longScalar(a)) : x.get(0).pow(scalar(a, "s"));
+            case "eqS": return a.containsKey("si") ? x.get(0).eq(longScalar(a)) : x.get(0).eq(scalar(a, "s"));
+            case "neS": return a.containsKey("si") ? x.get(0).ne(longScalar(a)) : x.get(0).ne(scalar(a, "s"));
+            case "ltS": return a.containsKey("si") ? x.get(0).lt(longScalar(a)) : x.get(0).lt(scalar(a, "s"));
+            case "leS": return a.containsKey("si") ? x.get(0).le(longScalar(a)) : x.get(0).le(scalar(a, "s"));
+            case "gtS": return a.containsKey("si") ? x.get(0).gt(longScalar(a)) : x.get(0).gt(scalar(a, "s"));
+            case "geS": return a.containsKey("si") ? x.get(0).ge(longScalar(a)) : x.get(0).ge(scalar(a, "s"));
             case "where": return Tensor.where(x.get(0), x.get(1), x.get(2));
             case "to": return x.get(0).to(dtypeOf(a.get("dtype")));
             case "sum": case "mean": case "amax": case "logsumexp": return reduce(c.op(), x.get(0), a);
@@ -345,6 +346,10 @@ class OpsReferenceTest {
             }
         }
         return Tensor.of(blocks);
+    }
+
+    private static long longScalar(Map<String, String> a) {
+        return Long.parseLong(a.get("si"));
     }
 
     private static double scalar(Map<String, String> a, String key) {

@@ -51,7 +51,7 @@ class ScopeTest {
       Tensor ct = Tensor.fromArray(new double[] {1, 1}, 2);
       VjpResult single, general;
       try (Scope inner = Scope.open()) {
-        single = inner.keep(Func.vjp((Fn1) u -> u.mul(u), x));
+        single = inner.keep(Func.vjp(u -> u.mul(u), x));
         general = inner.keep(Func.vjp((FnN) a -> ((Tensor) a[0]).mul((Tensor) a[0]), x));
       }
       assertArrayEquals(new double[] {2, 4}, single.applyTensor(ct).toDoubleArray(), 0.0);

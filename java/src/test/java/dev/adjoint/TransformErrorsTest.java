@@ -84,11 +84,11 @@ class TransformErrorsTest extends ScopedTest {
   @Test
   void gradOfANonScalarOutput() {
     Tensor x = arange64(3);
-    fails(ShapeMismatchException.class, "grad", () -> grad((Fn1) v -> v.sin()).apply(x), "scalar", "tensor [3]");
+    fails(ShapeMismatchException.class, "grad", () -> grad(v -> v.sin()).apply(x), "scalar", "tensor [3]");
     fails(ShapeMismatchException.class, "grad", () -> grad((FnN) a -> List.of(((Tensor) a[0]).sum(), ((Tensor) a[0]).sum())).apply(x),
         "scalar", "list of 2");
     // inside vmap the per-example shape is reported
-    fails(ShapeMismatchException.class, "grad", () -> vmap(grad((Fn1) v -> v.mul(2.0))).apply(arange64(4, 3)), "tensor [3]");
+    fails(ShapeMismatchException.class, "grad", () -> vmap(grad(v -> v.mul(2.0))).apply(arange64(4, 3)), "tensor [3]");
     fails(ShapeMismatchException.class, "gradAndValue", () -> gradAndValue((FnN) a -> a[0], argnums(0)).apply(x), "tensor [3]");
     // hasAux without a pair
     fails(AdjointArgumentException.class, "grad", () -> grad((FnN) a -> ((Tensor) a[0]).sum(), argnums(0).withAux()).apply(x),
@@ -101,7 +101,7 @@ class TransformErrorsTest extends ScopedTest {
     FnN f = args -> ((Tensor) args[0]).mul((Tensor) args[1]).mul((Tensor) args[2]).sum();
     fails(InvalidIndexException.class, "grad", () -> grad(f, argnums(0, 3)).apply(a, b, c), "argnum 3", "3 argument(s)");
     fails(InvalidIndexException.class, "grad", () -> grad(f, argnums(-4)).apply(a, b, c), "argnum -4", "3 argument(s)");
-    fails(InvalidIndexException.class, "grad", () -> grad((Fn2) (x, y) -> x.mul(y).sum(), 2).apply(a, b), "argnum 2", "2 argument(s)");
+    fails(InvalidIndexException.class, "grad", () -> grad((x, y) -> x.mul(y).sum(), 2).apply(a, b), "argnum 2", "2 argument(s)");
     fails(InvalidIndexException.class, "jacrev", () -> jacrev(f, argnums(5)).apply(a, b, c), "argnum 5");
     fails(InvalidIndexException.class, "jacfwd", () -> jacfwd(f, argnums(5)).apply(a, b, c), "argnum 5");
     fails(InvalidIndexException.class, "jacobian", () -> jacobian(f, argnums(5)).apply(a, b, c), "argnum 5");
@@ -136,7 +136,7 @@ class TransformErrorsTest extends ScopedTest {
     fails(AdjointArgumentException.class, "vmap", () -> vmap(add, inDims(0, 0, 0)).apply(x, y), "inDims has 3 entries", "2 argument(s)");
     fails(InvalidIndexException.class, "vmap", () -> vmap(add, inDims(0, 2)).apply(x, y), "inDims 2", "argument 1", "[3, 4]");
     fails(InvalidIndexException.class, "vmap", () -> vmap(add, inDims(-3, 0)).apply(x, y), "inDims -3", "argument 0", "[3, 4]");
-    fails(InvalidIndexException.class, "vmap", () -> vmap((Fn1) v -> v.mul(2.0)).apply(Tensor.scalar(1.0, DType.FLOAT64)),
+    fails(InvalidIndexException.class, "vmap", () -> vmap(v -> v.mul(2.0)).apply(Tensor.scalar(1.0, DType.FLOAT64)),
         "argument 0", "[]");
 
     Map<String, Tensor> p = new LinkedHashMap<>();
@@ -174,22 +174,22 @@ class TransformErrorsTest extends ScopedTest {
     fails(ShapeMismatchException.class, "vmap", () -> vmap(f).apply(List.of(x, y)), "mapped sizes differ", "size 3", "size 4");
     fails(AdjointArgumentException.class, "vmap", () -> vmap(add, inDims(null, null)).apply(x, y), "no argument is mapped");
     fails(AdjointArgumentException.class, "vmap", () -> vmap(f, inDims(0)).apply(List.of()), "no argument is mapped");
-    fails(AdjointArgumentException.class, "vmap", () -> vmap((Fn1) v -> v, VmapOptions.inDims(0).outDims(null)).apply(x), "outDims");
-    fails(InvalidIndexException.class, "vmap", () -> vmap((Fn1) v -> v.sum(), VmapOptions.inDims(0).outDims(1)).apply(x), "dim 1");
+    fails(AdjointArgumentException.class, "vmap", () -> vmap(v -> v, VmapOptions.inDims(0).outDims(null)).apply(x), "outDims");
+    fails(InvalidIndexException.class, "vmap", () -> vmap(v -> v.sum(), VmapOptions.inDims(0).outDims(1)).apply(x), "dim 1");
   }
 
   @Test
   void randomnessErrorInsideVmap() {
     Tensor x = arange64(4, 3);
-    fails(IllegalStateException.class, "randn", () -> vmap((Fn1) v -> v.add(Tensor.randn(DType.FLOAT64, 3))).apply(x), "vmap",
+    fails(IllegalStateException.class, "randn", () -> vmap(v -> v.add(Tensor.randn(DType.FLOAT64, 3))).apply(x), "vmap",
         "randomness");
-    fails(IllegalStateException.class, "rand", () -> vmap((Fn1) v -> v.add(Tensor.rand(DType.FLOAT64, 3))).apply(x), "vmap",
+    fails(IllegalStateException.class, "rand", () -> vmap(v -> v.add(Tensor.rand(DType.FLOAT64, 3))).apply(x), "vmap",
         "randomness");
     // also through jacfwd (a vmap of jvp) and under an outer vmap with randomness=same
-    fails(IllegalStateException.class, "randn", () -> jacfwd((Fn1) v -> v.mul(Tensor.randn(DType.FLOAT64, 3))).apply(x.get(0)),
+    fails(IllegalStateException.class, "randn", () -> jacfwd(v -> v.mul(Tensor.randn(DType.FLOAT64, 3))).apply(x.get(0)),
         "randomness");
     fails(IllegalStateException.class, "randn",
-        () -> vmap(vmap((Fn1) v -> v.add(Tensor.randn(DType.FLOAT64, 3))), VmapOptions.inDims(0).randomness(Randomness.SAME))
+        () -> vmap(vmap(v -> v.add(Tensor.randn(DType.FLOAT64, 3))), VmapOptions.inDims(0).randomness(Randomness.SAME))
             .apply(x.unsqueeze(0)), "randomness");
   }
 
@@ -263,7 +263,7 @@ class TransformErrorsTest extends ScopedTest {
   void pullbackWithAWrongCotangent() {
     Tensor x = arange64(3);
     Tensor w = arange64(2, 3);
-    VjpResult v = vjp((Fn1) u -> w.matmul(u).tanh(), x);  // output [2]
+    VjpResult v = vjp(u -> w.matmul(u).tanh(), x);  // output [2]
     fails(ShapeMismatchException.class, "vjp", () -> v.applyTensor(arange64(3)), "cotangent 0 has shape [3]", "output has shape [2]");
     fails(ShapeMismatchException.class, "vjp", () -> v.applyTensor(Tensor.scalar(1.0, DType.FLOAT64)), "shape []", "[2]");
     fails(DTypeMismatchException.class, "vjp", () -> v.applyTensor(Tensor.zeros(DType.FLOAT32, 2)), "float32", "float64");
@@ -281,14 +281,14 @@ class TransformErrorsTest extends ScopedTest {
         , "cotangent", "list of 1", "list of 2");
 
     // an output that does not depend on the input still checks its cotangent
-    VjpResult v3 = vjp((Fn1) u -> w.sum(1), x);
+    VjpResult v3 = vjp(u -> w.sum(1), x);
     fails(ShapeMismatchException.class, "vjp", () -> v3.applyTensor(arange64(5)), "[5]", "[2]");
 
-    // the one-tensor vjp (its own fast path): nulls named, the identity's pullback is the cotangent
-    fails(AdjointArgumentException.class, "vjp", () -> vjp((Fn1) u -> null, x), "returned null");
-    fails(AdjointArgumentException.class, "vjp", () -> vjp((Fn1) u -> u.sin(), (Tensor) null), "input is null");
+    // the one-tensor vjp: nulls named, the identity's pullback is the cotangent
+    fails(AdjointArgumentException.class, "vjp", () -> vjp(u -> null, x), "returned null");
+    fails(AdjointArgumentException.class, "vjp", () -> vjp(u -> u.sin(), (Tensor) null), "primal 0 is null");
     fails(AdjointArgumentException.class, "vjp", () -> v.applyTensor(null), "cotangent");
-    VjpResult id = vjp((Fn1) u -> u, x);
+    VjpResult id = vjp(u -> u, x);
     Tensor c = Tensor.fromArray(new double[] {4, 5, 6}, 3);
     assertArrayEquals(new double[] {4, 5, 6}, id.applyTensor(c).toDoubleArray(), 0.0);
     assertArrayEquals(new double[] {4, 5, 6}, ((Tensor) ((List<?>) id.pullback().apply(c)).get(0)).toDoubleArray(), 0.0);
@@ -326,15 +326,15 @@ class TransformErrorsTest extends ScopedTest {
     fails(IllegalStateException.class, "add", () -> escaped.add(x), "input 0 [3]", "escaped", "grad");
     fails(IllegalStateException.class, "mul", () -> x.mul(escaped), "input 1 [3]", "escaped");
     // passed to another transform
-    fails(IllegalStateException.class, "grad", () -> grad((Fn1) v -> v.sum()).apply(escaped), "escaped", "[3]");
-    fails(IllegalStateException.class, "vmap", () -> vmap((Fn1) v -> v.mul(2.0)).apply(escaped), "escaped", "[3]");
-    fails(IllegalStateException.class, "jvp", () -> jvp((Fn1) v -> v.exp(), escaped, x), "escaped", "[3]");
-    fails(IllegalStateException.class, "grad", () -> vjp((Fn1) v -> v.exp(), escaped), "escaped", "[3]");  // vjp is a grad level
+    fails(IllegalStateException.class, "grad", () -> grad(v -> v.sum()).apply(escaped), "escaped", "[3]");
+    fails(IllegalStateException.class, "vmap", () -> vmap(v -> v.mul(2.0)).apply(escaped), "escaped", "[3]");
+    fails(IllegalStateException.class, "jvp", () -> jvp(v -> v.exp(), escaped, x), "escaped", "[3]");
+    fails(IllegalStateException.class, "grad", () -> vjp(v -> v.exp(), escaped), "escaped", "[3]");  // vjp is a grad level
     // identity functions must not pass it through either
-    fails(IllegalStateException.class, "vmap", () -> vmap((Fn1) v -> v).apply(escaped), "escaped");
+    fails(IllegalStateException.class, "vmap", () -> vmap(v -> v).apply(escaped), "escaped");
 
     // from vmap: escaped batched tracer
-    vmap((Fn1) v -> {
+    vmap(v -> {
       box[0] = v.mul(2.0).keep();
       return v;
     }).apply(arange64(2, 3));
@@ -343,7 +343,7 @@ class TransformErrorsTest extends ScopedTest {
     fails(IllegalStateException.class, "copy_to_host", escapedBatch::toDoubleArray, "escaped", "vmap");
 
     // without keep() the transform's scope released it: a clear "closed" error
-    grad((Fn1) v -> {
+    grad(v -> {
       box[0] = v.sin();
       return v.sum();
     }).apply(x);
@@ -359,7 +359,7 @@ class TransformErrorsTest extends ScopedTest {
   void readingValuesOfAVmapTracerInsideVmap() {
     Tensor xs = arange64(4, 3);
     List<String> seen = new ArrayList<>();
-    Tensor r = vmap((Fn1) v -> {
+    Tensor r = vmap(v -> {
       throwsWith(IllegalStateException.class, "copy_to_host", v::toFloatArray, "cannot read the values", "vmap");
       throwsWith(IllegalStateException.class, "copy_to_host", v::toDoubleArray, "vmap");
       throwsWith(IllegalStateException.class, "copy_to_host", v::toLongArray, "vmap");
@@ -378,7 +378,7 @@ class TransformErrorsTest extends ScopedTest {
     assertTrue(seen.get(1).contains("vmap") && seen.get(1).contains("[]"), seen.get(1));
     // jvp / grad tracers print their primal values
     String[] s = new String[1];
-    grad((Fn1) v -> {
+    grad(v -> {
       s[0] = v.toString();
       return v.sum();
     }).apply(Tensor.of(1.5, 2.5));
@@ -405,7 +405,7 @@ class TransformErrorsTest extends ScopedTest {
         () -> jacrev(vmap(thrower).asFnN(), argnums(0).chunkSize(2)).apply(xs),
         () -> vmap(thrower, VmapOptions.inDims(0).chunkSize(1)).apply(xs),
         () -> jacobian(thrower).apply(x),
-        () -> grad((Fn1) v -> v.mul(jvp(thrower, v, v).tangent()).sum()).apply(x));
+        () -> grad(v -> v.mul(jvp(thrower, v, v).tangent()).sum()).apply(x));
     for (Executable c : cases) {
       RuntimeException e = assertThrows(RuntimeException.class, c);
       assertSame(boom, e);
@@ -413,10 +413,10 @@ class TransformErrorsTest extends ScopedTest {
       assertTransformsStillWork();
     }
     // an exception thrown by the native core deep inside, and one thrown inside a pullback under vmap
-    fails(ShapeMismatchException.class, "add", () -> vmap(grad(jacfwd((Fn1) v -> v.add(arange64(2)).sum()))).apply(xs), "[2]", "3 vs 2");
-    VjpResult v = vjp((Fn1) u -> u.sin(), x);
-    fails(ShapeMismatchException.class, "vjp", () -> vmap((Fn1) ct -> v.applyTensor(ct)).apply(arange64(5, 2)), "[2]", "[3]");
+    fails(ShapeMismatchException.class, "add", () -> vmap(grad(jacfwd(v -> v.add(arange64(2)).sum()))).apply(xs), "[2]", "3 vs 2");
+    VjpResult v = vjp(u -> u.sin(), x);
+    fails(ShapeMismatchException.class, "vjp", () -> vmap(ct -> v.applyTensor(ct)).apply(arange64(5, 2)), "[2]", "[3]");
     // and an error escaping from a pullback called inside grad
-    fails(ShapeMismatchException.class, "vjp", () -> grad((Fn1) u -> v.applyTensor(u.slice(0, 0, 2)).sum()).apply(x), "[2]", "[3]");
+    fails(ShapeMismatchException.class, "vjp", () -> grad(u -> v.applyTensor(u.slice(0, 0, 2)).sum()).apply(x), "[2]", "[3]");
   }
 }

@@ -44,7 +44,7 @@ class TransformLevelPairingTest extends ScopedTest {
     m.put("hvp", f -> () -> hvp(f, x, v));
     m.put("vhp", f -> () -> vhp(f, x, v));
     m.put("vmap(grad)", f -> () -> vmap(grad(f)).apply(xs));
-    m.put("grad(grad)", f -> () -> grad((Fn1) u -> grad(f).apply(u).sum()).apply(x));
+    m.put("grad(grad)", f -> () -> grad(u -> grad(f).apply(u).sum()).apply(x));
     return m;
   }
 
@@ -87,7 +87,7 @@ class TransformLevelPairingTest extends ScopedTest {
           ((Tensor) a[0]).close();
           throw boom;
         }, x));
-        assertThrows(RuntimeException.class, () -> grad((Fn1) u -> {
+        assertThrows(RuntimeException.class, () -> grad(u -> {
           u.close();
           throw boom;
         }).apply(x));
@@ -138,7 +138,7 @@ class TransformLevelPairingTest extends ScopedTest {
   /** A tracer of a grad that has already returned. */
   private static Tensor escapedTracer() {
     Tensor[] box = new Tensor[1];
-    grad((Fn1) u -> {
+    grad(u -> {
       box[0] = u.sin().sum().keep();  // kept past the grad's end
       return u.sum();
     }).apply(Tensor.of(0.5, -1.0, 2.0));
@@ -159,7 +159,7 @@ class TransformLevelPairingTest extends ScopedTest {
       assertEquals(0, NativeCore.adj_level_depth(), label);
     });
     try {
-      vjp((Fn1) u -> escaped, Tensor.of(1.0));  // the one-tensor vjp
+      vjp(u -> escaped, Tensor.of(1.0));  // the one-tensor vjp
     } catch (IllegalStateException e) {
       assertTrue(e.getMessage().contains("escaped"), e.getMessage());
     }
@@ -173,7 +173,7 @@ class TransformLevelPairingTest extends ScopedTest {
       IllegalStateException e = assertThrows(IllegalStateException.class, t.apply(u -> escaped), label);
       assertTrue(e.getMessage().contains("escaped"), () -> label + ": " + e.getMessage());
     });
-    IllegalStateException e = assertThrows(IllegalStateException.class, () -> vjp((Fn1) u -> escaped, Tensor.of(1.0)));
+    IllegalStateException e = assertThrows(IllegalStateException.class, () -> vjp(u -> escaped, Tensor.of(1.0)));
     assertTrue(e.getMessage().contains("escaped"), e.getMessage());
   }
 
@@ -231,10 +231,10 @@ class TransformLevelPairingTest extends ScopedTest {
   void vjpOfOneTensorEndsItsLevelWhenItsInputIsOpen() {
     Tensor x = Tensor.of(0.5, -1.0, 2.0);
     RuntimeException boom = new RuntimeException("boom");
-    userExceptionWins("vjp", () -> vjp((Fn1) u -> {
+    userExceptionWins("vjp", () -> vjp(u -> {
       throw boom;
     }, x), boom);
-    for (int i = 0; i < 2000; i++) assertThrows(RuntimeException.class, () -> vjp((Fn1) u -> {
+    for (int i = 0; i < 2000; i++) assertThrows(RuntimeException.class, () -> vjp(u -> {
       throw boom;
     }, x));
     assertEquals(0, NativeCore.adj_level_depth());
@@ -245,12 +245,12 @@ class TransformLevelPairingTest extends ScopedTest {
     onOwnThread(() -> {
       Tensor x = Tensor.of(0.5, -1.0, 2.0);
       RuntimeException boom = new RuntimeException("boom");
-      Throwable e = assertThrows(Throwable.class, () -> vjp((Fn1) u -> {
+      Throwable e = assertThrows(Throwable.class, () -> vjp(u -> {
         u.close();
         throw boom;
       }, x));
       assertSame(boom, e);
-      IllegalStateException e2 = assertThrowsExactly(IllegalStateException.class, () -> vjp((Fn1) u -> {
+      IllegalStateException e2 = assertThrowsExactly(IllegalStateException.class, () -> vjp(u -> {
         Tensor y = u.sin();
         u.close();
         return y;
@@ -265,13 +265,13 @@ class TransformLevelPairingTest extends ScopedTest {
       Tensor x = Tensor.of(0.5, -1.0, 2.0);
       RuntimeException boom = new RuntimeException("boom");
       for (int i = 0; i < 100; i++) {
-        Throwable e = assertThrows(Throwable.class, () -> vjp((Fn1) u -> {
+        Throwable e = assertThrows(Throwable.class, () -> vjp(u -> {
           u.close();
           throw boom;
         }, x));
         assertSame(boom, e);
       }
-      AdjointArgumentException e = assertThrowsExactly(AdjointArgumentException.class, () -> vjp((Fn1) u -> {
+      AdjointArgumentException e = assertThrowsExactly(AdjointArgumentException.class, () -> vjp(u -> {
         u.close();
         return u;
       }, x));

@@ -102,12 +102,12 @@ class TransformMemoryTest {
       // a Jacobian of an N-element function has N^2 entries: N = 2^19 float64 is 2 TiB (the core
       // keeps the basis rows one-hot, so which intermediate fails first is up to it)
       Tensor wide = Tensor.zeros(DType.FLOAT64, 1).expand(1L << 19);
-      messages.add(oom("", () -> jacrev((Fn1) Tensor::sin).apply(wide), "bytes"));
-      messages.add(oom("", () -> jacfwd((Fn1) Tensor::sin).apply(wide), "bytes"));
-      messages.add(oom("", () -> hessian((Fn1) u -> u.sin().sum()).apply(wide), "bytes"));
+      messages.add(oom("", () -> jacrev(Tensor::sin).apply(wide), "bytes"));
+      messages.add(oom("", () -> jacfwd(Tensor::sin).apply(wide), "bytes"));
+      messages.add(oom("", () -> hessian(u -> u.sin().sum()).apply(wide), "bytes"));
       // vmap: 2^20 examples of 2^20 elements each, exp of the whole batch is 8 TiB
       Tensor xs = Tensor.zeros(DType.FLOAT64, 1, 1).expand(1L << 20, 1L << 20);
-      messages.add(oom("exp: ", () -> vmap((Fn1) u -> u.exp().sum()).apply(xs), "8796093022208 bytes"));
+      messages.add(oom("exp: ", () -> vmap(u -> u.exp().sum()).apply(xs), "8796093022208 bytes"));
       // vmap of grad: the per-example backward of the outer product
       Tensor rows = Tensor.ones(DType.FLOAT64, 1, 1).expand(4, 1L << 18);
       messages.add(oom("mul: ", () -> vmap(grad(outer)).apply(rows), "bytes"));
@@ -117,7 +117,7 @@ class TransformMemoryTest {
     assertNull(Scope.current());
     try (Scope s = Scope.open()) {
       Tensor x = Tensor.of(0.5, 1.0);
-      assertArrayEquals(new double[] {Math.cos(0.5), Math.cos(1.0)}, grad((Fn1) u -> u.sin().sum()).apply(x).toDoubleArray(), 0.0);
+      assertArrayEquals(new double[] {Math.cos(0.5), Math.cos(1.0)}, grad(u -> u.sin().sum()).apply(x).toDoubleArray(), 0.0);
     }
     System.out.printf("TransformMemoryTest: physical memory %d bytes; NativeOutOfMemoryException for:%n  %s%n", physicalBytes(),
         String.join("\n  ", messages));
@@ -198,12 +198,12 @@ class TransformMemoryTest {
   /** The transform calls of the mix, one per entry; entry 0 is the expensive jacrev. */
   private static final class Workload {
     final Tensor w, b, x, small, smallT, smallRows;
-    final Fn3 jac = jacrev((Fn3) TransformMemoryTest::predict, 2);
-    final Fn1 gradSinSum = grad((Fn1) u -> u.sin().sum());
-    final Fn1 vmapTanh = vmap((Fn1) u -> u.mul(u).tanh());
-    final Fn1 jacfwdExp = jacfwd((Fn1) Tensor::exp);
+    final Fn3 jac = jacrev(TransformMemoryTest::predict, 2);
+    final Fn1 gradSinSum = grad(u -> u.sin().sum());
+    final Fn1 vmapTanh = vmap(u -> u.mul(u).tanh());
+    final Fn1 jacfwdExp = jacfwd(Tensor::exp);
     final Fn1 sinFn = Tensor::sin;
-    final Fn1 hessianSinSum = hessian((Fn1) u -> u.sin().sum());
+    final Fn1 hessianSinSum = hessian(u -> u.sin().sum());
 
     Workload() {
       Adjoint.manualSeed(0);

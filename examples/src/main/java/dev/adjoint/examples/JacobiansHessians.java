@@ -78,7 +78,7 @@ public final class JacobiansHessians {
     // Instead of the loop, vmap the pullback over all unit vectors at once:
     // _, vjp_fn = vjp(partial(predict, weight, bias), x); ft_jacobian, = vmap(vjp_fn)(unit_vectors)
     VjpResult vjpFn = vjp(xx -> predict(weight, bias, xx), x);
-    Tensor ftJacobian = vmap((Fn1) vjpFn::applyTensor).apply(unitVectors);
+    Tensor ftJacobian = vmap(vjpFn::applyTensor).apply(unitVectors);
     check(ftJacobian.allclose(jacobian), "vmap(vjp_fn)(unit_vectors) == compute_jac(xp)");
 
     // jacrev is the vmap-of-vjp composition; argnums=2 differentiates with respect to x.

@@ -9,7 +9,18 @@ import dev.adjoint.ShapeMismatchException;
 /** Turns the native core's last error (kind + message, per thread) into a typed Java exception. */
 public final class Errors {
   // NOTE: kinds mirror ADJ_ERR_* in native/include/adjoint/adjoint.h.
-  static final int ARGUMENT = 1, SHAPE = 2, DTYPE = 3, INDEX = 4, STATE = 5, OOM = 6, UNSUPPORTED = 7;
+  static final int ARGUMENT = 1, SHAPE = 2, DTYPE = 3, INDEX = 4, STATE = 5, OOM = 6, UNSUPPORTED = 7, CALLBACK = 9;
+
+  // NOTE: a custom rule's function that threw inside a callback from the core (CustomRules) leaves
+  // its exception here while the core unwinds (ADJ_ERR_CALLBACK); the native call's caller gets
+  // it back from last(), unchanged. Per thread; at most one is in flight, as the core stops at the
+  // first failure.
+  private static final ThreadLocal<Throwable> CALLBACK_FAILURE = new ThreadLocal<>();
+
+  /** Keeps {@code t}, thrown by a function the core called back, for the caller of the native call. */
+  public static void setCallbackFailure(Throwable t) {
+    CALLBACK_FAILURE.set(t);
+  }
 
   private Errors() {}
 
@@ -39,7 +50,25 @@ public final class Errors {
       case STATE: return new IllegalStateException(msg);
       case OOM: return new NativeOutOfMemoryException(msg);
       case UNSUPPORTED: return new UnsupportedOperationException(msg);
+      case CALLBACK: return callbackFailure(msg);
       default: return new IllegalStateException("adjoint internal error: " + msg);
     }
+  }
+
+  /**
+   * The exception a callback kept: a RuntimeException is returned as it is; an Error or a checked
+   * exception (thrown sneakily) is thrown from here as it is, since it is no RuntimeException.
+   */
+  private static RuntimeException callbackFailure(String msg) {
+    Throwable t = CALLBACK_FAILURE.get();
+    CALLBACK_FAILURE.remove();
+    if (t == null) return new IllegalStateException("adjoint: " + msg);
+    if (t instanceof RuntimeException r) return r;
+    throw Errors.<RuntimeException>sneaky(t);
+  }
+
+  @SuppressWarnings("unchecked")
+  private static <T extends Throwable> T sneaky(Throwable t) throws T {
+    throw (T) t;
   }
 }

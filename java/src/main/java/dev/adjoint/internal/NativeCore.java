@@ -1,5 +1,7 @@
 package dev.adjoint.internal;
 
+import org.bytedeco.javacpp.FunctionPointer;
+import org.bytedeco.javacpp.IntPointer;
 import org.bytedeco.javacpp.Loader;
 import org.bytedeco.javacpp.Pointer;
 import org.bytedeco.javacpp.annotation.Cast;
@@ -24,7 +26,12 @@ import org.bytedeco.openblas.presets.openblas_nolapack;
     value = @Platform(include = "adjoint/adjoint.h", link = "adjoint_core"))
 public final class NativeCore {
   static {
-    Loader.load();
+    try {
+      Loader.load();
+    } catch (UnsatisfiedLinkError e) {
+      throw NativeLibrary.notLoaded(e);  // names the classifier jar to add
+    }
+    NativeMemory.install();
   }
 
   private NativeCore() {}
@@ -40,6 +47,36 @@ public final class NativeCore {
   public static native String adj_primitive_name(int i);
   public static native void adj_memory_stats(@Cast("int64_t*") long[] out);
   public static native void adj_empty_cache();
+  public static native int adj_set_default_dtype(int dtype);
+  public static native int adj_default_dtype();
+
+  // --- the memory limit, GC hints, out-of-memory handler (NativeMemory) ---
+  public static native long adj_memory_limit();
+  public static native String adj_memory_limit_source();
+  public static native long adj_gc_hint_threshold();
+  public static native long adj_gc_hint_pressure();
+  public static native long adj_gc_hint_footprint();
+  public static native @Cast("int32_t*") IntPointer adj_gc_hint_flag();
+  public static native void adj_gc_hint_taken();
+  public static native void adj_set_oom_handler(OomHandler handler);
+
+  /** The core's out-of-memory handler ({@code adj_oom_handler}): a call from native code into Java. */
+  public static class OomHandler extends FunctionPointer {
+    static {
+      Loader.load();
+    }
+
+    protected OomHandler() {
+      allocate();
+    }
+
+    private native void allocate();
+
+    /** Runs on the allocating thread, inside its native call; must not throw. */
+    public int call(@Cast("int64_t") long nbytes) {
+      return NativeMemory.onAllocationFailure(nbytes);
+    }
+  }
 
   // --- lifecycle and metadata ---
   public static native void adj_release(long t);
@@ -76,6 +113,7 @@ public final class NativeCore {
   public static native void adj_generator_free(long g);
   public static native int adj_generator_manual_seed(long g, @Cast("uint64_t") long seed);
   public static native @Cast("uint64_t") long adj_generator_initial_seed(long g);
+  public static native int adj_generator_copy_state(long dst, long src);
   public static native long adj_randn(long g, @Cast("const int64_t*") long[] shape, int ndim, int dtype);
   public static native long adj_rand(long g, @Cast("const int64_t*") long[] shape, int ndim, int dtype);
 
@@ -97,9 +135,12 @@ public final class NativeCore {
   public static native long adj_div(long a, long b);
   public static native long adj_pow(long a, long b);
   public static native long adj_scalar_op(int op, long a, double s, int reverse);
+  public static native long adj_scalar_op_long(int op, long a, @Cast("int64_t") long s, int reverse);
   public static native long adj_compare(int cmp, long a, long b);
   public static native long adj_compare_scalar(int cmp, long a, double s);
+  public static native long adj_compare_scalar_long(int cmp, long a, @Cast("int64_t") long s);
   public static native long adj_where(long cond, long a, long b);
+  public static native int adj_check_class_targets(long target, @Cast("int64_t") long classes, String op);
   public static native long adj_to(long x, int dtype);
 
   // --- reductions ---
@@ -126,6 +167,7 @@ public final class NativeCore {
   public static native long adj_squeeze(long x, @Cast("const int64_t*") long[] dims, int ndims);
   public static native long adj_unsqueeze(long x, long dim);
   public static native long adj_contiguous(long x);
+  public static native long adj_detach(long x);
   public static native long adj_index_select(long x, long dim, long index);
   public static native long adj_cat(@Cast("const adj_t*") long[] xs, int n, long dim);
   public static native long adj_stack(@Cast("const adj_t*") long[] xs, int n, long dim);
@@ -149,9 +191,53 @@ public final class NativeCore {
   public static native int adj_grad_backward_ex(long level, @Cast("const adj_t*") long[] outs, @Cast("const adj_t*") long[] cots, int nout,
       @Cast("const adj_t*") long[] ins, int nin, @Cast("adj_t*") long[] gradsOut, int flags);
   public static final int ADJ_BACKWARD_END = 1, ADJ_BACKWARD_RELEASE = 2;
+  /** adj_is_tracer's states (low two bits; the level kind is above them). */
+  public static final int ADJ_TRACER_LIVE = 1, ADJ_TRACER_ESCAPED = 2, ADJ_TRACER_OTHER_THREAD = 3;
   public static native long adj_grad_backward1(long level, long out, long cot, long in, int flags);
   public static native long adj_vjp_begin(long x);
   public static native long adj_vjp_close(long tracedX, long y);
   public static native int adj_vjp_abort();
+  public static native long adj_vjp_level(long tracedX);
   public static native long adj_jacrev_backward1(long level, long out, long in, long chunk);
+
+  // --- custom derivative rules and linearize (dev.adjoint.CustomRules, dev.adjoint.Linearize) ---
+  public static final int ADJ_CUSTOM_VJP = 0, ADJ_CUSTOM_JVP = 1, ADJ_CUSTOM_JVP_RUNS_F = 1;
+
+  /** What the core calls back for the pieces of a custom function (see adj_custom_set_callback). */
+  public interface CustomHandler {
+    int call(long site, int what, long state, long ctx);
+  }
+
+  /**
+   * The native function pointer the core calls back through: JavaCPP makes a thunk that calls
+   * {@link #call} on this object. NOTE: one instance for the process, held by its user for good
+   * (the core keeps its address); the work is done by {@link #handler}.
+   */
+  public static class CustomCallback extends FunctionPointer {
+    static {
+      Loader.load();
+    }
+
+    public static volatile CustomHandler handler;
+
+    public CustomCallback() {
+      allocate();
+    }
+
+    private native void allocate();
+
+    public int call(@Cast("int64_t") long site, int what, @Cast("int64_t") long state, @Cast("int64_t") long ctx) {
+      CustomHandler h = handler;
+      return h == null ? -1 : h.call(site, what, state, ctx);
+    }
+  }
+
+  public static native void adj_custom_set_callback(@Cast("adj_custom_callback") CustomCallback cb);
+  public static native long adj_custom_call(int kind, int flags, @Cast("int64_t") long site, @Cast("const adj_t*") long[] in, int nin);
+  public static native int adj_custom_nargs(@Cast("int64_t") long ctx);
+  public static native long adj_custom_arg(@Cast("int64_t") long ctx, int i);
+  public static native int adj_custom_push(@Cast("int64_t") long ctx, long t);
+  public static native int adj_custom_set_state(@Cast("int64_t") long ctx, @Cast("int64_t") long state);
+  @CriticalRegion public static native int adj_custom_released(@Cast("int64_t*") long[] ids, int capacity);
+  public static native long adj_replay1(long leaf, long out, long value);
 }
