@@ -19,6 +19,10 @@
 //   - dlopen, dlsym, dlerror, dlclose, dladdr (GLIBC_2.34, when libdl moved into libc; the JavaCPP
 //     glue calls them): the library also lists libdl.so.2 as NEEDED, where glibc < 2.34 defines
 //     them (the dynamic loader matches a symbol by version name, not by file).
+//   - pthread_key_create, pthread_getspecific, pthread_setspecific, pthread_mutex_trylock
+//     (GLIBC_2.34, when libpthread moved into libc; the glue's callbacks and std::mutex::try_lock
+//     call them): likewise, with libpthread.so.0 NEEDED. (pthread_once is glibc_shims.cpp's: it
+//     defines that name, which a directive here would turn into a versioned definition.)
 // Symbols that the static libstdc++ and libgcc pull in are bound in glibc_shims.cpp instead (their
 // objects are compiled already, so a directive here cannot reach them).
 // Every other glibc symbol we use has had its version since 2.17 or earlier; a new one that does
@@ -46,6 +50,10 @@ ADJOINT_GLIBC_OLD_VERSION(dlsym)
 ADJOINT_GLIBC_OLD_VERSION(dlerror)
 ADJOINT_GLIBC_OLD_VERSION(dlclose)
 ADJOINT_GLIBC_OLD_VERSION(dladdr)
+ADJOINT_GLIBC_OLD_VERSION(pthread_key_create)
+ADJOINT_GLIBC_OLD_VERSION(pthread_getspecific)
+ADJOINT_GLIBC_OLD_VERSION(pthread_setspecific)
+ADJOINT_GLIBC_OLD_VERSION(pthread_mutex_trylock)
 #define ADJOINT_GLIBC_FINITE_VERSION(name) __asm__(".symver " #name ",__" #name "_finite@" ADJOINT_GLIBC_FINITE);
 ADJOINT_GLIBC_FINITE_VERSION(expf)
 ADJOINT_GLIBC_FINITE_VERSION(logf)

@@ -16,6 +16,9 @@
 //   _dl_find_object (2.35)          libgcc's unwinder: finds the unwind tables of a code address
 //                                   on every frame of a throw. glibc's when it has one, else the
 //                                   same answer from dl_iterate_phdr.
+//   fstat64 (2.33: stat became real functions; before, __fxstat64 with a version number)
+//                                   std::basic_filebuf (std::ifstream of the memory limit's files):
+//                                   forwarded to __fxstat64@2.2.5, which every glibc keeps.
 //   getentropy (2.25), arc4random (2.36)   std::random_device (random.o, pulled in by libstdc++'s
 //                                   string instantiations; we never make one): getrandom(2), or
 //                                   /dev/urandom on kernels without it.
@@ -33,6 +36,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -53,7 +57,15 @@ ADJOINT_OLD(int, pthread_once, (pthread_once_t*, void (*)(void)))
 ADJOINT_OLD(int, pthread_key_create, (pthread_key_t*, void (*)(void*)))
 ADJOINT_OLD(void*, pthread_getspecific, (pthread_key_t))
 ADJOINT_OLD(int, pthread_setspecific, (pthread_key_t, const void*))
+ADJOINT_OLD(int, __fxstat64, (int, int, struct stat64*))
 #undef ADJOINT_OLD
+
+// The struct layout version __fxstat64 takes (_STAT_VER, which glibc 2.33+ headers no longer give).
+#if defined(__x86_64__)
+#define ADJOINT_STAT_VER 1
+#else
+#define ADJOINT_STAT_VER 0
+#endif
 
 namespace {
 
@@ -237,6 +249,8 @@ ADJOINT_SHIM int _dl_find_object(void* pc, struct dl_find_object* out) noexcept 
   find_object_fallback_count.fetch_add(1, std::memory_order_relaxed);
   return adjoint::compat::find_object_fallback(pc, out);
 }
+
+ADJOINT_SHIM int fstat64(int fd, struct stat64* buf) noexcept { return adjoint_old___fxstat64(ADJOINT_STAT_VER, fd, buf); }
 
 ADJOINT_SHIM int getentropy(void* buffer, size_t length) { return adjoint::compat::getentropy_impl(buffer, length); }
 

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -181,6 +182,25 @@ void test_main_thread_destructor_at_exit() {
   CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }
 
+// fstat64 (our shim over __fxstat64, as std::ifstream reaches it) reports a file as the kernel does.
+void test_fstat64() {
+  char path[] = "/tmp/adjoint_shims_XXXXXX";
+  const int fd = mkstemp(path);
+  CHECK(fd >= 0);
+  if (fd < 0) return;
+  char data[123] = {0};
+  CHECK(write(fd, data, sizeof data) == (ssize_t)sizeof data);
+  struct stat64 st;
+  memset(&st, 0, sizeof st);
+  CHECK(fstat64(fd, &st) == 0);
+  CHECK(st.st_size == 123 && S_ISREG(st.st_mode) && st.st_nlink == 1);
+  struct stat64 bad;
+  errno = 0;
+  CHECK(fstat64(-1, &bad) == -1 && errno == EBADF);
+  close(fd);
+  unlink(path);
+}
+
 void test_entropy() {
   unsigned char a[256], b[256];
   memset(a, 0, sizeof a);
@@ -211,6 +231,7 @@ int main() {
       {"exceptions_unwind", test_exceptions_unwind},
       {"thread_local_destructors", test_thread_local_destructors},
       {"main_thread_destructor_at_exit", test_main_thread_destructor_at_exit},
+      {"fstat64", test_fstat64},
       {"entropy", test_entropy},
   };
   int failed = 0;
