@@ -69,6 +69,13 @@ public final class Main {
           System.exit(1);
         }
       }
+      // checkpoint reruns its function from the core during the backward pass: a native callback
+      // into this program's lambda
+      float[] gc = dev.adjoint.Func.grad(dev.adjoint.Func.checkpoint(sumSquares)).apply(x).toFloatArray();
+      if (!java.util.Arrays.equals(gc, g)) {
+        System.err.println("consumer: grad(checkpoint(f)) differs from grad(f)");
+        System.exit(1);
+      }
       java.nio.FloatBuffer in = java.nio.ByteBuffer.allocateDirect(16 * 4).order(java.nio.ByteOrder.nativeOrder()).asFloatBuffer();
       in.put(xa).flip();
       java.nio.FloatBuffer out = java.nio.ByteBuffer.allocateDirect(16 * 4).order(java.nio.ByteOrder.nativeOrder()).asFloatBuffer();
