@@ -3,7 +3,7 @@
 #include <string>
 
 #include "core/error.h"
-#include "interp/dispatch.h"
+#include "interp/rules.h"
 #include "ops/op_util.h"
 #include "ops/ops.h"
 

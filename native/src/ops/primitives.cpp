@@ -1,6 +1,6 @@
 // The C++ entry points of the primitives: pack attrs and go through dispatch.
 #include "core/error.h"
-#include "interp/dispatch.h"
+#include "interp/rules.h"
 #include "ops/ops.h"
 
 namespace adjoint::ops {

@@ -5,7 +5,7 @@
 #include <string>
 
 #include "core/error.h"
-#include "interp/dispatch.h"
+#include "interp/rules.h"
 #include "ops/ops.h"
 
 namespace adjoint {
