@@ -16,7 +16,10 @@ import org.bytedeco.openblas.presets.openblas_nolapack;
  *
  * <p>NOTE: written by hand rather than parsed from the header: the C API is small and flat, and
  * declaring it here lets every tensor cross as a plain {@code long} handle (no Pointer object per
- * call), which keeps the cost of one op call from Java at a single JNI transition.
+ * call), which keeps the cost of one op call from Java at a single JNI transition. The header stays
+ * the one source of truth: NativeBindingTest compares every declaration here (name, parameter
+ * count, types and {@code @Cast}s) and the Java mirrors of its enums with the header, and fails on
+ * a function the header has that is not bound here (short of a listed reason).
  *
  * <p>Not public API: {@link dev.adjoint.Tensor} wraps every call and turns a 0 / -1 result into
  * a typed exception via {@link Errors}.
