@@ -70,6 +70,7 @@ struct Rng {  // splitmix64: the same numbers on every platform
 // except in samples marked smooth = false.
 enum class Domain {
   Real,      // uniform [-2, 2]
+  Unit,      // uniform [-0.9, 0.9]: asin, acos, and tan away from its poles
   Positive,  // [0.5, 2]: log, sqrt, pow's base
   NonZero,   // |x| in [0.25, 2]: away from the kinks of abs/relu/sign and the pole of div
   WithZeros, // every other element exactly 0, the rest in [0.5, 2]: pow's base at its edge
@@ -92,6 +93,7 @@ struct Input {
 
 Input real(Dims s) { return {s}; }
 Input positive(Dims s) { return {s, Domain::Positive}; }
+Input unit(Dims s) { return {s, Domain::Unit}; }
 Input nonzero(Dims s) { return {s, Domain::NonZero}; }
 Input distinct(Dims s) { return {s, Domain::Distinct}; }
 Input coarse(Dims s) { return {s, Domain::Coarse}; }
@@ -139,6 +141,19 @@ std::map<OpId, std::vector<Sample>> sample_table() {
   unary(OpId::Tanh, real), unary(OpId::Sigmoid, real);
   unary(OpId::Log, positive), unary(OpId::Sqrt, positive);
   unary(OpId::Relu, nonzero), unary(OpId::Abs, nonzero), unary(OpId::Sign, nonzero);
+  for (OpId op : {OpId::Expm1, OpId::Erf, OpId::Erfc, OpId::Atan, OpId::Sinh, OpId::Cosh}) unary(op, real);
+  for (OpId op : {OpId::Log1p, OpId::Log2, OpId::Log10}) unary(op, positive);
+  for (OpId op : {OpId::Tan, OpId::Asin, OpId::Acos}) unary(op, unit);
+  // piecewise constant: random draws sit away from the jumps (a derivative of zero to check)
+  for (OpId op : {OpId::Floor, OpId::Ceil, OpId::Round, OpId::Trunc}) {
+    unary(op, real);
+    t[op].push_back({{ints({4})}, {}, "int64"});
+  }
+  for (OpId op : {OpId::IsNan, OpId::IsInf, OpId::IsFinite, OpId::LogicalNot}) {
+    unary(op, real);
+    t[op].push_back({{ints({4})}, {}, "int64"});
+    t[op].push_back({{cond({4})}, {}, "bool"});
+  }
   t[OpId::Neg].push_back({{ints({4})}, {}, "int64"});
   t[OpId::Abs].push_back({{ints({4})}, {}, "int64"});
 
@@ -151,7 +166,17 @@ std::map<OpId, std::vector<Sample>> sample_table() {
   };
   binary(OpId::Add, real, real), binary(OpId::Sub, real, real), binary(OpId::Mul, real, real);
   binary(OpId::Div, real, nonzero), binary(OpId::Pow, positive, real);
-  for (OpId op : {OpId::Eq, OpId::Ne, OpId::Lt, OpId::Le, OpId::Gt, OpId::Ge}) binary(op, coarse, coarse);
+  for (OpId op : {OpId::Eq, OpId::Ne, OpId::Lt, OpId::Le, OpId::Gt, OpId::Ge, OpId::LogicalAnd, OpId::LogicalOr})
+    binary(op, coarse, coarse);
+  binary(OpId::Maximum, real, real), binary(OpId::Minimum, real, real), binary(OpId::Atan2, real, nonzero);
+  binary(OpId::Fmod, real, nonzero), binary(OpId::Remainder, real, nonzero);
+  for (OpId op : {OpId::Maximum, OpId::Minimum}) {  // ties share the derivative evenly (torch's convention)
+    t[op].push_back({{coarse({2, 3}), coarse({3})}, {}, "ties", false});
+    t[op].push_back({{ints({2, 3}), ints({3})}, {}, "int64"});
+  }
+  for (OpId op : {OpId::Fmod, OpId::Remainder}) t[op].push_back({{ints({2, 3}), i64(Input{{3}, Domain::TwoThree})}, {}, "int64"});
+  t[OpId::LogicalAnd].push_back({{cond({2, 3}), cond({3})}, {}, "bool"});
+  t[OpId::LogicalOr].push_back({{cond({2, 3}), cond({3})}, {}, "bool"});
   t[OpId::Add].push_back({{ints({2, 3}), ints({3})}, {}, "int64"});
   t[OpId::Pow].push_back({{{{4}, Domain::WithZeros}, {{4}, Domain::TwoThree}}, {}, "zero base", false});
   t[OpId::Lt].push_back({{ints({2, 3}), ints({3})}, {}, "int64"});
@@ -335,6 +360,7 @@ std::vector<double> draw(const Input& in, Rng& r) {
     double& x = v[size_t(i)];
     switch (in.dom) {
       case Domain::Real: x = r.uniform(-2, 2); break;
+      case Domain::Unit: x = r.uniform(-0.9, 0.9); break;
       case Domain::Positive: x = r.uniform(0.5, 2); break;
       case Domain::NonZero: x = r.uniform(0.25, 2) * (r.next() & 1 ? 1 : -1); break;
       case Domain::WithZeros: x = i % 2 ? r.uniform(0.5, 2) : 0.0; break;

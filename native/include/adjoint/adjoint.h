@@ -95,11 +95,45 @@ adj_t adj_relu(adj_t x);
 adj_t adj_sqrt(adj_t x);
 adj_t adj_abs(adj_t x);
 adj_t adj_sign(adj_t x);
+adj_t adj_log1p(adj_t x);
+adj_t adj_expm1(adj_t x);
+adj_t adj_erf(adj_t x);
+adj_t adj_erfc(adj_t x);
+adj_t adj_tan(adj_t x);
+adj_t adj_asin(adj_t x);
+adj_t adj_acos(adj_t x);
+adj_t adj_atan(adj_t x);
+adj_t adj_sinh(adj_t x);
+adj_t adj_cosh(adj_t x);
+adj_t adj_log2(adj_t x);
+adj_t adj_log10(adj_t x);
+adj_t adj_floor(adj_t x);
+adj_t adj_ceil(adj_t x);
+adj_t adj_round(adj_t x); /* halves to even */
+adj_t adj_trunc(adj_t x);
+adj_t adj_isnan(adj_t x); /* bool results */
+adj_t adj_isinf(adj_t x);
+adj_t adj_isfinite(adj_t x);
+adj_t adj_logical_not(adj_t x);
+adj_t adj_square(adj_t x);
+adj_t adj_reciprocal(adj_t x);
+adj_t adj_rsqrt(adj_t x);
 adj_t adj_add(adj_t a, adj_t b);
 adj_t adj_sub(adj_t a, adj_t b);
 adj_t adj_mul(adj_t a, adj_t b);
 adj_t adj_div(adj_t a, adj_t b);
 adj_t adj_pow(adj_t a, adj_t b);
+adj_t adj_maximum(adj_t a, adj_t b);
+adj_t adj_minimum(adj_t a, adj_t b);
+adj_t adj_atan2(adj_t a, adj_t b);
+adj_t adj_fmod(adj_t a, adj_t b);
+adj_t adj_remainder(adj_t a, adj_t b);
+adj_t adj_logical_and(adj_t a, adj_t b); /* bool results */
+adj_t adj_logical_or(adj_t a, adj_t b);
+/* min(max(x, lo), hi); lo or hi 0: no such bound. The scalar form's bounds are in x's dtype (a
+   floating x) or the default float dtype; which: 1 = lo only, 2 = hi only, 3 = both */
+adj_t adj_clamp(adj_t x, adj_t lo, adj_t hi);
+adj_t adj_clamp_scalar(adj_t x, double lo, double hi, int which);
 /* a (op) s with s a Java double (_long: a Java long), promoted like torch's tensor-with-number ops
    (an integer tensor with a double gives the default float dtype); reverse = 1 computes s (op) a.
    op: 0 add 1 sub 2 mul 3 div 4 pow */

@@ -214,6 +214,29 @@ ADJ_UNARY_API_(sqrt)
 ADJ_UNARY_API_(abs)
 ADJ_UNARY_API_(sign)
 ADJ_UNARY_API_(contiguous)
+ADJ_UNARY_API_(log1p)
+ADJ_UNARY_API_(expm1)
+ADJ_UNARY_API_(erf)
+ADJ_UNARY_API_(erfc)
+ADJ_UNARY_API_(tan)
+ADJ_UNARY_API_(asin)
+ADJ_UNARY_API_(acos)
+ADJ_UNARY_API_(atan)
+ADJ_UNARY_API_(sinh)
+ADJ_UNARY_API_(cosh)
+ADJ_UNARY_API_(log2)
+ADJ_UNARY_API_(log10)
+ADJ_UNARY_API_(floor)
+ADJ_UNARY_API_(ceil)
+ADJ_UNARY_API_(round)
+ADJ_UNARY_API_(trunc)
+ADJ_UNARY_API_(isnan)
+ADJ_UNARY_API_(isinf)
+ADJ_UNARY_API_(isfinite)
+ADJ_UNARY_API_(logical_not)
+ADJ_UNARY_API_(square)
+ADJ_UNARY_API_(reciprocal)
+ADJ_UNARY_API_(rsqrt)
 #undef ADJ_UNARY_API_
 
 #define ADJ_BINARY_API_(fn) \
@@ -224,7 +247,36 @@ ADJ_BINARY_API_(mul)
 ADJ_BINARY_API_(div)
 ADJ_BINARY_API_(pow)
 ADJ_BINARY_API_(matmul)
+ADJ_BINARY_API_(maximum)
+ADJ_BINARY_API_(minimum)
+ADJ_BINARY_API_(atan2)
+ADJ_BINARY_API_(fmod)
+ADJ_BINARY_API_(remainder)
+ADJ_BINARY_API_(logical_and)
+ADJ_BINARY_API_(logical_or)
 #undef ADJ_BINARY_API_
+
+adj_t adj_clamp(adj_t x, adj_t lo, adj_t hi) {
+  return handle_call([&] {
+    const BorrowedTensor xb = in(x, "clamp");
+    Tensor l, h;
+    if (lo) l = static_cast<const Tensor&>(in(lo, "clamp"));
+    if (hi) h = static_cast<const Tensor&>(in(hi, "clamp"));
+    return ops::clamp(xb, lo ? &l : nullptr, hi ? &h : nullptr);
+  });
+}
+
+// Bounds given as doubles are scalars of x's dtype when x is floating (a float32 x stays float32),
+// else of the default float dtype (an integer tensor with a Python float, in torch).
+adj_t adj_clamp_scalar(adj_t x, double lo, double hi, int which) {
+  return handle_call([&] {
+    const BorrowedTensor xb = in(x, "clamp");
+    const Tensor& xt = xb;
+    const DType dt = is_floating(xt.dtype()) ? xt.dtype() : default_float_dtype();
+    const Tensor l = ops::scalar(lo, dt, xt.device()), h = ops::scalar(hi, dt, xt.device());
+    return ops::clamp(xt, (which & 1) ? &l : nullptr, (which & 2) ? &h : nullptr);
+  });
+}
 
 namespace {
 // The scalar ops' selectors (adjoint.h) and their names, for messages before the op runs.

@@ -10,6 +10,7 @@ namespace adjoint {
 
 class Tensor;
 
+// A predicate (isnan, logical_not) writes bool.
 struct UnaryKernel {
   void (*cpu)(const Tensor& x, const Tensor& out);
 };
@@ -25,8 +26,11 @@ struct ReduceKernel {
 namespace kernels {
 
 extern const UnaryKernel neg, exp, log, sin, cos, tanh, sigmoid, relu, sqrt, abs, sign;
-extern const BinaryKernel add, sub, mul, div, pow;
-extern const BinaryKernel eq, ne, lt, le, gt, ge;
+extern const UnaryKernel log1p, expm1, erf, erfc, tan, asin, acos, atan, sinh, cosh, log2, log10;
+extern const UnaryKernel floor, ceil, round, trunc;
+extern const UnaryKernel isnan, isinf, isfinite, logical_not;  // bool results
+extern const BinaryKernel add, sub, mul, div, pow, maximum, minimum, atan2, fmod, remainder;
+extern const BinaryKernel eq, ne, lt, le, gt, ge, logical_and, logical_or;  // bool results
 // g * tanh'(x) and g * sigmoid'(x) from the output y: x * (1 - y * y), x * (y * (1 - y)).
 extern const BinaryKernel tanh_backward, sigmoid_backward;
 extern const ReduceKernel sum, amax;

@@ -26,6 +26,18 @@ Tensor pow_exponent_partial(const Tensor& a, const Tensor& y) {
   return O::where(zero, scalar_like(0, y), O::mul(y, O::log(O::where(zero, scalar_like(1, a), a))));
 }
 
+// maximum/minimum: the winner takes the (co)tangent, ties share it evenly (torch's convention), and
+// a NaN input takes it (as in torch: neither loses). `loses` is the comparison that makes a lose.
+Tensor tie_share(OpId loses, const Tensor& a, const Tensor& b, const Tensor& y) {
+  return O::where(O::compare(loses, a, b), scalar_like(0, y),
+                  O::where(O::compare(OpId::Eq, a, b), scalar_like(0.5, y), scalar_like(1, y)));
+}
+
+// atan2(a, b): d/da = b / (a^2 + b^2), d/db = -a / (a^2 + b^2) (NaN at the origin, as in torch).
+Tensor atan2_partial(const Tensor& num, const Tensor& a, const Tensor& b) {
+  return O::div(num, O::add(O::mul(a, a), O::mul(b, b)));
+}
+
 // Structured batching (interp/onehot.h): a one-hot input stays one-hot.
 
 // onehot * u, u * onehot, onehot / u with u unbatched: each entry scales by u at its position.
@@ -62,12 +74,21 @@ void register_binary_ops(OpDef* table) {
   ADJ_BINARY(Div, "div", div, TrueDiv, kRightOneIdentity, O::div(scalar_like(1, b), b), O::neg(O::div(y, b))).onehot =
       onehot_scale<OpId::Div>;
   ADJ_BINARY(Pow, "pow", pow, Binary, 0, pow_base_partial(a, b, y), pow_exponent_partial(a, y));
+  ADJ_BINARY(Maximum, "maximum", maximum, Binary, 0, tie_share(OpId::Lt, a, b, y), tie_share(OpId::Gt, a, b, y));
+  ADJ_BINARY(Minimum, "minimum", minimum, Binary, 0, tie_share(OpId::Gt, a, b, y), tie_share(OpId::Lt, a, b, y));
+  ADJ_BINARY(Atan2, "atan2", atan2, TrueDiv, 0, atan2_partial(b, a, b), atan2_partial(O::neg(a), a, b));
+  // fmod(a, b) = a - trunc(a / b) b, remainder(a, b) = a - floor(a / b) b
+  ADJ_BINARY(Fmod, "fmod", fmod, Binary, 0, Tensor(), O::neg(O::trunc(O::div(a, b))));
+  ADJ_BINARY(Remainder, "remainder", remainder, Binary, 0, Tensor(), O::neg(O::floor(O::div(a, b))));
 
   ADJ_COMPARE(Eq, "eq", eq);
   ADJ_COMPARE(Ne, "ne", ne);
   ADJ_COMPARE(Lt, "lt", lt);
   ADJ_COMPARE(Le, "le", le);
   ADJ_COMPARE(Gt, "gt", gt);
-  ADJ_COMPARE(Ge, "ge", ge);}
+  ADJ_COMPARE(Ge, "ge", ge);
+  ADJ_COMPARE(LogicalAnd, "logical_and", logical_and);
+  ADJ_COMPARE(LogicalOr, "logical_or", logical_or);
+}
 
 }  // namespace adjoint

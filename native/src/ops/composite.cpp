@@ -66,6 +66,26 @@ Tensor linear(const Tensor& x, const Tensor& w, const Tensor* b) {
   });
 }
 
+// Exact composites of the elementwise primitives (the same roundings as torch's kernels).
+Tensor square(const Tensor& x) { return as_op("square", [&] { return mul(x, x); }); }
+Tensor reciprocal(const Tensor& x) {
+  return as_op("reciprocal", [&] { return div(scalar(1, is_floating(x.dtype()) ? x.dtype() : DType::Int64, x.device()), x); });
+}
+Tensor rsqrt(const Tensor& x) { return as_op("rsqrt", [&] { return reciprocal(sqrt(x)); }); }
+
+// NOTE: clamp is min(max(x, lo), hi) written with strict comparisons and where, not with
+// maximum/minimum: its values are those, and where's derivative gives torch's convention (x's
+// derivative passes on lo <= x <= hi, bounds included, instead of maximum's half at a tie).
+Tensor clamp(const Tensor& x, const Tensor* lo, const Tensor* hi) {
+  return as_op("clamp", [&] {
+    ADJ_CHECK(lo || hi, ErrorKind::Argument, "clamp", "at least one of min and max must be given");
+    Tensor r = x;
+    if (lo) r = where(compare(OpId::Lt, r, *lo), *lo, r);
+    if (hi) r = where(compare(OpId::Gt, r, *hi), *hi, r);
+    return r;
+  });
+}
+
 Tensor transpose(const Tensor& x, int64_t d0, int64_t d1) {
   if (x.ndim() == 0) { wrap_dim(d0, 0, "transpose"); wrap_dim(d1, 0, "transpose"); return x; }
   int a = wrap_dim(d0, x.ndim(), "transpose"), b = wrap_dim(d1, x.ndim(), "transpose");

@@ -137,6 +137,32 @@ OpDef& unary(OpDef* table, const char* name, const UnaryKernel& kernel, TangentM
   return d;
 }
 
+// ---------------------------------------------------------------- predicates (bool results)
+
+template <OpId Op>
+Meta meta_predicate(const Meta* in, int, const Attrs&) { return {in[0].shape, DType::Bool}; }
+
+template <OpId Op>
+Tensor eval_predicate(const Tensor* in, int, const Attrs&) {
+  const OpDef& d = op_def(Op);
+  const Tensor& x = in[0];
+  Tensor out = empty_elementwise(x.shape(), DType::Bool, x.device(), d.name, {&x});
+  backend_of(x).unary(*d.unary_kernel, x, out);
+  return out;
+}
+
+// A predicate of one input of any dtype (isnan, logical_not): bool, no derivative.
+template <OpId Op>
+OpDef& predicate(OpDef* table, const char* name, const UnaryKernel& kernel) {
+  OpDef& d = define_op(table, Op, name, 1);
+  d.meta = meta_predicate<Op>;
+  d.eval = eval_predicate<Op>;
+  d.batch = batch_elementwise<Op>;
+  d.unary_kernel = &kernel;
+  d.differentiable = false;
+  return d;
+}
+
 // ---------------------------------------------------------------- binary, broadcasting
 
 // What a binary op does beyond arithmetic on equal dtypes (template flags of the family).
@@ -264,5 +290,6 @@ OpDef& binary(OpDef* table, const char* name, const BinaryKernel& kernel, Partia
   ::adjoint::elementwise::binary<OpId::Id, Promotion::promotion, (flags)>(                           \
       table, name, ::adjoint::kernels::kernel, [](const Tensor& a, const Tensor& b, const Tensor& y) -> Tensor { return da; }, \
       [](const Tensor& a, const Tensor& b, const Tensor& y) -> Tensor { return db; })
+#define ADJ_PREDICATE(Id, name, kernel) ::adjoint::elementwise::predicate<OpId::Id>(table, name, ::adjoint::kernels::kernel)
 #define ADJ_COMPARE(Id, name, kernel) \
   ::adjoint::elementwise::binary<OpId::Id, Promotion::Binary, ::adjoint::elementwise::kToBool>(table, name, ::adjoint::kernels::kernel, nullptr, nullptr)

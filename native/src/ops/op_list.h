@@ -8,10 +8,14 @@
 #define ADJ_PRIMITIVES(X)                                                        \
   /* elementwise unary (ops/unary.cpp) */                                        \
   X(Neg) X(Exp) X(Log) X(Sin) X(Cos) X(Tanh) X(Sigmoid) X(Relu) X(Sqrt) X(Abs)   \
-  X(Sign)                                                                        \
+  X(Sign) X(Log1p) X(Expm1) X(Erf) X(Erfc) X(Tan) X(Asin) X(Acos) X(Atan)        \
+  X(Sinh) X(Cosh) X(Log2) X(Log10) X(Floor) X(Ceil) X(Round) X(Trunc)            \
+  /* elementwise predicates: bool results (ops/unary.cpp) */                    \
+  X(IsNan) X(IsInf) X(IsFinite) X(LogicalNot)                                    \
   /* elementwise binary, broadcasting (ops/binary.cpp) */                        \
   X(Add) X(Sub) X(Mul) X(Div) X(Pow)                                             \
-  X(Eq) X(Ne) X(Lt) X(Le) X(Gt) X(Ge)                                            \
+  X(Maximum) X(Minimum) X(Atan2) X(Fmod) X(Remainder)                            \
+  X(Eq) X(Ne) X(Lt) X(Le) X(Gt) X(Ge) X(LogicalAnd) X(LogicalOr)                 \
   X(Where) X(Cast)                                                               \
   /* fused derivatives: g * tanh'(x) and g * sigmoid'(x) from the output y */    \
   X(TanhBackward) X(SigmoidBackward)                                             \

@@ -24,11 +24,45 @@ Tensor relu(const Tensor& x);
 Tensor sqrt(const Tensor& x);
 Tensor abs(const Tensor& x);
 Tensor sign(const Tensor& x);
+Tensor log1p(const Tensor& x);
+Tensor expm1(const Tensor& x);
+Tensor erf(const Tensor& x);
+Tensor erfc(const Tensor& x);
+Tensor tan(const Tensor& x);
+Tensor asin(const Tensor& x);
+Tensor acos(const Tensor& x);
+Tensor atan(const Tensor& x);
+Tensor sinh(const Tensor& x);
+Tensor cosh(const Tensor& x);
+Tensor log2(const Tensor& x);
+Tensor log10(const Tensor& x);
+Tensor floor(const Tensor& x);
+Tensor ceil(const Tensor& x);
+Tensor round(const Tensor& x);  // halves to even
+Tensor trunc(const Tensor& x);
+Tensor isnan(const Tensor& x);  // bool results, any input dtype
+Tensor isinf(const Tensor& x);
+Tensor isfinite(const Tensor& x);
+Tensor logical_not(const Tensor& x);
+// Composites, exact in their parts: x * x, 1 / x (true division: integers give floats), 1 / sqrt(x).
+Tensor square(const Tensor& x);
+Tensor reciprocal(const Tensor& x);
+Tensor rsqrt(const Tensor& x);
 Tensor add(const Tensor& a, const Tensor& b);
 Tensor sub(const Tensor& a, const Tensor& b);
 Tensor mul(const Tensor& a, const Tensor& b);
 Tensor div(const Tensor& a, const Tensor& b);
 Tensor pow(const Tensor& a, const Tensor& b);
+Tensor maximum(const Tensor& a, const Tensor& b);  // NaN propagates; ties share the derivative
+Tensor minimum(const Tensor& a, const Tensor& b);
+Tensor atan2(const Tensor& a, const Tensor& b);
+Tensor fmod(const Tensor& a, const Tensor& b);       // the sign of a (C's fmod)
+Tensor remainder(const Tensor& a, const Tensor& b);  // the sign of b (Python's %)
+Tensor logical_and(const Tensor& a, const Tensor& b);  // bool results, any input dtypes
+Tensor logical_or(const Tensor& a, const Tensor& b);
+// min(max(x, lo), hi) with either bound absent (null), broadcasting: the derivative reaches x where
+// lo <= x <= hi (at the bounds too), lo where x < lo, hi where the result is hi, like torch.
+Tensor clamp(const Tensor& x, const Tensor* lo, const Tensor* hi);
 Tensor compare(OpId op, const Tensor& a, const Tensor& b);  // Eq..Ge -> bool
 Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b);
 Tensor to(const Tensor& x, DType dtype);

@@ -20,6 +20,11 @@ Tensor sigmoid_derivative(const Tensor& y) { return O::mul(y, O::sub(scalar_like
 Tensor decompose_tanh_backward(const Tensor* in, int, const Attrs&) { return O::mul(in[0], tanh_derivative(in[1])); }
 Tensor decompose_sigmoid_backward(const Tensor* in, int, const Attrs&) { return O::mul(in[0], sigmoid_derivative(in[1])); }
 
+// erf'(x) = 2 / sqrt(pi) exp(-x^2)
+Tensor erf_slope(const Tensor& x) { return O::mul(scalar_like(1.1283791670955126, x), O::exp(O::neg(O::mul(x, x)))); }
+// 1 / sqrt(1 - x^2): asin' (and -acos')
+Tensor asin_slope(const Tensor& x) { return O::div(scalar_like(1, x), O::sqrt(O::sub(scalar_like(1, x), O::mul(x, x)))); }
+
 }  // namespace
 
 void register_unary_ops(OpDef* table) {
@@ -36,6 +41,28 @@ void register_unary_ops(OpDef* table) {
   ADJ_UNARY(Sqrt, "sqrt", sqrt, Floating, O::mul(t, O::div(scalar_like(0.5, y), y)));
   ADJ_UNARY(Abs, "abs", abs, Numeric, O::mul(t, O::sign(x)));
   ADJ_UNARY(Sign, "sign", sign, Numeric, Tensor());  // zero almost everywhere (and at 0, like torch)
+  ADJ_UNARY(Log1p, "log1p", log1p, Floating, O::div(t, O::add(x, scalar_like(1, x))));
+  ADJ_UNARY(Expm1, "expm1", expm1, Floating, O::mul(t, O::add(y, scalar_like(1, y))));
+  ADJ_UNARY(Erf, "erf", erf, Floating, O::mul(t, erf_slope(x)));
+  ADJ_UNARY(Erfc, "erfc", erfc, Floating, O::neg(O::mul(t, erf_slope(x))));
+  ADJ_UNARY(Tan, "tan", tan, Floating, O::mul(t, O::add(scalar_like(1, y), O::mul(y, y))));
+  ADJ_UNARY(Asin, "asin", asin, Floating, O::mul(t, asin_slope(x)));
+  ADJ_UNARY(Acos, "acos", acos, Floating, O::neg(O::mul(t, asin_slope(x))));
+  ADJ_UNARY(Atan, "atan", atan, Floating, O::div(t, O::add(scalar_like(1, x), O::mul(x, x))));
+  ADJ_UNARY(Sinh, "sinh", sinh, Floating, O::mul(t, O::cosh(x)));
+  ADJ_UNARY(Cosh, "cosh", cosh, Floating, O::mul(t, O::sinh(x)));
+  ADJ_UNARY(Log2, "log2", log2, Floating, O::div(t, O::mul(x, scalar_like(0.6931471805599453, x))));
+  ADJ_UNARY(Log10, "log10", log10, Floating, O::div(t, O::mul(x, scalar_like(2.302585092994046, x))));
+  // Piecewise constant: zero derivative everywhere (at the jumps too, like torch).
+  ADJ_UNARY(Floor, "floor", floor, Numeric, Tensor());
+  ADJ_UNARY(Ceil, "ceil", ceil, Numeric, Tensor());
+  ADJ_UNARY(Round, "round", round, Numeric, Tensor());
+  ADJ_UNARY(Trunc, "trunc", trunc, Numeric, Tensor());
+
+  ADJ_PREDICATE(IsNan, "isnan", isnan);
+  ADJ_PREDICATE(IsInf, "isinf", isinf);
+  ADJ_PREDICATE(IsFinite, "isfinite", isfinite);
+  ADJ_PREDICATE(LogicalNot, "logical_not", logical_not);
 
   ADJ_BINARY(TanhBackward, "tanh_backward", tanh_backward, None, kFused, Tensor(), Tensor()).decompose = decompose_tanh_backward;
   ADJ_BINARY(SigmoidBackward, "sigmoid_backward", sigmoid_backward, None, kFused, Tensor(), Tensor()).decompose =

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <type_traits>
 
 #include "backends/cpu/cpu_backend.h"
@@ -68,6 +69,44 @@ T times(T x, T y) {
   if constexpr (std::is_same<T, uint8_t>::value) return T(x & y);
   else return T(x * y);
 }
+
+// fmod (C's, the sign of x) and remainder (Python's, the sign of y), as torch computes them.
+// Integer division by zero has no value: an error, like torch's "ZeroDivisionError".
+template <class T>
+T check_divisor(T y, const char* op) {
+  if constexpr (std::is_integral<T>::value)
+    if (y == 0) throw Error(ErrorKind::Argument, op, "integer division by zero (ZeroDivisionError in torch)");
+  return y;
+}
+template <class T>
+T fmod_of(T x, T y) {
+  if constexpr (std::is_floating_point<T>::value) return std::fmod(x, y);
+  else return T(x % check_divisor(y, "fmod"));
+}
+template <class T>
+T remainder_of(T x, T y) {
+  if constexpr (std::is_floating_point<T>::value) {
+    T m = std::fmod(x, y);
+    return (m != 0 && (y < 0) != (m < 0)) ? m + y : m;
+  } else {
+    T m = T(x % check_divisor(y, "remainder"));
+    return (m != 0 && (y < 0) != (m < 0)) ? T(m + y) : m;
+  }
+}
+
+// floor, ceil, round, trunc: integers are their own (not through a double, which would round
+// values beyond 2^53).
+template <class T, class F>
+T float_only(T x, F f) {
+  if constexpr (std::is_floating_point<T>::value) return f(x);
+  else return x;
+}
+
+// maximum/minimum propagate NaN, like torch.
+template <class T>
+T max_of(T x, T y) { return x != x ? x : (y != y ? y : (x > y ? x : y)); }
+template <class T>
+T min_of(T x, T y) { return x != x ? x : (y != y ? y : (x < y ? x : y)); }
 
 // The vector kernel into an L1 staging block, streamed out (see stream_store.h). Not inlined: its
 // staging buffer would otherwise enlarge the frame of every small inner-loop call.
@@ -190,6 +229,18 @@ void binary_cpu(const Tensor& a, const Tensor& b, const Tensor& out) {
     VecBinaryRows<T> vec = nullptr;
     if constexpr (std::is_floating_point<T>::value) vec = vector_kernel<T>(F32, F64);
     binary_loop<T, T>(a, b, out, [](T x, T y) { return T(Math::apply(x, y)); }, vec);
+  });
+}
+
+// Predicates (isnan, logical_not): T input, bool (uint8_t) output.
+template <class Math>
+void predicate_cpu(const Tensor& x, const Tensor& out) {
+  visit_dtype(x.dtype(), [&](auto t) {
+    using T = decltype(t);
+    Loop<2> loop(out.shape(), {&out, &x}, true);
+    loop.run([&](std::array<char*, 2> p, std::array<int64_t, 2> s, int64_t n) {
+      for (int64_t k = 0; k < n; k++) *reinterpret_cast<uint8_t*>(p[0] + k * s[0]) = uint8_t(Math::apply(*reinterpret_cast<const T*>(p[1] + k * s[1])));
+    });
   });
 }
 
@@ -339,6 +390,11 @@ namespace adjoint::kernels {
   struct name { template <class T> static T apply(T x, T y) { return T(expr); } }; \
   }                                                                \
   const BinaryKernel name{cpu::binary_cpu<math::name, f32, f64>};
+#define ADJ_PREDICATE_KERNEL_(name, expr)                          \
+  namespace math {                                                 \
+  struct name { template <class T> static bool apply(T x) { return expr; } }; \
+  }                                                                \
+  const UnaryKernel name{cpu::predicate_cpu<math::name>};
 #define ADJ_COMPARE_KERNEL_(name, expr)                            \
   namespace math {                                                 \
   struct name { template <class T> static bool apply(T x, T y) { return expr; } }; \
@@ -360,12 +416,38 @@ ADJ_UNARY_KERNEL_(relu, &V::relu_f32, &V::relu_f64, x > T(0) ? x : (x != x ? x :
 ADJ_UNARY_KERNEL_(sqrt, &V::sqrt_f32, &V::sqrt_f64, std::sqrt(x))
 ADJ_UNARY_KERNEL_(abs, &V::abs_f32, &V::abs_f64, std::abs(x))  // not x < 0 ? -x : x, which keeps -0.0
 ADJ_UNARY_KERNEL_(sign, none, none, x > T(0) ? T(1) : (x < T(0) ? T(-1) : (x != x ? x : T(0))))
+ADJ_UNARY_KERNEL_(log1p, none, none, std::log1p(x))
+ADJ_UNARY_KERNEL_(expm1, none, none, std::expm1(x))
+ADJ_UNARY_KERNEL_(erf, none, none, std::erf(x))
+ADJ_UNARY_KERNEL_(erfc, none, none, std::erfc(x))
+ADJ_UNARY_KERNEL_(tan, none, none, std::tan(x))
+ADJ_UNARY_KERNEL_(asin, none, none, std::asin(x))
+ADJ_UNARY_KERNEL_(acos, none, none, std::acos(x))
+ADJ_UNARY_KERNEL_(atan, none, none, std::atan(x))
+ADJ_UNARY_KERNEL_(sinh, none, none, std::sinh(x))
+ADJ_UNARY_KERNEL_(cosh, none, none, std::cosh(x))
+ADJ_UNARY_KERNEL_(log2, none, none, std::log2(x))
+ADJ_UNARY_KERNEL_(log10, none, none, std::log10(x))
+ADJ_UNARY_KERNEL_(floor, none, none, cpu::float_only(x, [](auto v) { return std::floor(v); }))
+ADJ_UNARY_KERNEL_(ceil, none, none, cpu::float_only(x, [](auto v) { return std::ceil(v); }))
+ADJ_UNARY_KERNEL_(round, none, none, cpu::float_only(x, [](auto v) { return std::nearbyint(v); }))  // halves to even, like torch
+ADJ_UNARY_KERNEL_(trunc, none, none, cpu::float_only(x, [](auto v) { return std::trunc(v); }))
+
+ADJ_PREDICATE_KERNEL_(isnan, x != x)
+ADJ_PREDICATE_KERNEL_(isinf, std::is_floating_point<T>::value && (x == std::numeric_limits<T>::infinity() || x == -std::numeric_limits<T>::infinity()))
+ADJ_PREDICATE_KERNEL_(isfinite, x == x && !(std::is_floating_point<T>::value && (x == std::numeric_limits<T>::infinity() || x == -std::numeric_limits<T>::infinity())))
+ADJ_PREDICATE_KERNEL_(logical_not, x == T(0))
 
 ADJ_BINARY_KERNEL_(add, &V::add_rows_f32, &V::add_rows_f64, cpu::plus(x, y))
 ADJ_BINARY_KERNEL_(sub, &V::sub_rows_f32, &V::sub_rows_f64, x - y)
 ADJ_BINARY_KERNEL_(mul, &V::mul_rows_f32, &V::mul_rows_f64, cpu::times(x, y))
 ADJ_BINARY_KERNEL_(div, &V::div_rows_f32, &V::div_rows_f64, x / y)  // integers never get here: promoted to float first
 ADJ_BINARY_KERNEL_(pow, none, none, cpu::power(x, y))
+ADJ_BINARY_KERNEL_(maximum, none, none, cpu::max_of(x, y))
+ADJ_BINARY_KERNEL_(minimum, none, none, cpu::min_of(x, y))
+ADJ_BINARY_KERNEL_(atan2, none, none, std::atan2(x, y))
+ADJ_BINARY_KERNEL_(fmod, none, none, cpu::fmod_of(x, y))
+ADJ_BINARY_KERNEL_(remainder, none, none, cpu::remainder_of(x, y))
 ADJ_BINARY_KERNEL_(tanh_backward, none, none, x * (T(1) - y * y))  // the composite's order of operations
 ADJ_BINARY_KERNEL_(sigmoid_backward, none, none, x * (y * (T(1) - y)))
 
@@ -375,9 +457,12 @@ ADJ_COMPARE_KERNEL_(lt, x < y)
 ADJ_COMPARE_KERNEL_(le, x <= y)
 ADJ_COMPARE_KERNEL_(gt, x > y)
 ADJ_COMPARE_KERNEL_(ge, x >= y)
+ADJ_COMPARE_KERNEL_(logical_and, x != T(0) && y != T(0))
+ADJ_COMPARE_KERNEL_(logical_or, x != T(0) || y != T(0))
 
 #undef ADJ_UNARY_KERNEL_
 #undef ADJ_BINARY_KERNEL_
 #undef ADJ_COMPARE_KERNEL_
+#undef ADJ_PREDICATE_KERNEL_
 
 }  // namespace adjoint::kernels
