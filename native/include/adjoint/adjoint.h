@@ -155,6 +155,32 @@ adj_t adj_amax(adj_t x, const int64_t* dims, int ndims, int keepdim);
 adj_t adj_logsumexp(adj_t x, const int64_t* dims, int ndims, int keepdim);
 adj_t adj_softmax(adj_t x, int64_t dim);
 adj_t adj_log_softmax(adj_t x, int64_t dim);
+/* statistics and vector norms: var/std divide by max(0, N - correction) (torch's); norm's p > 0
+   or +inf, with the zero subgradient at 0 */
+adj_t adj_var(adj_t x, const int64_t* dims, int ndims, double correction, int keepdim);
+adj_t adj_std(adj_t x, const int64_t* dims, int ndims, double correction, int keepdim);
+adj_t adj_norm(adj_t x, double p, const int64_t* dims, int ndims, int keepdim);
+/* torch.nn.functional's composites; losses take the mean; optional tensors: handle 0 = absent;
+   g: a generator handle, 0 = the default one */
+adj_t adj_gelu(adj_t x, int tanh_approx);
+adj_t adj_silu(adj_t x);
+adj_t adj_softplus(adj_t x, double beta, double threshold);
+adj_t adj_elu(adj_t x, double alpha);
+adj_t adj_leaky_relu(adj_t x, double slope);
+adj_t adj_log_sigmoid(adj_t x);
+adj_t adj_mse_loss(adj_t input, adj_t target);
+adj_t adj_l1_loss(adj_t input, adj_t target);
+adj_t adj_huber_loss(adj_t input, adj_t target, double delta);
+adj_t adj_binary_cross_entropy(adj_t p, adj_t target);
+adj_t adj_binary_cross_entropy_with_logits(adj_t logits, adj_t target);
+adj_t adj_one_hot(adj_t target, int64_t classes);
+adj_t adj_normalize(adj_t x, double p, int64_t dim, double eps);
+adj_t adj_cosine_similarity(adj_t a, adj_t b, int64_t dim, double eps);
+adj_t adj_layer_norm(adj_t x, const int64_t* shape, int n, adj_t w, adj_t b, double eps);
+adj_t adj_group_norm(adj_t x, int64_t groups, adj_t w, adj_t b, double eps);
+adj_t adj_batch_norm(adj_t x, adj_t running_mean, adj_t running_var, adj_t w, adj_t b, int training, double eps);
+adj_t adj_dropout(int64_t g, adj_t x, double p, int training);
+adj_t adj_embedding(adj_t indices, adj_t weight);
 
 /* --- linear algebra --- */
 adj_t adj_matmul(adj_t a, adj_t b);

@@ -334,6 +334,82 @@ ADJ_REDUCE_API_(logsumexp)
 adj_t adj_softmax(adj_t x, int64_t dim) { return handle_call([&] { return ops::softmax(in(x, "softmax"), dim); }); }
 adj_t adj_log_softmax(adj_t x, int64_t dim) { return handle_call([&] { return ops::log_softmax(in(x, "log_softmax"), dim); }); }
 
+// --- statistics, vector norms and torch.nn.functional's composites (ops/nn.cpp) ---
+adj_t adj_var(adj_t x, const int64_t* d, int n, double correction, int keepdim) {
+  return handle_call([&] { return ops::var(in(x, "var"), dims(d, n, "var"), correction, keepdim != 0); });
+}
+adj_t adj_std(adj_t x, const int64_t* d, int n, double correction, int keepdim) {
+  return handle_call([&] { return ops::stddev(in(x, "std"), dims(d, n, "std"), correction, keepdim != 0); });
+}
+adj_t adj_norm(adj_t x, double p, const int64_t* d, int n, int keepdim) {
+  return handle_call([&] { return ops::norm(in(x, "norm"), p, dims(d, n, "norm"), keepdim != 0); });
+}
+adj_t adj_gelu(adj_t x, int tanh_approx) { return handle_call([&] { return ops::gelu(in(x, "gelu"), tanh_approx != 0); }); }
+adj_t adj_silu(adj_t x) { return handle_call([&] { return ops::silu(in(x, "silu")); }); }
+adj_t adj_softplus(adj_t x, double beta, double threshold) {
+  return handle_call([&] { return ops::softplus(in(x, "softplus"), beta, threshold); });
+}
+adj_t adj_elu(adj_t x, double alpha) { return handle_call([&] { return ops::elu(in(x, "elu"), alpha); }); }
+adj_t adj_leaky_relu(adj_t x, double slope) { return handle_call([&] { return ops::leaky_relu(in(x, "leaky_relu"), slope); }); }
+adj_t adj_log_sigmoid(adj_t x) { return handle_call([&] { return ops::log_sigmoid(in(x, "log_sigmoid")); }); }
+adj_t adj_mse_loss(adj_t a, adj_t t) { return handle_call([&] { return ops::mse_loss(in(a, "mse_loss"), in(t, "mse_loss")); }); }
+adj_t adj_l1_loss(adj_t a, adj_t t) { return handle_call([&] { return ops::l1_loss(in(a, "l1_loss"), in(t, "l1_loss")); }); }
+adj_t adj_huber_loss(adj_t a, adj_t t, double delta) {
+  return handle_call([&] { return ops::huber_loss(in(a, "huber_loss"), in(t, "huber_loss"), delta); });
+}
+adj_t adj_binary_cross_entropy(adj_t p, adj_t t) {
+  const char* op = "binary_cross_entropy";
+  return handle_call([&] { return ops::binary_cross_entropy(in(p, op), in(t, op)); });
+}
+adj_t adj_binary_cross_entropy_with_logits(adj_t x, adj_t t) {
+  const char* op = "binary_cross_entropy_with_logits";
+  return handle_call([&] { return ops::binary_cross_entropy_with_logits(in(x, op), in(t, op)); });
+}
+adj_t adj_one_hot(adj_t t, int64_t classes) { return handle_call([&] { return ops::one_hot(in(t, "one_hot"), classes); }); }
+adj_t adj_normalize(adj_t x, double p, int64_t dim, double eps) {
+  return handle_call([&] { return ops::normalize(in(x, "normalize"), p, dim, eps); });
+}
+adj_t adj_cosine_similarity(adj_t a, adj_t b, int64_t dim, double eps) {
+  const char* op = "cosine_similarity";
+  return handle_call([&] { return ops::cosine_similarity(in(a, op), in(b, op), dim, eps); });
+}
+// Optional tensor arguments (weight, bias, running statistics): handle 0 = absent.
+adj_t adj_layer_norm(adj_t x, const int64_t* shape, int n, adj_t w, adj_t b, double eps) {
+  const char* op = "layer_norm";
+  return handle_call([&] {
+    Tensor wt, bt;
+    if (w) wt = static_cast<const Tensor&>(in(w, op));
+    if (b) bt = static_cast<const Tensor&>(in(b, op));
+    return ops::layer_norm(in(x, op), dims(shape, n, op), w ? &wt : nullptr, b ? &bt : nullptr, eps);
+  });
+}
+adj_t adj_group_norm(adj_t x, int64_t groups, adj_t w, adj_t b, double eps) {
+  const char* op = "group_norm";
+  return handle_call([&] {
+    Tensor wt, bt;
+    if (w) wt = static_cast<const Tensor&>(in(w, op));
+    if (b) bt = static_cast<const Tensor&>(in(b, op));
+    return ops::group_norm(in(x, op), groups, w ? &wt : nullptr, b ? &bt : nullptr, eps);
+  });
+}
+adj_t adj_batch_norm(adj_t x, adj_t rm, adj_t rv, adj_t w, adj_t b, int training, double eps) {
+  const char* op = "batch_norm";
+  return handle_call([&] {
+    Tensor mt, vt, wt, bt;
+    if (rm) mt = static_cast<const Tensor&>(in(rm, op));
+    if (rv) vt = static_cast<const Tensor&>(in(rv, op));
+    if (w) wt = static_cast<const Tensor&>(in(w, op));
+    if (b) bt = static_cast<const Tensor&>(in(b, op));
+    return ops::batch_norm(in(x, op), rm ? &mt : nullptr, rv ? &vt : nullptr, w ? &wt : nullptr, b ? &bt : nullptr, training != 0, eps);
+  });
+}
+adj_t adj_dropout(int64_t g, adj_t x, double p, int training) {
+  return handle_call([&] { return ops::dropout(gen(g), in(x, "dropout"), p, training != 0); });
+}
+adj_t adj_embedding(adj_t indices, adj_t weight) {
+  return handle_call([&] { return ops::embedding(in(indices, "embedding"), in(weight, "embedding")); });
+}
+
 adj_t adj_linear(adj_t x, adj_t w, adj_t b) {
   return handle_call([&] {
     if (b == 0) return ops::linear(in(x, "linear"), in(w, "linear"), nullptr);

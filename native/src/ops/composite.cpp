@@ -9,24 +9,6 @@
 
 namespace adjoint::ops {
 
-namespace {
-
-// NOTE: an error raised inside a composite by one of its primitives is reported under the
-// composite's name, the op the caller used ("mean: dim 3 out of range ...", not "sum: ...").
-template <class F>
-Tensor as_op(const char* op, F&& body) {
-  try {
-    return body();
-  } catch (const Error& e) {
-    if (e.op() == op) throw;
-    std::string msg = e.what();
-    const std::string inner = e.op() + ": ";
-    if (msg.compare(0, inner.size(), inner) == 0) msg.erase(0, inner.size());
-    throw Error(e.kind(), op, msg);
-  }
-}
-
-}  // namespace
 
 Tensor matmul(const Tensor& a, const Tensor& b) {
   return as_op("matmul", [&] {
@@ -125,15 +107,6 @@ Tensor stack(const std::vector<Tensor>& xs, int64_t dim) {
 
 // How many elements each result of a reduction over `dims` sums, as a double: the sizes of a shape
 // with no elements may multiply past int64 ([0, 2^62, 2^62] over dims 1, 2).
-static double reduced_count(const char* op, const Tensor& x, const Dims& dims) {
-  double n = 1;
-  if (dims.empty()) {
-    for (int i = 0; i < x.ndim(); i++) n *= double(x.size(i));
-    return n;
-  }
-  for (int64_t d : dims) n *= x.ndim() ? double(x.size(wrap_dim(d, x.ndim(), op))) : 1;
-  return n;
-}
 
 Tensor mean(const Tensor& x, const Dims& dims, bool keepdim) {
   return as_op("mean", [&] {

@@ -75,6 +75,33 @@ Tensor logsumexp(const Tensor& x, const Dims& dims, bool keepdim);
 Tensor softmax(const Tensor& x, int64_t dim);
 Tensor log_softmax(const Tensor& x, int64_t dim);
 
+// --- statistics and vector norms (ops/nn.cpp) ---
+Tensor var(const Tensor& x, const Dims& dims, double correction, bool keepdim);  // empty dims = all
+Tensor stddev(const Tensor& x, const Dims& dims, double correction, bool keepdim);
+Tensor norm(const Tensor& x, double p, const Dims& dims, bool keepdim);  // p > 0 or INFINITY; 0 subgradient at 0
+
+// --- neural-network functions, torch.nn.functional's (ops/nn.cpp); losses take the mean ---
+Tensor gelu(const Tensor& x, bool tanh_approx);
+Tensor silu(const Tensor& x);
+Tensor softplus(const Tensor& x, double beta, double threshold);
+Tensor elu(const Tensor& x, double alpha);
+Tensor leaky_relu(const Tensor& x, double slope);
+Tensor log_sigmoid(const Tensor& x);
+Tensor mse_loss(const Tensor& input, const Tensor& target);
+Tensor l1_loss(const Tensor& input, const Tensor& target);
+Tensor huber_loss(const Tensor& input, const Tensor& target, double delta);
+Tensor binary_cross_entropy(const Tensor& p, const Tensor& target);
+Tensor binary_cross_entropy_with_logits(const Tensor& logits, const Tensor& target);
+Tensor one_hot(const Tensor& target, int64_t classes);  // int64 [..., classes]
+Tensor normalize(const Tensor& x, double p, int64_t dim, double eps);
+Tensor cosine_similarity(const Tensor& a, const Tensor& b, int64_t dim, double eps);
+Tensor layer_norm(const Tensor& x, const Dims& normalized_shape, const Tensor* w, const Tensor* b, double eps);
+Tensor group_norm(const Tensor& x, int64_t groups, const Tensor* w, const Tensor* b, double eps);
+Tensor batch_norm(const Tensor& x, const Tensor* running_mean, const Tensor* running_var, const Tensor* w, const Tensor* b,
+                  bool training, double eps);
+Tensor dropout(Generator& g, const Tensor& x, double p, bool training);
+Tensor embedding(const Tensor& indices, const Tensor& weight);
+
 // --- linear algebra ---
 Tensor matmul(const Tensor& a, const Tensor& b);            // 1-D, 2-D and batched, like torch.matmul
 Tensor linear(const Tensor& x, const Tensor& w, const Tensor* b);  // x @ w^T + b

@@ -777,6 +777,45 @@ public final class Tensor implements AutoCloseable {
   /** log(sum(exp(x))) over {@code dim}. */
   public Tensor logsumexp(int dim, boolean keepdim) { return logsumexp(new int[] {dim}, keepdim); }
 
+  /**
+   * Variance over {@code dim} with Bessel's correction (divides by N - 1), like
+   * {@code torch.var(x, dim)}.
+   */
+  public Tensor var(int dim) { return var(new int[] {dim}, 1, false); }
+
+  /**
+   * Variance over {@code dims} (empty: all), dividing the sum of squared deviations by
+   * max(0, N - correction): correction 1 is the unbiased estimate, 0 the population variance.
+   */
+  public Tensor var(int[] dims, double correction, boolean keepdim) {
+    return wrap(NativeCore.adj_var(h(), dims(dims), dims.length, correction, keepdim ? 1 : 0), this);
+  }
+
+  /** Standard deviation over {@code dim} with Bessel's correction, like {@code torch.std(x, dim)}. */
+  public Tensor std(int dim) { return std(new int[] {dim}, 1, false); }
+
+  /**
+   * Standard deviation over {@code dims} (empty: all): the square root of
+   * {@link #var(int[], double, boolean)}. Its derivative where the deviation is 0 is NaN, as torch's.
+   */
+  public Tensor std(int[] dims, double correction, boolean keepdim) {
+    return wrap(NativeCore.adj_std(h(), dims(dims), dims.length, correction, keepdim ? 1 : 0), this);
+  }
+
+  /** The 2-norm of all elements (0-d); its derivative at the zero tensor is 0, like torch's. */
+  public Tensor norm() { return wrap(NativeCore.adj_norm(h(), 2, ALL, 0, 0), this).knownShape(SCALAR_SHAPE); }
+
+  /**
+   * The p-norm over {@code dim}: p = 1 (sum of magnitudes), 2 (Euclidean), any p > 0, or
+   * {@code Double.POSITIVE_INFINITY} (largest magnitude; ties share the derivative). Where the
+   * norm is 0 its derivative is 0 (torch's subgradient), never NaN.
+   *
+   * @throws AdjointArgumentException if p is not positive
+   */
+  public Tensor norm(double p, int dim, boolean keepdim) {
+    return wrap(NativeCore.adj_norm(h(), p, dims(dim), 1, keepdim ? 1 : 0), this);
+  }
+
   /** Softmax along {@code dim}. */
   public Tensor softmax(int dim) { return wrap(NativeCore.adj_softmax(h(), dim), this); }
   /** Log-softmax along {@code dim}. */
@@ -1031,5 +1070,28 @@ public final class Tensor implements AutoCloseable {
       default: data = toBooleanArray();
     }
     return TensorPrinter.format(data, s, suffix, devName);
+  }
+
+  // ------------------------------------------------------------------ F's composites (ops/nn.cpp)
+
+  static Tensor nn(long h, Tensor a) { return wrap(h, a); }
+
+  static Tensor nn(long h, Tensor a, Tensor b) { return wrap(h, a, b); }
+
+  static Tensor nn(long h, Tensor a, Tensor b, Tensor c) { return wrap(h, a, b, c); }
+
+  /** The handle of an optional argument: 0 for null. */
+  static long hOrZero(Tensor t) { return t == null ? 0 : t.h(); }
+
+  static Tensor layerNorm(Tensor x, long[] shape, Tensor w, Tensor b, double eps) {
+    Tensor t = wrap(NativeCore.adj_layer_norm(x.h(), shape, shape.length, hOrZero(w), hOrZero(b), eps), x, w, b);
+    return t;
+  }
+
+  static Tensor batchNorm(Tensor x, Tensor rm, Tensor rv, Tensor w, Tensor b, boolean training, double eps) {
+    Tensor t = wrap(NativeCore.adj_batch_norm(x.h(), hOrZero(rm), hOrZero(rv), hOrZero(w), hOrZero(b), training ? 1 : 0, eps), x, w, b);
+    Reference.reachabilityFence(rm);
+    Reference.reachabilityFence(rv);
+    return t;
   }
 }

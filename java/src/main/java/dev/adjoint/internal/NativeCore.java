@@ -154,6 +154,30 @@ public final class NativeCore {
   public static native long adj_softmax(long x, long dim);
   public static native long adj_log_softmax(long x, long dim);
 
+  // --- statistics, vector norms, torch.nn.functional's composites ---
+  public static native long adj_var(long x, @Cast("const int64_t*") long[] dims, int ndims, double correction, int keepdim);
+  public static native long adj_std(long x, @Cast("const int64_t*") long[] dims, int ndims, double correction, int keepdim);
+  public static native long adj_norm(long x, double p, @Cast("const int64_t*") long[] dims, int ndims, int keepdim);
+  public static native long adj_gelu(long x, int tanhApprox);
+  public static native long adj_silu(long x);
+  public static native long adj_softplus(long x, double beta, double threshold);
+  public static native long adj_elu(long x, double alpha);
+  public static native long adj_leaky_relu(long x, double slope);
+  public static native long adj_log_sigmoid(long x);
+  public static native long adj_mse_loss(long input, long target);
+  public static native long adj_l1_loss(long input, long target);
+  public static native long adj_huber_loss(long input, long target, double delta);
+  public static native long adj_binary_cross_entropy(long p, long target);
+  public static native long adj_binary_cross_entropy_with_logits(long logits, long target);
+  public static native long adj_one_hot(long target, long classes);
+  public static native long adj_normalize(long x, double p, long dim, double eps);
+  public static native long adj_cosine_similarity(long a, long b, long dim, double eps);
+  public static native long adj_layer_norm(long x, @Cast("const int64_t*") long[] shape, int n, long w, long b, double eps);
+  public static native long adj_group_norm(long x, long groups, long w, long b, double eps);
+  public static native long adj_batch_norm(long x, long runningMean, long runningVar, long w, long b, int training, double eps);
+  public static native long adj_dropout(long g, long x, double p, int training);
+  public static native long adj_embedding(long indices, long weight);
+
   // --- linear algebra ---
   public static native long adj_matmul(long a, long b);
   public static native long adj_linear(long x, long w, long b);
