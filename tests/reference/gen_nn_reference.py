@@ -77,7 +77,23 @@ FNS = {
     "stdDims": lambda xs, a: torch.std(xs[0], dim=a["dims"], correction=a["correction"], keepdim=bool(a["keepdim"])),
     "norm": lambda xs, a: torch.linalg.vector_norm(xs[0]),
     "normP": lambda xs, a: torch.linalg.vector_norm(xs[0], ord=a["p"], dim=a["dim"], keepdim=bool(a["keepdim"])),
+    "amin": lambda xs, a: torch.amin(xs[0], dim=a["dim"]),
+    "aminAll": lambda xs, a: torch.amin(xs[0]),
+    "all": lambda xs, a: torch.all(xs[0]),
+    "any": lambda xs, a: torch.any(xs[0]),
+    "flip": lambda xs, a: torch.flip(xs[0], a["dims"]),
+    "roll": lambda xs, a: torch.roll(xs[0], a["shift"], a["dim"]),
+    "tril": lambda xs, a: torch.tril(xs[0], a["k"]),
+    "triu": lambda xs, a: torch.triu(xs[0], a["k"]),
+    "diagonal": lambda xs, a: torch.diagonal(xs[0], a["offset"], a["dim1"], a["dim2"]),
+    "trace": lambda xs, a: torch.trace(xs[0]),
+    "outer": lambda xs, a: torch.outer(xs[0], xs[1]),
+    "maskedFill": lambda xs, a: xs[0].masked_fill(xs[1], a["value"]),
+    "repeat": lambda xs, a: xs[0].repeat(*a["sizes"]),
+    "diag": lambda xs, a: torch.diag(xs[0], a["offset"]),
+    "linspace": lambda xs, a: torch.linspace(a["start"], a["end"], a["steps"], dtype=DT[a["dtype"]]),
 }
+DT = {"float32": torch.float32, "float64": torch.float64}
 
 
 def arg_tok(k, v):
@@ -96,7 +112,7 @@ def case(name, fn, inputs, nograd=(), **args):
     for x in xs:
         print("in", DTN[x.dtype], shape_tok(x.shape), vals(x))
     print("out", DTN[y.dtype], shape_tok(y.shape), vals(y))
-    if y.is_floating_point():
+    if y.is_floating_point() and y.requires_grad:
         ct = torch.randn(y.shape, dtype=y.dtype)
         print("ct", shape_tok(ct.shape), vals(ct))
         fl = [x for x in xs if x.requires_grad]
@@ -157,5 +173,31 @@ for dt in (torch.float64, torch.float32):
     case("normP_inf_ties_%s" % dn, "normP", [t([[1.0, -3.0, 3.0], [0.5, 0.25, -0.5]], dt)], p=float("inf"), dim=1, keepdim=1)
     case("normP_2_zero_row_%s" % dn, "normP", [t([[0.0, 0.0, 0.0], [3.0, 4.0, 0.0]], dt)], p=2.0, dim=1, keepdim=0)
     case("normP_1_zero_%s" % dn, "normP", [t([[0.0, 0.0], [1.0, -2.0]], dt)], p=1.0, dim=1, keepdim=0)
+for dt in (torch.float64, torch.float32):
+    dn = DTN[dt]
+    case("amin_%s" % dn, "amin", [t([[1.0, -2.0, -2.0], [0.5, 3.0, 0.5]], dt)], dim=1)
+    case("aminAll_%s" % dn, "aminAll", [r(3, 4, dt=dt)])
+    case("flip_%s" % dn, "flip", [r(2, 3, 4, dt=dt)], dims=[0, 2])
+    case("roll_%s" % dn, "roll", [r(3, 5, dt=dt)], shift=-7, dim=1)
+    for k in (-1, 0, 2):
+        case("tril_%d_%s" % (k + 1, dn), "tril", [r(2, 3, 4, dt=dt)], k=k)
+        case("triu_%d_%s" % (k + 1, dn), "triu", [r(4, 3, dt=dt)], k=k)
+    for off, d1, d2 in ((0, 0, 1), (1, 0, 1), (-2, 0, 1), (1, 2, 0), (5, 0, 1)):
+        case("diagonal_%d_%d_%d_%s" % (off + 2, d1, d2, dn), "diagonal", [r(4, 3, 5, dt=dt)], offset=off, dim1=d1, dim2=d2)
+    case("trace_%s" % dn, "trace", [r(3, 4, dt=dt)])
+    case("outer_%s" % dn, "outer", [r(3, dt=dt), r(4, dt=dt)])
+    case("maskedFill_%s" % dn, "maskedFill", [r(3, 4, dt=dt), torch.rand(4) > 0.5], value=-1.5)
+    case("repeat_%s" % dn, "repeat", [r(2, 3, dt=dt)], sizes=[2, 1, 3])
+    for off in (0, 1, -2):
+        case("diag_vec_%d_%s" % (off + 2, dn), "diag", [r(3, dt=dt)], offset=off)
+    case("diag_mat_%s" % dn, "diag", [r(3, 4, dt=dt)], offset=1)
+    for steps in (0, 1, 2, 7, 100):
+        case("linspace_%d_%s" % (steps, dn), "linspace", [], start=-1.3, end=2.9, steps=steps, dtype=dn)
+case("all_true", "all", [t([[1.0, 2.0], [-1.0, 0.5]])])
+case("all_false", "all", [t([1, 0, 3], torch.int64)])
+case("all_empty", "all", [torch.zeros(0)])
+case("any_true", "any", [t([0.0, 0.0, -0.5])])
+case("any_false", "any", [t([False, False])])
+case("any_nan", "any", [t([0.0, float("nan")])])
 case("oneHot", "oneHot", [t([[0, 3], [2, 1]], torch.int64)], classes=4)
 case("oneHot_0d", "oneHot", [t(2, torch.int64)], classes=3)

@@ -157,6 +157,22 @@ adj_t adj_softmax(adj_t x, int64_t dim);
 adj_t adj_log_softmax(adj_t x, int64_t dim);
 /* statistics and vector norms: var/std divide by max(0, N - correction) (torch's); norm's p > 0
    or +inf, with the zero subgradient at 0 */
+/* shape, index and reduction composites, torch's semantics (all/any: bool 0-d; diagonal: the
+   diagonal as the last dim; diag: vector -> matrix, matrix -> diagonal) */
+adj_t adj_amin(adj_t x, const int64_t* dims, int ndims, int keepdim);
+adj_t adj_all(adj_t x);
+adj_t adj_any(adj_t x);
+adj_t adj_flip(adj_t x, const int64_t* dims, int ndims);
+adj_t adj_roll(adj_t x, int64_t shift, int64_t dim);
+adj_t adj_tril(adj_t x, int64_t k);
+adj_t adj_triu(adj_t x, int64_t k);
+adj_t adj_diagonal(adj_t x, int64_t offset, int64_t dim1, int64_t dim2);
+adj_t adj_trace(adj_t x);
+adj_t adj_outer(adj_t a, adj_t b);
+adj_t adj_masked_fill(adj_t x, adj_t mask, double value);
+adj_t adj_repeat(adj_t x, const int64_t* sizes, int n);
+adj_t adj_diag(adj_t v, int64_t offset);
+adj_t adj_linspace(double start, double end, int64_t steps, int dtype);
 adj_t adj_var(adj_t x, const int64_t* dims, int ndims, double correction, int keepdim);
 adj_t adj_std(adj_t x, const int64_t* dims, int ndims, double correction, int keepdim);
 adj_t adj_norm(adj_t x, double p, const int64_t* dims, int ndims, int keepdim);

@@ -410,6 +410,32 @@ adj_t adj_embedding(adj_t indices, adj_t weight) {
   return handle_call([&] { return ops::embedding(in(indices, "embedding"), in(weight, "embedding")); });
 }
 
+// --- shape, index and reduction composites (ops/shape_composites.cpp) ---
+adj_t adj_amin(adj_t x, const int64_t* d, int n, int keepdim) {
+  return handle_call([&] { return ops::amin(in(x, "amin"), dims(d, n, "amin"), keepdim != 0); });
+}
+adj_t adj_all(adj_t x) { return handle_call([&] { return ops::all(in(x, "all")); }); }
+adj_t adj_any(adj_t x) { return handle_call([&] { return ops::any(in(x, "any")); }); }
+adj_t adj_flip(adj_t x, const int64_t* d, int n) { return handle_call([&] { return ops::flip(in(x, "flip"), dims(d, n, "flip")); }); }
+adj_t adj_roll(adj_t x, int64_t shift, int64_t dim) { return handle_call([&] { return ops::roll(in(x, "roll"), shift, dim); }); }
+adj_t adj_tril(adj_t x, int64_t k) { return handle_call([&] { return ops::tril(in(x, "tril"), k); }); }
+adj_t adj_triu(adj_t x, int64_t k) { return handle_call([&] { return ops::triu(in(x, "triu"), k); }); }
+adj_t adj_diagonal(adj_t x, int64_t offset, int64_t dim1, int64_t dim2) {
+  return handle_call([&] { return ops::diagonal(in(x, "diagonal"), offset, dim1, dim2); });
+}
+adj_t adj_trace(adj_t x) { return handle_call([&] { return ops::trace(in(x, "trace")); }); }
+adj_t adj_outer(adj_t a, adj_t b) { return handle_call([&] { return ops::outer(in(a, "outer"), in(b, "outer")); }); }
+adj_t adj_masked_fill(adj_t x, adj_t mask, double value) {
+  return handle_call([&] { return ops::masked_fill(in(x, "masked_fill"), in(mask, "masked_fill"), value); });
+}
+adj_t adj_repeat(adj_t x, const int64_t* sizes, int n) {
+  return handle_call([&] { return ops::repeat(in(x, "repeat"), dims(sizes, n, "repeat")); });
+}
+adj_t adj_diag(adj_t v, int64_t offset) { return handle_call([&] { return ops::diag(in(v, "diag"), offset); }); }
+adj_t adj_linspace(double start, double end, int64_t steps, int dtype) {
+  return handle_call([&] { return ops::linspace(start, end, steps, to_dtype(dtype, "linspace")); });
+}
+
 adj_t adj_linear(adj_t x, adj_t w, adj_t b) {
   return handle_call([&] {
     if (b == 0) return ops::linear(in(x, "linear"), in(w, "linear"), nullptr);

@@ -102,6 +102,22 @@ Tensor batch_norm(const Tensor& x, const Tensor* running_mean, const Tensor* run
 Tensor dropout(Generator& g, const Tensor& x, double p, bool training);
 Tensor embedding(const Tensor& indices, const Tensor& weight);
 
+// --- shape, index and reduction composites, torch's names (ops/shape_composites.cpp) ---
+Tensor amin(const Tensor& x, const Dims& dims, bool keepdim);  // empty dims = all
+Tensor all(const Tensor& x);  // bool 0-d: every element nonzero
+Tensor any(const Tensor& x);  // bool 0-d: some element nonzero
+Tensor flip(const Tensor& x, const Dims& dims);
+Tensor roll(const Tensor& x, int64_t shift, int64_t dim);
+Tensor tril(const Tensor& x, int64_t k);  // the last two dims
+Tensor triu(const Tensor& x, int64_t k);
+Tensor diagonal(const Tensor& x, int64_t offset, int64_t dim1, int64_t dim2);  // the diagonal last
+Tensor trace(const Tensor& x);
+Tensor outer(const Tensor& a, const Tensor& b);
+Tensor masked_fill(const Tensor& x, const Tensor& mask, double value);
+Tensor repeat(const Tensor& x, const Dims& sizes);
+Tensor diag(const Tensor& v, int64_t offset);  // vector -> matrix, matrix -> its diagonal
+Tensor linspace(double start, double end, int64_t steps, DType dtype, Device device = {});
+
 // --- linear algebra ---
 Tensor matmul(const Tensor& a, const Tensor& b);            // 1-D, 2-D and batched, like torch.matmul
 Tensor linear(const Tensor& x, const Tensor& w, const Tensor* b);  // x @ w^T + b

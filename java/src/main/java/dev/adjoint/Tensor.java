@@ -816,6 +816,18 @@ public final class Tensor implements AutoCloseable {
     return wrap(NativeCore.adj_norm(h(), p, dims(dim), 1, keepdim ? 1 : 0), this);
   }
 
+  /** Minimum of all elements (0-d); NaN if any is NaN. Ties share the derivative, like torch. */
+  public Tensor amin() { return wrap(NativeCore.adj_amin(h(), ALL, 0, 0), this); }
+  /** Minimum over {@code dim}, dropping it. */
+  public Tensor amin(int dim) { return amin(new int[] {dim}, false); }
+  /** Minimum over {@code dims}; {@code keepdim} keeps them with size 1. */
+  public Tensor amin(int[] dims, boolean keepdim) { return wrap(NativeCore.adj_amin(h(), dims(dims), dims.length, keepdim ? 1 : 0), this); }
+
+  /** True (a bool 0-d tensor) if every element is nonzero (true for an empty tensor). */
+  public Tensor all() { return wrap(NativeCore.adj_all(h()), this); }
+  /** True (a bool 0-d tensor) if some element is nonzero (false for an empty tensor). */
+  public Tensor any() { return wrap(NativeCore.adj_any(h()), this); }
+
   /** Softmax along {@code dim}. */
   public Tensor softmax(int dim) { return wrap(NativeCore.adj_softmax(h(), dim), this); }
   /** Log-softmax along {@code dim}. */
@@ -856,6 +868,74 @@ public final class Tensor implements AutoCloseable {
   public Tensor slice(int dim, long start, long end) { return slice(dim, start, end, 1); }
   /** Every {@code step}-th element of start..end-1 along {@code dim} (a view). */
   public Tensor slice(int dim, long start, long end, long step) { return wrap(NativeCore.adj_slice(h(), dim, start, end, step), this); }
+
+  /** The elements in reverse order along each of {@code dims} (a copy, like torch.flip). */
+  public Tensor flip(int... dims) { return wrap(NativeCore.adj_flip(h(), dims(dims), dims.length), this); }
+
+  /** Elements shifted by {@code shift} along {@code dim}, those leaving one end entering at the other. */
+  public Tensor roll(long shift, int dim) { return wrap(NativeCore.adj_roll(h(), shift, dim), this); }
+
+  /** The lower triangle of the last two dims: elements with {@code col - row <= k}, zeros above. */
+  public Tensor tril(long k) { return wrap(NativeCore.adj_tril(h(), k), this); }
+
+  /** The upper triangle of the last two dims: elements with {@code col - row >= k}, zeros below. */
+  public Tensor triu(long k) { return wrap(NativeCore.adj_triu(h(), k), this); }
+
+  /** The diagonal of the first two dims, {@code offset} above it (below if negative); see {@link #diagonal(long, int, int)}. */
+  public Tensor diagonal(long offset) { return diagonal(offset, 0, 1); }
+
+  /**
+   * The diagonal of dims {@code dim1} and {@code dim2} ({@code offset} above it, below if
+   * negative): those dims removed, the diagonal appended as the last dim, like torch.diagonal (a
+   * copy, not a view).
+   */
+  public Tensor diagonal(long offset, int dim1, int dim2) { return wrap(NativeCore.adj_diagonal(h(), offset, dim1, dim2), this); }
+
+  /** The sum of a matrix's diagonal (0-d). */
+  public Tensor trace() { return wrap(NativeCore.adj_trace(h()), this).knownShape(SCALAR_SHAPE); }
+
+  /** The outer product of two vectors: {@code [n] x [m] -> [n, m]}. */
+  public Tensor outer(Tensor other) { return wrap(NativeCore.adj_outer(h(), other.h()), this, other); }
+
+  /** {@code value} where the bool {@code mask} (broadcast to this shape) is true, else this tensor's element. */
+  public Tensor maskedFill(Tensor mask, double value) { return wrap(NativeCore.adj_masked_fill(h(), mask.h(), value), this, mask); }
+
+  /** This tensor tiled {@code sizes[i]} times along dim i (leading 1s added to its shape if sizes is longer), like torch's repeat. */
+  public Tensor repeat(long... sizes) { return wrap(NativeCore.adj_repeat(h(), sizes, sizes.length), this); }
+
+  /** Consecutive slices of {@code size} along {@code dim} (the last may be shorter), like torch.split. */
+  public java.util.List<Tensor> split(long size, int dim) {
+    if (size <= 0) throw new AdjointArgumentException("split", "split: split size must be positive, got " + size);
+    long n = size(dim);
+    java.util.List<Tensor> parts = new java.util.ArrayList<>();
+    for (long start = 0; start < n; start += size) parts.add(slice(dim, start, Math.min(n, start + size)));
+    if (parts.isEmpty()) parts.add(slice(dim, 0, 0));
+    return java.util.List.copyOf(parts);
+  }
+
+  /** At most {@code n} slices of equal size (the last may be smaller) along {@code dim}, like torch.chunk. */
+  public java.util.List<Tensor> chunk(int n, int dim) {
+    if (n <= 0) throw new AdjointArgumentException("chunk", "chunk: number of chunks must be positive, got " + n);
+    long len = size(dim);
+    return split(Math.max(1, (len + n - 1) / n), dim);
+  }
+
+  /** A square matrix with {@code v} on its diagonal (a 1-D v), or the diagonal of a matrix v, like torch.diag. */
+  public static Tensor diag(Tensor v) { return wrap(NativeCore.adj_diag(v.h(), 0), v); }
+
+  /** {@link #diag(Tensor)} with the diagonal {@code offset} above the main one (below if negative). */
+  public static Tensor diag(Tensor v, long offset) { return wrap(NativeCore.adj_diag(v.h(), offset), v); }
+
+  /**
+   * {@code steps} evenly spaced values from {@code start} to {@code end}, both included, in the
+   * default float dtype, computed like torch's (both ends exact).
+   */
+  public static Tensor linspace(double start, double end, long steps) { return linspace(start, end, steps, Adjoint.defaultDtype()); }
+
+  /** {@link #linspace(double, double, long)} in {@code dtype} (float32 or float64). */
+  public static Tensor linspace(double start, double end, long steps, DType dtype) {
+    return wrap(NativeCore.adj_linspace(start, end, steps, dtype.code));
+  }
   /** Index {@code index} of {@code dim}, dropping the dim (a view). */
   public Tensor select(int dim, long index) { return wrap(NativeCore.adj_select(h(), dim, index), this); }
   /** Row {@code index} (same as {@code select(0, index)}). */

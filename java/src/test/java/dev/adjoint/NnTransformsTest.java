@@ -129,4 +129,43 @@ class NnTransformsTest {
         () -> F.binaryCrossEntropy(Tensor.of(0.5, 0.5), Tensor.of(1.0)));
     assertTrue(bce.getMessage().contains("[1]") && bce.getMessage().contains("[2]"), bce.getMessage());
   }
+
+  @Test
+  void splitAndChunkLikeTorch() {
+    Tensor x = Tensor.arange(0, 7, 1, DType.FLOAT64);
+    var parts = x.split(3, 0);
+    assertEquals(3, parts.size());
+    assertArrayEquals(new double[] {6}, parts.get(2).toDoubleArray());
+    var chunks = x.chunk(3, 0);  // torch.chunk(arange(7), 3): sizes 3, 3, 1
+    assertEquals(3, chunks.size());
+    assertArrayEquals(new double[] {3, 4, 5}, chunks.get(1).toDoubleArray());
+    assertEquals(2, Tensor.arange(0, 4, 1, DType.FLOAT64).chunk(3, 0).size(), "torch.chunk(arange(4), 3) gives 2 chunks of 2");
+    // gradients flow through the pieces
+    Tensor g = grad(v -> v.split(2, 0).get(1).mul(3.0).sum()).apply(x);
+    assertArrayEquals(new double[] {0, 0, 3, 3, 0, 0, 0}, g.toDoubleArray());
+    assertThrows(AdjointArgumentException.class, () -> x.split(0, 0));
+    assertThrows(AdjointArgumentException.class, () -> x.chunk(0, 0));
+  }
+
+  @Test
+  void shapeOpsRefuseBadArguments() {
+    Tensor v = Tensor.of(1.0, 2.0, 3.0);
+    Tensor m = Tensor.ones(2, 3);
+    ShapeMismatchException tr = assertThrows(ShapeMismatchException.class, () -> v.tril(0));
+    assertTrue(tr.getMessage().startsWith("tril") && tr.getMessage().contains("[3]"), tr.getMessage());
+    AdjointArgumentException dg = assertThrows(AdjointArgumentException.class, () -> m.diagonal(0, 1, -1));
+    assertTrue(dg.getMessage().startsWith("diagonal"), dg.getMessage());
+    AdjointArgumentException rp = assertThrows(AdjointArgumentException.class, () -> m.repeat(2));
+    assertTrue(rp.getMessage().startsWith("repeat") && rp.getMessage().contains("[2, 3]"), rp.getMessage());
+    DTypeMismatchException mf = assertThrows(DTypeMismatchException.class, () -> m.maskedFill(Tensor.ones(3), 0));
+    assertTrue(mf.getMessage().startsWith("masked_fill"), mf.getMessage());
+    AdjointArgumentException fl = assertThrows(AdjointArgumentException.class, () -> m.flip(1, -1));
+    assertTrue(fl.getMessage().contains("more than once"), fl.getMessage());
+    ShapeMismatchException ou = assertThrows(ShapeMismatchException.class, () -> m.outer(v));
+    assertTrue(ou.getMessage().contains("[2, 3]"), ou.getMessage());
+    ShapeMismatchException tc = assertThrows(ShapeMismatchException.class, () -> v.trace());
+    assertTrue(tc.getMessage().startsWith("trace"), tc.getMessage());
+    AdjointArgumentException ls = assertThrows(AdjointArgumentException.class, () -> Tensor.linspace(0, 1, -1));
+    assertTrue(ls.getMessage().startsWith("linspace"), ls.getMessage());
+  }
 }

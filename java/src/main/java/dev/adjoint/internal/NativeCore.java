@@ -154,6 +154,22 @@ public final class NativeCore {
   public static native long adj_softmax(long x, long dim);
   public static native long adj_log_softmax(long x, long dim);
 
+  // --- shape, index and reduction composites ---
+  public static native long adj_amin(long x, @Cast("const int64_t*") long[] dims, int ndims, int keepdim);
+  public static native long adj_all(long x);
+  public static native long adj_any(long x);
+  public static native long adj_flip(long x, @Cast("const int64_t*") long[] dims, int ndims);
+  public static native long adj_roll(long x, long shift, long dim);
+  public static native long adj_tril(long x, long k);
+  public static native long adj_triu(long x, long k);
+  public static native long adj_diagonal(long x, long offset, long dim1, long dim2);
+  public static native long adj_trace(long x);
+  public static native long adj_outer(long a, long b);
+  public static native long adj_masked_fill(long x, long mask, double value);
+  public static native long adj_repeat(long x, @Cast("const int64_t*") long[] sizes, int n);
+  public static native long adj_diag(long v, long offset);
+  public static native long adj_linspace(double start, double end, long steps, int dtype);
+
   // --- statistics, vector norms, torch.nn.functional's composites ---
   public static native long adj_var(long x, @Cast("const int64_t*") long[] dims, int ndims, double correction, int keepdim);
   public static native long adj_std(long x, @Cast("const int64_t*") long[] dims, int ndims, double correction, int keepdim);
