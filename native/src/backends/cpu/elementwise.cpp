@@ -102,11 +102,12 @@ T float_only(T x, F f) {
   else return x;
 }
 
-// maximum/minimum propagate NaN, like torch.
+// maximum/minimum propagate NaN and otherwise are std::max/std::min, like torch (a tie of -0.0
+// and 0.0 gives the first operand).
 template <class T>
-T max_of(T x, T y) { return x != x ? x : (y != y ? y : (x > y ? x : y)); }
+T max_of(T x, T y) { return x != x ? x : (y != y ? y : (x < y ? y : x)); }
 template <class T>
-T min_of(T x, T y) { return x != x ? x : (y != y ? y : (x < y ? x : y)); }
+T min_of(T x, T y) { return x != x ? x : (y != y ? y : (y < x ? y : x)); }
 
 // The vector kernel into an L1 staging block, streamed out (see stream_store.h). Not inlined: its
 // staging buffer would otherwise enlarge the frame of every small inner-loop call.
