@@ -8,7 +8,9 @@
 //   vmap    : vmap(f) == stack of per-example f, for every subset of mapped inputs, batch at dim 0
 //             and at the last dim;
 //   vmap2   : vmap of vmap, the same way;
-//   vmap_grad, vmap_jvp: vmap of the gradient and of the jvp (batched primals).
+//   vmap_grad, vmap_jvp: vmap of the gradient and of the jvp (batched primals);
+//   meta    : the op's metadata rule (OpDef::meta) gives the shape and dtype eval gives, from the
+//             inputs' shapes and dtypes alone (and, in meta_errors_match_eval, the same error).
 // Non-differentiable ops (comparisons), integer/bool inputs and outputs get the vmap checks only;
 // every skip is listed, with its reason, in the summary.
 // Mixed dtypes (samples "mixed: ..."): the binary ops and where promote like torch (ops/promotion.h)
@@ -68,6 +70,7 @@ struct Rng {  // splitmix64: the same numbers on every platform
 // except in samples marked smooth = false.
 enum class Domain {
   Real,      // uniform [-2, 2]
+  Unit,      // uniform [-0.9, 0.9]: asin, acos, and tan away from its poles
   Positive,  // [0.5, 2]: log, sqrt, pow's base
   NonZero,   // |x| in [0.25, 2]: away from the kinks of abs/relu/sign and the pole of div
   WithZeros, // every other element exactly 0, the rest in [0.5, 2]: pow's base at its edge
@@ -90,6 +93,7 @@ struct Input {
 
 Input real(Dims s) { return {s}; }
 Input positive(Dims s) { return {s, Domain::Positive}; }
+Input unit(Dims s) { return {s, Domain::Unit}; }
 Input nonzero(Dims s) { return {s, Domain::NonZero}; }
 Input distinct(Dims s) { return {s, Domain::Distinct}; }
 Input coarse(Dims s) { return {s, Domain::Coarse}; }
@@ -137,6 +141,19 @@ std::map<OpId, std::vector<Sample>> sample_table() {
   unary(OpId::Tanh, real), unary(OpId::Sigmoid, real);
   unary(OpId::Log, positive), unary(OpId::Sqrt, positive);
   unary(OpId::Relu, nonzero), unary(OpId::Abs, nonzero), unary(OpId::Sign, nonzero);
+  for (OpId op : {OpId::Expm1, OpId::Erf, OpId::Erfc, OpId::Atan, OpId::Sinh, OpId::Cosh}) unary(op, real);
+  for (OpId op : {OpId::Log1p, OpId::Log2, OpId::Log10}) unary(op, positive);
+  for (OpId op : {OpId::Tan, OpId::Asin, OpId::Acos}) unary(op, unit);
+  // piecewise constant: random draws sit away from the jumps (a derivative of zero to check)
+  for (OpId op : {OpId::Floor, OpId::Ceil, OpId::Round, OpId::Trunc}) {
+    unary(op, real);
+    t[op].push_back({{ints({4})}, {}, "int64"});
+  }
+  for (OpId op : {OpId::IsNan, OpId::IsInf, OpId::IsFinite, OpId::LogicalNot}) {
+    unary(op, real);
+    t[op].push_back({{ints({4})}, {}, "int64"});
+    t[op].push_back({{cond({4})}, {}, "bool"});
+  }
   t[OpId::Neg].push_back({{ints({4})}, {}, "int64"});
   t[OpId::Abs].push_back({{ints({4})}, {}, "int64"});
 
@@ -149,7 +166,17 @@ std::map<OpId, std::vector<Sample>> sample_table() {
   };
   binary(OpId::Add, real, real), binary(OpId::Sub, real, real), binary(OpId::Mul, real, real);
   binary(OpId::Div, real, nonzero), binary(OpId::Pow, positive, real);
-  for (OpId op : {OpId::Eq, OpId::Ne, OpId::Lt, OpId::Le, OpId::Gt, OpId::Ge}) binary(op, coarse, coarse);
+  for (OpId op : {OpId::Eq, OpId::Ne, OpId::Lt, OpId::Le, OpId::Gt, OpId::Ge, OpId::LogicalAnd, OpId::LogicalOr})
+    binary(op, coarse, coarse);
+  binary(OpId::Maximum, real, real), binary(OpId::Minimum, real, real), binary(OpId::Atan2, real, nonzero);
+  binary(OpId::Fmod, real, nonzero), binary(OpId::Remainder, real, nonzero);
+  for (OpId op : {OpId::Maximum, OpId::Minimum}) {  // ties share the derivative evenly (torch's convention)
+    t[op].push_back({{coarse({2, 3}), coarse({3})}, {}, "ties", false});
+    t[op].push_back({{ints({2, 3}), ints({3})}, {}, "int64"});
+  }
+  for (OpId op : {OpId::Fmod, OpId::Remainder}) t[op].push_back({{ints({2, 3}), i64(Input{{3}, Domain::TwoThree})}, {}, "int64"});
+  t[OpId::LogicalAnd].push_back({{cond({2, 3}), cond({3})}, {}, "bool"});
+  t[OpId::LogicalOr].push_back({{cond({2, 3}), cond({3})}, {}, "bool"});
   t[OpId::Add].push_back({{ints({2, 3}), ints({3})}, {}, "int64"});
   t[OpId::Pow].push_back({{{{4}, Domain::WithZeros}, {{4}, Domain::TwoThree}}, {}, "zero base", false});
   t[OpId::Lt].push_back({{ints({2, 3}), ints({3})}, {}, "int64"});
@@ -333,6 +360,7 @@ std::vector<double> draw(const Input& in, Rng& r) {
     double& x = v[size_t(i)];
     switch (in.dom) {
       case Domain::Real: x = r.uniform(-2, 2); break;
+      case Domain::Unit: x = r.uniform(-0.9, 0.9); break;
       case Domain::Positive: x = r.uniform(0.5, 2); break;
       case Domain::NonZero: x = r.uniform(0.25, 2) * (r.next() & 1 ? 1 : -1); break;
       case Domain::WithZeros: x = i % 2 ? r.uniform(0.5, 2) : 0.0; break;
@@ -512,7 +540,7 @@ Tensor jacrev_structured(const Fn& f, const Args& xs, int i) {
 // ---------------------------------------------------------------- comparing and reporting
 
 struct Counts {
-  int samples = 0, grad_fd = 0, hess_fd = 0, fwd_rev = 0, dot = 0, jac = 0, vmap = 0, vmap2 = 0, vmap_grad = 0, vmap_jvp = 0;
+  int samples = 0, grad_fd = 0, hess_fd = 0, fwd_rev = 0, dot = 0, jac = 0, vmap = 0, vmap2 = 0, vmap_grad = 0, vmap_jvp = 0, meta = 0;
   std::map<std::string, std::vector<std::string>> skipped;  // reason -> samples
 };
 Counts g_counts[kNumOps];
@@ -851,7 +879,16 @@ void sweep_op(OpId op) {
     // Derivatives: float64 inputs of differentiable ops with a floating output; the rest explicitly skipped.
     DType out_dtype;
     try {
-      out_dtype = f(build_all(s, p)).dtype();
+      const Args xs = build_all(s, p);
+      const Tensor out = f(xs);
+      out_dtype = out.dtype();
+      std::vector<Meta> metas;
+      for (const Tensor& x : xs) metas.push_back({x.shape(), x.dtype()});
+      const Meta m = def.meta(metas.data(), int(metas.size()), s.at);
+      if (m.shape != out.shape() || m.dtype != out.dtype())
+        fail(c, "meta", "metadata rule gives " + m.shape.str() + " " + dtype_name(m.dtype) + ", eval " + out.shape().str() + " " +
+                            dtype_name(out.dtype()));
+      g_counts[int(op)].meta++;
     } catch (const std::exception& e) {
       fail(c, "eval", e.what());
       continue;
@@ -884,10 +921,10 @@ void sweep_op(OpId op) {
 }  // namespace
 
 TEST(sweep_summary) {
-  const char* hdr[] = {"samples", "grad_fd", "hess_fd", "fwd_rev", "dot", "jac", "vmap", "vmap2", "vmap_grad", "vmap_jvp"};
+  const char* hdr[] = {"samples", "grad_fd", "hess_fd", "fwd_rev", "dot", "jac", "vmap", "vmap2", "vmap_grad", "vmap_jvp", "meta"};
   auto row = [](const char* name, const Counts& n) {
-    std::printf("%-15s %7d %7d %7d %7d %7d %7d %7d %7d %9d %8d\n", name, n.samples, n.grad_fd, n.hess_fd, n.fwd_rev, n.dot,
-                n.jac, n.vmap, n.vmap2, n.vmap_grad, n.vmap_jvp);
+    std::printf("%-15s %7d %7d %7d %7d %7d %7d %7d %7d %9d %8d %7d\n", name, n.samples, n.grad_fd, n.hess_fd, n.fwd_rev, n.dot,
+                n.jac, n.vmap, n.vmap2, n.vmap_grad, n.vmap_jvp, n.meta);
   };
   std::printf("%-15s", "op");
   for (const char* h : hdr) std::printf(" %7s", h);
@@ -903,9 +940,52 @@ TEST(sweep_summary) {
     }
     total.samples += n.samples, total.grad_fd += n.grad_fd, total.hess_fd += n.hess_fd, total.fwd_rev += n.fwd_rev;
     total.dot += n.dot, total.jac += n.jac, total.vmap += n.vmap, total.vmap2 += n.vmap2, total.vmap_grad += n.vmap_grad, total.vmap_jvp += n.vmap_jvp;
+    total.meta += n.meta;
     CHECK(n.samples > 0);
+    CHECK(n.meta == n.samples);
   }
   row("total", total);
+}
+
+// Bad calls: the metadata rule refuses them with eval's error (kind and message), without data.
+TEST(meta_errors_match_eval) {
+  struct Bad {
+    OpId op;
+    std::vector<Tensor> in;
+    Attrs at;
+  };
+  auto f64 = [](Dims s) { return O::zeros(s, DType::Float64); };
+  auto i64 = [](Dims s) { return O::zeros(s, DType::Int64); };
+  auto b = [](Dims s) { return O::zeros(s, DType::Bool); };
+  const std::vector<Bad> bad = {
+      {OpId::Add, {f64({2, 3}), f64({4})}, {}},         {OpId::Sub, {b({2}), b({2})}, {}},
+      {OpId::Pow, {b({2}), b({2})}, {}},                {OpId::Exp, {i64({2})}, {}},
+      {OpId::Neg, {b({2})}, {}},                        {OpId::Where, {f64({2}), f64({2}), f64({2})}, {}},
+      {OpId::Sum, {f64({2, 3})}, attrs({0, 0})},        {OpId::Amax, {f64({2, 0})}, attrs({1})},
+      {OpId::Reshape, {f64({2, 3})}, attrs({4, -1})},   {OpId::Expand, {f64({2, 3})}, attrs({3, 3})},
+      {OpId::Permute, {f64({2, 3})}, attrs({0, 0})},    {OpId::Slice, {f64({})}, attrs({0, 0, 1, 1})},
+      {OpId::Select, {f64({2})}, attrs({0, 5})},        {OpId::Unsqueeze, {f64({2})}, attrs({3})},
+      {OpId::Matmul, {f64({2, 3}), f64({4, 2})}, {}},   {OpId::Matmul, {f64({2, 3}), O::zeros({3, 2}, DType::Float32)}, {}},
+      {OpId::Cat, {f64({2, 3}), f64({2, 4})}, attrs({0})}, {OpId::IndexSelect, {f64({3}), f64({1})}, attrs({0})},
+  };
+  for (const Bad& c : bad) {
+    std::vector<Meta> metas;
+    for (const Tensor& x : c.in) metas.push_back({x.shape(), x.dtype()});
+    std::string eval_error, meta_error;
+    try {
+      op_def(c.op).eval(c.in.data(), int(c.in.size()), c.at);
+    } catch (const Error& e) {
+      eval_error = std::to_string(int(e.kind())) + " " + e.what();
+    }
+    try {
+      op_def(c.op).meta(metas.data(), int(metas.size()), c.at);
+    } catch (const Error& e) {
+      meta_error = std::to_string(int(e.kind())) + " " + e.what();
+    }
+    if (eval_error.empty() || eval_error != meta_error)
+      std::printf("  %s: eval threw \"%s\", meta \"%s\"\n", op_name(c.op), eval_error.c_str(), meta_error.c_str());
+    CHECK(!eval_error.empty() && eval_error == meta_error);
+  }
 }
 
 int main() { return check::run_all(); }

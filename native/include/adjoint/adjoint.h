@@ -95,11 +95,45 @@ adj_t adj_relu(adj_t x);
 adj_t adj_sqrt(adj_t x);
 adj_t adj_abs(adj_t x);
 adj_t adj_sign(adj_t x);
+adj_t adj_log1p(adj_t x);
+adj_t adj_expm1(adj_t x);
+adj_t adj_erf(adj_t x);
+adj_t adj_erfc(adj_t x);
+adj_t adj_tan(adj_t x);
+adj_t adj_asin(adj_t x);
+adj_t adj_acos(adj_t x);
+adj_t adj_atan(adj_t x);
+adj_t adj_sinh(adj_t x);
+adj_t adj_cosh(adj_t x);
+adj_t adj_log2(adj_t x);
+adj_t adj_log10(adj_t x);
+adj_t adj_floor(adj_t x);
+adj_t adj_ceil(adj_t x);
+adj_t adj_round(adj_t x); /* halves to even */
+adj_t adj_trunc(adj_t x);
+adj_t adj_isnan(adj_t x); /* bool results */
+adj_t adj_isinf(adj_t x);
+adj_t adj_isfinite(adj_t x);
+adj_t adj_logical_not(adj_t x);
+adj_t adj_square(adj_t x);
+adj_t adj_reciprocal(adj_t x);
+adj_t adj_rsqrt(adj_t x);
 adj_t adj_add(adj_t a, adj_t b);
 adj_t adj_sub(adj_t a, adj_t b);
 adj_t adj_mul(adj_t a, adj_t b);
 adj_t adj_div(adj_t a, adj_t b);
 adj_t adj_pow(adj_t a, adj_t b);
+adj_t adj_maximum(adj_t a, adj_t b);
+adj_t adj_minimum(adj_t a, adj_t b);
+adj_t adj_atan2(adj_t a, adj_t b);
+adj_t adj_fmod(adj_t a, adj_t b);
+adj_t adj_remainder(adj_t a, adj_t b);
+adj_t adj_logical_and(adj_t a, adj_t b); /* bool results */
+adj_t adj_logical_or(adj_t a, adj_t b);
+/* min(max(x, lo), hi); lo or hi 0: no such bound. The scalar form's bounds are in x's dtype (a
+   floating x) or the default float dtype; which: 1 = lo only, 2 = hi only, 3 = both */
+adj_t adj_clamp(adj_t x, adj_t lo, adj_t hi);
+adj_t adj_clamp_scalar(adj_t x, double lo, double hi, int which);
 /* a (op) s with s a Java double (_long: a Java long), promoted like torch's tensor-with-number ops
    (an integer tensor with a double gives the default float dtype); reverse = 1 computes s (op) a.
    op: 0 add 1 sub 2 mul 3 div 4 pow */
@@ -121,6 +155,48 @@ adj_t adj_amax(adj_t x, const int64_t* dims, int ndims, int keepdim);
 adj_t adj_logsumexp(adj_t x, const int64_t* dims, int ndims, int keepdim);
 adj_t adj_softmax(adj_t x, int64_t dim);
 adj_t adj_log_softmax(adj_t x, int64_t dim);
+/* statistics and vector norms: var/std divide by max(0, N - correction) (torch's); norm's p > 0
+   or +inf, with the zero subgradient at 0 */
+/* shape, index and reduction composites, torch's semantics (all/any: bool 0-d; diagonal: the
+   diagonal as the last dim; diag: vector -> matrix, matrix -> diagonal) */
+adj_t adj_amin(adj_t x, const int64_t* dims, int ndims, int keepdim);
+adj_t adj_all(adj_t x);
+adj_t adj_any(adj_t x);
+adj_t adj_flip(adj_t x, const int64_t* dims, int ndims);
+adj_t adj_roll(adj_t x, int64_t shift, int64_t dim);
+adj_t adj_tril(adj_t x, int64_t k);
+adj_t adj_triu(adj_t x, int64_t k);
+adj_t adj_diagonal(adj_t x, int64_t offset, int64_t dim1, int64_t dim2);
+adj_t adj_trace(adj_t x);
+adj_t adj_outer(adj_t a, adj_t b);
+adj_t adj_masked_fill(adj_t x, adj_t mask, double value);
+adj_t adj_repeat(adj_t x, const int64_t* sizes, int n);
+adj_t adj_diag(adj_t v, int64_t offset);
+adj_t adj_linspace(double start, double end, int64_t steps, int dtype);
+adj_t adj_var(adj_t x, const int64_t* dims, int ndims, double correction, int keepdim);
+adj_t adj_std(adj_t x, const int64_t* dims, int ndims, double correction, int keepdim);
+adj_t adj_norm(adj_t x, double p, const int64_t* dims, int ndims, int keepdim);
+/* torch.nn.functional's composites; losses take the mean; optional tensors: handle 0 = absent;
+   g: a generator handle, 0 = the default one */
+adj_t adj_gelu(adj_t x, int tanh_approx);
+adj_t adj_silu(adj_t x);
+adj_t adj_softplus(adj_t x, double beta, double threshold);
+adj_t adj_elu(adj_t x, double alpha);
+adj_t adj_leaky_relu(adj_t x, double slope);
+adj_t adj_log_sigmoid(adj_t x);
+adj_t adj_mse_loss(adj_t input, adj_t target);
+adj_t adj_l1_loss(adj_t input, adj_t target);
+adj_t adj_huber_loss(adj_t input, adj_t target, double delta);
+adj_t adj_binary_cross_entropy(adj_t p, adj_t target);
+adj_t adj_binary_cross_entropy_with_logits(adj_t logits, adj_t target);
+adj_t adj_one_hot(adj_t target, int64_t classes);
+adj_t adj_normalize(adj_t x, double p, int64_t dim, double eps);
+adj_t adj_cosine_similarity(adj_t a, adj_t b, int64_t dim, double eps);
+adj_t adj_layer_norm(adj_t x, const int64_t* shape, int n, adj_t w, adj_t b, double eps);
+adj_t adj_group_norm(adj_t x, int64_t groups, adj_t w, adj_t b, double eps);
+adj_t adj_batch_norm(adj_t x, adj_t running_mean, adj_t running_var, adj_t w, adj_t b, int training, double eps);
+adj_t adj_dropout(int64_t g, adj_t x, double p, int training);
+adj_t adj_embedding(adj_t indices, adj_t weight);
 
 /* --- linear algebra --- */
 adj_t adj_matmul(adj_t a, adj_t b);

@@ -214,6 +214,29 @@ ADJ_UNARY_API_(sqrt)
 ADJ_UNARY_API_(abs)
 ADJ_UNARY_API_(sign)
 ADJ_UNARY_API_(contiguous)
+ADJ_UNARY_API_(log1p)
+ADJ_UNARY_API_(expm1)
+ADJ_UNARY_API_(erf)
+ADJ_UNARY_API_(erfc)
+ADJ_UNARY_API_(tan)
+ADJ_UNARY_API_(asin)
+ADJ_UNARY_API_(acos)
+ADJ_UNARY_API_(atan)
+ADJ_UNARY_API_(sinh)
+ADJ_UNARY_API_(cosh)
+ADJ_UNARY_API_(log2)
+ADJ_UNARY_API_(log10)
+ADJ_UNARY_API_(floor)
+ADJ_UNARY_API_(ceil)
+ADJ_UNARY_API_(round)
+ADJ_UNARY_API_(trunc)
+ADJ_UNARY_API_(isnan)
+ADJ_UNARY_API_(isinf)
+ADJ_UNARY_API_(isfinite)
+ADJ_UNARY_API_(logical_not)
+ADJ_UNARY_API_(square)
+ADJ_UNARY_API_(reciprocal)
+ADJ_UNARY_API_(rsqrt)
 #undef ADJ_UNARY_API_
 
 #define ADJ_BINARY_API_(fn) \
@@ -224,7 +247,36 @@ ADJ_BINARY_API_(mul)
 ADJ_BINARY_API_(div)
 ADJ_BINARY_API_(pow)
 ADJ_BINARY_API_(matmul)
+ADJ_BINARY_API_(maximum)
+ADJ_BINARY_API_(minimum)
+ADJ_BINARY_API_(atan2)
+ADJ_BINARY_API_(fmod)
+ADJ_BINARY_API_(remainder)
+ADJ_BINARY_API_(logical_and)
+ADJ_BINARY_API_(logical_or)
 #undef ADJ_BINARY_API_
+
+adj_t adj_clamp(adj_t x, adj_t lo, adj_t hi) {
+  return handle_call([&] {
+    const BorrowedTensor xb = in(x, "clamp");
+    Tensor l, h;
+    if (lo) l = static_cast<const Tensor&>(in(lo, "clamp"));
+    if (hi) h = static_cast<const Tensor&>(in(hi, "clamp"));
+    return ops::clamp(xb, lo ? &l : nullptr, hi ? &h : nullptr);
+  });
+}
+
+// Bounds given as doubles are scalars of x's dtype when x is floating (a float32 x stays float32),
+// else of the default float dtype (an integer tensor with a Python float, in torch).
+adj_t adj_clamp_scalar(adj_t x, double lo, double hi, int which) {
+  return handle_call([&] {
+    const BorrowedTensor xb = in(x, "clamp");
+    const Tensor& xt = xb;
+    const DType dt = is_floating(xt.dtype()) ? xt.dtype() : default_float_dtype();
+    const Tensor l = ops::scalar(lo, dt, xt.device()), h = ops::scalar(hi, dt, xt.device());
+    return ops::clamp(xt, (which & 1) ? &l : nullptr, (which & 2) ? &h : nullptr);
+  });
+}
 
 namespace {
 // The scalar ops' selectors (adjoint.h) and their names, for messages before the op runs.
@@ -281,6 +333,108 @@ ADJ_REDUCE_API_(logsumexp)
 
 adj_t adj_softmax(adj_t x, int64_t dim) { return handle_call([&] { return ops::softmax(in(x, "softmax"), dim); }); }
 adj_t adj_log_softmax(adj_t x, int64_t dim) { return handle_call([&] { return ops::log_softmax(in(x, "log_softmax"), dim); }); }
+
+// --- statistics, vector norms and torch.nn.functional's composites (ops/nn.cpp) ---
+adj_t adj_var(adj_t x, const int64_t* d, int n, double correction, int keepdim) {
+  return handle_call([&] { return ops::var(in(x, "var"), dims(d, n, "var"), correction, keepdim != 0); });
+}
+adj_t adj_std(adj_t x, const int64_t* d, int n, double correction, int keepdim) {
+  return handle_call([&] { return ops::stddev(in(x, "std"), dims(d, n, "std"), correction, keepdim != 0); });
+}
+adj_t adj_norm(adj_t x, double p, const int64_t* d, int n, int keepdim) {
+  return handle_call([&] { return ops::norm(in(x, "norm"), p, dims(d, n, "norm"), keepdim != 0); });
+}
+adj_t adj_gelu(adj_t x, int tanh_approx) { return handle_call([&] { return ops::gelu(in(x, "gelu"), tanh_approx != 0); }); }
+adj_t adj_silu(adj_t x) { return handle_call([&] { return ops::silu(in(x, "silu")); }); }
+adj_t adj_softplus(adj_t x, double beta, double threshold) {
+  return handle_call([&] { return ops::softplus(in(x, "softplus"), beta, threshold); });
+}
+adj_t adj_elu(adj_t x, double alpha) { return handle_call([&] { return ops::elu(in(x, "elu"), alpha); }); }
+adj_t adj_leaky_relu(adj_t x, double slope) { return handle_call([&] { return ops::leaky_relu(in(x, "leaky_relu"), slope); }); }
+adj_t adj_log_sigmoid(adj_t x) { return handle_call([&] { return ops::log_sigmoid(in(x, "log_sigmoid")); }); }
+adj_t adj_mse_loss(adj_t a, adj_t t) { return handle_call([&] { return ops::mse_loss(in(a, "mse_loss"), in(t, "mse_loss")); }); }
+adj_t adj_l1_loss(adj_t a, adj_t t) { return handle_call([&] { return ops::l1_loss(in(a, "l1_loss"), in(t, "l1_loss")); }); }
+adj_t adj_huber_loss(adj_t a, adj_t t, double delta) {
+  return handle_call([&] { return ops::huber_loss(in(a, "huber_loss"), in(t, "huber_loss"), delta); });
+}
+adj_t adj_binary_cross_entropy(adj_t p, adj_t t) {
+  const char* op = "binary_cross_entropy";
+  return handle_call([&] { return ops::binary_cross_entropy(in(p, op), in(t, op)); });
+}
+adj_t adj_binary_cross_entropy_with_logits(adj_t x, adj_t t) {
+  const char* op = "binary_cross_entropy_with_logits";
+  return handle_call([&] { return ops::binary_cross_entropy_with_logits(in(x, op), in(t, op)); });
+}
+adj_t adj_one_hot(adj_t t, int64_t classes) { return handle_call([&] { return ops::one_hot(in(t, "one_hot"), classes); }); }
+adj_t adj_normalize(adj_t x, double p, int64_t dim, double eps) {
+  return handle_call([&] { return ops::normalize(in(x, "normalize"), p, dim, eps); });
+}
+adj_t adj_cosine_similarity(adj_t a, adj_t b, int64_t dim, double eps) {
+  const char* op = "cosine_similarity";
+  return handle_call([&] { return ops::cosine_similarity(in(a, op), in(b, op), dim, eps); });
+}
+// Optional tensor arguments (weight, bias, running statistics): handle 0 = absent.
+adj_t adj_layer_norm(adj_t x, const int64_t* shape, int n, adj_t w, adj_t b, double eps) {
+  const char* op = "layer_norm";
+  return handle_call([&] {
+    Tensor wt, bt;
+    if (w) wt = static_cast<const Tensor&>(in(w, op));
+    if (b) bt = static_cast<const Tensor&>(in(b, op));
+    return ops::layer_norm(in(x, op), dims(shape, n, op), w ? &wt : nullptr, b ? &bt : nullptr, eps);
+  });
+}
+adj_t adj_group_norm(adj_t x, int64_t groups, adj_t w, adj_t b, double eps) {
+  const char* op = "group_norm";
+  return handle_call([&] {
+    Tensor wt, bt;
+    if (w) wt = static_cast<const Tensor&>(in(w, op));
+    if (b) bt = static_cast<const Tensor&>(in(b, op));
+    return ops::group_norm(in(x, op), groups, w ? &wt : nullptr, b ? &bt : nullptr, eps);
+  });
+}
+adj_t adj_batch_norm(adj_t x, adj_t rm, adj_t rv, adj_t w, adj_t b, int training, double eps) {
+  const char* op = "batch_norm";
+  return handle_call([&] {
+    Tensor mt, vt, wt, bt;
+    if (rm) mt = static_cast<const Tensor&>(in(rm, op));
+    if (rv) vt = static_cast<const Tensor&>(in(rv, op));
+    if (w) wt = static_cast<const Tensor&>(in(w, op));
+    if (b) bt = static_cast<const Tensor&>(in(b, op));
+    return ops::batch_norm(in(x, op), rm ? &mt : nullptr, rv ? &vt : nullptr, w ? &wt : nullptr, b ? &bt : nullptr, training != 0, eps);
+  });
+}
+adj_t adj_dropout(int64_t g, adj_t x, double p, int training) {
+  return handle_call([&] { return ops::dropout(gen(g), in(x, "dropout"), p, training != 0); });
+}
+adj_t adj_embedding(adj_t indices, adj_t weight) {
+  return handle_call([&] { return ops::embedding(in(indices, "embedding"), in(weight, "embedding")); });
+}
+
+// --- shape, index and reduction composites (ops/shape_composites.cpp) ---
+adj_t adj_amin(adj_t x, const int64_t* d, int n, int keepdim) {
+  return handle_call([&] { return ops::amin(in(x, "amin"), dims(d, n, "amin"), keepdim != 0); });
+}
+adj_t adj_all(adj_t x) { return handle_call([&] { return ops::all(in(x, "all")); }); }
+adj_t adj_any(adj_t x) { return handle_call([&] { return ops::any(in(x, "any")); }); }
+adj_t adj_flip(adj_t x, const int64_t* d, int n) { return handle_call([&] { return ops::flip(in(x, "flip"), dims(d, n, "flip")); }); }
+adj_t adj_roll(adj_t x, int64_t shift, int64_t dim) { return handle_call([&] { return ops::roll(in(x, "roll"), shift, dim); }); }
+adj_t adj_tril(adj_t x, int64_t k) { return handle_call([&] { return ops::tril(in(x, "tril"), k); }); }
+adj_t adj_triu(adj_t x, int64_t k) { return handle_call([&] { return ops::triu(in(x, "triu"), k); }); }
+adj_t adj_diagonal(adj_t x, int64_t offset, int64_t dim1, int64_t dim2) {
+  return handle_call([&] { return ops::diagonal(in(x, "diagonal"), offset, dim1, dim2); });
+}
+adj_t adj_trace(adj_t x) { return handle_call([&] { return ops::trace(in(x, "trace")); }); }
+adj_t adj_outer(adj_t a, adj_t b) { return handle_call([&] { return ops::outer(in(a, "outer"), in(b, "outer")); }); }
+adj_t adj_masked_fill(adj_t x, adj_t mask, double value) {
+  return handle_call([&] { return ops::masked_fill(in(x, "masked_fill"), in(mask, "masked_fill"), value); });
+}
+adj_t adj_repeat(adj_t x, const int64_t* sizes, int n) {
+  return handle_call([&] { return ops::repeat(in(x, "repeat"), dims(sizes, n, "repeat")); });
+}
+adj_t adj_diag(adj_t v, int64_t offset) { return handle_call([&] { return ops::diag(in(v, "diag"), offset); }); }
+adj_t adj_linspace(double start, double end, int64_t steps, int dtype) {
+  return handle_call([&] { return ops::linspace(start, end, steps, to_dtype(dtype, "linspace")); });
+}
 
 adj_t adj_linear(adj_t x, adj_t w, adj_t b) {
   return handle_call([&] {

@@ -3,6 +3,7 @@
 #pragma once
 #include <cstddef>
 
+#include "backends/kernels.h"
 #include "core/device.h"
 #include "core/tensor.h"
 #include "ops/op_list.h"
@@ -26,9 +27,10 @@ class Backend {
   virtual void copy_from_host(void* dst, const void* src, size_t nbytes) = 0;
   virtual void copy_to_host(void* dst, const void* src, size_t nbytes) = 0;
 
-  virtual void unary(OpId op, const Tensor& x, const Tensor& out) = 0;
+  // The op's kernel (backends/kernels.h), run on this backend.
+  virtual void unary(const UnaryKernel& k, const Tensor& x, const Tensor& out) = 0;
   // a, b: same shape as out (broadcast views). Comparisons write bool.
-  virtual void binary(OpId op, const Tensor& a, const Tensor& b, const Tensor& out) = 0;
+  virtual void binary(const BinaryKernel& k, const Tensor& a, const Tensor& b, const Tensor& out) = 0;
   virtual void where(const Tensor& cond, const Tensor& a, const Tensor& b, const Tensor& out) = 0;
   // Strided copy with dtype conversion; dst may be a strided view (used by cat, eye, contiguous).
   virtual void copy(const Tensor& src, const Tensor& dst) = 0;
@@ -38,10 +40,10 @@ class Backend {
   virtual void cat(const Tensor* in, int nin, int dim, bool stacked, const Tensor& out);
   virtual void fill(const Tensor& dst, double value) = 0;  // dst may be strided
   virtual void arange(const Tensor& out, double start, double step) = 0;
-  // Sum/Amax of x into out, where out_view is `out` viewed with x's shape (stride 0 on reduced dims).
-  virtual void reduce(OpId op, const Tensor& x, const Tensor& out_view, const Tensor& out) = 0;
+  // The reduction of x into out, where out_view is `out` viewed with x's shape (stride 0 on reduced dims).
+  virtual void reduce(const ReduceKernel& k, const Tensor& x, const Tensor& out_view, const Tensor& out) = 0;
   // Facts about the values of a float32/float64 tensor laid out densely (Tensor::is_dense: any
-  // order, no gaps): bit 2 = all finite, bit 4 = all finite and nonzero (see all_finite_deep).
+  // order, no gaps): value_fact::kAllFinite and kAllFiniteNonzero bits (core/tensor.h; see all_finite_deep).
   virtual uint8_t value_facts(const Tensor& x) = 0;
   // a [..., m, k], b [..., k, n] with equal batch dims (broadcast views), out [..., m, n].
   virtual void matmul(const Tensor& a, const Tensor& b, const Tensor& out) = 0;

@@ -17,6 +17,18 @@ namespace adjoint {
 
 struct SparseFacts;
 
+// The bits of Storage::value_facts. Each group has a "known" bit: the others mean nothing without it.
+namespace value_fact {
+enum : uint8_t {
+  kFloatKnown = 1,           // float32/float64 storage: the next two bits are valid
+  kAllFinite = 2,            // every value is finite
+  kAllFiniteNonzero = 4,     // every value is finite and nonzero
+  kIndexKnown = 8,           // int64 storage (one-hot positions): the next two bits are valid
+  kIndexAnyNegative = 16,    // some entry is negative (-1: an invalid position)
+  kIndexConsecutive = 32,    // entry i is entry 0 + i, as an arange
+};
+}  // namespace value_fact
+
 struct Storage {
   std::atomic<int32_t> refs{1};
   void* data = nullptr;
@@ -24,11 +36,10 @@ struct Storage {
   Device device;
   // NOTE: a storage's values never change once an op has returned the tensor that owns it (the
   // API has no in-place ops; kernels only write outputs they have just allocated). So facts about
-  // all its values, computed once, stay true: bit 0 = known, bit 1 = all finite, bit 2 = all finite
-  // and nonzero. Set by all_finite_deep (interp/level.cpp) when a scan covers the whole storage.
-  // For int64 storages (one-hot positions): bit 3 = known, bit 4 = some entry is negative, bit 5 =
-  // consecutive, entry i = entry 0 + i, as an arange (set by interp/onehot.cpp, whose rules ask
-  // this of the same index many times; see its NOTE on affine indices).
+  // all its values, computed once, stay true: a set of ValueFact bits (below). The float facts are
+  // set by all_finite_deep (interp/level.cpp) when a scan covers the whole storage; the int64 facts
+  // of one-hot positions by interp/onehot.cpp, whose rules ask them of the same index many times
+  // (see its NOTE on affine indices).
   std::atomic<uint8_t> value_facts{0};
   // Under the same NOTE: a storage written as zeros plus a few values at known places (a one-hot
   // batch densified: the Jacobian or Hessian of an elementwise function) may say so here, set by

@@ -3,6 +3,7 @@
 // them), and wraps the result.
 #pragma once
 #include "interp/level.h"
+#include "interp/rules.h"
 #include "ops/op.h"
 
 namespace adjoint {
@@ -19,8 +20,7 @@ void jvp_unwrap(Level* level, const Tensor& y, Tensor* primal, Tensor* tangent);
 // --- vmap ---
 Tensor batch_wrap(Level* level, const Tensor& x, int64_t in_dim);
 Tensor batch_unwrap(Level* level, const Tensor& y, int64_t out_dim);
-// A value batched at `level` with batch dim 0 (used by randomness = different).
-Tensor batch_wrap_physical(Level* level, Tensor value);  // by value: callers move dead results in
+// batch_wrap_physical: interp/rules.h
 // Rows [start, start + batch) of the n x n identity, batched at `level`, kept in one-hot form.
 Tensor batch_basis(Level* level, int64_t n, int64_t start, DType dtype);
 // One-hot batched values (see batch.cpp): construction, inspection, densification, and the
@@ -45,10 +45,7 @@ void grad_backward(Level* level, const Tensor* outs, const Tensor* cots, int nou
 std::vector<Tensor> jacrev_backward(Level* grad_level, const std::vector<Tensor>& outs, const std::vector<Tensor>& ins,
                                     int64_t chunk);
 
-// Every value `t` stands for, as a concrete tensor: a jvp or grad tracer's primal, a vmap tracer's
-// batched value (all its examples, batch dims first). For checks of values that must hold for every
-// example (class targets); throws (State) for a tracer of a finished or another thread's transform.
-Tensor every_value_of(const Tensor& t, const char* op);
+// every_value_of: interp/rules.h
 
 // The innermost live vmap level of this thread, if any (random ops consult it).
 Level* innermost_batch_level();

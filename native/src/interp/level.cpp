@@ -67,19 +67,19 @@ bool all_finite_deep(const Tensor& t, bool nonzero_too) {
   if (!t.defined()) return true;
   if (t.is_tracer()) return tracer_of(t)->all_finite(nonzero_too);
   if (!is_floating(t.dtype())) return !nonzero_too;
-  const uint8_t want = nonzero_too ? 4 : 2;
+  const uint8_t want = nonzero_too ? value_fact::kAllFiniteNonzero : value_fact::kAllFinite;
   Storage* st = t.impl()->storage.get();
   const size_t isz = itemsize(t.dtype());
   const bool whole = t.offset() == 0 && size_t(t.numel()) * isz == st->nbytes;
   const uint8_t known = st->value_facts.load(std::memory_order_relaxed);
-  if (known & 1) {
+  if (known & value_fact::kFloatKnown) {
     if (known & want) return true;  // every value of the storage has the property, so t's have
     if (whole && t.is_dense()) return false;
   }
   if (t.numel() == 0) return true;
   Tensor c = t.is_dense() ? t : ops::contiguous(t);  // transposes etc. are scanned in place
   const uint8_t facts = backend_for(c.device()).value_facts(c);
-  if (c.impl() == t.impl() && whole) st->value_facts.store(uint8_t(facts | 1), std::memory_order_relaxed);
+  if (c.impl() == t.impl() && whole) st->value_facts.store(uint8_t(facts | value_fact::kFloatKnown), std::memory_order_relaxed);
   return facts & want;
 }
 

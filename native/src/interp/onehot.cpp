@@ -16,19 +16,21 @@ namespace onehot {
 
 namespace O = ops;
 
-namespace {
-
 // The index is always a concrete host tensor made by this file, so rules may read it; it may be a
 // strided view (an affine index, below), so loops over its entries read a contiguous copy.
 Tensor contiguous_index(const Tensor& index) { return index.is_contiguous() ? index : O::contiguous(index); }
+
+namespace {
+
 const int64_t* idx_data(const Tensor& contiguous) { return contiguous.data<int64_t>(); }
 
-// Facts about an index storage's entries, cached on it (see Storage::value_facts): bit 4 = some
-// entry is negative, bit 5 = consecutive (entry i is entry 0 plus i, as in an arange).
+// Facts about an index storage's entries, cached on it (Storage::value_facts): kIndexAnyNegative
+// and kIndexConsecutive (entry i is entry 0 plus i, as in an arange).
+constexpr uint8_t kIndexFacts = value_fact::kIndexAnyNegative | value_fact::kIndexConsecutive;
 uint8_t storage_facts(const Tensor& index) {
   Storage* st = index.impl()->storage.get();
   const uint8_t known = st->value_facts.load(std::memory_order_relaxed);
-  if (known & 8) return known & 48;
+  if (known & value_fact::kIndexKnown) return known & kIndexFacts;
   const int64_t* p = static_cast<const int64_t*>(st->data);
   const int64_t n = int64_t(st->nbytes / sizeof(int64_t)), p0 = n ? p[0] : 0;
   int64_t any = 0, off = 0;
@@ -36,13 +38,16 @@ uint8_t storage_facts(const Tensor& index) {
     any |= p[i];           // a sign bit
     off |= p[i] ^ (p0 + i);  // nonzero where an entry breaks the run
   }
-  const uint8_t facts = uint8_t((any < 0 ? 16 : 0) | (off == 0 && n > 0 ? 32 : 0));  // an empty storage has no entry 0
-  st->value_facts.store(uint8_t(known | 8 | facts), std::memory_order_relaxed);
+  const uint8_t facts = uint8_t((any < 0 ? value_fact::kIndexAnyNegative : 0) |
+                                (off == 0 && n > 0 ? value_fact::kIndexConsecutive : 0));  // an empty storage has no entry 0
+  st->value_facts.store(uint8_t(known | value_fact::kIndexKnown | facts), std::memory_order_relaxed);
   return facts;
 }
 
+}  // namespace
+
 bool any_invalid(const Tensor& index) {
-  if (!(storage_facts(index) & 16)) return false;
+  if (!(storage_facts(index) & value_fact::kIndexAnyNegative)) return false;
   const Tensor c = contiguous_index(index);
   const int64_t* p = idx_data(c);
   int64_t any = 0;
@@ -55,10 +60,12 @@ bool any_invalid(const Tensor& index) {
 // not a copy. expand_index makes one from the basis (jacrev of a sum over a batch dim: positions
 // k + 33 q are a transposed arange), and the rules that read positions check the form in O(rank).
 bool affine_index(const Tensor& index, int64_t* start) {
-  if ((storage_facts(index) & 48) != 32) return false;  // consecutive, and no -1 (a lone -1 is a run)
+  if ((storage_facts(index) & kIndexFacts) != value_fact::kIndexConsecutive) return false;  // consecutive, no -1 (a lone -1 is a run)
   *start = static_cast<const int64_t*>(index.impl()->storage->data)[0] + index.offset();
   return true;
 }
+
+namespace {
 
 // The positions of an affine index must lie in [0, n): checked before any view is made from them.
 bool affine_in_range(const Tensor& index, int64_t start, int64_t n) {
@@ -79,7 +86,7 @@ Tensor make_index(std::vector<int64_t>&& v) {
 
 Tensor arange_index(int64_t start, int64_t end) {
   Tensor r = O::arange(double(start), double(end), 1, DType::Int64);
-  if (start >= 0 && end > start) r.impl()->storage->value_facts.store(8 | 32, std::memory_order_relaxed);  // see storage_facts
+  if (start >= 0 && end > start) r.impl()->storage->value_facts.store(value_fact::kIndexKnown | value_fact::kIndexConsecutive, std::memory_order_relaxed);
   return r;
 }
 
@@ -121,16 +128,6 @@ Tensor mask_invalid(const Tensor& scale, const Tensor& index) {
   for (int64_t i = 0; i < ix.numel(); i++) valid[size_t(i)] = idx_data(ix)[i] >= 0;
   Tensor m = O::from_data(valid.data(), index.shape(), DType::Bool);
   return O::where(m, scale, O::scalar(0, scale.dtype(), scale.device()));
-}
-
-// A metadata-only stand-in with `shape`: the view op's own eval rule computes the result shape.
-Dims view_result_shape(OpId op, const Dims& shape, DType dtype, const Attrs& attrs) {
-  auto* impl = new TensorImpl();
-  impl->shape = shape;
-  impl->strides = contiguous_strides(shape);
-  impl->dtype = dtype;
-  Tensor probe(Ref<TensorImpl>::adopt(impl));
-  return op_def(op).eval(&probe, 1, attrs).shape();  // reshape/squeeze/unsqueeze on a contiguous probe never copy
 }
 
 Tensor reduce_index(const Tensor& index_view, const Dims& shape, const Dims& out_shape, uint32_t reduced, bool keepdim) {
@@ -253,142 +250,6 @@ bool all_ones(const Tensor& t) {
   };
   void* base = whole ? t.impl()->storage->data : t.raw_data();
   return t.dtype() == DType::Float32 ? check(static_cast<float*>(base)) : check(static_cast<double*>(base));
-}
-
-namespace {
-
-// [B, n]: example j's slab pick[j] of x along `dim` (the other dim of 2-D x), times scale[j]. With
-// the basis's own scale (all ones) over a run of consecutive slabs, a view of x: nothing copied.
-Tensor scaled_rows(const Tensor& x, int dim, std::vector<int64_t>&& pick, const Tensor& scale, const Tensor& index) {
-  bool run = !any_invalid(index);
-  for (size_t j = 1; j < pick.size() && run; j++) run = pick[j] == pick[j - 1] + 1;
-  const int64_t batch = int64_t(pick.size());
-  if (run && all_ones(scale)) {
-    Tensor s = O::slice(x, dim, pick.empty() ? 0 : pick[0], pick.empty() ? 0 : pick[0] + batch, 1);
-    return dim == 0 ? s : O::transpose(s, 0, 1);
-  }
-  Tensor g = O::index_select(x, dim, make_index(std::move(pick)));
-  if (dim == 1) g = O::transpose(g, 0, 1);
-  return O::mul(g, O::unsqueeze(mask_invalid(scale, index), 1));
-}
-
-// One-hot [m, k] (row r, col c per example) @ dense b [k, n]: example j's rows are zero except
-// row r_j = scale_j * b[c_j, :]. Dense result [B, m, n] built from a gather, no identity product.
-Tensor onehot_matmul_left(const Tensor& index_view, const Tensor& scale, const Dims& ashape, const Tensor& b) {
-  const Tensor index = contiguous_index(index_view);
-  const int64_t m = ashape[0], k = ashape[1], batch = index.numel();
-  std::vector<int64_t> rows(static_cast<size_t>(batch)), cols(static_cast<size_t>(batch));
-  for (int64_t j = 0; j < batch; j++) {
-    int64_t p = idx_data(index)[j];
-    rows[size_t(j)] = p < 0 ? -1 : p / k;
-    cols[size_t(j)] = p < 0 ? 0 : p % k;
-  }
-  Tensor picked = scaled_rows(b, 0, std::move(cols), scale, index);  // [B, n]
-  if (m == 1) return O::unsqueeze(picked, 1);
-  Tensor rix = make_index(std::move(rows));
-  Tensor mask = O::compare(OpId::Eq, O::unsqueeze(O::arange(0, double(m), 1, DType::Int64), 0), O::unsqueeze(rix, 1));
-  return O::where(O::unsqueeze(mask, 2), O::unsqueeze(picked, 1), O::scalar(0, scale.dtype(), scale.device()));  // [B, m, n]
-}
-
-// Dense a [m, k] @ one-hot [k, n] (row r, col c): example j is zero except column c_j = scale_j * a[:, r_j].
-Tensor onehot_matmul_right(const Tensor& a, const Tensor& index_view, const Tensor& scale, const Dims& bshape) {
-  const Tensor index = contiguous_index(index_view);
-  const int64_t n = bshape[1], batch = index.numel();
-  std::vector<int64_t> rows(static_cast<size_t>(batch)), cols(static_cast<size_t>(batch));
-  for (int64_t j = 0; j < batch; j++) {
-    int64_t p = idx_data(index)[j];
-    rows[size_t(j)] = p < 0 ? 0 : p / n;
-    cols[size_t(j)] = p < 0 ? -1 : p % n;
-  }
-  Tensor picked = scaled_rows(a, 1, std::move(rows), scale, index);  // [B, m]
-  if (n == 1) return O::unsqueeze(picked, 2);
-  Tensor cix = make_index(std::move(cols));
-  Tensor mask = O::compare(OpId::Eq, O::unsqueeze(O::arange(0, double(n), 1, DType::Int64), 0), O::unsqueeze(cix, 1));
-  return O::where(O::unsqueeze(mask, 1), O::unsqueeze(picked, 2), O::scalar(0, scale.dtype(), scale.device()));  // [B, m, n]
-}
-
-// Matmuls with a multi-hot factor (index [B, K]): each entry contributes one scaled row (left) or
-// column (right) of the dense factor, added into zeros. When the entries fill every row of the
-// result once, in order (an expanded one-hot times a matrix: jacrev of a sum over a batch), the
-// scaled rows are the result as they are.
-// p / d and p % d for many p >= 0 with one divisor, without a hardware division each time (the
-// entries of a multi-hot value number in the thousands): a double reciprocal, corrected exactly.
-struct Divider {
-  int64_t d;
-  double inv;
-  explicit Divider(int64_t d) : d(d), inv(1.0 / double(d)) {}
-  int64_t quot(int64_t p) const {
-    int64_t q = int64_t(double(p) * inv);
-    while (q * d > p) q--;
-    while ((q + 1) * d <= p) q++;
-    return q;
-  }
-};
-
-Tensor multihot_matmul_left(const Tensor& index_view, const Tensor& scale, const Dims& ashape, const Tensor& b) {
-  const int64_t m = ashape[0], k = ashape[1], n = b.size(1), batch = index_view.size(0), per = entries(index_view), ne = index_view.numel();
-  // Every row once, in order, all in one column c_j per example (an expanded one-hot): example j
-  // is scale[j, :, None] * b[c_j, None, :], one broadcast multiply of the picked rows of b.
-  auto expanded_product = [&](const Tensor& sc, const Tensor& picked) {
-    return O::mul(O::reshape(sc, Dims{batch, m, 1}), O::reshape(picked, Dims{batch, 1, n}));
-  };
-  // An affine index (expand_index of the basis) is one when its entries step by k and its first
-  // column stays in [0, k): example j's column is start + j * strides[0], a strided slice of b.
-  int64_t start = 0;
-  if (per == m && affine_index(index_view, &start)) {
-    const int64_t sj = batch <= 1 ? 1 : index_view.strides()[0], last = start + (batch - 1) * sj;
-    if ((per == 1 || index_view.strides()[1] == k) && sj > 0 && start >= 0 && last < k)
-      return expanded_product(scale, O::slice(b, 0, start, last + 1, sj));  // an affine index has no -1 entries
-  }
-  const Tensor index = contiguous_index(index_view);
-  const int64_t* ix = idx_data(index);
-  Tensor sc = mask_invalid(scale, index);
-  bool expanded = per == m;
-  std::vector<int64_t> c(static_cast<size_t>(batch));
-  for (int64_t j = 0; j < batch && expanded; j++) {
-    const int64_t* pj = ix + j * per;
-    c[size_t(j)] = pj[0];
-    expanded = pj[0] >= 0 && pj[0] < k;
-    for (int64_t q = 1; q < per && expanded; q++) expanded = pj[q] == q * k + pj[0];
-  }
-  if (expanded) return expanded_product(sc, O::index_select(b, 0, make_index(std::move(c))));
-  std::vector<int64_t> rows(static_cast<size_t>(ne)), cols(static_cast<size_t>(ne));
-  bool in_order = per == m;  // every row once, in order: the scaled rows are the result
-  const Divider byk(k);
-  for (int64_t j = 0, e = 0; j < batch; j++)
-    for (int64_t q = 0; q < per; q++, e++) {
-      const int64_t p = ix[e], r = p < 0 ? 0 : byk.quot(p);
-      rows[size_t(e)] = j * m + r;
-      cols[size_t(e)] = p < 0 ? 0 : p - r * k;
-      in_order = in_order && r == q && p >= 0;
-    }
-  Tensor g = O::mul(O::index_select(b, 0, make_index(std::move(cols))), O::reshape(sc, Dims{ne, 1}));
-  if (!in_order) g = O::index_add(g, 0, make_index(std::move(rows)), batch * m);
-  return O::reshape(g, Dims{batch, m, n});
-}
-
-Tensor multihot_matmul_right(const Tensor& a, const Tensor& index_view, const Tensor& scale, const Dims& bshape) {
-  const Tensor index = contiguous_index(index_view);
-  const int64_t n = bshape[1], m = a.size(0), batch = index.size(0), per = entries(index), ne = index.numel();
-  std::vector<int64_t> rows(static_cast<size_t>(ne)), cols(static_cast<size_t>(ne));
-  for (int64_t e = 0; e < ne; e++) {
-    const int64_t p = idx_data(index)[e];
-    rows[size_t(e)] = p < 0 ? 0 : p / n;
-    cols[size_t(e)] = e / per * n + (p < 0 ? 0 : p % n);
-  }
-  Tensor g = O::mul(O::index_select(a, 1, make_index(std::move(rows))), O::reshape(mask_invalid(scale, index), Dims{1, ne}));
-  g = O::index_add(g, 1, make_index(std::move(cols)), batch * n);  // [m, B * n]
-  return O::permute(O::reshape(g, Dims{m, batch, n}), Dims{1, 0, 2});
-}
-
-}  // namespace
-
-Tensor matmul_left(const Tensor& index, const Tensor& scale, const Dims& ashape, const Tensor& b) {
-  return entries(index) > 1 ? multihot_matmul_left(index, scale, ashape, b) : onehot_matmul_left(index, scale, ashape, b);
-}
-
-Tensor matmul_right(const Tensor& a, const Tensor& index, const Tensor& scale, const Dims& bshape) {
-  return entries(index) > 1 ? multihot_matmul_right(a, index, scale, bshape) : onehot_matmul_right(a, index, scale, bshape);
 }
 
 }  // namespace onehot

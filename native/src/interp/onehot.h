@@ -47,18 +47,18 @@ bool finite_operand(const Tensor& u, bool nonzero_too);
 bool is_zero_scalar(const Tensor& t);
 // A concrete contiguous floating tensor of ones (the basis's scale): a product with it is the other factor.
 bool all_ones(const Tensor& t);
-// The result shape of a view op (reshape, squeeze, expand...) on `shape`, checked as eval checks it.
-Dims view_result_shape(OpId op, const Dims& shape, DType dtype, const Attrs& attrs);
 // Flat positions moved by a reduction over `reduced` (keepdim or not), or an expand to `out`
 // (each entry repeated at its `copies` broadcast copies: [B, K * copies]).
 Tensor reduce_index(const Tensor& index, const Dims& shape, const Dims& out_shape, uint32_t reduced, bool keepdim);
 Tensor expand_index(const Tensor& index, const Dims& shape, const Dims& out, int64_t copies);
 // Positions of a 1-D shape cut to [start, end) (0 <= start <= end): shifted, or -1 outside.
 Tensor slice_index(const Tensor& index, int64_t start, int64_t end);
-// (One-hot a [m, k]) @ dense b [k, n], and dense a [m, k] @ (one-hot b [k, n]): the dense [B, m, n]
-// result built from gathers of the dense factor, never a product with the one-hot zeros.
-Tensor matmul_left(const Tensor& index, const Tensor& scale, const Dims& ashape, const Tensor& b);
-Tensor matmul_right(const Tensor& a, const Tensor& index, const Tensor& scale, const Dims& bshape);
+// Reading positions (rules that compute with them, e.g. ops/matmul_onehot.cpp): a contiguous copy
+// of an index to loop over; whether any entry is -1 (an invalid position); whether the index is an
+// affine view of an arange (then *start is its first position; see onehot.cpp's NOTE).
+Tensor contiguous_index(const Tensor& index);
+bool any_invalid(const Tensor& index);
+bool affine_index(const Tensor& index, int64_t* start);
 
 }  // namespace onehot
 }  // namespace adjoint

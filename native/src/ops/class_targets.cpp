@@ -2,7 +2,7 @@
 // bounds." The losses pick each target's class with a one-hot mask, which reads no target value,
 // so an index outside [0, classes) would silently pick nothing; this reads them instead.
 #include "core/error.h"
-#include "interp/interpreters.h"
+#include "interp/rules.h"
 #include "ops/ops.h"
 
 namespace adjoint::ops {

@@ -3,30 +3,12 @@
 #include <string>
 
 #include "core/error.h"
-#include "interp/dispatch.h"
+#include "interp/rules.h"
 #include "ops/op_util.h"
 #include "ops/ops.h"
 
 namespace adjoint::ops {
 
-namespace {
-
-// NOTE: an error raised inside a composite by one of its primitives is reported under the
-// composite's name, the op the caller used ("mean: dim 3 out of range ...", not "sum: ...").
-template <class F>
-Tensor as_op(const char* op, F&& body) {
-  try {
-    return body();
-  } catch (const Error& e) {
-    if (e.op() == op) throw;
-    std::string msg = e.what();
-    const std::string inner = e.op() + ": ";
-    if (msg.compare(0, inner.size(), inner) == 0) msg.erase(0, inner.size());
-    throw Error(e.kind(), op, msg);
-  }
-}
-
-}  // namespace
 
 Tensor matmul(const Tensor& a, const Tensor& b) {
   return as_op("matmul", [&] {
@@ -63,6 +45,26 @@ Tensor linear(const Tensor& x, const Tensor& w, const Tensor* b) {
       return b ? add(y, *b) : y;
     }
     return b ? apply3(OpId::Linear, x, w, *b) : apply2(OpId::Linear, x, w);
+  });
+}
+
+// Exact composites of the elementwise primitives (the same roundings as torch's kernels).
+Tensor square(const Tensor& x) { return as_op("square", [&] { return mul(x, x); }); }
+Tensor reciprocal(const Tensor& x) {
+  return as_op("reciprocal", [&] { return div(scalar(1, is_floating(x.dtype()) ? x.dtype() : DType::Int64, x.device()), x); });
+}
+Tensor rsqrt(const Tensor& x) { return as_op("rsqrt", [&] { return reciprocal(sqrt(x)); }); }
+
+// NOTE: clamp is min(max(x, lo), hi) written with strict comparisons and where, not with
+// maximum/minimum: its values are those, and where's derivative gives torch's convention (x's
+// derivative passes on lo <= x <= hi, bounds included, instead of maximum's half at a tie).
+Tensor clamp(const Tensor& x, const Tensor* lo, const Tensor* hi) {
+  return as_op("clamp", [&] {
+    ADJ_CHECK(lo || hi, ErrorKind::Argument, "clamp", "at least one of min and max must be given");
+    Tensor r = x;
+    if (lo) r = where(compare(OpId::Lt, r, *lo), *lo, r);
+    if (hi) r = where(compare(OpId::Gt, r, *hi), *hi, r);
+    return r;
   });
 }
 
@@ -105,15 +107,6 @@ Tensor stack(const std::vector<Tensor>& xs, int64_t dim) {
 
 // How many elements each result of a reduction over `dims` sums, as a double: the sizes of a shape
 // with no elements may multiply past int64 ([0, 2^62, 2^62] over dims 1, 2).
-static double reduced_count(const char* op, const Tensor& x, const Dims& dims) {
-  double n = 1;
-  if (dims.empty()) {
-    for (int i = 0; i < x.ndim(); i++) n *= double(x.size(i));
-    return n;
-  }
-  for (int64_t d : dims) n *= x.ndim() ? double(x.size(wrap_dim(d, x.ndim(), op))) : 1;
-  return n;
-}
 
 Tensor mean(const Tensor& x, const Dims& dims, bool keepdim) {
   return as_op("mean", [&] {

@@ -3,7 +3,7 @@
 
 #include "core/error.h"
 #include "core/random.h"
-#include "interp/interpreters.h"
+#include "interp/rules.h"
 #include "ops/op_util.h"
 #include "ops/ops.h"
 

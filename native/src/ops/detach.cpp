@@ -1,5 +1,5 @@
 // detach (stop_gradient): the identity on values, with no derivative at any differentiating level.
-#include "interp/dispatch.h"
+#include "interp/rules.h"
 #include "ops/ops.h"
 
 namespace adjoint {
@@ -16,8 +16,11 @@ Tensor batch_detach(const Tensor* v, const int*, int, const Attrs&, int64_t) { r
 
 }  // namespace
 
+static Meta meta_detach(const Meta* in, int, const Attrs&) { return in[0]; }
+
 void register_detach_op(OpDef* t) {
-  OpDef& d = t[int(OpId::Detach)];
+  OpDef& d = define_op(t, OpId::Detach, "detach", 1);
+  d.meta = meta_detach;
   d.eval = eval_detach;
   d.batch = batch_detach;
   d.differentiable = false;

@@ -18,6 +18,60 @@ int64_t first_out_of_range(const int64_t* p, int64_t n, int64_t size) {
   return -1;
 }
 
+// The metadata rules: eval's shape and dtype checks (index values are eval's to check).
+Meta meta_index_select(const Meta* in, int, const Attrs& at) {
+  const Meta &x = in[0], &index = in[1];
+  ADJ_CHECK(index.dtype == DType::Int64, ErrorKind::DType, "index_select", "index must be int64, got " << dtype_name(index.dtype) << " " << index.shape.str());
+  ADJ_CHECK(index.shape.n <= 1, ErrorKind::Shape, "index_select", "index must be 0-d or 1-D, got shape " << index.shape.str());
+  ADJ_CHECK(x.shape.n > 0, ErrorKind::Index, "index_select", "cannot index a 0-d tensor");
+  Dims sh = x.shape;
+  sh[wrap_dim(at.ints[0], x.shape.n, "index_select")] = numel_of(index.shape);
+  return {sh, x.dtype};
+}
+
+Meta meta_cat(const Meta* in, int nin, const Attrs& at) {
+  ADJ_CHECK(nin > 0, ErrorKind::Argument, "cat", "expected a non-empty list of tensors");
+  const Meta& first = in[0];
+  ADJ_CHECK(first.shape.n > 0, ErrorKind::Shape, "cat", "zero-dimensional tensor (input 0) cannot be concatenated");
+  int d = wrap_dim(at.ints[0], first.shape.n, "cat");
+  Dims sh = first.shape;
+  sh[d] = 0;
+  for (int i = 0; i < nin; i++) {
+    const Meta& t = in[i];
+    ADJ_CHECK(t.dtype == first.dtype, ErrorKind::DType, "cat",
+              "dtype mismatch: " << dtype_name(first.dtype) << " " << first.shape.str() << " vs " << dtype_name(t.dtype) << " " << t.shape.str()
+                                 << " (convert one with to(dtype))");
+    bool ok = t.shape.n == first.shape.n;
+    for (int j = 0; ok && j < t.shape.n; j++) ok = j == d || t.shape[j] == first.shape[j];
+    ADJ_CHECK(ok, ErrorKind::Shape, "cat",
+              "input " << i << " has shape " << t.shape.str() << " but input 0 has shape " << first.shape.str() << "; all sizes must match except in dim " << d);
+    ADJ_CHECK(!__builtin_add_overflow(sh[d], t.shape[d], &sh[d]), ErrorKind::Argument, "cat",
+              "the sizes of dim " << d << " add up to more than int64 can count (input " << i << " has shape " << t.shape.str() << ")");
+  }
+  return {sh, first.dtype};
+}
+
+Meta meta_stack(const Meta* in, int nin, const Attrs& at) {
+  Dims sh = in[0].shape;
+  sh.insert(wrap_dim(at.ints[0], in[0].shape.n + 1, "stack"), int64_t(nin));
+  return {sh, in[0].dtype};
+}
+
+// slice_backward and index_add: g's shape with dim resized (the last of their attrs is the size).
+template <OpId Op>
+Meta meta_resized(const Meta* in, int, const Attrs& at) {
+  Dims sh = in[0].shape;
+  const int d = wrap_dim(at.ints[0], sh.n, op_name(Op));
+  if (Op == OpId::IndexAdd) {
+    const Meta& index = in[1];
+    ADJ_CHECK(index.dtype == DType::Int64 && index.shape.n <= 1, ErrorKind::DType, "index_add", "index must be 0-d or 1-D int64");
+    ADJ_CHECK(numel_of(index.shape) == sh[d], ErrorKind::Shape, "index_add",
+              "index of " << numel_of(index.shape) << " entries for dim " << d << " of size " << sh[d]);
+  }
+  sh[d] = at.ints[at.ints.n - 1];
+  return {sh, in[0].dtype};
+}
+
 Tensor eval_index_select(const Tensor* in, int, const Attrs& at) {
   const Tensor &x = in[0], &index = in[1];
   ADJ_CHECK(index.dtype() == DType::Int64, ErrorKind::DType, "index_select",
@@ -236,24 +290,38 @@ Tensor batch_cat(const Tensor* v, const int* bd, int nin, const Attrs& at, int64
 }  // namespace
 
 void register_index_ops(OpDef* t) {
-  t[int(OpId::IndexSelect)].eval = eval_index_select;
-  t[int(OpId::IndexSelect)].jvp = jvp_index_select;
-  t[int(OpId::IndexSelect)].vjp = vjp_index_select;
-  t[int(OpId::IndexSelect)].batch = batch_index_select;
-  t[int(OpId::Cat)].eval = eval_cat;
-  t[int(OpId::Cat)].jvp = jvp_cat;
-  t[int(OpId::Cat)].vjp = vjp_cat;
-  t[int(OpId::Cat)].batch = batch_cat;
-  t[int(OpId::Stack)].eval = eval_stack;
-  t[int(OpId::Stack)].decompose = decompose_stack;
-  t[int(OpId::SliceBackward)].eval = eval_slice_backward;
-  t[int(OpId::SliceBackward)].jvp = jvp_slice_backward;
-  t[int(OpId::SliceBackward)].vjp = vjp_slice_backward;
-  t[int(OpId::SliceBackward)].batch = batch_slice_backward;
-  t[int(OpId::IndexAdd)].eval = eval_index_add;
-  t[int(OpId::IndexAdd)].jvp = jvp_index_add;
-  t[int(OpId::IndexAdd)].vjp = vjp_index_add;
-  t[int(OpId::IndexAdd)].batch = batch_index_add;
+  OpDef& is = define_op(t, OpId::IndexSelect, "index_select", 2);
+  is.meta = meta_index_select;
+  is.eval = eval_index_select;
+  is.jvp = jvp_index_select;
+  is.vjp = vjp_index_select;
+  is.batch = batch_index_select;
+
+  OpDef& cat = define_op(t, OpId::Cat, "cat", -1);
+  cat.meta = meta_cat;
+  cat.eval = eval_cat;
+  cat.jvp = jvp_cat;
+  cat.vjp = vjp_cat;
+  cat.batch = batch_cat;
+
+  OpDef& stack = define_op(t, OpId::Stack, "stack", -1);
+  stack.meta = meta_stack;
+  stack.eval = eval_stack;
+  stack.decompose = decompose_stack;
+
+  OpDef& sb = define_op(t, OpId::SliceBackward, "slice_backward", 1);
+  sb.meta = meta_resized<OpId::SliceBackward>;
+  sb.eval = eval_slice_backward;
+  sb.jvp = jvp_slice_backward;
+  sb.vjp = vjp_slice_backward;
+  sb.batch = batch_slice_backward;
+
+  OpDef& ia = define_op(t, OpId::IndexAdd, "index_add", 2);
+  ia.meta = meta_resized<OpId::IndexAdd>;
+  ia.eval = eval_index_add;
+  ia.jvp = jvp_index_add;
+  ia.vjp = vjp_index_add;
+  ia.batch = batch_index_add;
 }
 
 }  // namespace adjoint

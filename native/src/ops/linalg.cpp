@@ -1,7 +1,6 @@
 // Matmul primitive: both operands of rank >= 2, batch dims broadcast. 1-D cases are composites.
 // Linear primitive: x @ w^T + b fused (below eval_matmul).
-#include "interp/level.h"
-#include "interp/onehot.h"
+#include "interp/rules.h"
 #include "ops/op.h"
 #include "ops/op_util.h"
 #include "ops/ops.h"
@@ -45,15 +44,43 @@ Tensor sparse_matmul(const Tensor& a, const Tensor& b) {
   if (a.ndim() != 2 || b.ndim() != 2 || !is_floating(a.dtype())) return Tensor();
   std::vector<int64_t> rows, cols;
   Tensor values;
-  if (sparse_places(a, &rows, &cols, &values) && all_finite_deep(b, false)) {  // out[r, :] += v * b[c, :]
+  if (sparse_places(a, &rows, &cols, &values) && onehot::finite_operand(b, false)) {  // out[r, :] += v * b[c, :]
     Tensor g = ops::mul(ops::index_select(b, 0, onehot::make_index(std::move(cols))), ops::unsqueeze(values, 1));
     return ops::index_add(g, 0, onehot::make_index(std::move(rows)), a.size(0));
   }
-  if (sparse_places(b, &rows, &cols, &values) && all_finite_deep(a, false)) {  // out[:, c] += a[:, r] * v
+  if (sparse_places(b, &rows, &cols, &values) && onehot::finite_operand(a, false)) {  // out[:, c] += a[:, r] * v
     Tensor g = ops::mul(ops::index_select(a, 1, onehot::make_index(std::move(rows))), ops::unsqueeze(values, 0));
     return ops::index_add(g, 1, onehot::make_index(std::move(cols)), b.size(1));
   }
   return Tensor();
+}
+
+// The shape rule of both: matmul's batch dims broadcast; linear's rows keep x's leading dims.
+Meta meta_matmul(const Meta* in, int, const Attrs&) {
+  const Meta &a = in[0], &b = in[1];
+  ADJ_CHECK(a.dtype == b.dtype, ErrorKind::DType, "matmul",
+            "dtype mismatch: " << dtype_name(a.dtype) << " " << a.shape.str() << " vs " << dtype_name(b.dtype) << " " << b.shape.str()
+                               << " (convert one with to(dtype))");
+  ADJ_CHECK(a.dtype != DType::Bool, ErrorKind::DType, "matmul", "not defined for bool tensors");
+  ADJ_CHECK(a.shape.n >= 2 && b.shape.n >= 2, ErrorKind::Internal, "matmul", "primitive expects rank >= 2");
+  const int64_t m = a.shape[a.shape.n - 2], k = a.shape[a.shape.n - 1], k2 = b.shape[b.shape.n - 2], n = b.shape[b.shape.n - 1];
+  ADJ_CHECK(k == k2, ErrorKind::Shape, "matmul", "shapes " << a.shape.str() << " and " << b.shape.str() << " cannot be multiplied (" << k << " != " << k2 << ")");
+  Dims ba = Dims::of(a.shape.data(), a.shape.n - 2), bb = Dims::of(b.shape.data(), b.shape.n - 2);
+  ADJ_CHECK(broadcastable(ba, bb), ErrorKind::Shape, "matmul",
+            "batch dims of " << a.shape.str() << " and " << b.shape.str() << " cannot be broadcast (" << ba.str() << " vs " << bb.str() << ")");
+  Dims so = broadcast_shapes(ba, bb, "matmul");
+  so.push_back(m);
+  so.push_back(n);
+  return {so, a.dtype};
+}
+
+// x [..., k], w [n, k], b (optional) broadcast against [..., n] (ops::linear checked the arguments).
+Meta meta_linear(const Meta* in, int nin, const Attrs&) {
+  ADJ_CHECK(in[1].shape.n == 2 && in[0].shape.n >= 1, ErrorKind::Internal, "linear", "primitive expects a 2-D weight and an input of rank >= 1");
+  Dims shape = in[0].shape;
+  shape[shape.n - 1] = in[1].shape[0];
+  if (nin > 2) shape = broadcast_shapes(shape, in[2].shape, "linear");
+  return {shape, in[0].dtype};
 }
 
 Tensor eval_matmul(const Tensor* in, int, const Attrs&) {
@@ -120,15 +147,6 @@ Tensor eval_linear(const Tensor* in, int nin, const Attrs& at) {
 }
 
 }  // namespace
-
-void register_linalg_rules(OpDef* t);
-
-void register_linalg_ops(OpDef* t) {
-  t[int(OpId::Matmul)].eval = eval_matmul;
-  t[int(OpId::Linear)].eval = eval_linear;
-  t[int(OpId::Linear)].decompose = decompose_linear;
-  register_linalg_rules(t);
-}
 
 }  // namespace adjoint
 
@@ -203,16 +221,6 @@ void vjp_linear(const Tensor& g, const Tensor* p, int nin, const Tensor&, const 
   if (nin > 2 && need[2]) grads[2] = O::sum_to(g, p[2].shape());
 }
 
-// One-hot @ dense or dense @ one-hot (2-D): gathers of the dense factor, not a product with zeros.
-Tensor onehot_matmul(const OnehotCall& c) {
-  const Tensor *in = c.in;
-  if (c.n_oh != 1 || in[0].ndim() != 2 || in[1].ndim() != 2 || in[0].dtype() != in[1].dtype()) return Tensor();
-  if (in[0].size(1) != in[1].size(0)) return Tensor();  // let the ordinary rule report the error
-  if (!onehot::finite_operand(in[1 - c.oh], false)) return Tensor();
-  return c.dense(c.oh == 0 ? onehot::matmul_left(c.index[0], c.scale[0], in[0].shape(), in[1])
-                           : onehot::matmul_right(in[0], c.index[1], c.scale[1], in[1].shape()));
-}
-
 // Batched operands get size-1 dims after the batch so that the primitive's batch broadcasting
 // lines the vmap dim up with the other operand's batch dims.
 Tensor batch_matmul(const Tensor* v, const int* bd, int nin, const Attrs& at, int64_t) {
@@ -221,12 +229,22 @@ Tensor batch_matmul(const Tensor* v, const int* bd, int nin, const Attrs& at, in
 
 }  // namespace
 
-void register_linalg_rules(OpDef* t) {
-  t[int(OpId::Matmul)].jvp = jvp_matmul;
-  t[int(OpId::Matmul)].vjp = vjp_matmul;
-  t[int(OpId::Matmul)].batch = batch_matmul;
-  t[int(OpId::Matmul)].onehot = onehot_matmul;
-  t[int(OpId::Linear)].vjp = vjp_linear;
+Tensor onehot_matmul(const OnehotCall& c);  // ops/matmul_onehot.cpp
+
+void register_linalg_ops(OpDef* t) {
+  OpDef& mm = define_op(t, OpId::Matmul, "matmul", 2);
+  mm.meta = meta_matmul;
+  mm.eval = eval_matmul;
+  mm.jvp = jvp_matmul;
+  mm.vjp = vjp_matmul;
+  mm.batch = batch_matmul;
+  mm.onehot = onehot_matmul;
+
+  OpDef& lin = define_op(t, OpId::Linear, "linear", -1);
+  lin.meta = meta_linear;
+  lin.eval = eval_linear;
+  lin.decompose = decompose_linear;
+  lin.vjp = vjp_linear;  // recorded as one tape node under grad (see OpDef::decompose)
 }
 
 }  // namespace adjoint

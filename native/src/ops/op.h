@@ -1,7 +1,10 @@
-// An op is a table row: name, arity, and its rules. The forward rule (`eval`) checks arguments,
-// computes the output's metadata and calls the backend kernel. Interpreters look rules up here;
-// they never switch on ops.
+// An op is a table row: name, arity, and its rules, filled in one block by its family's file
+// (ops/unary.cpp, ops/binary.cpp, reduce.cpp, views.cpp, ...). The metadata rule (`meta`) says what
+// the result is from the inputs' shapes and dtypes; the forward rule (`eval`) checks arguments,
+// makes the output and runs the kernel the row names. Interpreters look rules up here; they never
+// switch on ops, and backends never switch on them either (backends/kernels.h).
 #pragma once
+#include "backends/kernels.h"
 #include "core/dtype.h"
 #include "core/shape.h"
 #include "core/tensor.h"
@@ -26,6 +29,13 @@ enum class Promotion : uint8_t {
   Where,    // inputs 1 and 2, the values (the condition stays bool)
 };
 
+// The result's shape and dtype from the inputs' shapes and dtypes alone, with eval's checks and
+// messages: no storage is read and no kernel runs (one-hot rules ask it of shapes they only know).
+struct Meta {
+  Dims shape;
+  DType dtype;
+};
+using MetaRule = Meta (*)(const Meta* in, int nin, const Attrs& attrs);
 // Forward: checks arguments, computes output metadata, runs the backend kernel.
 using EvalRule = Tensor (*)(const Tensor* in, int nin, const Attrs& attrs);
 // Forward mode: tangent of `out` given primals and tangents (undefined tangent = symbolic zero;
@@ -44,14 +54,20 @@ using OnehotRule = Tensor (*)(const OnehotCall& call);
 // A fused primitive's composite: the same op in terms of other primitives, called on the inputs
 // as given (tracers included), so that every interpreter sees the parts.
 using DecomposeRule = Tensor (*)(const Tensor* in, int nin, const Attrs& attrs);
+// Elementwise families (ops/elementwise.h): the derivative as the linear map of one (co)tangent t,
+// given the input x and the output y (a diagonal map: the same for jvp and vjp); undefined = zero.
+using TangentMap = Tensor (*)(const Tensor& t, const Tensor& x, const Tensor& y);
+// Binary elementwise: d y / d a or d y / d b as a multiplier of the (co)tangent; undefined = 1.
+using PartialRule = Tensor (*)(const Tensor& a, const Tensor& b, const Tensor& y);
 
 // NOTE: every rule is written in ops (ops.h), never in kernels, so that a rule run by one
 // interpreter is seen by the enclosing ones: that is what makes jvp-of-grad, vmap-of-jacrev and
 // any other nesting work without special cases.
 struct OpDef {
-  OpId id;
-  const char* name;
-  int arity;  // -1: variadic
+  OpId id = OpId::kCount;  // set by define_op
+  const char* name = nullptr;
+  int arity = 0;  // -1: variadic
+  MetaRule meta = nullptr;
   EvalRule eval = nullptr;
   JvpRule jvp = nullptr;
   VjpRule vjp = nullptr;
@@ -67,16 +83,29 @@ struct OpDef {
   // composite, so that interpreters need no rules of its own and keep every structured (one-hot)
   // rule of the parts. With a vjp rule too (linear), grad records it as one tape node instead.
   DecomposeRule decompose = nullptr;
+  // The kernel eval runs (backends/kernels.h), for the ops whose family eval is shared.
+  const UnaryKernel* unary_kernel = nullptr;
+  const BinaryKernel* binary_kernel = nullptr;
+  const ReduceKernel* reduce_kernel = nullptr;
+  // The derivative of an elementwise op, from which its family makes jvp and vjp.
+  TangentMap tangent = nullptr;   // unary
+  PartialRule partial[2] = {};    // binary: d y / d a, d y / d b
 };
 
 const OpDef& op_def(OpId id);
 inline const char* op_name(OpId id) { return op_def(id).name; }
 
+// Starts row `id` of the table: its name and arity. The family file then sets the rules.
+OpDef& define_op(OpDef* table, OpId id, const char* name, int arity);
+
 // Each op family file fills in its rows.
-void register_elementwise_ops(OpDef* table);
+void register_unary_ops(OpDef* table);
+void register_binary_ops(OpDef* table);
+void register_where_cast_ops(OpDef* table);
 void register_reduce_ops(OpDef* table);
 void register_linalg_ops(OpDef* table);
 void register_view_ops(OpDef* table);
 void register_index_ops(OpDef* table);
+void register_detach_op(OpDef* table);
 
 }  // namespace adjoint

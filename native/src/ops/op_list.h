@@ -1,44 +1,40 @@
-// The primitive set. One X-macro line per primitive: adding an op starts here.
-// Composite ops (mean, softmax, ...) are built from these in composite.cpp and need no entry.
-// Fused primitives (linear, tanh_backward, stack, ...) have one kernel for concrete inputs and run
-// as their composite under transforms (OpDef::decompose).
+// The primitive set: one enum entry per primitive (ggml-style, with a count). An op's definition
+// (name, arity, metadata, eval, kernel, rules) is one block in its family's file; the registry
+// checks that every entry got one. Composite ops (mean, softmax, ...) are built from these in
+// composite.cpp and need no entry. Fused primitives (linear, tanh_backward, stack, ...) have one
+// kernel for concrete inputs and run as their composite under transforms (OpDef::decompose).
 #pragma once
 
-// X(Id, "name", number of tensor inputs; -1 = variadic)
-#define ADJ_PRIMITIVES(X)                                   \
-  /* elementwise unary */                                   \
-  X(Neg, "neg", 1) X(Exp, "exp", 1) X(Log, "log", 1)        \
-  X(Sin, "sin", 1) X(Cos, "cos", 1) X(Tanh, "tanh", 1)      \
-  X(Sigmoid, "sigmoid", 1) X(Relu, "relu", 1)               \
-  X(Sqrt, "sqrt", 1) X(Abs, "abs", 1) X(Sign, "sign", 1)    \
-  /* elementwise binary (broadcasting) */                   \
-  X(Add, "add", 2) X(Sub, "sub", 2) X(Mul, "mul", 2)        \
-  X(Div, "div", 2) X(Pow, "pow", 2)                         \
-  X(Eq, "eq", 2) X(Ne, "ne", 2) X(Lt, "lt", 2)              \
-  X(Le, "le", 2) X(Gt, "gt", 2) X(Ge, "ge", 2)              \
-  X(Where, "where", 3) X(Cast, "to", 1)                     \
-  /* fused derivatives: g * tanh'(x) and g * sigmoid'(x) from the output y (see decompose) */ \
-  X(TanhBackward, "tanh_backward", 2) X(SigmoidBackward, "sigmoid_backward", 2) \
-  /* reductions */                                          \
-  X(Sum, "sum", 1) X(Amax, "amax", 1)                       \
-  /* linear algebra */                                      \
-  X(Matmul, "matmul", 2) X(Linear, "linear", -1)           \
-  /* views and data movement */                             \
-  X(Reshape, "reshape", 1) X(Permute, "permute", 1)         \
-  X(Expand, "expand", 1) X(Slice, "slice", 1)               \
-  X(Select, "select", 1) X(Squeeze, "squeeze", 1)           \
-  X(Unsqueeze, "unsqueeze", 1) X(Contiguous, "contiguous", 1) \
-  X(IndexSelect, "index_select", 2) X(Cat, "cat", -1)       \
-  X(Stack, "stack", -1)                                     \
-  /* the identity without a derivative (stop_gradient) */   \
-  X(Detach, "detach", 1)                                    \
-  /* adjoints of slicing and gathering (used by vjp rules) */ \
-  X(SliceBackward, "slice_backward", 1) X(IndexAdd, "index_add", 2)
+#define ADJ_PRIMITIVES(X)                                                        \
+  /* elementwise unary (ops/unary.cpp) */                                        \
+  X(Neg) X(Exp) X(Log) X(Sin) X(Cos) X(Tanh) X(Sigmoid) X(Relu) X(Sqrt) X(Abs)   \
+  X(Sign) X(Log1p) X(Expm1) X(Erf) X(Erfc) X(Tan) X(Asin) X(Acos) X(Atan)        \
+  X(Sinh) X(Cosh) X(Log2) X(Log10) X(Floor) X(Ceil) X(Round) X(Trunc)            \
+  /* elementwise predicates: bool results (ops/unary.cpp) */                    \
+  X(IsNan) X(IsInf) X(IsFinite) X(LogicalNot)                                    \
+  /* elementwise binary, broadcasting (ops/binary.cpp) */                        \
+  X(Add) X(Sub) X(Mul) X(Div) X(Pow)                                             \
+  X(Maximum) X(Minimum) X(Atan2) X(Fmod) X(Remainder)                            \
+  X(Eq) X(Ne) X(Lt) X(Le) X(Gt) X(Ge) X(LogicalAnd) X(LogicalOr)                 \
+  X(Where) X(Cast)                                                               \
+  /* fused derivatives: g * tanh'(x) and g * sigmoid'(x) from the output y */    \
+  X(TanhBackward) X(SigmoidBackward)                                             \
+  /* reductions (ops/reduce.cpp) */                                              \
+  X(Sum) X(Amax)                                                                 \
+  /* linear algebra (ops/linalg.cpp) */                                          \
+  X(Matmul) X(Linear)                                                            \
+  /* views and data movement (ops/views.cpp, ops/indexing.cpp) */                \
+  X(Reshape) X(Permute) X(Expand) X(Slice) X(Select) X(Squeeze) X(Unsqueeze)     \
+  X(Contiguous) X(IndexSelect) X(Cat) X(Stack)                                   \
+  /* the identity without a derivative (stop_gradient; ops/detach.cpp) */        \
+  X(Detach)                                                                      \
+  /* adjoints of slicing and gathering (used by vjp rules; ops/indexing.cpp) */  \
+  X(SliceBackward) X(IndexAdd)
 
 namespace adjoint {
 
 enum class OpId : int {
-#define ADJ_ENUM_(id, name, arity) id,
+#define ADJ_ENUM_(id) id,
   ADJ_PRIMITIVES(ADJ_ENUM_)
 #undef ADJ_ENUM_
   kCount

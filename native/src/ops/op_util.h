@@ -1,6 +1,8 @@
 // Small helpers shared by the op definitions: argument checks with uniform messages, and
 // metadata-only views that kernels iterate (not ops: they never reach dispatch).
 #pragma once
+#include <string>
+
 #include "backends/backend.h"
 #include "core/error.h"
 #include "core/tensor.h"
@@ -45,5 +47,31 @@ inline void check_scalar_fits(const char* op, double v, DType dt) {
 }
 
 inline Backend& backend_of(const Tensor& t) { return backend_for(t.device()); }
+
+// NOTE: an error raised inside a composite by one of its primitives is reported under the
+// composite's name, the op the caller used ("mean: dim 3 out of range ...", not "sum: ...").
+template <class F>
+Tensor as_op(const char* op, F&& body) {
+  try {
+    return body();
+  } catch (const Error& e) {
+    if (e.op() == op) throw;
+    std::string msg = e.what();
+    const std::string inner = e.op() + ": ";
+    if (msg.compare(0, inner.size(), inner) == 0) msg.erase(0, inner.size());
+    throw Error(e.kind(), op, msg);
+  }
+}
+
+// The number of elements a reduction over `dims` (empty = all) combines, as a double.
+inline double reduced_count(const char* op, const Tensor& x, const Dims& dims) {
+  double n = 1;
+  if (dims.empty()) {
+    for (int i = 0; i < x.ndim(); i++) n *= double(x.size(i));
+    return n;
+  }
+  for (int64_t d : dims) n *= x.ndim() ? double(x.size(wrap_dim(d, x.ndim(), op))) : 1;
+  return n;
+}
 
 }  // namespace adjoint

@@ -24,11 +24,45 @@ Tensor relu(const Tensor& x);
 Tensor sqrt(const Tensor& x);
 Tensor abs(const Tensor& x);
 Tensor sign(const Tensor& x);
+Tensor log1p(const Tensor& x);
+Tensor expm1(const Tensor& x);
+Tensor erf(const Tensor& x);
+Tensor erfc(const Tensor& x);
+Tensor tan(const Tensor& x);
+Tensor asin(const Tensor& x);
+Tensor acos(const Tensor& x);
+Tensor atan(const Tensor& x);
+Tensor sinh(const Tensor& x);
+Tensor cosh(const Tensor& x);
+Tensor log2(const Tensor& x);
+Tensor log10(const Tensor& x);
+Tensor floor(const Tensor& x);
+Tensor ceil(const Tensor& x);
+Tensor round(const Tensor& x);  // halves to even
+Tensor trunc(const Tensor& x);
+Tensor isnan(const Tensor& x);  // bool results, any input dtype
+Tensor isinf(const Tensor& x);
+Tensor isfinite(const Tensor& x);
+Tensor logical_not(const Tensor& x);
+// Composites, exact in their parts: x * x, 1 / x (true division: integers give floats), 1 / sqrt(x).
+Tensor square(const Tensor& x);
+Tensor reciprocal(const Tensor& x);
+Tensor rsqrt(const Tensor& x);
 Tensor add(const Tensor& a, const Tensor& b);
 Tensor sub(const Tensor& a, const Tensor& b);
 Tensor mul(const Tensor& a, const Tensor& b);
 Tensor div(const Tensor& a, const Tensor& b);
 Tensor pow(const Tensor& a, const Tensor& b);
+Tensor maximum(const Tensor& a, const Tensor& b);  // NaN propagates; ties share the derivative
+Tensor minimum(const Tensor& a, const Tensor& b);
+Tensor atan2(const Tensor& a, const Tensor& b);
+Tensor fmod(const Tensor& a, const Tensor& b);       // the sign of a (C's fmod)
+Tensor remainder(const Tensor& a, const Tensor& b);  // the sign of b (Python's %)
+Tensor logical_and(const Tensor& a, const Tensor& b);  // bool results, any input dtypes
+Tensor logical_or(const Tensor& a, const Tensor& b);
+// min(max(x, lo), hi) with either bound absent (null), broadcasting: the derivative reaches x where
+// lo <= x <= hi (at the bounds too), lo where x < lo, hi where the result is hi, like torch.
+Tensor clamp(const Tensor& x, const Tensor* lo, const Tensor* hi);
 Tensor compare(OpId op, const Tensor& a, const Tensor& b);  // Eq..Ge -> bool
 Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b);
 Tensor to(const Tensor& x, DType dtype);
@@ -40,6 +74,49 @@ Tensor mean(const Tensor& x, const Dims& dims, bool keepdim);
 Tensor logsumexp(const Tensor& x, const Dims& dims, bool keepdim);
 Tensor softmax(const Tensor& x, int64_t dim);
 Tensor log_softmax(const Tensor& x, int64_t dim);
+
+// --- statistics and vector norms (ops/nn.cpp) ---
+Tensor var(const Tensor& x, const Dims& dims, double correction, bool keepdim);  // empty dims = all
+Tensor stddev(const Tensor& x, const Dims& dims, double correction, bool keepdim);
+Tensor norm(const Tensor& x, double p, const Dims& dims, bool keepdim);  // p > 0 or INFINITY; 0 subgradient at 0
+
+// --- neural-network functions, torch.nn.functional's (ops/nn.cpp); losses take the mean ---
+Tensor gelu(const Tensor& x, bool tanh_approx);
+Tensor silu(const Tensor& x);
+Tensor softplus(const Tensor& x, double beta, double threshold);
+Tensor elu(const Tensor& x, double alpha);
+Tensor leaky_relu(const Tensor& x, double slope);
+Tensor log_sigmoid(const Tensor& x);
+Tensor mse_loss(const Tensor& input, const Tensor& target);
+Tensor l1_loss(const Tensor& input, const Tensor& target);
+Tensor huber_loss(const Tensor& input, const Tensor& target, double delta);
+Tensor binary_cross_entropy(const Tensor& p, const Tensor& target);
+Tensor binary_cross_entropy_with_logits(const Tensor& logits, const Tensor& target);
+Tensor one_hot(const Tensor& target, int64_t classes);  // int64 [..., classes]
+Tensor normalize(const Tensor& x, double p, int64_t dim, double eps);
+Tensor cosine_similarity(const Tensor& a, const Tensor& b, int64_t dim, double eps);
+Tensor layer_norm(const Tensor& x, const Dims& normalized_shape, const Tensor* w, const Tensor* b, double eps);
+Tensor group_norm(const Tensor& x, int64_t groups, const Tensor* w, const Tensor* b, double eps);
+Tensor batch_norm(const Tensor& x, const Tensor* running_mean, const Tensor* running_var, const Tensor* w, const Tensor* b,
+                  bool training, double eps);
+Tensor dropout(Generator& g, const Tensor& x, double p, bool training);
+Tensor embedding(const Tensor& indices, const Tensor& weight);
+
+// --- shape, index and reduction composites, torch's names (ops/shape_composites.cpp) ---
+Tensor amin(const Tensor& x, const Dims& dims, bool keepdim);  // empty dims = all
+Tensor all(const Tensor& x);  // bool 0-d: every element nonzero
+Tensor any(const Tensor& x);  // bool 0-d: some element nonzero
+Tensor flip(const Tensor& x, const Dims& dims);
+Tensor roll(const Tensor& x, int64_t shift, int64_t dim);
+Tensor tril(const Tensor& x, int64_t k);  // the last two dims
+Tensor triu(const Tensor& x, int64_t k);
+Tensor diagonal(const Tensor& x, int64_t offset, int64_t dim1, int64_t dim2);  // the diagonal last
+Tensor trace(const Tensor& x);
+Tensor outer(const Tensor& a, const Tensor& b);
+Tensor masked_fill(const Tensor& x, const Tensor& mask, double value);
+Tensor repeat(const Tensor& x, const Dims& sizes);
+Tensor diag(const Tensor& v, int64_t offset);  // vector -> matrix, matrix -> its diagonal
+Tensor linspace(double start, double end, int64_t steps, DType dtype, Device device = {});
 
 // --- linear algebra ---
 Tensor matmul(const Tensor& a, const Tensor& b);            // 1-D, 2-D and batched, like torch.matmul

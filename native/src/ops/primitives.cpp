@@ -1,6 +1,6 @@
 // The C++ entry points of the primitives: pack attrs and go through dispatch.
 #include "core/error.h"
-#include "interp/dispatch.h"
+#include "interp/rules.h"
 #include "ops/ops.h"
 
 namespace adjoint::ops {
@@ -18,6 +18,26 @@ ADJ_UNARY_FN_(relu, Relu)
 ADJ_UNARY_FN_(sqrt, Sqrt)
 ADJ_UNARY_FN_(abs, Abs)
 ADJ_UNARY_FN_(sign, Sign)
+ADJ_UNARY_FN_(log1p, Log1p)
+ADJ_UNARY_FN_(expm1, Expm1)
+ADJ_UNARY_FN_(erf, Erf)
+ADJ_UNARY_FN_(erfc, Erfc)
+ADJ_UNARY_FN_(tan, Tan)
+ADJ_UNARY_FN_(asin, Asin)
+ADJ_UNARY_FN_(acos, Acos)
+ADJ_UNARY_FN_(atan, Atan)
+ADJ_UNARY_FN_(sinh, Sinh)
+ADJ_UNARY_FN_(cosh, Cosh)
+ADJ_UNARY_FN_(log2, Log2)
+ADJ_UNARY_FN_(log10, Log10)
+ADJ_UNARY_FN_(floor, Floor)
+ADJ_UNARY_FN_(ceil, Ceil)
+ADJ_UNARY_FN_(round, Round)
+ADJ_UNARY_FN_(trunc, Trunc)
+ADJ_UNARY_FN_(isnan, IsNan)
+ADJ_UNARY_FN_(isinf, IsInf)
+ADJ_UNARY_FN_(isfinite, IsFinite)
+ADJ_UNARY_FN_(logical_not, LogicalNot)
 ADJ_UNARY_FN_(contiguous, Contiguous)
 #undef ADJ_UNARY_FN_
 
@@ -28,6 +48,13 @@ ADJ_BINARY_FN_(sub, Sub)
 ADJ_BINARY_FN_(mul, Mul)
 ADJ_BINARY_FN_(div, Div)
 ADJ_BINARY_FN_(pow, Pow)
+ADJ_BINARY_FN_(maximum, Maximum)
+ADJ_BINARY_FN_(minimum, Minimum)
+ADJ_BINARY_FN_(atan2, Atan2)
+ADJ_BINARY_FN_(fmod, Fmod)
+ADJ_BINARY_FN_(remainder, Remainder)
+ADJ_BINARY_FN_(logical_and, LogicalAnd)
+ADJ_BINARY_FN_(logical_or, LogicalOr)
 #undef ADJ_BINARY_FN_
 
 Tensor compare(OpId op, const Tensor& a, const Tensor& b) {

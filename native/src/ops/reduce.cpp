@@ -1,5 +1,5 @@
 // Reductions over a set of dims (empty = all), with keepdim.
-#include "interp/onehot.h"
+#include "interp/rules.h"
 #include "ops/op.h"
 #include "ops/op_util.h"
 #include "ops/rule_util.h"
@@ -9,12 +9,12 @@ namespace {
 
 // NOTE: attrs.ints holds the dims to reduce (empty = every dim), attrs.flag is keepdim.
 // Dims are normalised and must be distinct.
-uint32_t reduced_mask(const char* op, const Tensor& x, const Dims& dims) {
+uint32_t reduced_mask(const char* op, int ndim, const Dims& dims) {
   uint32_t mask = 0;
-  if (dims.empty()) return x.ndim() == 0 ? 0 : (uint32_t(1) << x.ndim()) - 1;
+  if (dims.empty()) return ndim == 0 ? 0 : (uint32_t(1) << ndim) - 1;
   for (int64_t d : dims) {
-    int w = wrap_dim(d, x.ndim(), op);
-    if (x.ndim() == 0) continue;
+    int w = wrap_dim(d, ndim, op);
+    if (ndim == 0) continue;
     ADJ_CHECK(!(mask & (1u << w)), ErrorKind::Argument, op, "dim " << w << " appears more than once in " << dims.str());
     mask |= 1u << w;
   }
@@ -31,23 +31,42 @@ Dims reduced_shape(const Dims& shape, uint32_t mask, bool keepdim) {
   return out;
 }
 
+// The checks of eval, on metadata: the reduced dims' mask.
+template <OpId Op>
+uint32_t check_reduce(const Dims& shape, DType dt, const Attrs& at) {
+  const char* name = op_name(Op);
+  uint32_t mask = reduced_mask(name, shape.n, at.ints);
+  for (int i = 0; i < shape.n; i++)
+    ADJ_CHECK(Op != OpId::Amax || !(mask & (1u << i)) || shape[i] > 0, ErrorKind::Argument, name,
+              "cannot reduce over dim " << i << " of size 0 (shape " << shape.str() << "): amax of nothing is undefined");
+  if (Op == OpId::Amax) ADJ_CHECK(dt != DType::Bool, ErrorKind::DType, name, "not defined for bool tensors");
+  return mask;
+}
+
+// sum of bools counts them (int64), like torch.
+template <OpId Op>
+DType reduce_dtype(DType dt) { return (Op == OpId::Sum && dt == DType::Bool) ? DType::Int64 : dt; }
+
+template <OpId Op>
+Meta meta_reduce(const Meta* in, int, const Attrs& at) {
+  const uint32_t mask = check_reduce<Op>(in[0].shape, in[0].dtype, at);
+  return {reduced_shape(in[0].shape, mask, at.flag), reduce_dtype<Op>(in[0].dtype)};
+}
+
 template <OpId Op>
 Tensor eval_reduce(const Tensor* in, int, const Attrs& at) {
   const Tensor& x = in[0];
-  const char* name = op_name(Op);
-  uint32_t mask = reduced_mask(name, x, at.ints);
-  for (int i = 0; i < x.ndim(); i++)
-    ADJ_CHECK(Op != OpId::Amax || !(mask & (1u << i)) || x.size(i) > 0, ErrorKind::Argument, name,
-              "cannot reduce over dim " << i << " of size 0 (shape " << x.shape().str() << "): amax of nothing is undefined");
-  if (Op == OpId::Amax) ADJ_CHECK(x.dtype() != DType::Bool, ErrorKind::DType, name, "not defined for bool tensors");
-  DType odt = (Op == OpId::Sum && x.dtype() == DType::Bool) ? DType::Int64 : x.dtype();
+  const OpDef& d = op_def(Op);
+  const char* name = d.name;
+  const uint32_t mask = check_reduce<Op>(x.shape(), x.dtype(), at);
+  DType odt = reduce_dtype<Op>(x.dtype());
   const Dims keep_shape = reduced_shape(x.shape(), mask, true);
   Tensor out = Tensor::empty(at.flag ? keep_shape : reduced_shape(x.shape(), mask, false), odt, x.device(), name);
   Dims vs = contiguous_strides(keep_shape);
   for (int i = 0; i < x.ndim(); i++)
     if (mask & (1u << i)) vs[i] = 0;
   Tensor out_view = Tensor::view_of(out, x.shape(), vs, 0);
-  backend_of(x).reduce(Op, x, out_view, out);
+  backend_of(x).reduce(*d.reduce_kernel, x, out_view, out);
   return out;
 }
 
@@ -97,7 +116,7 @@ Tensor batch_reduce(const Tensor* v, const int*, int, const Attrs& at, int64_t) 
 // entries do not pile up on too few positions).
 Tensor onehot_sum(const OnehotCall& c) {
   const Tensor& x = c.in[c.oh];
-  const uint32_t reduced = reduced_mask("sum", x, c.at.ints);  // validates dims as eval does
+  const uint32_t reduced = reduced_mask("sum", x.ndim(), c.at.ints);  // validates dims as eval does
   if (x.ndim() == 0) return x;
   const Dims out_shape = reduced_shape(c.shape(), reduced, c.at.flag);
   const int64_t per = onehot::entries(c.index[c.oh]);
@@ -108,15 +127,22 @@ Tensor onehot_sum(const OnehotCall& c) {
 }  // namespace
 
 void register_reduce_ops(OpDef* t) {
-  t[int(OpId::Sum)].eval = eval_reduce<OpId::Sum>;
-  t[int(OpId::Amax)].eval = eval_reduce<OpId::Amax>;
-  t[int(OpId::Sum)].jvp = jvp_sum;
-  t[int(OpId::Sum)].vjp = vjp_sum;
-  t[int(OpId::Sum)].batch = batch_reduce<OpId::Sum>;
-  t[int(OpId::Sum)].onehot = onehot_sum;
-  t[int(OpId::Amax)].jvp = jvp_amax;
-  t[int(OpId::Amax)].vjp = vjp_amax;
-  t[int(OpId::Amax)].batch = batch_reduce<OpId::Amax>;
+  OpDef& sum = define_op(t, OpId::Sum, "sum", 1);
+  sum.meta = meta_reduce<OpId::Sum>;
+  sum.eval = eval_reduce<OpId::Sum>;
+  sum.reduce_kernel = &kernels::sum;
+  sum.jvp = jvp_sum;
+  sum.vjp = vjp_sum;
+  sum.batch = batch_reduce<OpId::Sum>;
+  sum.onehot = onehot_sum;
+
+  OpDef& amax = define_op(t, OpId::Amax, "amax", 1);
+  amax.meta = meta_reduce<OpId::Amax>;
+  amax.eval = eval_reduce<OpId::Amax>;
+  amax.reduce_kernel = &kernels::amax;
+  amax.jvp = jvp_amax;
+  amax.vjp = vjp_amax;
+  amax.batch = batch_reduce<OpId::Amax>;
 }
 
 }  // namespace adjoint

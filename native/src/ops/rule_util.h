@@ -3,7 +3,7 @@
 #include <vector>
 
 #include "core/error.h"
-#include "interp/dispatch.h"
+#include "interp/rules.h"
 #include "ops/ops.h"
 
 namespace adjoint::rules {

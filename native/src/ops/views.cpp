@@ -2,7 +2,7 @@
 // unsqueeze; plus contiguous, which copies only when it must.
 #include <algorithm>
 
-#include "interp/onehot.h"
+#include "interp/rules.h"
 #include "ops/op.h"
 #include "ops/op_util.h"
 #include "ops/rule_util.h"
@@ -73,8 +73,7 @@ Tensor eval_reshape(const Tensor* in, int, const Attrs& at) {
   const Tensor& x = in[0];
   const char* name = at.flag ? "view" : "reshape";
   Dims shape = infer_shape(name, at.ints, x.shape());
-  // NOTE: a contiguous input is always viewed, never copied (onehot::view_result_shape relies on
-  // this to get result shapes from metadata-only probes).
+  // A contiguous input is always viewed, never copied.
   if (x.is_contiguous()) return Tensor::view_of(x, shape, contiguous_strides(shape), x.offset(), name);
   Dims st;
   if (view_strides(x, shape, &st)) return Tensor::view_of(x, shape, st, x.offset(), name);
@@ -86,118 +85,141 @@ Tensor eval_reshape(const Tensor* in, int, const Attrs& at) {
   return Tensor::view_of(c, shape, contiguous_strides(shape), 0, name);
 }
 
-Tensor eval_permute(const Tensor* in, int, const Attrs& at) {
-  const Tensor& x = in[0];
-  ADJ_CHECK(at.ints.n == x.ndim(), ErrorKind::Argument, "permute",
-            "permutation " << at.ints.str() << " does not match rank " << x.ndim() << " of shape " << x.shape().str());
-  Dims sh, st;
+// NOTE: each view op's metadata rule is a layout function: the result's shape, strides and
+// offset from the input's (with every check and message). eval applies it to the input's layout;
+// meta to a contiguous layout of the given shape and keeps the shape (view_meta below), so the two
+// can never disagree about a shape.
+struct Layout {
+  Dims shape, strides;
+  int64_t offset;
+};
+
+Layout layout_permute(const Layout& x, const Attrs& at) {
+  ADJ_CHECK(at.ints.n == x.shape.n, ErrorKind::Argument, "permute",
+            "permutation " << at.ints.str() << " does not match rank " << x.shape.n << " of shape " << x.shape.str());
+  Layout r{{}, {}, x.offset};
   uint32_t seen = 0;
   for (int64_t d : at.ints) {
-    int w = wrap_dim(d, x.ndim(), "permute");
+    int w = wrap_dim(d, x.shape.n, "permute");
     ADJ_CHECK(!(seen & (1u << w)), ErrorKind::Argument, "permute", "dim " << w << " repeated in permutation " << at.ints.str());
     seen |= 1u << w;
-    sh.push_back(x.size(w));
-    st.push_back(x.strides()[w]);
+    r.shape.push_back(x.shape[w]);
+    r.strides.push_back(x.strides[w]);
   }
-  return Tensor::view_of(x, sh, st, x.offset(), "permute");
+  return r;
 }
 
-Tensor eval_expand(const Tensor* in, int, const Attrs& at) {
-  const Tensor& x = in[0];
+Layout layout_expand(const Layout& x, const Attrs& at) {
   const Dims& req = at.ints;
-  ADJ_CHECK(req.n >= x.ndim(), ErrorKind::Shape, "expand",
-            "target shape " << req.str() << " has fewer dims than the input " << x.shape().str());
-  Dims sh, st;
-  sh.n = st.n = req.n;
-  const int lead = req.n - x.ndim();
+  const int nd = x.shape.n;
+  ADJ_CHECK(req.n >= nd, ErrorKind::Shape, "expand", "target shape " << req.str() << " has fewer dims than the input " << x.shape.str());
+  Layout r{{}, {}, x.offset};
+  r.shape.n = r.strides.n = req.n;
+  const int lead = req.n - nd;
   for (int i = 0; i < req.n; i++) {
     int j = i - lead;
     if (j < 0) {
       ADJ_CHECK(req[i] >= 0, ErrorKind::Argument, "expand", "size " << req[i] << " invalid for new leading dim " << i << " in " << req.str());
-      sh[i] = req[i];
-      st[i] = 0;
-    } else if (req[i] == -1 || req[i] == x.size(j)) {
-      sh[i] = x.size(j);
-      st[i] = x.strides()[j];
+      r.shape[i] = req[i];
+      r.strides[i] = 0;
+    } else if (req[i] == -1 || req[i] == x.shape[j]) {
+      r.shape[i] = x.shape[j];
+      r.strides[i] = x.strides[j];
     } else {
-      ADJ_CHECK(x.size(j) == 1 && req[i] >= 0, ErrorKind::Shape, "expand",
-                "cannot expand shape " << x.shape().str() << " to " << req.str() << " (dim " << i << ": " << x.size(j) << " -> " << req[i] << ")");
-      sh[i] = req[i];
-      st[i] = 0;
+      ADJ_CHECK(x.shape[j] == 1 && req[i] >= 0, ErrorKind::Shape, "expand",
+                "cannot expand shape " << x.shape.str() << " to " << req.str() << " (dim " << i << ": " << x.shape[j] << " -> " << req[i] << ")");
+      r.shape[i] = req[i];
+      r.strides[i] = 0;
     }
   }
-  return Tensor::view_of(x, sh, st, x.offset(), "expand");  // checks the element count of the result
+  return r;
 }
 
 // attrs.ints = {dim, start, end, step}; start/end clamp like Python slices.
-Tensor eval_slice(const Tensor* in, int, const Attrs& at) {
-  const Tensor& x = in[0];
-  ADJ_CHECK(x.ndim() > 0, ErrorKind::Index, "slice", "cannot slice a 0-d tensor");
-  int d = wrap_dim(at.ints[0], x.ndim(), "slice");
-  int64_t n = x.size(d), start = at.ints[1], end = at.ints[2], step = at.ints[3];
+Layout layout_slice(const Layout& x, const Attrs& at) {
+  ADJ_CHECK(x.shape.n > 0, ErrorKind::Index, "slice", "cannot slice a 0-d tensor");
+  int d = wrap_dim(at.ints[0], x.shape.n, "slice");
+  int64_t n = x.shape[d], start = at.ints[1], end = at.ints[2], step = at.ints[3];
   ADJ_CHECK(step > 0, ErrorKind::Argument, "slice", "step must be positive, got " << step);
   if (start < 0) start += n;
   if (end < 0) end += n;
   start = start < 0 ? 0 : (start > n ? n : start);
   end = end < start ? start : (end > n ? n : end);
-  Dims sh = x.shape(), st = x.strides();
+  Layout r = x;
   // (end - start + step - 1) / step would overflow for a huge step: count as 1 + (len - 1) / step
   const int64_t len = end - start;
-  sh[d] = len == 0 ? 0 : 1 + (len - 1) / step;
+  r.shape[d] = len == 0 ? 0 : 1 + (len - 1) / step;
   // with two or more elements, stride * step is a distance inside the data; with fewer it is
   // never used and might not fit, so the source stride stands in
-  st[d] = sh[d] > 1 ? x.strides()[d] * step : x.strides()[d];
+  r.strides[d] = r.shape[d] > 1 ? x.strides[d] * step : x.strides[d];
   // wrapping: an offset into a tensor with no elements may not fit (view_of then sets it to 0)
-  return Tensor::view_of(x, sh, st, wrapping_add(x.offset(), wrapping_mul(start, x.strides()[d])), "slice");
+  r.offset = wrapping_add(x.offset, wrapping_mul(start, x.strides[d]));
+  return r;
 }
 
 // attrs.ints = {dim, index}
-Tensor eval_select(const Tensor* in, int, const Attrs& at) {
-  const Tensor& x = in[0];
-  ADJ_CHECK(x.ndim() > 0, ErrorKind::Index, "select", "cannot select from a 0-d tensor");
-  int d = wrap_dim(at.ints[0], x.ndim(), "select");
-  int64_t n = x.size(d), i = at.ints[1];
+Layout layout_select(const Layout& x, const Attrs& at) {
+  ADJ_CHECK(x.shape.n > 0, ErrorKind::Index, "select", "cannot select from a 0-d tensor");
+  int d = wrap_dim(at.ints[0], x.shape.n, "select");
+  int64_t n = x.shape[d], i = at.ints[1];
   ADJ_CHECK(i >= -n && i < n, ErrorKind::Index, "select",
-            "index " << i << " out of range for dim " << d << " of size " << n << " (shape " << x.shape().str() << ")");
+            "index " << i << " out of range for dim " << d << " of size " << n << " (shape " << x.shape.str() << ")");
   if (i < 0) i += n;
-  Dims sh = x.shape(), st = x.strides();
-  sh.erase(d);
-  st.erase(d);
-  return Tensor::view_of(x, sh, st, wrapping_add(x.offset(), wrapping_mul(i, x.strides()[d])), "select");  // as in slice
+  Layout r = x;
+  r.shape.erase(d);
+  r.strides.erase(d);
+  r.offset = wrapping_add(x.offset, wrapping_mul(i, x.strides[d]));  // as in slice
+  return r;
 }
 
 // attrs.ints = dims to drop if their size is 1 (empty = all size-1 dims)
-Tensor eval_squeeze(const Tensor* in, int, const Attrs& at) {
-  const Tensor& x = in[0];
+Layout layout_squeeze(const Layout& x, const Attrs& at) {
+  const int nd = x.shape.n;
   uint32_t mask = 0;
   if (at.ints.empty()) {
-    for (int i = 0; i < x.ndim(); i++) mask |= 1u << i;
+    for (int i = 0; i < nd; i++) mask |= 1u << i;
   } else {
     for (int64_t d : at.ints) {
-      int w = wrap_dim(d, x.ndim(), "squeeze");
-      if (x.ndim() > 0) mask |= 1u << w;
+      int w = wrap_dim(d, nd, "squeeze");
+      if (nd > 0) mask |= 1u << w;
     }
   }
-  Dims sh, st;
-  for (int i = 0; i < x.ndim(); i++) {
-    if ((mask & (1u << i)) && x.size(i) == 1) continue;
-    sh.push_back(x.size(i));
-    st.push_back(x.strides()[i]);
+  Layout r{{}, {}, x.offset};
+  for (int i = 0; i < nd; i++) {
+    if ((mask & (1u << i)) && x.shape[i] == 1) continue;
+    r.shape.push_back(x.shape[i]);
+    r.strides.push_back(x.strides[i]);
   }
-  return Tensor::view_of(x, sh, st, x.offset(), "squeeze");
+  return r;
 }
 
-Tensor eval_unsqueeze(const Tensor* in, int, const Attrs& at) {
-  const Tensor& x = in[0];
-  int d = wrap_dim(at.ints[0], x.ndim() + 1, "unsqueeze");
-  ADJ_CHECK(x.ndim() < kMaxDims, ErrorKind::Unsupported, "unsqueeze",
-            "shape " << x.shape().str() << " already has the maximum rank " << kMaxDims);
-  Dims sh = x.shape(), st = x.strides();
-  int64_t s = d < x.ndim() ? wrapping_mul(x.strides()[d], x.size(d)) : 1;  // wraps only with no elements
-  sh.insert(d, 1);
-  st.insert(d, s);
-  return Tensor::view_of(x, sh, st, x.offset(), "unsqueeze");
+Layout layout_unsqueeze(const Layout& x, const Attrs& at) {
+  const int nd = x.shape.n;
+  int d = wrap_dim(at.ints[0], nd + 1, "unsqueeze");
+  ADJ_CHECK(nd < kMaxDims, ErrorKind::Unsupported, "unsqueeze", "shape " << x.shape.str() << " already has the maximum rank " << kMaxDims);
+  Layout r = x;
+  int64_t s = d < nd ? wrapping_mul(x.strides[d], x.shape[d]) : 1;  // wraps only with no elements
+  r.shape.insert(d, 1);
+  r.strides.insert(d, s);
+  return r;
 }
+
+template <Layout (*F)(const Layout&, const Attrs&)>
+Meta view_meta(const Meta* in, int, const Attrs& at) {
+  return {F(Layout{in[0].shape, contiguous_strides(in[0].shape), 0}, at).shape, in[0].dtype};
+}
+
+template <OpId Op, Layout (*F)(const Layout&, const Attrs&)>
+Tensor view_eval(const Tensor* in, int, const Attrs& at) {
+  const Tensor& x = in[0];
+  Layout r = F(Layout{x.shape(), x.strides(), x.offset()}, at);
+  return Tensor::view_of(x, r.shape, r.strides, r.offset, op_name(Op));  // checks the element count of the result
+}
+
+// reshape's shape needs no layout (whether a view can be made is eval's business: view refuses
+// some strided inputs that reshape copies).
+Meta meta_reshape(const Meta* in, int, const Attrs& at) { return {infer_shape(at.flag ? "view" : "reshape", at.ints, in[0].shape), in[0].dtype}; }
+Meta meta_same(const Meta* in, int, const Attrs&) { return in[0]; }
 
 Tensor eval_contiguous(const Tensor* in, int, const Attrs&) {
   const Tensor& x = in[0];
@@ -208,22 +230,6 @@ Tensor eval_contiguous(const Tensor* in, int, const Attrs&) {
 }
 
 }  // namespace
-
-void register_view_rules(OpDef* t);
-void register_detach_op(OpDef* t);  // ops/detach.cpp
-
-void register_view_ops(OpDef* t) {
-  t[int(OpId::Reshape)].eval = eval_reshape;
-  t[int(OpId::Permute)].eval = eval_permute;
-  t[int(OpId::Expand)].eval = eval_expand;
-  t[int(OpId::Slice)].eval = eval_slice;
-  t[int(OpId::Select)].eval = eval_select;
-  t[int(OpId::Squeeze)].eval = eval_squeeze;
-  t[int(OpId::Unsqueeze)].eval = eval_unsqueeze;
-  t[int(OpId::Contiguous)].eval = eval_contiguous;
-  register_view_rules(t);
-  register_detach_op(t);
-}
 
 }  // namespace adjoint
 
@@ -325,17 +331,23 @@ Tensor batch_contiguous(const Tensor* v, const int*, int, const Attrs&, int64_t)
 
 Tensor onehot_contiguous(const OnehotCall& c) { return c.in[c.oh]; }
 
+// The per-example result shape of view op `op` on the one-hot input, from its metadata rule.
+Dims result_shape(OpId op, const OnehotCall& c) {
+  const Meta in{c.shape(), c.in[c.oh].dtype()};
+  return op_def(op).meta(&in, 1, c.at).shape;
+}
+
 // Row-major reshapes (and squeeze/unsqueeze) keep every element's flat position.
 template <OpId Op>
 Tensor onehot_reshape(const OnehotCall& c) {
-  return c.wrap(c.index[c.oh], c.scale[c.oh], onehot::view_result_shape(Op, c.shape(), c.in[c.oh].dtype(), c.at));
+  return c.wrap(c.index[c.oh], c.scale[c.oh], result_shape(Op, c));
 }
 
 // Each entry repeats at every broadcast copy of its position (sum's backward: a one-hot cotangent
 // spread over a batch dim), a multi-hot value, while that stays sparse enough to gain.
 Tensor onehot_expand(const OnehotCall& c) {
   const Tensor &index = c.index[c.oh], &scale = c.scale[c.oh];
-  const Dims out = onehot::view_result_shape(OpId::Expand, c.shape(), c.in[c.oh].dtype(), c.at);  // checks the sizes
+  const Dims out = result_shape(OpId::Expand, c);  // checks the sizes
   const int64_t m = numel_of(c.shape()), mo = numel_of(out);
   if (m == 0 || mo == 0) return Tensor();
   const int64_t batch = index.size(0), per = onehot::entries(index), copies = mo / m;
@@ -360,26 +372,32 @@ Tensor onehot_slice(const OnehotCall& c) {
 
 }  // namespace
 
-void register_view_rules(OpDef* t) {
-#define ADJ_V_(id, vjpfn, batchfn)              \
-  t[int(OpId::id)].jvp = jvp_view<OpId::id>;    \
-  t[int(OpId::id)].vjp = vjpfn;                 \
-  t[int(OpId::id)].batch = batchfn;
-  ADJ_V_(Reshape, vjp_reshape, batch_reshape)
-  ADJ_V_(Permute, vjp_permute, batch_permute)
-  ADJ_V_(Expand, vjp_expand, batch_expand)
-  ADJ_V_(Slice, vjp_slice, batch_slice)
-  ADJ_V_(Select, vjp_select, batch_select)
-  ADJ_V_(Squeeze, vjp_squeeze, batch_squeeze)
-  ADJ_V_(Unsqueeze, vjp_unsqueeze, batch_unsqueeze)
-  ADJ_V_(Contiguous, vjp_identity, batch_contiguous)
-#undef ADJ_V_
-  t[int(OpId::Contiguous)].onehot = onehot_contiguous;
-  t[int(OpId::Reshape)].onehot = onehot_reshape<OpId::Reshape>;
-  t[int(OpId::Squeeze)].onehot = onehot_reshape<OpId::Squeeze>;
-  t[int(OpId::Unsqueeze)].onehot = onehot_reshape<OpId::Unsqueeze>;
-  t[int(OpId::Expand)].onehot = onehot_expand;
-  t[int(OpId::Slice)].onehot = onehot_slice;
+void register_view_ops(OpDef* t) {
+  // One block per view: name, arity, metadata and eval, then its rules (jvp: the same view).
+  auto view = [&](OpId id, const char* name, MetaRule meta, EvalRule eval, JvpRule jvp, VjpRule vjp, BatchRule batch) -> OpDef& {
+    OpDef& d = define_op(t, id, name, 1);
+    d.meta = meta;
+    d.eval = eval;
+    d.jvp = jvp;
+    d.vjp = vjp;
+    d.batch = batch;
+    return d;
+  };
+  using O = OpId;
+  view(O::Reshape, "reshape", meta_reshape, eval_reshape, jvp_view<O::Reshape>, vjp_reshape, batch_reshape).onehot = onehot_reshape<O::Reshape>;
+  view(O::Permute, "permute", view_meta<layout_permute>, view_eval<O::Permute, layout_permute>, jvp_view<O::Permute>, vjp_permute,
+       batch_permute);
+  view(O::Expand, "expand", view_meta<layout_expand>, view_eval<O::Expand, layout_expand>, jvp_view<O::Expand>, vjp_expand,
+       batch_expand).onehot = onehot_expand;
+  view(O::Slice, "slice", view_meta<layout_slice>, view_eval<O::Slice, layout_slice>, jvp_view<O::Slice>, vjp_slice, batch_slice).onehot =
+      onehot_slice;
+  view(O::Select, "select", view_meta<layout_select>, view_eval<O::Select, layout_select>, jvp_view<O::Select>, vjp_select, batch_select);
+  view(O::Squeeze, "squeeze", view_meta<layout_squeeze>, view_eval<O::Squeeze, layout_squeeze>, jvp_view<O::Squeeze>, vjp_squeeze,
+       batch_squeeze).onehot = onehot_reshape<O::Squeeze>;
+  view(O::Unsqueeze, "unsqueeze", view_meta<layout_unsqueeze>, view_eval<O::Unsqueeze, layout_unsqueeze>, jvp_view<O::Unsqueeze>,
+       vjp_unsqueeze, batch_unsqueeze).onehot = onehot_reshape<O::Unsqueeze>;
+  view(O::Contiguous, "contiguous", meta_same, eval_contiguous, jvp_view<O::Contiguous>, vjp_identity, batch_contiguous).onehot =
+      onehot_contiguous;
 }
 
 }  // namespace adjoint

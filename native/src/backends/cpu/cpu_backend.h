@@ -12,14 +12,14 @@ class CpuBackend final : public Backend {
   void free(void* p, size_t nbytes) override;
   void copy_from_host(void* dst, const void* src, size_t nbytes) override;
   void copy_to_host(void* dst, const void* src, size_t nbytes) override;
-  void unary(OpId op, const Tensor& x, const Tensor& out) override;
-  void binary(OpId op, const Tensor& a, const Tensor& b, const Tensor& out) override;
+  void unary(const UnaryKernel& k, const Tensor& x, const Tensor& out) override { k.cpu(x, out); }
+  void binary(const BinaryKernel& k, const Tensor& a, const Tensor& b, const Tensor& out) override { k.cpu(a, b, out); }
   void where(const Tensor& cond, const Tensor& a, const Tensor& b, const Tensor& out) override;
   void copy(const Tensor& src, const Tensor& dst) override;
   void cat(const Tensor* in, int nin, int dim, bool stacked, const Tensor& out) override;
   void fill(const Tensor& dst, double value) override;
   void arange(const Tensor& out, double start, double step) override;
-  void reduce(OpId op, const Tensor& x, const Tensor& out_view, const Tensor& out) override;
+  void reduce(const ReduceKernel& k, const Tensor& x, const Tensor& out_view, const Tensor& out) override { k.cpu(x, out_view, out); }
   uint8_t value_facts(const Tensor& x) override;
   void matmul(const Tensor& a, const Tensor& b, const Tensor& out) override;
   void linear(const Tensor& x, const Tensor& w, const Tensor* b, const Tensor& out, bool w_kn) override;

@@ -1,9 +1,9 @@
-// CPU elementwise kernels. The scalar functions here define each op's math once for every dtype;
-// contiguous float32/float64 runs of the hot ops go to the vectorised kernels in vector_math.h
-// (same semantics, runtime-dispatched to the widest ISA the CPU has).
+// CPU elementwise kernels: the strided loops, and at the end each op's kernel (backends/kernels.h)
+// as one line of scalar math plus its vectorised float32/float64 kernels from vector_math.h.
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <type_traits>
 
 #include "backends/cpu/cpu_backend.h"
@@ -15,91 +15,14 @@
 namespace adjoint::cpu {
 namespace {
 
-// Each op's scalar math, once for every dtype. Kernels are instantiated per op so the inner
-// loops carry no per-element switch.
-#define ADJ_UNARY_OPS(X)                                                                          \
-  X(Neg, -x)                                                                                      \
-  X(Exp, std::exp(x))                                                                             \
-  X(Log, std::log(x))                                                                             \
-  X(Sin, std::sin(x))                                                                             \
-  X(Cos, std::cos(x))                                                                             \
-  X(Tanh, std::tanh(x))                                                                           \
-  /* stable in both tails: exp never overflows */                                                 \
-  X(Sigmoid, x >= T(0) ? T(1) / (T(1) + std::exp(-x)) : std::exp(x) / (T(1) + std::exp(x)))        \
-  X(Relu, x > T(0) ? x : (x != x ? x : T(0))) /* NaN propagates */                                \
-  X(Sqrt, std::sqrt(x))                                                                           \
-  X(Abs, std::abs(x)) /* not x < 0 ? -x : x, which keeps -0.0 */                                 \
-  X(Sign, x > T(0) ? T(1) : (x < T(0) ? T(-1) : (x != x ? x : T(0))))
-
 template <class T> using VecUnary = void (*)(const T*, T*, int64_t);
-
-// The vectorised kernel for a contiguous run of `op` on T, or nullptr (the scalar loop runs).
-// float64 log/sin/cos stay on libm.
-template <class T>
-VecUnary<T> vector_unary(OpId op) {
-  if constexpr (std::is_same<T, float>::value) {
-    const vm::Kernels& k = vm::active();
-    switch (op) {
-      case OpId::Neg: return k.neg_f32;
-      case OpId::Exp: return k.exp_f32;
-      case OpId::Log: return k.log_f32;
-      case OpId::Sin: return k.sin_f32;
-      case OpId::Cos: return k.cos_f32;
-      case OpId::Tanh: return k.tanh_f32;
-      case OpId::Sigmoid: return k.sigmoid_f32;
-      case OpId::Relu: return k.relu_f32;
-      case OpId::Sqrt: return k.sqrt_f32;
-      case OpId::Abs: return k.abs_f32;
-      default: return nullptr;
-    }
-  } else if constexpr (std::is_same<T, double>::value) {
-    const vm::Kernels& k = vm::active();
-    switch (op) {
-      case OpId::Neg: return k.neg_f64;
-      case OpId::Exp: return k.exp_f64;
-      case OpId::Tanh: return k.tanh_f64;
-      case OpId::Sigmoid: return k.sigmoid_f64;
-      case OpId::Relu: return k.relu_f64;
-      case OpId::Sqrt: return k.sqrt_f64;
-      case OpId::Abs: return k.abs_f64;
-      default: return nullptr;
-    }
-  }
-  return nullptr;
-}
-
-// The rows form of the vectorised binary kernel (see vm::BinaryRowsF32), or nullptr.
+// The rows form of the vectorised binary kernel (see vm::BinaryRowsF32).
 template <class T> using VecBinaryRows = void (*)(const T*, int64_t, int64_t, const T*, int64_t, int64_t, T*, int64_t, int64_t, int64_t);
-
-template <class T>
-VecBinaryRows<T> vector_binary_rows(OpId op) {
-  const vm::Kernels& k = vm::active();
-  if constexpr (std::is_same<T, float>::value) {
-    switch (op) {
-      case OpId::Add: return k.add_rows_f32;
-      case OpId::Sub: return k.sub_rows_f32;
-      case OpId::Mul: return k.mul_rows_f32;
-      case OpId::Div: return k.div_rows_f32;
-      default: return nullptr;
-    }
-  } else if constexpr (std::is_same<T, double>::value) {
-    switch (op) {
-      case OpId::Add: return k.add_rows_f64;
-      case OpId::Sub: return k.sub_rows_f64;
-      case OpId::Mul: return k.mul_rows_f64;
-      case OpId::Div: return k.div_rows_f64;
-      default: return nullptr;
-    }
-  }
-  (void)k;
-  return nullptr;
-}
-
 
 template <class T, class Fn>
 void unary_loop(const Tensor& x, const Tensor& out, Fn fn, VecUnary<T> vec) {
   Loop<2> loop(out.shape(), {&out, &x}, true);
-  loop.run([&](std::array<char*, 2> p, std::array<int64_t, 2> s, int64_t n) {
+  loop.run([&](std::array<char*, 2> p, std::array<int64_t, 2> s, int64_t n) __attribute__((always_inline)) {  // as binary_loop's
     T* o = reinterpret_cast<T*>(p[0]);
     const char* in = p[1];
     if (s[0] == sizeof(T) && s[1] == sizeof(T)) {
@@ -147,16 +70,44 @@ T times(T x, T y) {
   else return T(x * y);
 }
 
-#define ADJ_BINARY_OPS(X)      \
-  X(Add, plus(x, y))           \
-  X(Sub, x - y)                \
-  X(Mul, times(x, y))          \
-  X(Div, x / y)                \
-  X(Pow, power(x, y))          \
-  X(TanhBackward, x * (T(1) - y * y)) /* the composite's order of operations */ \
-  X(SigmoidBackward, x * (y * (T(1) - y)))
+// fmod (C's, the sign of x) and remainder (Python's, the sign of y), as torch computes them.
+// Integer division by zero has no value: an error, like torch's "ZeroDivisionError".
+template <class T>
+T check_divisor(T y, const char* op) {
+  if constexpr (std::is_integral<T>::value)
+    if (y == 0) throw Error(ErrorKind::Argument, op, "integer division by zero (ZeroDivisionError in torch)");
+  return y;
+}
+template <class T>
+T fmod_of(T x, T y) {
+  if constexpr (std::is_floating_point<T>::value) return std::fmod(x, y);
+  else return T(x % check_divisor(y, "fmod"));
+}
+template <class T>
+T remainder_of(T x, T y) {
+  if constexpr (std::is_floating_point<T>::value) {
+    T m = std::fmod(x, y);
+    return (m != 0 && (y < 0) != (m < 0)) ? m + y : m;
+  } else {
+    T m = T(x % check_divisor(y, "remainder"));
+    return (m != 0 && (y < 0) != (m < 0)) ? T(m + y) : m;
+  }
+}
 
-#define ADJ_COMPARE_OPS(X) X(Eq, x == y) X(Ne, x != y) X(Lt, x < y) X(Le, x <= y) X(Gt, x > y) X(Ge, x >= y)
+// floor, ceil, round, trunc: integers are their own (not through a double, which would round
+// values beyond 2^53).
+template <class T, class F>
+T float_only(T x, F f) {
+  if constexpr (std::is_floating_point<T>::value) return f(x);
+  else return x;
+}
+
+// maximum/minimum propagate NaN and otherwise are std::max/std::min, like torch (a tie of -0.0
+// and 0.0 gives the first operand).
+template <class T>
+T max_of(T x, T y) { return x != x ? x : (y != y ? y : (x < y ? y : x)); }
+template <class T>
+T min_of(T x, T y) { return x != x ? x : (y != y ? y : (y < x ? y : x)); }
 
 // The vector kernel into an L1 staging block, streamed out (see stream_store.h). Not inlined: its
 // staging buffer would otherwise enlarge the frame of every small inner-loop call.
@@ -202,7 +153,11 @@ void binary_loop(const Tensor& a, const Tensor& b, const Tensor& out, Fn fn, Vec
   // Rows that start at or past this byte offset of out are the cached tail (stream_store.h).
   const int64_t tail_from = out_bytes - std::min(out_bytes, stream_cached_tail_bytes());
   const char* out_base = static_cast<const char*>(out.raw_data());
-  loop.run_rows([&](std::array<char*, 3> p, std::array<int64_t, 3> s, int64_t n, int64_t rows, std::array<int64_t, 3> rs) {
+  // NOTE: always inlined: run_rows calls it from several places, and with many kernels in this file
+  // GCC's unit-growth limit stopped inlining it, an out-of-line call per run of rows (+1.3% of the
+  // instructions of W5's vmap(jacrev), measured with callgrind).
+  loop.run_rows([&](std::array<char*, 3> p, std::array<int64_t, 3> s, int64_t n, int64_t rows, std::array<int64_t, 3> rs)
+                    __attribute__((always_inline)) {
     if constexpr (std::is_same<T, O>::value) {
       // Contiguous output rows; each input contiguous (stride 1) or a broadcast scalar (stride 0).
       const int64_t sa = s[1] == sizeof(T) ? 1 : (s[1] == 0 ? 0 : -1);
@@ -248,39 +203,62 @@ void binary_loop(const Tensor& a, const Tensor& b, const Tensor& out, Fn fn, Vec
   if (stream) stream_fence();
 }
 
-}  // namespace
 
-void CpuBackend::unary(OpId op, const Tensor& x, const Tensor& out) {
+// The vectorised kernel of vm::active() at member F32 or F64 for T (a null member: none, the
+// scalar loop runs). float64 log/sin/cos have none: libm.
+template <class T, class V32, class V64>
+auto vector_kernel(V32 vm::Kernels::*f32, V64 vm::Kernels::*f64) {
+  using R = std::conditional_t<std::is_same<T, double>::value, V64, V32>;
+  if constexpr (std::is_same<T, float>::value) return f32 ? vm::active().*f32 : R(nullptr);
+  else if constexpr (std::is_same<T, double>::value) return f64 ? vm::active().*f64 : R(nullptr);
+  else return R(nullptr);
+}
+
+// NOTE: the kernels ops name (backends/kernels.h) are these templates instantiated per op's math
+// (a struct with `template <class T> static R apply(T...)`), so the inner loops carry no
+// per-element switch and the backend no per-op one.
+template <class Math, vm::UnaryF32 vm::Kernels::*F32, vm::UnaryF64 vm::Kernels::*F64>
+void unary_cpu(const Tensor& x, const Tensor& out) {
   visit_dtype(x.dtype(), [&](auto t) {
     using T = decltype(t);
-    const VecUnary<T> vec = vector_unary<T>(op);
-    switch (op) {
-#define ADJ_CASE_(id, expr) \
-  case OpId::id: unary_loop<T>(x, out, [](T x) { return T(expr); }, vec); return;
-      ADJ_UNARY_OPS(ADJ_CASE_)
-#undef ADJ_CASE_
-      default: throw Error(ErrorKind::Internal, "cpu.unary", "not a unary op");
-    }
+    VecUnary<T> vec = nullptr;
+    if constexpr (std::is_floating_point<T>::value) vec = vector_kernel<T>(F32, F64);
+    unary_loop<T>(x, out, [](T v) { return T(Math::apply(v)); }, vec);
   });
 }
 
-void CpuBackend::binary(OpId op, const Tensor& a, const Tensor& b, const Tensor& out) {
+template <class Math, vm::BinaryRowsF32 vm::Kernels::*F32, vm::BinaryRowsF64 vm::Kernels::*F64>
+void binary_cpu(const Tensor& a, const Tensor& b, const Tensor& out) {
   visit_dtype(a.dtype(), [&](auto t) {
     using T = decltype(t);
-    const VecBinaryRows<T> vec = vector_binary_rows<T>(op);
-    switch (op) {
-#define ADJ_CASE_(id, expr) \
-  case OpId::id: binary_loop<T, T>(a, b, out, [](T x, T y) { return T(expr); }, vec); return;
-      ADJ_BINARY_OPS(ADJ_CASE_)
-#undef ADJ_CASE_
-#define ADJ_CASE_(id, expr) \
-  case OpId::id: binary_loop<T, uint8_t>(a, b, out, [](T x, T y) { return uint8_t(expr); }); return;
-      ADJ_COMPARE_OPS(ADJ_CASE_)
-#undef ADJ_CASE_
-      default: throw Error(ErrorKind::Internal, "cpu.binary", "not a binary op");
-    }
+    VecBinaryRows<T> vec = nullptr;
+    if constexpr (std::is_floating_point<T>::value) vec = vector_kernel<T>(F32, F64);
+    binary_loop<T, T>(a, b, out, [](T x, T y) { return T(Math::apply(x, y)); }, vec);
   });
 }
+
+// Predicates (isnan, logical_not): T input, bool (uint8_t) output.
+template <class Math>
+void predicate_cpu(const Tensor& x, const Tensor& out) {
+  visit_dtype(x.dtype(), [&](auto t) {
+    using T = decltype(t);
+    Loop<2> loop(out.shape(), {&out, &x}, true);
+    loop.run([&](std::array<char*, 2> p, std::array<int64_t, 2> s, int64_t n) {
+      for (int64_t k = 0; k < n; k++) *reinterpret_cast<uint8_t*>(p[0] + k * s[0]) = uint8_t(Math::apply(*reinterpret_cast<const T*>(p[1] + k * s[1])));
+    });
+  });
+}
+
+// Comparisons: T inputs, bool (uint8_t) output.
+template <class Math>
+void compare_cpu(const Tensor& a, const Tensor& b, const Tensor& out) {
+  visit_dtype(a.dtype(), [&](auto t) {
+    using T = decltype(t);
+    binary_loop<T, uint8_t>(a, b, out, [](T x, T y) { return uint8_t(Math::apply(x, y)); });
+  });
+}
+
+}  // namespace
 
 void CpuBackend::where(const Tensor& cond, const Tensor& a, const Tensor& b, const Tensor& out) {
   visit_dtype(out.dtype(), [&](auto t) {
@@ -403,3 +381,93 @@ void CpuBackend::arange(const Tensor& out, double start, double step) {
 }
 
 }  // namespace adjoint::cpu
+
+// Each op's kernel: its scalar math, once for every dtype, and its vectorised float32/float64
+// kernels (vector_math.h; same semantics, runtime-dispatched to the widest ISA the CPU has).
+namespace adjoint::kernels {
+#define ADJ_UNARY_KERNEL_(name, f32, f64, expr)                    \
+  namespace math {                                                 \
+  struct name { template <class T> static T apply(T x) { return T(expr); } }; \
+  }                                                                \
+  const UnaryKernel name{cpu::unary_cpu<math::name, f32, f64>};
+#define ADJ_BINARY_KERNEL_(name, f32, f64, expr)                   \
+  namespace math {                                                 \
+  struct name { template <class T> static T apply(T x, T y) { return T(expr); } }; \
+  }                                                                \
+  const BinaryKernel name{cpu::binary_cpu<math::name, f32, f64>};
+#define ADJ_PREDICATE_KERNEL_(name, expr)                          \
+  namespace math {                                                 \
+  struct name { template <class T> static bool apply(T x) { return expr; } }; \
+  }                                                                \
+  const UnaryKernel name{cpu::predicate_cpu<math::name>};
+#define ADJ_COMPARE_KERNEL_(name, expr)                            \
+  namespace math {                                                 \
+  struct name { template <class T> static bool apply(T x, T y) { return expr; } }; \
+  }                                                                \
+  const BinaryKernel name{cpu::compare_cpu<math::name>};
+
+using V = cpu::vm::Kernels;
+constexpr std::nullptr_t none = nullptr;
+
+ADJ_UNARY_KERNEL_(neg, &V::neg_f32, &V::neg_f64, -x)
+ADJ_UNARY_KERNEL_(exp, &V::exp_f32, &V::exp_f64, std::exp(x))
+ADJ_UNARY_KERNEL_(log, &V::log_f32, none, std::log(x))
+ADJ_UNARY_KERNEL_(sin, &V::sin_f32, none, std::sin(x))
+ADJ_UNARY_KERNEL_(cos, &V::cos_f32, none, std::cos(x))
+ADJ_UNARY_KERNEL_(tanh, &V::tanh_f32, &V::tanh_f64, std::tanh(x))
+// stable in both tails: exp never overflows
+ADJ_UNARY_KERNEL_(sigmoid, &V::sigmoid_f32, &V::sigmoid_f64, x >= T(0) ? T(1) / (T(1) + std::exp(-x)) : std::exp(x) / (T(1) + std::exp(x)))
+ADJ_UNARY_KERNEL_(relu, &V::relu_f32, &V::relu_f64, x > T(0) ? x : (x != x ? x : T(0)))  // NaN propagates
+ADJ_UNARY_KERNEL_(sqrt, &V::sqrt_f32, &V::sqrt_f64, std::sqrt(x))
+ADJ_UNARY_KERNEL_(abs, &V::abs_f32, &V::abs_f64, std::abs(x))  // not x < 0 ? -x : x, which keeps -0.0
+ADJ_UNARY_KERNEL_(sign, none, none, x > T(0) ? T(1) : (x < T(0) ? T(-1) : (x != x ? x : T(0))))
+ADJ_UNARY_KERNEL_(log1p, none, none, std::log1p(x))
+ADJ_UNARY_KERNEL_(expm1, none, none, std::expm1(x))
+ADJ_UNARY_KERNEL_(erf, none, none, std::erf(x))
+ADJ_UNARY_KERNEL_(erfc, none, none, std::erfc(x))
+ADJ_UNARY_KERNEL_(tan, none, none, std::tan(x))
+ADJ_UNARY_KERNEL_(asin, none, none, std::asin(x))
+ADJ_UNARY_KERNEL_(acos, none, none, std::acos(x))
+ADJ_UNARY_KERNEL_(atan, none, none, std::atan(x))
+ADJ_UNARY_KERNEL_(sinh, none, none, std::sinh(x))
+ADJ_UNARY_KERNEL_(cosh, none, none, std::cosh(x))
+ADJ_UNARY_KERNEL_(log2, none, none, std::log2(x))
+ADJ_UNARY_KERNEL_(log10, none, none, std::log10(x))
+ADJ_UNARY_KERNEL_(floor, none, none, cpu::float_only(x, [](auto v) { return std::floor(v); }))
+ADJ_UNARY_KERNEL_(ceil, none, none, cpu::float_only(x, [](auto v) { return std::ceil(v); }))
+ADJ_UNARY_KERNEL_(round, none, none, cpu::float_only(x, [](auto v) { return std::nearbyint(v); }))  // halves to even, like torch
+ADJ_UNARY_KERNEL_(trunc, none, none, cpu::float_only(x, [](auto v) { return std::trunc(v); }))
+
+ADJ_PREDICATE_KERNEL_(isnan, x != x)
+ADJ_PREDICATE_KERNEL_(isinf, std::is_floating_point<T>::value && (x == std::numeric_limits<T>::infinity() || x == -std::numeric_limits<T>::infinity()))
+ADJ_PREDICATE_KERNEL_(isfinite, x == x && !(std::is_floating_point<T>::value && (x == std::numeric_limits<T>::infinity() || x == -std::numeric_limits<T>::infinity())))
+ADJ_PREDICATE_KERNEL_(logical_not, x == T(0))
+
+ADJ_BINARY_KERNEL_(add, &V::add_rows_f32, &V::add_rows_f64, cpu::plus(x, y))
+ADJ_BINARY_KERNEL_(sub, &V::sub_rows_f32, &V::sub_rows_f64, x - y)
+ADJ_BINARY_KERNEL_(mul, &V::mul_rows_f32, &V::mul_rows_f64, cpu::times(x, y))
+ADJ_BINARY_KERNEL_(div, &V::div_rows_f32, &V::div_rows_f64, x / y)  // integers never get here: promoted to float first
+ADJ_BINARY_KERNEL_(pow, none, none, cpu::power(x, y))
+ADJ_BINARY_KERNEL_(maximum, none, none, cpu::max_of(x, y))
+ADJ_BINARY_KERNEL_(minimum, none, none, cpu::min_of(x, y))
+ADJ_BINARY_KERNEL_(atan2, none, none, std::atan2(x, y))
+ADJ_BINARY_KERNEL_(fmod, none, none, cpu::fmod_of(x, y))
+ADJ_BINARY_KERNEL_(remainder, none, none, cpu::remainder_of(x, y))
+ADJ_BINARY_KERNEL_(tanh_backward, none, none, x * (T(1) - y * y))  // the composite's order of operations
+ADJ_BINARY_KERNEL_(sigmoid_backward, none, none, x * (y * (T(1) - y)))
+
+ADJ_COMPARE_KERNEL_(eq, x == y)
+ADJ_COMPARE_KERNEL_(ne, x != y)
+ADJ_COMPARE_KERNEL_(lt, x < y)
+ADJ_COMPARE_KERNEL_(le, x <= y)
+ADJ_COMPARE_KERNEL_(gt, x > y)
+ADJ_COMPARE_KERNEL_(ge, x >= y)
+ADJ_COMPARE_KERNEL_(logical_and, x != T(0) && y != T(0))
+ADJ_COMPARE_KERNEL_(logical_or, x != T(0) || y != T(0))
+
+#undef ADJ_UNARY_KERNEL_
+#undef ADJ_BINARY_KERNEL_
+#undef ADJ_COMPARE_KERNEL_
+#undef ADJ_PREDICATE_KERNEL_
+
+}  // namespace adjoint::kernels

@@ -122,7 +122,7 @@ void CpuBackend::matmul(const Tensor& a0, const Tensor& b0, const Tensor& out) {
     Dims sa = a0.strides(), sb = b0.strides();
     sa[nd - 1] = 0;
     sb[nd - 2] = 0;
-    binary(OpId::Mul, Tensor::view_of(a0, out.shape(), sa, a0.offset()), Tensor::view_of(b0, out.shape(), sb, b0.offset()), out);
+    kernels::mul.cpu(Tensor::view_of(a0, out.shape(), sa, a0.offset()), Tensor::view_of(b0, out.shape(), sb, b0.offset()), out);
     return;
   }
   visit_dtype(out.dtype(), [&](auto t) {

@@ -175,7 +175,7 @@ void CpuBackend::index_add(const Tensor& g, int dim, const Tensor& index, const 
   for (int64_t i = 0; i < n; i++) {
     Tensor src = Tensor::view_of(g, sh, sg, g.offset() + i * g.strides()[dim]);
     Tensor dst = Tensor::view_of(out, sh, so, out.offset() + idx[i] * out.strides()[dim]);
-    binary(OpId::Add, dst, src, dst);  // elementwise in place: each element reads then writes itself
+    kernels::add.cpu(dst, src, dst);  // elementwise in place: each element reads then writes itself
   }
 }
 

@@ -80,14 +80,8 @@ void amax_kernel(const Tensor& x, const Tensor& out_view, const Tensor& out) {
 
 }  // namespace
 
-void CpuBackend::reduce(OpId op, const Tensor& x, const Tensor& out_view, const Tensor& out) {
-  visit_dtype(x.dtype(), [&](auto t) {
-    using T = decltype(t);
-    if (op == OpId::Sum) sum_kernel<T>(x, out_view, out);
-    else if (op == OpId::Amax) amax_kernel<T>(x, out_view, out);
-    else throw Error(ErrorKind::Internal, "cpu.reduce", "not a reduction");
-  });
-}
+// NOTE: the vector kernels return the bits as literals (vector_math.h): they must stay these.
+static_assert(value_fact::kAllFinite == 2 && value_fact::kAllFiniteNonzero == 4, "vm facts kernels write bits 2 and 4");
 
 uint8_t CpuBackend::value_facts(const Tensor& x) {
   ADJ_CHECK(x.dtype() == DType::Float32 || x.dtype() == DType::Float64, ErrorKind::Internal, "cpu.value_facts", "not a float tensor");
@@ -96,3 +90,14 @@ uint8_t CpuBackend::value_facts(const Tensor& x) {
 }
 
 }  // namespace adjoint::cpu
+
+namespace adjoint::kernels {
+
+const ReduceKernel sum{[](const Tensor& x, const Tensor& out_view, const Tensor& out) {
+  visit_dtype(x.dtype(), [&](auto t) { cpu::sum_kernel<decltype(t)>(x, out_view, out); });
+}};
+const ReduceKernel amax{[](const Tensor& x, const Tensor& out_view, const Tensor& out) {
+  visit_dtype(x.dtype(), [&](auto t) { cpu::amax_kernel<decltype(t)>(x, out_view, out); });
+}};
+
+}  // namespace adjoint::kernels

@@ -1,5 +1,7 @@
 package dev.adjoint;
 
+import dev.adjoint.internal.NativeCore;
+
 /**
  * Functional forms of the neural-network ops, named after {@code torch.nn.functional}.
  *
@@ -92,6 +94,215 @@ public final class F {
    */
   public static Tensor nllLoss(Tensor logProbs, Tensor target) {
     return pickClass("nllLoss", logProbs, target).mean().neg();
+  }
+
+  // ------------------------------------------------------------------ activations
+
+  /** GELU, exact: {@code x * Phi(x) = 0.5 x (1 + erf(x / sqrt 2))}, like {@code F.gelu(x)}. */
+  public static Tensor gelu(Tensor x) {
+    return Tensor.nn(NativeCore.adj_gelu(x.h(), 0), x);
+  }
+
+  /**
+   * GELU with {@code approximate} "none" (exact, as {@link #gelu(Tensor)}) or "tanh":
+   * {@code 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))}, like {@code F.gelu(x, approximate="tanh")}.
+   *
+   * @throws AdjointArgumentException for another {@code approximate}
+   */
+  public static Tensor gelu(Tensor x, String approximate) {
+    int tanh = switch (approximate) {
+      case "none" -> 0;
+      case "tanh" -> 1;
+      default -> throw new AdjointArgumentException("gelu", "gelu: approximate must be \"none\" or \"tanh\", got \"" + approximate + "\"");
+    };
+    return Tensor.nn(NativeCore.adj_gelu(x.h(), tanh), x);
+  }
+
+  /** SiLU (swish): {@code x * sigmoid(x)}. */
+  public static Tensor silu(Tensor x) {
+    return Tensor.nn(NativeCore.adj_silu(x.h()), x);
+  }
+
+  /**
+   * {@code log(1 + e^x)}, and x itself where x > 20 (torch's beta 1, threshold 20); computed with
+   * log1p, so it is accurate for very negative x, and its derivative (sigmoid) never overflows.
+   */
+  public static Tensor softplus(Tensor x) {
+    return softplus(x, 1, 20);
+  }
+
+  /** {@code log(1 + e^(beta x)) / beta}, and x where {@code beta x > threshold}, like torch. */
+  public static Tensor softplus(Tensor x, double beta, double threshold) {
+    return Tensor.nn(NativeCore.adj_softplus(x.h(), beta, threshold), x);
+  }
+
+  /** ELU with alpha 1: x where x > 0, else {@code e^x - 1} (expm1: accurate near 0). */
+  public static Tensor elu(Tensor x) {
+    return elu(x, 1);
+  }
+
+  /** ELU: x where x > 0, else {@code alpha (e^x - 1)}; the derivative at 0 is alpha, like torch. */
+  public static Tensor elu(Tensor x, double alpha) {
+    return Tensor.nn(NativeCore.adj_elu(x.h(), alpha), x);
+  }
+
+  /** x where x > 0, else {@code slope * x}; the derivative at 0 is the slope, like torch. */
+  public static Tensor leakyRelu(Tensor x, double slope) {
+    return Tensor.nn(NativeCore.adj_leaky_relu(x.h(), slope), x);
+  }
+
+  /** {@code log(sigmoid(x)) = -log(1 + e^-x)}, stable for large |x|. */
+  public static Tensor logSigmoid(Tensor x) {
+    return Tensor.nn(NativeCore.adj_log_sigmoid(x.h()), x);
+  }
+
+  // ------------------------------------------------------------------ losses (reduction "mean")
+
+  /** Mean squared error {@code mean((input - target)^2)}; the two broadcast. */
+  public static Tensor mseLoss(Tensor input, Tensor target) {
+    return Tensor.nn(NativeCore.adj_mse_loss(input.h(), target.h()), input, target);
+  }
+
+  /** Mean absolute error {@code mean(|input - target|)}; derivative 0 where they are equal, like torch. */
+  public static Tensor l1Loss(Tensor input, Tensor target) {
+    return Tensor.nn(NativeCore.adj_l1_loss(input.h(), target.h()), input, target);
+  }
+
+  /** Huber loss with delta 1 (torch's default); see {@link #huberLoss(Tensor, Tensor, double)}. */
+  public static Tensor huberLoss(Tensor input, Tensor target) {
+    return huberLoss(input, target, 1);
+  }
+
+  /**
+   * Huber loss: the mean of {@code 0.5 d^2} where {@code |d| < delta}, else
+   * {@code delta (|d| - 0.5 delta)}, with {@code d = input - target}.
+   */
+  public static Tensor huberLoss(Tensor input, Tensor target, double delta) {
+    return Tensor.nn(NativeCore.adj_huber_loss(input.h(), target.h(), delta), input, target);
+  }
+
+  /**
+   * Binary cross-entropy of probabilities {@code p} in [0, 1] against targets of the same shape:
+   * {@code -mean(t log p + (1 - t) log(1 - p))}, each log clamped at -100 like torch (so p = 0 or
+   * 1 gives a finite loss). At p exactly 0 or 1 the derivative is 0 here, where torch's is
+   * {@code (p - t) / 1e-12}. Prefer {@link #binaryCrossEntropyWithLogits} on logits: it is stable.
+   *
+   * @throws ShapeMismatchException if the shapes differ
+   */
+  public static Tensor binaryCrossEntropy(Tensor p, Tensor target) {
+    return Tensor.nn(NativeCore.adj_binary_cross_entropy(p.h(), target.h()), p, target);
+  }
+
+  /**
+   * Binary cross-entropy on logits: {@code mean((1 - t) x - log(sigmoid(x)))}, torch's stable form
+   * of {@code binaryCrossEntropy(sigmoid(x), t)}; its derivative is {@code sigmoid(x) - t} (over N).
+   *
+   * @throws ShapeMismatchException if the shapes differ
+   */
+  public static Tensor binaryCrossEntropyWithLogits(Tensor logits, Tensor target) {
+    return Tensor.nn(NativeCore.adj_binary_cross_entropy_with_logits(logits.h(), target.h()), logits, target);
+  }
+
+  /**
+   * One-hot encoding of int64 class indices: int64 {@code [..., numClasses]} with a 1 at each
+   * target. Every target is checked to lie in {@code [0, numClasses)}, also under transforms.
+   *
+   * @throws InvalidIndexException for a target outside {@code [0, numClasses)}
+   * @throws DTypeMismatchException if {@code target} is not int64
+   */
+  public static Tensor oneHot(Tensor target, long numClasses) {
+    return Tensor.nn(NativeCore.adj_one_hot(target.h(), numClasses), target);
+  }
+
+  // ------------------------------------------------------------------ vector norms
+
+  /**
+   * {@code x / max(||x||_p, 1e-12)} along {@code dim}, like {@code F.normalize(x, p, dim)}: the zero
+   * vector stays zero, with a finite derivative.
+   */
+  public static Tensor normalize(Tensor x, double p, int dim) {
+    return Tensor.nn(NativeCore.adj_normalize(x.h(), p, dim, 1e-12), x);
+  }
+
+  /** Cosine similarity along dim 1 with eps 1e-8, like {@code F.cosine_similarity(a, b)}. */
+  public static Tensor cosineSimilarity(Tensor a, Tensor b) {
+    return cosineSimilarity(a, b, 1, 1e-8);
+  }
+
+  /**
+   * Cosine similarity along {@code dim} (the inputs broadcast): torch 1.13's
+   * {@code sum((a / max(|a|, eps)) (b / max(|b|, eps)))}, the clamps taken without a derivative.
+   */
+  public static Tensor cosineSimilarity(Tensor a, Tensor b, int dim, double eps) {
+    return Tensor.nn(NativeCore.adj_cosine_similarity(a.h(), b.h(), dim, eps), a, b);
+  }
+
+  // ------------------------------------------------------------------ normalisation layers
+
+  /**
+   * Layer normalisation over the last dims ({@code normalizedShape}, a suffix of x's shape): each
+   * slice to mean 0 and (biased) variance 1 with {@code eps} added, then {@code * weight + bias}
+   * (each of {@code normalizedShape}, or null), like {@code F.layer_norm}.
+   *
+   * @throws ShapeMismatchException if {@code normalizedShape} is not a suffix of x's shape, or
+   *     weight or bias do not have it
+   */
+  public static Tensor layerNorm(Tensor x, long[] normalizedShape, Tensor weight, Tensor bias, double eps) {
+    return Tensor.layerNorm(x, normalizedShape, weight, bias, eps);
+  }
+
+  /**
+   * Group normalisation of x [N, C, *]: the C channels split into {@code numGroups} groups, each
+   * group of each example normalised (biased variance, {@code eps} added), then per-channel
+   * {@code weight} and {@code bias} [C] (or null), like {@code F.group_norm}.
+   *
+   * @throws ShapeMismatchException if numGroups does not divide C, or weight/bias are not [C]
+   */
+  public static Tensor groupNorm(Tensor x, long numGroups, Tensor weight, Tensor bias, double eps) {
+    return Tensor.nn(NativeCore.adj_group_norm(x.h(), numGroups, Tensor.hOrZero(weight), Tensor.hOrZero(bias), eps), x, weight, bias);
+  }
+
+  /**
+   * Batch normalisation of x [N, C, *], functional: with {@code training} the batch's per-channel
+   * mean and (biased) variance normalise, else the given running statistics [C]; then per-channel
+   * {@code weight} and {@code bias} (or null). Unlike torch, the running statistics are not updated
+   * in place (tensors here are values): compute the new ones from the batch if you keep them.
+   *
+   * @throws ShapeMismatchException if a [C] argument has another shape, or training sees one value per channel
+   * @throws AdjointArgumentException if not training and a running statistic is null
+   */
+  public static Tensor batchNorm(Tensor x, Tensor runningMean, Tensor runningVar, Tensor weight, Tensor bias,
+      boolean training, double eps) {
+    return Tensor.batchNorm(x, runningMean, runningVar, weight, bias, training, eps);
+  }
+
+  // ------------------------------------------------------------------ dropout, embedding
+
+  /**
+   * Dropout: with {@code training}, each element zeroed with probability p and the rest scaled by
+   * 1 / (1 - p), from the global generator; the identity otherwise. Under {@code vmap} it follows
+   * the vmap's randomness setting (an error by default; "different" masks per example, "same" one
+   * mask), like torch.func.
+   *
+   * @throws AdjointArgumentException if p is outside [0, 1]
+   */
+  public static Tensor dropout(Tensor x, double p, boolean training) {
+    return Generator.global().dropout(x, p, training);
+  }
+
+  /** {@link #dropout(Tensor, double, boolean)} with the numbers of {@code generator}. */
+  public static Tensor dropout(Tensor x, double p, boolean training, Generator generator) {
+    return generator.dropout(x, p, training);
+  }
+
+  /**
+   * Rows of {@code weight} [numEmbeddings, dim] picked by int64 {@code indices} of any shape:
+   * {@code [..indices.shape, dim]}, like {@code F.embedding}; the gradient reaches the picked rows.
+   *
+   * @throws InvalidIndexException for an index outside [0, numEmbeddings)
+   */
+  public static Tensor embedding(Tensor indices, Tensor weight) {
+    return Tensor.nn(NativeCore.adj_embedding(indices.h(), weight.h()), indices, weight);
   }
 
   /** scores[..., target[...]] for [N, C] / [N] or [C] / [], after the checks of the class losses. */

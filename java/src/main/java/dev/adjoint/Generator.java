@@ -93,4 +93,9 @@ public final class Generator {
   public Tensor rand(DType dtype, long... shape) {
     return Tensor.wrap(NativeCore.adj_rand(handle, shape, shape.length, dtype.code), this);
   }
+
+  /** {@link F#dropout(Tensor, double, boolean, Generator)} with this generator's numbers. */
+  Tensor dropout(Tensor x, double p, boolean training) {
+    return Tensor.wrap(NativeCore.adj_dropout(handle, x.h(), p, training ? 1 : 0), this, x);
+  }
 }

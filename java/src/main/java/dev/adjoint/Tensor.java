@@ -642,6 +642,54 @@ public final class Tensor implements AutoCloseable {
   /** Elementwise sign (-1, 0, 1). */
   public Tensor sign() { return wrap(NativeCore.adj_sign(h()), this); }
 
+  // --- issue 14's elementwise vocabulary (torch's names in camelCase) ---
+  /** Elementwise log(1 + x), accurate for small x (torch.log1p); derivative 1 / (1 + x). */
+  public Tensor log1p() { return wrap(NativeCore.adj_log1p(h()), this); }
+  /** Elementwise e^x - 1, accurate for small x (torch.expm1). */
+  public Tensor expm1() { return wrap(NativeCore.adj_expm1(h()), this); }
+  /** Elementwise error function (torch.erf); derivative 2 / sqrt(pi) e^(-x^2). */
+  public Tensor erf() { return wrap(NativeCore.adj_erf(h()), this); }
+  /** Elementwise complementary error function 1 - erf(x), accurate in the tail (torch.erfc). */
+  public Tensor erfc() { return wrap(NativeCore.adj_erfc(h()), this); }
+  /** Elementwise tangent. */
+  public Tensor tan() { return wrap(NativeCore.adj_tan(h()), this); }
+  /** Elementwise arcsine (NaN outside [-1, 1]); derivative 1 / sqrt(1 - x^2). */
+  public Tensor asin() { return wrap(NativeCore.adj_asin(h()), this); }
+  /** Elementwise arccosine (NaN outside [-1, 1]); derivative -1 / sqrt(1 - x^2). */
+  public Tensor acos() { return wrap(NativeCore.adj_acos(h()), this); }
+  /** Elementwise arctangent; derivative 1 / (1 + x^2). */
+  public Tensor atan() { return wrap(NativeCore.adj_atan(h()), this); }
+  /** Elementwise hyperbolic sine. */
+  public Tensor sinh() { return wrap(NativeCore.adj_sinh(h()), this); }
+  /** Elementwise hyperbolic cosine. */
+  public Tensor cosh() { return wrap(NativeCore.adj_cosh(h()), this); }
+  /** Elementwise base-2 logarithm. */
+  public Tensor log2() { return wrap(NativeCore.adj_log2(h()), this); }
+  /** Elementwise base-10 logarithm. */
+  public Tensor log10() { return wrap(NativeCore.adj_log10(h()), this); }
+  /** Elementwise floor (an int64 tensor is its own floor); derivative 0, as in torch. */
+  public Tensor floor() { return wrap(NativeCore.adj_floor(h()), this); }
+  /** Elementwise ceiling (an int64 tensor is its own); derivative 0, as in torch. */
+  public Tensor ceil() { return wrap(NativeCore.adj_ceil(h()), this); }
+  /** Elementwise rounding to the nearest integer, halves to even (torch.round); derivative 0. */
+  public Tensor round() { return wrap(NativeCore.adj_round(h()), this); }
+  /** Elementwise rounding toward zero; derivative 0, as in torch. */
+  public Tensor trunc() { return wrap(NativeCore.adj_trunc(h()), this); }
+  /** Elementwise x != x (bool): true where x is NaN; false everywhere for int64 and bool. */
+  public Tensor isnan() { return wrap(NativeCore.adj_isnan(h()), this); }
+  /** Elementwise test for +Inf or -Inf (bool). */
+  public Tensor isinf() { return wrap(NativeCore.adj_isinf(h()), this); }
+  /** Elementwise test for a value that is neither NaN nor infinite (bool); true for int64 and bool. */
+  public Tensor isfinite() { return wrap(NativeCore.adj_isfinite(h()), this); }
+  /** Elementwise logical not (bool): true where x is zero (false), of any dtype (torch.logical_not). */
+  public Tensor logicalNot() { return wrap(NativeCore.adj_logical_not(h()), this); }
+  /** Elementwise x * x (torch.square): exact, derivative 2x. */
+  public Tensor square() { return wrap(NativeCore.adj_square(h()), this); }
+  /** Elementwise 1 / x (torch.reciprocal): an int64 or bool tensor gives the default float dtype. */
+  public Tensor reciprocal() { return wrap(NativeCore.adj_reciprocal(h()), this); }
+  /** Elementwise 1 / sqrt(x) (torch.rsqrt). */
+  public Tensor rsqrt() { return wrap(NativeCore.adj_rsqrt(h()), this); }
+
   // NOTE: type promotion is torch's, done once in the native core (ops/promotion.h), so that every
   // transform sees the casts: mixed dtypes go to their common dtype (bool < int64 < float32 <
   // float64), where a 0-d tensor or a scalar raises a dimensioned tensor's category but never its
@@ -701,6 +749,38 @@ public final class Tensor implements AutoCloseable {
    * negative exponent for an integer tensor is refused, as in torch.
    */
   public Tensor pow(long s) { return wrap(NativeCore.adj_scalar_op_long(4, h(), s, 0), this); }
+
+  /** Elementwise maximum of this and other, broadcasting and promoted as {@link #add(Tensor)}; NaN propagates. At a tie the derivative is shared evenly between the two inputs, as in torch. */
+  public Tensor maximum(Tensor other) { return wrap(NativeCore.adj_maximum(h(), other.h()), this, other); }
+  /** Elementwise minimum of this and other, broadcasting and promoted as {@link #add(Tensor)}; NaN propagates. At a tie the derivative is shared evenly, as in torch. */
+  public Tensor minimum(Tensor other) { return wrap(NativeCore.adj_minimum(h(), other.h()), this, other); }
+  /** Elementwise atan2(this, other): the angle of the point (other, this), in (-pi, pi]; integers promote to the default float dtype. */
+  public Tensor atan2(Tensor other) { return wrap(NativeCore.adj_atan2(h(), other.h()), this, other); }
+  /** Elementwise remainder of this / other with the sign of this (C's fmod, torch.fmod); an int64 division by zero throws. */
+  public Tensor fmod(Tensor other) { return wrap(NativeCore.adj_fmod(h(), other.h()), this, other); }
+  /** Elementwise remainder of this / other with the sign of other (Python's %, torch.remainder); an int64 division by zero throws. */
+  public Tensor remainder(Tensor other) { return wrap(NativeCore.adj_remainder(h(), other.h()), this, other); }
+  /** Elementwise logical and (bool) of this and other, each read as nonzero = true, broadcasting. */
+  public Tensor logicalAnd(Tensor other) { return wrap(NativeCore.adj_logical_and(h(), other.h()), this, other); }
+  /** Elementwise logical or (bool) of this and other, each read as nonzero = true, broadcasting. */
+  public Tensor logicalOr(Tensor other) { return wrap(NativeCore.adj_logical_or(h(), other.h()), this, other); }
+  /**
+   * Elementwise min(max(this, lo), hi) with scalar bounds (torch.clamp): the bounds take this
+   * tensor's dtype when it is floating, else the default float dtype. The derivative passes where
+   * lo &lt;= this &lt;= hi, bounds included (torch's convention), and is 0 elsewhere; with lo &gt; hi
+   * every element is hi.
+   */
+  public Tensor clamp(double lo, double hi) { return wrap(NativeCore.adj_clamp_scalar(h(), lo, hi, 3), this); }
+  /**
+   * Elementwise min(max(this, lo), hi) with tensor bounds, broadcasting (torch.clamp): the
+   * derivative reaches this where lo &lt;= this &lt;= hi, lo where this &lt; lo, and hi where the
+   * result is hi.
+   */
+  public Tensor clamp(Tensor lo, Tensor hi) { return wrap(NativeCore.adj_clamp(h(), lo.h(), hi.h()), this, lo, hi); }
+  /** Elementwise max(this, lo) with the derivative of {@link #clamp(double, double)} (torch.clamp_min). */
+  public Tensor clampMin(double lo) { return wrap(NativeCore.adj_clamp_scalar(h(), lo, 0, 1), this); }
+  /** Elementwise min(this, hi) with the derivative of {@link #clamp(double, double)} (torch.clamp_max). */
+  public Tensor clampMax(double hi) { return wrap(NativeCore.adj_clamp_scalar(h(), 0, hi, 2), this); }
 
   /** Elementwise this == other (bool), compared in the promoted dtype. */
   public Tensor eq(Tensor other) { return wrap(NativeCore.adj_compare(0, h(), other.h()), this, other); }
@@ -809,6 +889,57 @@ public final class Tensor implements AutoCloseable {
   /** log(sum(exp(x))) over {@code dim}. */
   public Tensor logsumexp(int dim, boolean keepdim) { return logsumexp(new int[] {dim}, keepdim); }
 
+  /**
+   * Variance over {@code dim} with Bessel's correction (divides by N - 1), like
+   * {@code torch.var(x, dim)}.
+   */
+  public Tensor var(int dim) { return var(new int[] {dim}, 1, false); }
+
+  /**
+   * Variance over {@code dims} (empty: all), dividing the sum of squared deviations by
+   * max(0, N - correction): correction 1 is the unbiased estimate, 0 the population variance.
+   */
+  public Tensor var(int[] dims, double correction, boolean keepdim) {
+    return wrap(NativeCore.adj_var(h(), dims(dims), dims.length, correction, keepdim ? 1 : 0), this);
+  }
+
+  /** Standard deviation over {@code dim} with Bessel's correction, like {@code torch.std(x, dim)}. */
+  public Tensor std(int dim) { return std(new int[] {dim}, 1, false); }
+
+  /**
+   * Standard deviation over {@code dims} (empty: all): the square root of
+   * {@link #var(int[], double, boolean)}. Its derivative where the deviation is 0 is NaN, as torch's.
+   */
+  public Tensor std(int[] dims, double correction, boolean keepdim) {
+    return wrap(NativeCore.adj_std(h(), dims(dims), dims.length, correction, keepdim ? 1 : 0), this);
+  }
+
+  /** The 2-norm of all elements (0-d); its derivative at the zero tensor is 0, like torch's. */
+  public Tensor norm() { return wrap(NativeCore.adj_norm(h(), 2, ALL, 0, 0), this).knownShape(SCALAR_SHAPE); }
+
+  /**
+   * The p-norm over {@code dim}: p = 1 (sum of magnitudes), 2 (Euclidean), any p > 0, or
+   * {@code Double.POSITIVE_INFINITY} (largest magnitude; ties share the derivative). Where the
+   * norm is 0 its derivative is 0 (torch's subgradient), never NaN.
+   *
+   * @throws AdjointArgumentException if p is not positive
+   */
+  public Tensor norm(double p, int dim, boolean keepdim) {
+    return wrap(NativeCore.adj_norm(h(), p, dims(dim), 1, keepdim ? 1 : 0), this);
+  }
+
+  /** Minimum of all elements (0-d); NaN if any is NaN. Ties share the derivative, like torch. */
+  public Tensor amin() { return wrap(NativeCore.adj_amin(h(), ALL, 0, 0), this); }
+  /** Minimum over {@code dim}, dropping it. */
+  public Tensor amin(int dim) { return amin(new int[] {dim}, false); }
+  /** Minimum over {@code dims}; {@code keepdim} keeps them with size 1. */
+  public Tensor amin(int[] dims, boolean keepdim) { return wrap(NativeCore.adj_amin(h(), dims(dims), dims.length, keepdim ? 1 : 0), this); }
+
+  /** True (a bool 0-d tensor) if every element is nonzero (true for an empty tensor). */
+  public Tensor all() { return wrap(NativeCore.adj_all(h()), this); }
+  /** True (a bool 0-d tensor) if some element is nonzero (false for an empty tensor). */
+  public Tensor any() { return wrap(NativeCore.adj_any(h()), this); }
+
   /** Softmax along {@code dim}. */
   public Tensor softmax(int dim) { return wrap(NativeCore.adj_softmax(h(), dim), this); }
   /** Log-softmax along {@code dim}. */
@@ -849,6 +980,74 @@ public final class Tensor implements AutoCloseable {
   public Tensor slice(int dim, long start, long end) { return slice(dim, start, end, 1); }
   /** Every {@code step}-th element of start..end-1 along {@code dim} (a view). */
   public Tensor slice(int dim, long start, long end, long step) { return wrap(NativeCore.adj_slice(h(), dim, start, end, step), this); }
+
+  /** The elements in reverse order along each of {@code dims} (a copy, like torch.flip). */
+  public Tensor flip(int... dims) { return wrap(NativeCore.adj_flip(h(), dims(dims), dims.length), this); }
+
+  /** Elements shifted by {@code shift} along {@code dim}, those leaving one end entering at the other. */
+  public Tensor roll(long shift, int dim) { return wrap(NativeCore.adj_roll(h(), shift, dim), this); }
+
+  /** The lower triangle of the last two dims: elements with {@code col - row <= k}, zeros above. */
+  public Tensor tril(long k) { return wrap(NativeCore.adj_tril(h(), k), this); }
+
+  /** The upper triangle of the last two dims: elements with {@code col - row >= k}, zeros below. */
+  public Tensor triu(long k) { return wrap(NativeCore.adj_triu(h(), k), this); }
+
+  /** The diagonal of the first two dims, {@code offset} above it (below if negative); see {@link #diagonal(long, int, int)}. */
+  public Tensor diagonal(long offset) { return diagonal(offset, 0, 1); }
+
+  /**
+   * The diagonal of dims {@code dim1} and {@code dim2} ({@code offset} above it, below if
+   * negative): those dims removed, the diagonal appended as the last dim, like torch.diagonal (a
+   * copy, not a view).
+   */
+  public Tensor diagonal(long offset, int dim1, int dim2) { return wrap(NativeCore.adj_diagonal(h(), offset, dim1, dim2), this); }
+
+  /** The sum of a matrix's diagonal (0-d). */
+  public Tensor trace() { return wrap(NativeCore.adj_trace(h()), this).knownShape(SCALAR_SHAPE); }
+
+  /** The outer product of two vectors: {@code [n] x [m] -> [n, m]}. */
+  public Tensor outer(Tensor other) { return wrap(NativeCore.adj_outer(h(), other.h()), this, other); }
+
+  /** {@code value} where the bool {@code mask} (broadcast to this shape) is true, else this tensor's element. */
+  public Tensor maskedFill(Tensor mask, double value) { return wrap(NativeCore.adj_masked_fill(h(), mask.h(), value), this, mask); }
+
+  /** This tensor tiled {@code sizes[i]} times along dim i (leading 1s added to its shape if sizes is longer), like torch's repeat. */
+  public Tensor repeat(long... sizes) { return wrap(NativeCore.adj_repeat(h(), sizes, sizes.length), this); }
+
+  /** Consecutive slices of {@code size} along {@code dim} (the last may be shorter), like torch.split. */
+  public java.util.List<Tensor> split(long size, int dim) {
+    if (size <= 0) throw new AdjointArgumentException("split", "split: split size must be positive, got " + size);
+    long n = size(dim);
+    java.util.List<Tensor> parts = new java.util.ArrayList<>();
+    for (long start = 0; start < n; start += size) parts.add(slice(dim, start, Math.min(n, start + size)));
+    if (parts.isEmpty()) parts.add(slice(dim, 0, 0));
+    return java.util.List.copyOf(parts);
+  }
+
+  /** At most {@code n} slices of equal size (the last may be smaller) along {@code dim}, like torch.chunk. */
+  public java.util.List<Tensor> chunk(int n, int dim) {
+    if (n <= 0) throw new AdjointArgumentException("chunk", "chunk: number of chunks must be positive, got " + n);
+    long len = size(dim);
+    return split(Math.max(1, (len + n - 1) / n), dim);
+  }
+
+  /** A square matrix with {@code v} on its diagonal (a 1-D v), or the diagonal of a matrix v, like torch.diag. */
+  public static Tensor diag(Tensor v) { return wrap(NativeCore.adj_diag(v.h(), 0), v); }
+
+  /** {@link #diag(Tensor)} with the diagonal {@code offset} above the main one (below if negative). */
+  public static Tensor diag(Tensor v, long offset) { return wrap(NativeCore.adj_diag(v.h(), offset), v); }
+
+  /**
+   * {@code steps} evenly spaced values from {@code start} to {@code end}, both included, in the
+   * default float dtype, computed like torch's (both ends exact).
+   */
+  public static Tensor linspace(double start, double end, long steps) { return linspace(start, end, steps, Adjoint.defaultDtype()); }
+
+  /** {@link #linspace(double, double, long)} in {@code dtype} (float32 or float64). */
+  public static Tensor linspace(double start, double end, long steps, DType dtype) {
+    return wrap(NativeCore.adj_linspace(start, end, steps, dtype.code));
+  }
   /** Index {@code index} of {@code dim}, dropping the dim (a view). */
   public Tensor select(int dim, long index) { return wrap(NativeCore.adj_select(h(), dim, index), this); }
   /** Row {@code index} (same as {@code select(0, index)}). */
@@ -1063,5 +1262,28 @@ public final class Tensor implements AutoCloseable {
       default: data = toBooleanArray();
     }
     return TensorPrinter.format(data, s, suffix, devName);
+  }
+
+  // ------------------------------------------------------------------ F's composites (ops/nn.cpp)
+
+  static Tensor nn(long h, Tensor a) { return wrap(h, a); }
+
+  static Tensor nn(long h, Tensor a, Tensor b) { return wrap(h, a, b); }
+
+  static Tensor nn(long h, Tensor a, Tensor b, Tensor c) { return wrap(h, a, b, c); }
+
+  /** The handle of an optional argument: 0 for null. */
+  static long hOrZero(Tensor t) { return t == null ? 0 : t.h(); }
+
+  static Tensor layerNorm(Tensor x, long[] shape, Tensor w, Tensor b, double eps) {
+    Tensor t = wrap(NativeCore.adj_layer_norm(x.h(), shape, shape.length, hOrZero(w), hOrZero(b), eps), x, w, b);
+    return t;
+  }
+
+  static Tensor batchNorm(Tensor x, Tensor rm, Tensor rv, Tensor w, Tensor b, boolean training, double eps) {
+    Tensor t = wrap(NativeCore.adj_batch_norm(x.h(), hOrZero(rm), hOrZero(rv), hOrZero(w), hOrZero(b), training ? 1 : 0, eps), x, w, b);
+    Reference.reachabilityFence(rm);
+    Reference.reachabilityFence(rv);
+    return t;
   }
 }

@@ -16,7 +16,10 @@ import org.bytedeco.openblas.presets.openblas_nolapack;
  *
  * <p>NOTE: written by hand rather than parsed from the header: the C API is small and flat, and
  * declaring it here lets every tensor cross as a plain {@code long} handle (no Pointer object per
- * call), which keeps the cost of one op call from Java at a single JNI transition.
+ * call), which keeps the cost of one op call from Java at a single JNI transition. The header stays
+ * the one source of truth: NativeBindingTest compares every declaration here (name, parameter
+ * count, types and {@code @Cast}s) and the Java mirrors of its enums with the header, and fails on
+ * a function the header has that is not bound here (short of a listed reason).
  *
  * <p>Not public API: {@link dev.adjoint.Tensor} wraps every call and turns a 0 / -1 result into
  * a typed exception via {@link Errors}.
@@ -129,11 +132,43 @@ public final class NativeCore {
   public static native long adj_sqrt(long x);
   public static native long adj_abs(long x);
   public static native long adj_sign(long x);
+  public static native long adj_log1p(long x);
+  public static native long adj_expm1(long x);
+  public static native long adj_erf(long x);
+  public static native long adj_erfc(long x);
+  public static native long adj_tan(long x);
+  public static native long adj_asin(long x);
+  public static native long adj_acos(long x);
+  public static native long adj_atan(long x);
+  public static native long adj_sinh(long x);
+  public static native long adj_cosh(long x);
+  public static native long adj_log2(long x);
+  public static native long adj_log10(long x);
+  public static native long adj_floor(long x);
+  public static native long adj_ceil(long x);
+  public static native long adj_round(long x);
+  public static native long adj_trunc(long x);
+  public static native long adj_isnan(long x);
+  public static native long adj_isinf(long x);
+  public static native long adj_isfinite(long x);
+  public static native long adj_logical_not(long x);
+  public static native long adj_square(long x);
+  public static native long adj_reciprocal(long x);
+  public static native long adj_rsqrt(long x);
   public static native long adj_add(long a, long b);
   public static native long adj_sub(long a, long b);
   public static native long adj_mul(long a, long b);
   public static native long adj_div(long a, long b);
   public static native long adj_pow(long a, long b);
+  public static native long adj_maximum(long a, long b);
+  public static native long adj_minimum(long a, long b);
+  public static native long adj_atan2(long a, long b);
+  public static native long adj_fmod(long a, long b);
+  public static native long adj_remainder(long a, long b);
+  public static native long adj_logical_and(long a, long b);
+  public static native long adj_logical_or(long a, long b);
+  public static native long adj_clamp(long x, long lo, long hi);
+  public static native long adj_clamp_scalar(long x, double lo, double hi, int which);
   public static native long adj_scalar_op(int op, long a, double s, int reverse);
   public static native long adj_scalar_op_long(int op, long a, @Cast("int64_t") long s, int reverse);
   public static native long adj_compare(int cmp, long a, long b);
@@ -150,6 +185,46 @@ public final class NativeCore {
   public static native long adj_logsumexp(long x, @Cast("const int64_t*") long[] dims, int ndims, int keepdim);
   public static native long adj_softmax(long x, long dim);
   public static native long adj_log_softmax(long x, long dim);
+
+  // --- shape, index and reduction composites ---
+  public static native long adj_amin(long x, @Cast("const int64_t*") long[] dims, int ndims, int keepdim);
+  public static native long adj_all(long x);
+  public static native long adj_any(long x);
+  public static native long adj_flip(long x, @Cast("const int64_t*") long[] dims, int ndims);
+  public static native long adj_roll(long x, long shift, long dim);
+  public static native long adj_tril(long x, long k);
+  public static native long adj_triu(long x, long k);
+  public static native long adj_diagonal(long x, long offset, long dim1, long dim2);
+  public static native long adj_trace(long x);
+  public static native long adj_outer(long a, long b);
+  public static native long adj_masked_fill(long x, long mask, double value);
+  public static native long adj_repeat(long x, @Cast("const int64_t*") long[] sizes, int n);
+  public static native long adj_diag(long v, long offset);
+  public static native long adj_linspace(double start, double end, long steps, int dtype);
+
+  // --- statistics, vector norms, torch.nn.functional's composites ---
+  public static native long adj_var(long x, @Cast("const int64_t*") long[] dims, int ndims, double correction, int keepdim);
+  public static native long adj_std(long x, @Cast("const int64_t*") long[] dims, int ndims, double correction, int keepdim);
+  public static native long adj_norm(long x, double p, @Cast("const int64_t*") long[] dims, int ndims, int keepdim);
+  public static native long adj_gelu(long x, int tanhApprox);
+  public static native long adj_silu(long x);
+  public static native long adj_softplus(long x, double beta, double threshold);
+  public static native long adj_elu(long x, double alpha);
+  public static native long adj_leaky_relu(long x, double slope);
+  public static native long adj_log_sigmoid(long x);
+  public static native long adj_mse_loss(long input, long target);
+  public static native long adj_l1_loss(long input, long target);
+  public static native long adj_huber_loss(long input, long target, double delta);
+  public static native long adj_binary_cross_entropy(long p, long target);
+  public static native long adj_binary_cross_entropy_with_logits(long logits, long target);
+  public static native long adj_one_hot(long target, long classes);
+  public static native long adj_normalize(long x, double p, long dim, double eps);
+  public static native long adj_cosine_similarity(long a, long b, long dim, double eps);
+  public static native long adj_layer_norm(long x, @Cast("const int64_t*") long[] shape, int n, long w, long b, double eps);
+  public static native long adj_group_norm(long x, long groups, long w, long b, double eps);
+  public static native long adj_batch_norm(long x, long runningMean, long runningVar, long w, long b, int training, double eps);
+  public static native long adj_dropout(long g, long x, double p, int training);
+  public static native long adj_embedding(long indices, long weight);
 
   // --- linear algebra ---
   public static native long adj_matmul(long a, long b);
