@@ -126,6 +126,18 @@ adj_t adj_log_softmax(adj_t x, int64_t dim);
 adj_t adj_matmul(adj_t a, adj_t b);
 adj_t adj_linear(adj_t x, adj_t w, adj_t b); /* b = 0: no bias */
 
+/* --- torch.linalg on LAPACK: A [..., n, n] batched over its leading dims, float32/float64, CPU;
+   a singular or not positive-definite A is an error naming the op and the batch element.
+   Two outputs: the first is returned, the second written to *second. --- */
+adj_t adj_linalg_solve(adj_t a, adj_t b); /* B [..., n, k], or a vector [n] / [..., n] */
+adj_t adj_linalg_solve_triangular(adj_t a, adj_t b, int upper, int left);
+adj_t adj_linalg_cholesky(adj_t a, int upper);
+adj_t adj_linalg_inv(adj_t a);
+adj_t adj_linalg_det(adj_t a);
+adj_t adj_linalg_slogdet(adj_t a, adj_t* logabsdet); /* returns the sign */
+adj_t adj_linalg_eigh(adj_t a, adj_t* eigenvectors); /* returns the eigenvalues (ascending) */
+adj_t adj_linalg_eigvalsh(adj_t a);
+
 /* --- views and data movement --- */
 adj_t adj_reshape(adj_t x, const int64_t* shape, int ndim);
 adj_t adj_view(adj_t x, const int64_t* shape, int ndim);

@@ -1,6 +1,7 @@
 // The C++ functional API of the core: one function per op, primitive or composite.
 // Primitives go through dispatch (interp/dispatch.h) so that transforms see them.
 #pragma once
+#include <utility>
 #include <vector>
 
 #include "core/tensor.h"
@@ -44,6 +45,17 @@ Tensor log_softmax(const Tensor& x, int64_t dim);
 // --- linear algebra ---
 Tensor matmul(const Tensor& a, const Tensor& b);            // 1-D, 2-D and batched, like torch.matmul
 Tensor linear(const Tensor& x, const Tensor& w, const Tensor* b);  // x @ w^T + b
+
+// --- torch.linalg on LAPACK (ops/linalg_solve.cpp, ops/linalg_decomp.cpp): A is [..., n, n],
+// batched over its leading dims (broadcast against B's); float32 and float64; CPU.
+Tensor linalg_solve(const Tensor& a, const Tensor& b);  // B [..., n, k], or [n] / A.shape[:-1] (a vector)
+Tensor linalg_solve_triangular(const Tensor& a, const Tensor& b, bool upper, bool left = true);
+Tensor linalg_cholesky(const Tensor& a, bool upper = false);
+Tensor linalg_inv(const Tensor& a);
+Tensor linalg_det(const Tensor& a);
+std::pair<Tensor, Tensor> linalg_slogdet(const Tensor& a);  // (sign, log|det|)
+std::pair<Tensor, Tensor> linalg_eigh(const Tensor& a);     // (eigenvalues ascending, eigenvectors as columns)
+Tensor linalg_eigvalsh(const Tensor& a);
 
 // --- views and data movement ---
 Tensor reshape(const Tensor& x, const Dims& shape);  // one -1 allowed; copies only if it must
