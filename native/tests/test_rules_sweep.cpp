@@ -244,6 +244,16 @@ std::map<OpId, std::vector<Sample>> sample_table() {
   t[OpId::Eigh] = {{{sym_gapped({3, 3})}, {}, "[3,3] (one triangle read)", false},
                    {{sym_gapped({2, 3, 3})}, {}, "batched (one triangle read)", false},
                    {{f32(sym_gapped({2, 2}))}, {}, "float32 (one triangle read)", false}};
+  // QR and SVD of full-rank matrices with distinct singular values (random ones are): square,
+  // tall and wide. The SVD's full U / Vh of a non-square matrix has no derivative: not sampled.
+  t[OpId::Qr] = {{{real({3, 3})}, {}, "[3,3]"},
+                 {{real({4, 2})}, {}, "tall [4,2]"},
+                 {{T(real({2, 3, 4}))}, {}, "wide, batched, transposed"},
+                 {{f32(real({3, 2}))}, {}, "float32"}};
+  t[OpId::Svd] = {{{real({3, 3})}, {}, "[3,3]"},
+                  {{real({4, 2})}, {}, "tall [4,2]"},
+                  {{T(real({2, 2, 3}))}, {}, "wide, batched, transposed"},
+                  {{f32(real({3, 2}))}, {}, "float32"}};
 
   // x [..., k], w [n, k], b [n]: the fused kernel (BLAS-readable rows) and its composite fallback.
   t[OpId::Linear] = {{{real({4}), real({3, 4}), real({3})}, {}, "1-D x, bias"},

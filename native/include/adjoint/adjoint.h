@@ -137,6 +137,14 @@ adj_t adj_linalg_det(adj_t a);
 adj_t adj_linalg_slogdet(adj_t a, adj_t* logabsdet); /* returns the sign */
 adj_t adj_linalg_eigh(adj_t a, adj_t* eigenvectors); /* returns the eigenvalues (ascending) */
 adj_t adj_linalg_eigvalsh(adj_t a);
+/* A [..., m, n] */
+adj_t adj_linalg_qr(adj_t a, adj_t* r);                       /* returns Q (reduced) */
+adj_t adj_linalg_svd(adj_t a, int full_matrices, adj_t* s_vh); /* returns U; s_vh[0] = S, s_vh[1] = Vh */
+adj_t adj_linalg_svdvals(adj_t a);
+adj_t adj_linalg_pinv(adj_t a, double atol, double rtol);     /* rtol < 0: torch's default */
+adj_t adj_linalg_lstsq(adj_t a, adj_t b);                      /* the solution; full-rank A */
+adj_t adj_linalg_vector_norm(adj_t x, double ord, const int64_t* dims, int ndims, int keepdim); /* ndims 0: all */
+adj_t adj_linalg_matrix_norm(adj_t a, double ord, int kind, int keepdim); /* kind: 0 ord, 1 fro, 2 nuc */
 
 /* --- views and data movement --- */
 adj_t adj_reshape(adj_t x, const int64_t* shape, int ndim);

@@ -52,3 +52,25 @@ adj_t adj_linalg_eigh(adj_t a, adj_t* eigenvectors) {
   return call2(eigenvectors, "linalg.eigh", [&] { return ops::linalg_eigh(in(a, "linalg.eigh")); });
 }
 adj_t adj_linalg_eigvalsh(adj_t a) { return call([&] { return ops::linalg_eigvalsh(in(a, "linalg.eigvalsh")); }); }
+adj_t adj_linalg_qr(adj_t a, adj_t* r) { return call2(r, "linalg.qr", [&] { return ops::linalg_qr(in(a, "linalg.qr")); }); }
+adj_t adj_linalg_svd(adj_t a, int full_matrices, adj_t* s_vh) {
+  return api_guard<adj_t>(0, [&] {
+    ADJ_CHECK(s_vh != nullptr, ErrorKind::Argument, "linalg.svd", "null output pointer");
+    auto [u, s, vh] = ops::linalg_svd(in(a, "linalg.svd"), full_matrices != 0);
+    s_vh[0] = out(std::move(s));
+    s_vh[1] = out(std::move(vh));
+    return out(std::move(u));
+  });
+}
+adj_t adj_linalg_svdvals(adj_t a) { return call([&] { return ops::linalg_svdvals(in(a, "linalg.svdvals")); }); }
+adj_t adj_linalg_pinv(adj_t a, double atol, double rtol) { return call([&] { return ops::linalg_pinv(in(a, "linalg.pinv"), atol, rtol); }); }
+adj_t adj_linalg_lstsq(adj_t a, adj_t b) { return call([&] { return ops::linalg_lstsq(in(a, "linalg.lstsq"), in(b, "linalg.lstsq")); }); }
+adj_t adj_linalg_vector_norm(adj_t x, double ord, const int64_t* dims, int ndims, int keepdim) {
+  return call([&] {
+    ADJ_CHECK(ndims >= 0 && ndims <= kMaxDims && (ndims == 0 || dims), ErrorKind::Argument, "linalg.vector_norm", "bad dims array");
+    return ops::linalg_vector_norm(in(x, "linalg.vector_norm"), ord, Dims::of(dims, ndims), keepdim != 0);
+  });
+}
+adj_t adj_linalg_matrix_norm(adj_t a, double ord, int kind, int keepdim) {
+  return call([&] { return ops::linalg_matrix_norm(in(a, "linalg.matrix_norm"), ord, kind, keepdim != 0); });
+}

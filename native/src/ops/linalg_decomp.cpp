@@ -67,6 +67,8 @@ Tensor eval_eigh(const Tensor* in, int, const Attrs&) {
   const int64_t n = last(a);
   Tensor out = Tensor::empty(with_matrix(batch_dims(a), n + 1, n), a.dtype(), a.device(), op);
   const cpu::lapack::Failure f = cpu::lapack::eigh(a, out);
+  ADJ_CHECK(f.info != cpu::lapack::kNonFinite, ErrorKind::Argument, op,
+            batch_prefix(batch_dims(a), f.batch) << "The algorithm failed to converge because the input matrix contained non-finite values.");
   ADJ_CHECK(!f.failed(), ErrorKind::Argument, op,
             batch_prefix(batch_dims(a), f.batch)
                 << "The algorithm failed to converge because the input matrix is ill-conditioned or has too many repeated eigenvalues (error code: "
@@ -84,11 +86,7 @@ Tensor eigenvectors_of(const Tensor& packed) { return O::slice(packed, -2, 1, pa
 // the eigenvalues' derivative, which stays defined (eigvalsh, whose cotangent of the eigenvectors
 // is zero: 0 / 0), is exact. Both selections avoid a 0 / 0 in every derivative order too.
 Tensor div_by_gaps(const Tensor& x, const Tensor& w) {
-  Tensor gaps = O::sub(O::unsqueeze(w, -2), O::unsqueeze(w, -1));
-  Tensor zero = rules::scalar_like(0, gaps);
-  Tensor same = O::compare(OpId::Eq, gaps, zero);  // the diagonal included
-  Tensor safe = O::where(same, rules::scalar_like(1, gaps), gaps);
-  return O::where(same, zero, O::div(x, safe));
+  return div_or_zero(x, O::sub(O::unsqueeze(w, -2), O::unsqueeze(w, -1)));  // the diagonal's gaps are 0
 }
 
 // dP = V^T sym(dA) V; dw = diag(dP), dV = V (dP / E off the diagonal)

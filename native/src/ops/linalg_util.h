@@ -94,4 +94,33 @@ inline Tensor diag_embed(const Tensor& v) {
   return ops::mul(ops::unsqueeze(v, -1), ops::eye(last(v), last(v), v.dtype(), v.device()));
 }
 
+// ---- ops with several outputs (eigh, qr, svd) return one tensor with the parts flat, side by
+// side, in the last dim; these take it apart and put it together.
+
+// [..., r, c] -> [..., r c]
+inline Tensor flat_matrix(const Tensor& x) {
+  Dims s = batch_dims(x);
+  s.push_back(x.size(x.ndim() - 2) * x.size(x.ndim() - 1));
+  return ops::reshape(x, s);
+}
+
+// The part at [off, off + r c) of packed [..., len] as [..., r, c].
+inline Tensor unpack_matrix(const Tensor& packed, int64_t off, int64_t r, int64_t c) {
+  Dims s = Dims::of(packed.shape().data(), packed.ndim() - 1);
+  s.push_back(r);
+  s.push_back(c);
+  return ops::reshape(ops::slice(packed, -1, off, off + r * c, 1), s);
+}
+
+// The part at [off, off + r) of packed [..., len] as [..., r].
+inline Tensor unpack_vector(const Tensor& packed, int64_t off, int64_t r) { return ops::slice(packed, -1, off, off + r, 1); }
+
+// x / d where d != 0, and 0 where d == 0, with no 0 / 0 in any derivative order (the value of an
+// undefined derivative term that this library takes as zero; see the NOTE where it is used).
+inline Tensor div_or_zero(const Tensor& x, const Tensor& d) {
+  Tensor zero = ops::scalar(0, d.dtype(), d.device());
+  Tensor is_zero = ops::compare(OpId::Eq, d, zero);
+  return ops::where(is_zero, zero, ops::div(x, ops::where(is_zero, ops::scalar(1, d.dtype(), d.device()), d)));
+}
+
 }  // namespace adjoint::linalg

@@ -23,10 +23,10 @@
   X(Sum, "sum", 1) X(Amax, "amax", 1)                       \
   /* linear algebra */                                      \
   X(Matmul, "matmul", 2) X(Linear, "linear", -1)           \
-  /* linear algebra on LAPACK (ops/linalg_solve.cpp, ops/linalg_decomp.cpp) */ \
+  /* linear algebra on LAPACK (ops/linalg_solve.cpp, linalg_decomp.cpp, linalg_orthogonal.cpp) */ \
   X(LinalgSolve, "linalg.solve", 2) X(SolveTriangular, "linalg.solve_triangular", 2) \
   X(Slogdet, "linalg.slogdet", 1) X(Cholesky, "linalg.cholesky", 1) \
-  X(Eigh, "linalg.eigh", 1)                                 \
+  X(Eigh, "linalg.eigh", 1) X(Qr, "linalg.qr", 1) X(Svd, "linalg.svd", 1) \
   /* views and data movement */                             \
   X(Reshape, "reshape", 1) X(Permute, "permute", 1)         \
   X(Expand, "expand", 1) X(Slice, "slice", 1)               \

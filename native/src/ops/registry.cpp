@@ -15,6 +15,7 @@ struct Table {
     register_linalg_ops(rows);
     register_linalg_solve_ops(rows);
     register_linalg_decomp_ops(rows);
+    register_linalg_orthogonal_ops(rows);
     register_view_ops(rows);
     register_index_ops(rows);
     // NOTE: every primitive must have all its rules; a missing one is caught here, at the first

@@ -7,6 +7,7 @@
 #include <cblas.h>
 #include <lapack.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -36,6 +37,20 @@ void syevd(lint n, float* a, float* w, float* work, lint lwork, lint* iwork, lin
 void syevd(lint n, double* a, double* w, double* work, lint lwork, lint* iwork, lint liwork, lint* info) {
   char jobz = 'V', uplo = 'U';
   LAPACK_dsyevd(&jobz, &uplo, &n, a, &n, w, work, &lwork, iwork, &liwork, info);
+}
+void geqrf(lint m, lint n, float* a, float* tau, float* work, lint lwork, lint* info) { LAPACK_sgeqrf(&m, &n, a, &m, tau, work, &lwork, info); }
+void geqrf(lint m, lint n, double* a, double* tau, double* work, lint lwork, lint* info) { LAPACK_dgeqrf(&m, &n, a, &m, tau, work, &lwork, info); }
+void orgqr(lint m, lint k, float* a, const float* tau, float* work, lint lwork, lint* info) { LAPACK_sorgqr(&m, &k, &k, a, &m, tau, work, &lwork, info); }
+void orgqr(lint m, lint k, double* a, const double* tau, double* work, lint lwork, lint* info) { LAPACK_dorgqr(&m, &k, &k, a, &m, tau, work, &lwork, info); }
+void gesdd(bool full, lint m, lint n, float* a, float* s, float* u, float* vt, float* work, lint lwork, lint* iwork, lint* info) {
+  char jobz = full ? 'A' : 'S';
+  lint ldvt = full ? n : (m < n ? m : n);
+  LAPACK_sgesdd(&jobz, &m, &n, a, &m, s, u, &m, vt, &ldvt, work, &lwork, iwork, info);
+}
+void gesdd(bool full, lint m, lint n, double* a, double* s, double* u, double* vt, double* work, lint lwork, lint* iwork, lint* info) {
+  char jobz = full ? 'A' : 'S';
+  lint ldvt = full ? n : (m < n ? m : n);
+  LAPACK_dgesdd(&jobz, &m, &n, a, &m, s, u, &m, vt, &ldvt, work, &lwork, iwork, info);
 }
 void trsm(bool upper, lint n, lint k, const float* a, float* b) {
   cblas_strsm(CblasRowMajor, CblasLeft, upper ? CblasUpper : CblasLower, CblasNoTrans, CblasNonUnit, n, k, 1.0f, a, n, b, k);
@@ -146,6 +161,75 @@ void slogdet_t(const Tensor& a, const Tensor& out) {
 }
 
 template <class T>
+bool all_finite(const T* p, int64_t n) {
+  for (int64_t i = 0; i < n; i++)
+    if (!std::isfinite(p[i])) return false;
+  return true;
+}
+
+// Row-major [m, n] -> column-major (leading dim m), and back.
+template <class T>
+void to_column_major(const T* a, int64_t m, int64_t n, T* cm) {
+  for (int64_t i = 0; i < m; i++)
+    for (int64_t j = 0; j < n; j++) cm[i + j * m] = a[i * n + j];
+}
+template <class T>
+void from_column_major(const T* cm, int64_t m, int64_t n, T* a) {
+  for (int64_t i = 0; i < m; i++)
+    for (int64_t j = 0; j < n; j++) a[i * n + j] = cm[i + j * m];
+}
+
+template <class T>
+void qr_t(const Tensor& a, const Tensor& out) {
+  const int64_t m = a.size(a.ndim() - 2), n = a.size(a.ndim() - 1), k = std::min(m, n);
+  const int64_t per = m * k + k * n, nb = batch_of(out, per);
+  if (per == 0) return;
+  ThreadsFor threads(std::max(m, n));
+  std::vector<T> cm(size_t(m * n)), tau(size_t(k > 0 ? k : 1));
+  lint info = 0;
+  T q1 = 0, q2 = 0;
+  geqrf(lint(m), lint(n), cm.data(), tau.data(), &q1, -1, &info);  // workspace queries
+  orgqr(lint(m), lint(k), cm.data(), tau.data(), &q2, -1, &info);
+  std::vector<T> work(size_t(std::max<int64_t>({int64_t(q1), int64_t(q2), 1})));
+  for (int64_t e = 0; e < nb; e++) {
+    to_column_major(a.data<T>() + e * m * n, m, n, cm.data());
+    geqrf(lint(m), lint(n), cm.data(), tau.data(), work.data(), lint(work.size()), &info);
+    T* q = out.data<T>() + e * per;
+    T* r = q + m * k;
+    for (int64_t i = 0; i < k; i++)
+      for (int64_t j = 0; j < n; j++) r[i * n + j] = j >= i ? cm[size_t(i + j * m)] : T(0);
+    orgqr(lint(m), lint(k), cm.data(), tau.data(), work.data(), lint(work.size()), &info);
+    from_column_major(cm.data(), m, k, q);
+  }
+}
+
+template <class T>
+Failure svd_t(const Tensor& a, bool full, const Tensor& out) {
+  const int64_t m = a.size(a.ndim() - 2), n = a.size(a.ndim() - 1), k = std::min(m, n);
+  const int64_t uc = full ? m : k, vr = full ? n : k;  // U [m, uc], Vh [vr, n]
+  const int64_t per = m * uc + k + vr * n, nb = batch_of(out, per);
+  if (per == 0) return {};
+  ThreadsFor threads(std::max(m, n));
+  std::vector<T> cm(size_t(m * n)), u(size_t(m * uc)), vt(size_t(vr * n));
+  std::vector<lint> iwork(size_t(8 * k));
+  lint info = 0;
+  T q = 0;
+  gesdd(full, lint(m), lint(n), cm.data(), nullptr, u.data(), vt.data(), &q, -1, iwork.data(), &info);  // workspace query
+  std::vector<T> work(size_t(std::max<int64_t>(int64_t(q), 1)));
+  for (int64_t e = 0; e < nb; e++) {
+    const T* ae = a.data<T>() + e * m * n;
+    if (!all_finite(ae, m * n)) return {e, kNonFinite};
+    to_column_major(ae, m, n, cm.data());
+    T* oe = out.data<T>() + e * per;
+    gesdd(full, lint(m), lint(n), cm.data(), oe + m * uc, u.data(), vt.data(), work.data(), lint(work.size()), iwork.data(), &info);
+    if (info > 0) return {e, info};
+    from_column_major(u.data(), m, uc, oe);
+    from_column_major(vt.data(), vr, n, oe + m * uc + k);
+  }
+  return {};
+}
+
+template <class T>
 Failure eigh_t(const Tensor& a, const Tensor& out) {
   const int64_t n = a.size(a.ndim() - 1), nb = batch_of(a, n * n);
   if (n == 0) return {};
@@ -159,7 +243,11 @@ Failure eigh_t(const Tensor& a, const Tensor& out) {
   std::vector<lint> iwork(size_t(liwork > 1 ? liwork : 1));
   T* po = out.data<T>();
   for (int64_t e = 0; e < nb; e++) {
-    std::memcpy(w.data(), a.data<T>() + e * n * n, sizeof(T) * size_t(n * n));  // 'U' of A^T = lower of A
+    const T* ae = a.data<T>() + e * n * n;
+    for (int64_t i = 0; i < n; i++)  // the triangle read
+      for (int64_t j = 0; j <= i; j++)
+        if (!std::isfinite(ae[i * n + j])) return {e, kNonFinite};
+    std::memcpy(w.data(), ae, sizeof(T) * size_t(n * n));  // 'U' of A^T = lower of A
     T* oe = po + e * (n + 1) * n;
     syevd(lint(n), w.data(), oe, work.data(), lwork, iwork.data(), lint(iwork.size()), &info);
     if (info > 0) return {e, info};
@@ -170,6 +258,14 @@ Failure eigh_t(const Tensor& a, const Tensor& out) {
 }
 
 }  // namespace
+
+void qr(const Tensor& a, const Tensor& out) {
+  if (a.dtype() == DType::Float32) qr_t<float>(a, out);
+  else qr_t<double>(a, out);
+}
+Failure svd(const Tensor& a, bool full, const Tensor& out) {
+  return a.dtype() == DType::Float32 ? svd_t<float>(a, full, out) : svd_t<double>(a, full, out);
+}
 
 Failure solve(const Tensor& a, const Tensor& b, const Tensor& x) {
   return a.dtype() == DType::Float32 ? solve_t<float>(a, b, x) : solve_t<double>(a, b, x);

@@ -15,9 +15,12 @@ namespace adjoint::cpu::lapack {
 
 struct Failure {
   int64_t batch = -1;  // the first batch element that failed, or -1
-  int64_t info = 0;    // LAPACK's info (> 0) for it
+  int64_t info = 0;    // LAPACK's info (> 0) for it, or kNonFinite
   bool failed() const { return batch >= 0; }
 };
+// The element held an Inf or NaN (eigh and svd refuse it, as torch does: LAPACK's iterations are
+// not defined for it).
+constexpr int64_t kNonFinite = -1;
 
 // a [batch, n, n], b [batch, n, k] -> x [batch, n, k] = a^-1 b (LU with partial pivoting, ?gesv).
 // info = i: U(i, i) is exactly zero (the matrix is singular).
@@ -39,5 +42,14 @@ void slogdet(const Tensor& a, const Tensor& out);
 // eigenvalues in ascending order, rows 1..n the matrix whose columns are the eigenvectors
 // (?syevd). info > 0: the algorithm did not converge.
 Failure eigh(const Tensor& a, const Tensor& out);
+
+// a [batch, m, n] -> out [batch, m k + k n] with k = min(m, n): the reduced QR factors Q [m, k]
+// (orthonormal columns) then R [k, n] (upper triangular), each row-major (?geqrf, ?orgqr).
+void qr(const Tensor& a, const Tensor& out);
+
+// a [batch, m, n] -> out [batch, m k + k + k n]: the reduced SVD U [m, k], S [k] (descending),
+// Vh [k, n], each row-major (?gesdd); with `full`, U [m, m] and Vh [n, n] (out [batch, m m + k +
+// n n]). info > 0: the algorithm did not converge.
+Failure svd(const Tensor& a, bool full, const Tensor& out);
 
 }  // namespace adjoint::cpu::lapack
