@@ -254,6 +254,11 @@ std::map<OpId, std::vector<Sample>> sample_table() {
                   {{real({4, 2})}, {}, "tall [4,2]"},
                   {{T(real({2, 2, 3}))}, {}, "wide, batched, transposed"},
                   {{f32(real({3, 2}))}, {}, "float32"}};
+  // Attrs: atol 0, rtol's bits in ints[0] (0.0: keep every nonzero singular value)
+  t[OpId::Pinv] = {{{real({3, 3})}, attrs({0}), "[3,3]"},
+                   {{real({4, 2})}, attrs({0}), "tall [4,2]"},
+                   {{T(real({2, 2, 3}))}, attrs({0}), "wide, batched, transposed"},
+                   {{f32(real({3, 2}))}, attrs({0}), "float32"}};
 
   // x [..., k], w [n, k], b [n]: the fused kernel (BLAS-readable rows) and its composite fallback.
   t[OpId::Linear] = {{{real({4}), real({3, 4}), real({3})}, {}, "1-D x, bias"},

@@ -6,7 +6,7 @@
 
 LinalgTest parses the output. One record per case:
 
-    case <name> <op> [upper=0|1] [left=0|1]
+    case <name> <op> [upper=0|1] [left=0|1] [full=0|1] [ord=<float|fro|nuc>] [dims=<d,d|_>] [keepdim=0|1]
     in <dtype> <shape> <values...>        the inputs, in argument order
     out <shape> <values...>               each output (slogdet: sign, logabsdet; eigh: eigenvalues, eigenvectors)
     grad <shape> <values...>              torch's gradient of the case's loss w.r.t. each float64 input
@@ -16,7 +16,8 @@ LinalgTest parses the output. One record per case:
   loss    sum over outputs k of sum(u_k * y_k), u_k[i] = sin(i + 1 + 10 k) over y_k's elements in
           row-major order, where y is each output, except: slogdet uses logabsdet only (the sign has
           no derivative); eigh uses the eigenvalues and eigenvectors * eigenvectors (invariant under
-          each eigenvector's sign). eigh's eigenvectors are compared up to each column's sign.
+          each eigenvector's sign), svd S, U * U and Vh * Vh. eigh's eigenvectors are compared up to
+          each column's sign, svd's U and Vh up to the sign of each pair (column of U, row of Vh).
 """
 import math
 import torch
@@ -59,8 +60,15 @@ def weights(t, k):
     return torch.tensor([math.sin(i + 1 + 10 * k) for i in range(n)], dtype=t.dtype).reshape(t.shape)
 
 
-def run(op, ins, upper, left):
+def run(op, ins, upper, left, kw):
     L = torch.linalg
+    if op == "qr": return list(L.qr(ins[0]))
+    if op == "svd": return list(L.svd(ins[0], full_matrices=kw["full"]))
+    if op == "svdvals": return [L.svdvals(ins[0])]
+    if op == "pinv": return [L.pinv(ins[0])]
+    if op == "lstsq": return [L.lstsq(ins[0], ins[1]).solution]
+    if op == "vectorNorm": return [L.vector_norm(ins[0], kw["ord"], dim=kw["dims"], keepdim=kw["keepdim"])]
+    if op == "matrixNorm": return [L.matrix_norm(ins[0], kw["ord"], keepdim=kw["keepdim"])]
     if op == "solve": return [L.solve(ins[0], ins[1])]
     if op == "solveTriangular": return [L.solve_triangular(ins[0], ins[1], upper=upper, left=left)]
     if op == "cholesky": return [L.cholesky(ins[0], upper=upper)]
@@ -77,22 +85,30 @@ def loss(op, outs):
         return (weights(outs[1], 1) * outs[1]).sum()
     if op == "eigh":
         return (weights(outs[0], 0) * outs[0]).sum() + (weights(outs[1], 1) * outs[1] * outs[1]).sum()
+    if op == "svd":
+        return sum((weights(y, k) * (y if k == 1 else y * y)).sum() for k, y in enumerate(outs))
     return sum((weights(y, k) * y).sum() for k, y in enumerate(outs))
 
 
-def case(name, op, ins, upper=None, left=None, grad=True):
+def case(name, op, ins, upper=None, left=None, grad=True, full=None, ord=None, dims=None, keepdim=None):
     ins = [x.clone().requires_grad_(grad and x.dtype == D) for x in ins]
-    outs = run(op, ins, upper if upper is not None else False, left if left is not None else True)
+    kw = dict(full=bool(full), ord=ord, dims=dims, keepdim=bool(keepdim))
+    outs = run(op, ins, upper if upper is not None else False, left if left is not None else True, kw)
     head = f"case {name} {op}"
     if upper is not None: head += f" upper={int(upper)}"
     if left is not None: head += f" left={int(left)}"
+    if full is not None: head += f" full={int(full)}"
+    if ord is not None: head += f" ord={ord}"
+    if dims is not None: head += " dims=" + (",".join(str(d) for d in dims) if dims else "_")
+    if keepdim is not None: head += f" keepdim={int(keepdim)}"
     print(head)
     for x in ins:
         print(f"in {'float64' if x.dtype == D else 'float32'} {fmt_shape(x)} {fmt_vals(x)}")
     for y in outs:
         print(f"out {fmt_shape(y)} {fmt_vals(y)}")
     if grad:
-        gs = torch.autograd.grad(loss(op, outs), ins)
+        gs = torch.autograd.grad(loss(op, outs), ins, allow_unused=True)
+        gs = [torch.zeros_like(x) if g is None else g for g, x in zip(gs, ins)]  # no dependence: zeros
         for g in gs:
             print(f"grad {fmt_shape(g)} {fmt_vals(g)}")
     print("end")
@@ -121,3 +137,31 @@ case("eigh_4x4", "eigh", [sym_gapped(4, 4)])
 case("eigh_batched", "eigh", [sym_gapped(3, 3, 3)])
 case("eigh_f32", "eigh", [sym_gapped(3, 3).float()], grad=False)
 case("eigvalsh_4x4", "eigvalsh", [sym_gapped(4, 4)])
+case("qr_tall", "qr", [real(4, 3)])
+case("qr_wide_batched", "qr", [real(2, 2, 4)])
+case("qr_square", "qr", [real(3, 3)])
+case("svd_reduced_tall", "svd", [real(4, 3)], full=False)
+case("svd_reduced_wide_batched", "svd", [real(2, 2, 3)], full=False)
+case("svd_full_values", "svd", [real(3, 2)], full=True, grad=False)
+case("svdvals", "svdvals", [real(3, 4)])
+case("pinv_wide", "pinv", [real(3, 4)])
+case("pinv_square", "pinv", [well(3, 3)])
+case("lstsq_tall", "lstsq", [real(5, 3), real(5, 2)])
+case("lstsq_wide_batched", "lstsq", [real(2, 2, 4), real(2, 2, 1)])
+case("vector_norm_2", "vectorNorm", [real(2, 3)], ord=2.0)
+case("vector_norm_1_dim1", "vectorNorm", [real(2, 3)], ord=1.0, dims=[1])
+case("vector_norm_inf", "vectorNorm", [real(2, 3)], ord=math.inf, dims=[0], keepdim=True)
+case("vector_norm_neg_inf", "vectorNorm", [real(2, 3)], ord=-math.inf)
+case("vector_norm_3_keepdim", "vectorNorm", [real(2, 3, 2)], ord=3.0, dims=[0, 2], keepdim=True)
+case("vector_norm_half", "vectorNorm", [real(4)], ord=0.5)
+case("vector_norm_0", "vectorNorm", [torch.tensor([0., 1.5, 0., -2.], dtype=D)], ord=0.0)
+case("vector_norm_2_at_zero", "vectorNorm", [torch.zeros(3, dtype=D)], ord=2.0)
+case("vector_norm_3_at_zero", "vectorNorm", [torch.zeros(2, 2, dtype=D)], ord=3.0, dims=[1])
+case("matrix_norm_fro", "matrixNorm", [real(2, 3, 4)], ord="fro")
+case("matrix_norm_nuc", "matrixNorm", [real(3, 4)], ord="nuc", keepdim=True)
+case("matrix_norm_2", "matrixNorm", [real(2, 3, 3)], ord=2.0)
+case("matrix_norm_-2", "matrixNorm", [real(4, 3)], ord=-2.0)
+case("matrix_norm_1", "matrixNorm", [real(3, 4)], ord=1.0)
+case("matrix_norm_-1", "matrixNorm", [real(3, 4)], ord=-1.0)
+case("matrix_norm_inf", "matrixNorm", [real(2, 3, 4)], ord=math.inf, keepdim=True)
+case("matrix_norm_-inf", "matrixNorm", [real(3, 4)], ord=-math.inf)

@@ -1,8 +1,10 @@
 // Orthogonal factorizations on LAPACK: linalg.qr (reduced) and linalg.svd as primitives, each with
-// all of its rules below it; svdvals, pinv and lstsq as composites. Kernels:
+// all of its rules below it; pinv as a primitive too (for its own derivative); svdvals and lstsq
+// as composites. Kernels:
 // backends/cpu/lapack.h. Derivatives: torch 1.13's for the SVD; for QR, the formula torch and
 // TensorFlow share for m >= n (and its extension to m < n through A = [X | Y]).
 #include <algorithm>
+#include <cstring>
 #include <limits>
 
 #include "backends/cpu/lapack.h"
@@ -205,6 +207,74 @@ void vjp_svd(const Tensor& g, const Tensor* p, int, const Tensor& out, const Att
 
 Tensor batch_svd(const Tensor* v, const int*, int, const Attrs& at, int64_t) { return apply1(OpId::Svd, v[0], at); }
 
+// ---------------------------------------------------------------- linalg.pinv
+
+// NOTE: a primitive, not the SVD composite, for torch's derivative formulas, which hold also where
+// singular values repeat (the SVD's derivative terms that divide by their gaps cancel in the
+// pseudo-inverse, but not once this library has taken them as zero there). Attrs: scalar = atol,
+// ints[0] = rtol's bits (already resolved from torch's default).
+Attrs pinv_attrs(double atol, double rtol) {
+  Attrs at;
+  at.scalar = atol;
+  int64_t bits;
+  std::memcpy(&bits, &rtol, sizeof bits);
+  at.ints = Dims{bits};
+  return at;
+}
+
+// V diag(1 / S) U^T over the singular values above max(atol, rtol * S_max), from the kernel's SVD
+// of the concrete input.
+Tensor eval_pinv(const Tensor* in, int, const Attrs& at) {
+  double rtol;
+  const int64_t bits = at.ints[0];
+  std::memcpy(&rtol, &bits, sizeof rtol);
+  const Tensor& a = in[0];
+  auto [u, s, vh] = O::linalg_svd(a, false);
+  const DType dt = s.dtype();
+  Tensor cut = O::scalar(at.scalar, dt);
+  if (s.size(s.ndim() - 1) > 0) {
+    Tensor rel = O::mul(O::amax(s, Dims{-1}, true), O::scalar(rtol, dt));
+    cut = O::where(O::compare(OpId::Gt, rel, cut), rel, cut);
+  }
+  Tensor keep = O::compare(OpId::Gt, s, cut);
+  Tensor one = O::scalar(1, dt);
+  Tensor sinv = O::where(keep, O::div(one, O::where(keep, s, one)), O::scalar(0, dt));
+  return O::contiguous(O::matmul(O::mul(mT(vh), O::unsqueeze(sinv, -2)), mT(u)));
+}
+
+// torch 1.13's pinv_jvp
+Tensor jvp_pinv(const Tensor* p, const Tensor* t, int, const Tensor& pa, const Attrs&) {
+  const Tensor &a = p[0], &da = t[0];
+  Tensor dah = mT(da), pah = mT(pa);
+  if (rows(a) <= cols(a)) {
+    Tensor k = O::matmul(pah, dah);
+    Tensor first = O::matmul(pa, O::sub(O::sub(k, mT(k)), O::matmul(k, O::matmul(a, pa))));
+    return O::add(first, O::matmul(O::sub(dah, O::matmul(pa, O::matmul(a, dah))), O::matmul(pah, pa)));
+  }
+  Tensor k = O::matmul(pa, da), kh = mT(k);
+  Tensor first = O::matmul(O::sub(O::sub(kh, k), O::matmul(O::matmul(pa, a), kh)), pa);
+  return O::add(first, O::matmul(O::matmul(pa, pah), O::sub(dah, O::matmul(O::matmul(dah, a), pa))));
+}
+
+// torch 1.13's pinv_backward
+void vjp_pinv(const Tensor& g, const Tensor* p, int, const Tensor& pa, const Attrs&, const bool* need, Tensor* grads) {
+  if (!need[0]) return;
+  const Tensor& a = p[0];
+  Tensor pah = mT(pa), gh = mT(g);
+  if (rows(a) <= cols(a)) {
+    Tensor k = O::matmul(gh, pa), kpah = O::matmul(k, pah);
+    Tensor r = O::add(O::neg(mT(O::matmul(pa, k))), kpah);
+    r = O::sub(r, O::matmul(O::matmul(a, pa), kpah));
+    grads[0] = O::add(r, O::matmul(O::matmul(pah, pa), O::sub(gh, O::matmul(k, a))));
+    return;
+  }
+  Tensor k = O::matmul(pa, gh), pahk = O::matmul(pah, k);
+  Tensor r = O::add(O::neg(mT(O::matmul(k, pa))), O::matmul(O::matmul(O::sub(gh, O::matmul(a, k)), pa), pah));
+  grads[0] = O::sub(O::add(r, pahk), O::matmul(O::matmul(pahk, pa), a));
+}
+
+Tensor batch_pinv(const Tensor* v, const int*, int, const Attrs& at, int64_t) { return apply1(OpId::Pinv, v[0], at); }
+
 }  // namespace
 
 void register_linalg_orthogonal_ops(OpDef* t) {
@@ -216,6 +286,10 @@ void register_linalg_orthogonal_ops(OpDef* t) {
   t[int(OpId::Svd)].jvp = jvp_svd;
   t[int(OpId::Svd)].vjp = vjp_svd;
   t[int(OpId::Svd)].batch = batch_svd;
+  t[int(OpId::Pinv)].eval = eval_pinv;
+  t[int(OpId::Pinv)].jvp = jvp_pinv;
+  t[int(OpId::Pinv)].vjp = vjp_pinv;
+  t[int(OpId::Pinv)].batch = batch_pinv;
 }
 
 // ---------------------------------------------------------------- the functional API
@@ -241,20 +315,12 @@ Tensor linalg_svdvals(const Tensor& a) {
   return std::get<1>(linalg_svd(a, false));
 }
 
-// V diag(1 / S) U^T over the singular values above max(atol, rtol * S_max); torch's default
-// rtol = max(m, n) * eps of the dtype.
 Tensor linalg_pinv(const Tensor& a, double atol, double rtol) {
   check_matrix("linalg.pinv", a);
   if (rtol < 0) rtol = (atol > 0) ? 0 : double(std::max(rows(a), cols(a))) *
                                           (a.dtype() == DType::Float32 ? double(std::numeric_limits<float>::epsilon())
                                                                        : std::numeric_limits<double>::epsilon());
-  auto [u, s, vh] = linalg_svd(a, false);
-  Tensor smax = s.size(s.ndim() - 1) > 0 ? amax(s, Dims{-1}, true) : s;
-  Tensor cut = where(compare(OpId::Gt, mul(smax, scalar(rtol, s.dtype())), scalar(atol, s.dtype())), mul(smax, scalar(rtol, s.dtype())),
-                     scalar(atol, s.dtype()));
-  Tensor keep = compare(OpId::Gt, s, cut);
-  Tensor sinv = where(keep, div(scalar(1, s.dtype()), where(keep, s, scalar(1, s.dtype()))), scalar(0, s.dtype()));
-  return matmul(mul(mT(vh), unsqueeze(sinv, -2)), mT(u));
+  return apply1(OpId::Pinv, a, pinv_attrs(atol, rtol));
 }
 
 // The least-squares solution of A X = B for a full-rank A [..., m, n]: min |A X - B| for m >= n

@@ -27,6 +27,7 @@
   X(LinalgSolve, "linalg.solve", 2) X(SolveTriangular, "linalg.solve_triangular", 2) \
   X(Slogdet, "linalg.slogdet", 1) X(Cholesky, "linalg.cholesky", 1) \
   X(Eigh, "linalg.eigh", 1) X(Qr, "linalg.qr", 1) X(Svd, "linalg.svd", 1) \
+  X(Pinv, "linalg.pinv", 1)                                 \
   /* views and data movement */                             \
   X(Reshape, "reshape", 1) X(Permute, "permute", 1)         \
   X(Expand, "expand", 1) X(Slice, "slice", 1)               \

@@ -250,9 +250,9 @@ public final class Linalg {
 
   /**
    * The Moore-Penrose pseudo-inverse {@code A^+ [..., n, m]} ({@code torch.linalg.pinv(A)}) by the
-   * SVD: singular values at or below {@code max(m, n) * eps * s_max} count as zero. The derivative
-   * is that of the SVD composite: exact where the kept singular values are distinct; see
-   * {@link #svd(Tensor, boolean)} for where they repeat.
+   * SVD: singular values at or below {@code max(m, n) * eps * s_max} count as zero. Its derivative
+   * is torch's (exact also where singular values repeat); it is that of the pseudo-inverse at
+   * fixed rank, undefined where a singular value crosses the cut-off.
    *
    * <pre>{@code
    * Tensor z = Linalg.pinv(x).matmul(b);   // the least-squares solution, also for rank-deficient A

@@ -97,8 +97,31 @@ class LinalgTest extends ScopedTest {
 
   // ------------------------------------------------------------------ torch reference
 
-  private record Case(String name, String op, boolean upper, boolean left, List<Tensor> ins, List<double[]> outs,
-                      List<long[]> outShapes, List<double[]> grads) {}
+  /** A case's arguments besides its tensors (see gen_linalg_reference.py). */
+  private record Args(boolean upper, boolean left, boolean full, String ord, int[] dims, boolean keepdim) {
+    static Args parse(String[] head) {
+      boolean upper = false, left = true, full = false, keepdim = false;
+      String ord = null;
+      int[] dims = null;
+      for (int k = 3; k < head.length; k++) {
+        String[] kv = head[k].split("=", 2);
+        switch (kv[0]) {
+          case "upper" -> upper = kv[1].equals("1");
+          case "left" -> left = kv[1].equals("1");
+          case "full" -> full = kv[1].equals("1");
+          case "keepdim" -> keepdim = kv[1].equals("1");
+          case "ord" -> ord = kv[1];
+          case "dims" -> dims = kv[1].equals("_") ? new int[0] : Arrays.stream(kv[1].split(",")).mapToInt(Integer::parseInt).toArray();
+          default -> throw new IllegalArgumentException(head[k]);
+        }
+      }
+      return new Args(upper, left, full, ord, dims, keepdim);
+    }
+
+    double ordValue() {
+      return ord.equals("inf") ? Double.POSITIVE_INFINITY : ord.equals("-inf") ? Double.NEGATIVE_INFINITY : Double.parseDouble(ord);
+    }
+  }
 
   private static long[] shapeOf(String s) {
     if (s.equals("_")) return new long[0];
@@ -123,11 +146,20 @@ class LinalgTest extends ScopedTest {
   }
 
   /** The case's outputs through the Java API, in the reference file's order. */
-  private static List<Tensor> run(String op, List<Tensor> in, boolean upper, boolean left) {
+  private static List<Tensor> run(String op, List<Tensor> in, Args a) {
     switch (op) {
       case "solve": return List.of(Linalg.solve(in.get(0), in.get(1)));
-      case "solveTriangular": return List.of(Linalg.solveTriangular(in.get(0), in.get(1), upper, left));
-      case "cholesky": return List.of(Linalg.cholesky(in.get(0), upper));
+      case "solveTriangular": return List.of(Linalg.solveTriangular(in.get(0), in.get(1), a.upper(), a.left()));
+      case "cholesky": return List.of(Linalg.cholesky(in.get(0), a.upper()));
+      case "qr": { Linalg.QR f = Linalg.qr(in.get(0)); return List.of(f.q(), f.r()); }
+      case "svd": { Linalg.SVD f = Linalg.svd(in.get(0), a.full()); return List.of(f.u(), f.s(), f.vh()); }
+      case "svdvals": return List.of(Linalg.svdvals(in.get(0)));
+      case "pinv": return List.of(Linalg.pinv(in.get(0)));
+      case "lstsq": return List.of(Linalg.lstsq(in.get(0), in.get(1)));
+      case "vectorNorm": return List.of(Linalg.vectorNorm(in.get(0), a.ordValue(), a.dims(), a.keepdim()));
+      case "matrixNorm":
+        return List.of(a.ord().equals("fro") || a.ord().equals("nuc") ? Linalg.matrixNorm(in.get(0), a.ord(), a.keepdim())
+                                                                     : Linalg.matrixNorm(in.get(0), a.ordValue(), a.keepdim()));
       case "inv": return List.of(Linalg.inv(in.get(0)));
       case "det": return List.of(Linalg.det(in.get(0)));
       case "slogdet": { Linalg.Slogdet s = Linalg.slogdet(in.get(0)); return List.of(s.sign(), s.logabsdet()); }
@@ -141,6 +173,10 @@ class LinalgTest extends ScopedTest {
   private static Tensor loss(String op, List<Tensor> y) {
     if (op.equals("slogdet")) return weights(y.get(1), 1).mul(y.get(1)).sum();
     if (op.equals("eigh")) return weights(y.get(0), 0).mul(y.get(0)).sum().add(weights(y.get(1), 1).mul(y.get(1)).mul(y.get(1)).sum());
+    if (op.equals("svd")) {
+      Tensor l = weights(y.get(1), 1).mul(y.get(1)).sum();
+      return l.add(weights(y.get(0), 0).mul(y.get(0)).mul(y.get(0)).sum()).add(weights(y.get(2), 2).mul(y.get(2)).mul(y.get(2)).sum());
+    }
     Tensor l = weights(y.get(0), 0).mul(y.get(0)).sum();
     for (int k = 1; k < y.size(); k++) l = l.add(weights(y.get(k), k).mul(y.get(k)).sum());
     return l;
@@ -148,13 +184,26 @@ class LinalgTest extends ScopedTest {
 
   /** eigenvectors compared up to each column's sign: flip the columns of `actual` to match. */
   private static double[] alignColumns(double[] expected, double[] actual, long[] shape) {
-    int n = (int) shape[shape.length - 1];
+    int r = (int) shape[shape.length - 2], c = (int) shape[shape.length - 1];
     double[] a = actual.clone();
-    for (int b = 0; b < a.length / (n * n); b++)
-      for (int j = 0; j < n; j++) {
+    for (int b = 0; b < a.length / (r * c); b++)
+      for (int j = 0; j < c; j++) {
         double dot = 0;
-        for (int i = 0; i < n; i++) dot += expected[b * n * n + i * n + j] * a[b * n * n + i * n + j];
-        if (dot < 0) for (int i = 0; i < n; i++) a[b * n * n + i * n + j] = -a[b * n * n + i * n + j];
+        for (int i = 0; i < r; i++) dot += expected[b * r * c + i * c + j] * a[b * r * c + i * c + j];
+        if (dot < 0) for (int i = 0; i < r; i++) a[b * r * c + i * c + j] = -a[b * r * c + i * c + j];
+      }
+    return a;
+  }
+
+  /** Vh's rows compared up to sign, as {@link #alignColumns} for the transpose. */
+  private static double[] alignRows(double[] expected, double[] actual, long[] shape) {
+    int r = (int) shape[shape.length - 2], c = (int) shape[shape.length - 1];
+    double[] a = actual.clone();
+    for (int b = 0; b < a.length / (r * c); b++)
+      for (int i = 0; i < r; i++) {
+        double dot = 0;
+        for (int j = 0; j < c; j++) dot += expected[b * r * c + i * c + j] * a[b * r * c + i * c + j];
+        if (dot < 0) for (int j = 0; j < c; j++) a[b * r * c + i * c + j] = -a[b * r * c + i * c + j];
       }
     return a;
   }
@@ -166,18 +215,13 @@ class LinalgTest extends ScopedTest {
     for (int i = 0; i < lines.size(); ) {
       String[] head = lines.get(i++);
       String name = head[1], op = head[2];
-      boolean upper = false, left = true;
-      for (int k = 3; k < head.length; k++) {
-        if (head[k].equals("upper=1")) upper = true;
-        if (head[k].equals("left=0")) left = false;
-      }
+      Args caseArgs = Args.parse(head);
       List<String[]> ins = new ArrayList<>(), outs = new ArrayList<>(), grads = new ArrayList<>();
       for (String[] tok; !(tok = lines.get(i++))[0].equals("end"); ) {
         if (tok[0].equals("in")) ins.add(tok);
         else if (tok[0].equals("out")) outs.add(tok);
         else grads.add(tok);
       }
-      final boolean up = upper, lf = left;
       tests.add(DynamicTest.dynamicTest(name, () -> {
         try (Scope s = Scope.open()) {
           List<Tensor> in = new ArrayList<>();
@@ -187,7 +231,7 @@ class LinalgTest extends ScopedTest {
             f32 |= tok[1].equals("float32");
             in.add(tok[1].equals("float32") ? x.to(DType.FLOAT32) : x);
           }
-          List<Tensor> y = run(op, in, up, lf);
+          List<Tensor> y = run(op, in, caseArgs);
           double tol = f32 ? 2e-5 : 1e-11;
           for (int k = 0; k < outs.size(); k++) {
             String[] tok = outs.get(k);
@@ -195,6 +239,8 @@ class LinalgTest extends ScopedTest {
             assertEquals(f32 ? DType.FLOAT32 : F64, y.get(k).dtype(), name + " output dtype");
             double[] e = numbers(tok, 2), a = vals(y.get(k));
             if (op.equals("eigh") && k == 1) a = alignColumns(e, a, y.get(k).shape());
+            if (op.equals("svd") && k == 0) a = alignColumns(e, a, y.get(k).shape());
+            if (op.equals("svd") && k == 2) a = alignRows(e, a, y.get(k).shape());
             close(e, a, tol, name + " output " + k);
           }
           if (grads.isEmpty()) return;
@@ -204,7 +250,7 @@ class LinalgTest extends ScopedTest {
           Object g = grad(args -> {
             List<Tensor> a = new ArrayList<>();
             for (Object o : args) a.add((Tensor) o);
-            return loss(op, run(op, a, up, lf));
+            return loss(op, run(op, a, caseArgs));
           }, Argnums.of(0, rest)).apply(in.toArray());
           List<Tensor> gs = Pytree.leaves(g);
           assertEquals(grads.size(), gs.size(), name + ": gradients");
@@ -213,7 +259,7 @@ class LinalgTest extends ScopedTest {
         }
       }));
     }
-    assertTrue(tests.size() >= 20, "reference cases");
+    assertTrue(tests.size() >= 50, "reference cases");
     return tests;
   }
 
@@ -299,6 +345,62 @@ class LinalgTest extends ScopedTest {
     hessianMatchesFd("eigh eigenvectors", vecs, x0);
   }
 
+  @Test
+  void orthogonalFactorizationsMatchFiniteDifferences() {
+    for (long[] shape : new long[][] {{4, 3}, {3, 3}, {2, 4}}) {
+      Tensor a = rand(41 + shape[1], shape), wq = rand(50, shape[0], Math.min(shape[0], shape[1]));
+      Tensor wr = rand(51, Math.min(shape[0], shape[1]), shape[1]);
+      Fn1 qr = x -> { Linalg.QR f = Linalg.qr(x); return f.q().mul(wq).sum().add(f.r().mul(wr).sum()); };
+      gradMatchesFd("qr " + Arrays.toString(shape), qr, a);
+      Fn1 svd = x -> {  // invariant under the sign of each pair of singular vectors
+        Linalg.SVD f = Linalg.svd(x, false);
+        return f.s().mul(Tensor.of(1.0, -0.5).sum().add(f.s().sum())).sum().add(f.u().mul(f.u()).mul(wq).sum()).add(f.vh().mul(f.vh()).mul(wr).sum());
+      };
+      gradMatchesFd("svd " + Arrays.toString(shape), svd, a);
+      gradMatchesFd("pinv " + Arrays.toString(shape), x -> Linalg.pinv(x).mul(rand(52, shape[1], shape[0])).sum(), a);
+      gradMatchesFd("lstsq " + Arrays.toString(shape), x -> Linalg.lstsq(x, rand(53, shape[0], 2)).mul(rand(54, shape[1], 2)).sum(), a);
+      gradMatchesFd("nuclear norm " + Arrays.toString(shape), x -> Linalg.matrixNorm(x, "nuc", false), a);
+      gradMatchesFd("spectral norm " + Arrays.toString(shape), x -> Linalg.matrixNorm(x, 2, false), a);
+    }
+    Tensor a = rand(55, 3, 2);
+    hessianMatchesFd("qr", x -> { Linalg.QR f = Linalg.qr(x); return f.q().mul(rand(56, 3, 2)).sum().add(f.r().mul(rand(57, 2, 2)).sum()); }, a);
+    hessianMatchesFd("svdvals", x -> Linalg.svdvals(x).mul(Tensor.of(1.0, -2.0)).sum(), a);
+    hessianMatchesFd("pinv", x -> Linalg.pinv(x).mul(rand(58, 2, 3)).sum(), a);
+  }
+
+  @Test
+  void normsMatchFiniteDifferencesAndAreZeroAtZero() {
+    Tensor x = rand(60, 2, 3);
+    for (double ord : new double[] {1, 2, 3, 0.5, Double.POSITIVE_INFINITY, Double.NEGATIVE_INFINITY}) {
+      gradMatchesFd("vectorNorm ord " + ord, v -> Linalg.vectorNorm(v, ord, new int[] {1}, false).mul(Tensor.of(1.0, -2.0)).sum(), x);
+      if (ord >= 1 && !Double.isInfinite(ord))
+        hessianMatchesFd("vectorNorm ord " + ord, v -> Linalg.vectorNorm(v, ord, null, false), x);
+    }
+    for (double ord : new double[] {1, -1, Double.POSITIVE_INFINITY, Double.NEGATIVE_INFINITY, -2})
+      gradMatchesFd("matrixNorm ord " + ord, v -> Linalg.matrixNorm(v, ord, false), x);
+    gradMatchesFd("matrixNorm fro", v -> Linalg.matrixNorm(v), x);
+    hessianMatchesFd("matrixNorm fro", v -> Linalg.matrixNorm(v), x);
+    // at 0: zero gradient and Hessian (torch's subgradient), never NaN
+    Tensor zero = Tensor.zeros(F64, 3);
+    for (double ord : new double[] {1, 2, 3, Double.POSITIVE_INFINITY}) {
+      close(new double[3], vals(grad((Fn1) v -> Linalg.vectorNorm(v, ord, null, false)).apply(zero)), 0, "grad at 0, ord " + ord);
+      for (double h : vals(hessian((Fn1) v -> Linalg.vectorNorm(v, ord, null, false)).apply(zero)))
+        assertFalse(Double.isNaN(h), "hessian at 0, ord " + ord);
+    }
+    close(new double[4], vals(grad((Fn1) v -> Linalg.matrixNorm(v)).apply(Tensor.zeros(F64, 2, 2))), 0, "fro at 0");
+  }
+
+  /** pinv has its own derivative (torch's): exact also where singular values repeat. */
+  @Test
+  void pinvGradientAtRepeatedSingularValues() {
+    Tensor w = rand(68, 3, 3);
+    Fn1 f = x -> Linalg.pinv(x).mul(w).sum();
+    gradMatchesFd("pinv at 2 I", f, eye(3).mul(2.0));
+    Tensor q = Linalg.qr(rand(69, 3, 3)).q();  // orthogonal: every singular value 1
+    gradMatchesFd("pinv of an orthogonal matrix", f, q);
+    close(vals(q.t()), vals(Linalg.pinv(q)), 1e-12, "pinv(Q) = Q^T");
+  }
+
   /** At an exactly repeated eigenvalue the eigenvalues' gradient is still exact (v_i v_i^T summed). */
   @Test
   void eigvalshGradientAtRepeatedEigenvaluesIsFinite() {
@@ -360,6 +462,16 @@ class LinalgTest extends ScopedTest {
     Fn1 f = x -> Linalg.det(x).mul(Linalg.solve(x, b0).sum());
     for (int k = 0; k < n; k++) loop.add(grad(f).apply(as.get(k)));
     close(vals(Tensor.stack(loop, 0)), vals(vmap(grad(f)).apply(as)), 1e-11, "vmap(grad)");
+    // the orthogonal factorizations and norms
+    Tensor rs = rand(61, n, 4, 3);
+    List<Fn1> more = List.of(x -> Linalg.qr(x).q(), x -> Linalg.qr(x).r(), Linalg::svdvals, Linalg::pinv,
+        x -> Linalg.lstsq(x, x.sum(1)), x -> Linalg.vectorNorm(x, 3, new int[] {0}, true), Linalg::matrixNorm,
+        x -> Linalg.matrixNorm(x, "nuc", false), x -> Linalg.matrixNorm(x, Double.POSITIVE_INFINITY, true));
+    for (Fn1 f2 : more) {
+      loop.clear();
+      for (int k = 0; k < n; k++) loop.add(f2.apply(rs.get(k)));
+      close(vals(Tensor.stack(loop, 0)), vals(vmap(f2).apply(rs)), 1e-12, "vmap");
+    }
     // eigh with its vectors, up to sign
     Linalg.Eigh e = Linalg.eigh(ss);
     for (int k = 0; k < n; k++) {
@@ -429,6 +541,25 @@ class LinalgTest extends ScopedTest {
   }
 
   @Test
+  void fullSvdOfNonSquareHasNoDerivative() {
+    Tensor a = rand(62, 3, 2);
+    Linalg.SVD f = Linalg.svd(a);
+    assertArrayEquals(new long[] {3, 3}, f.u().shape());
+    assertArrayEquals(new long[] {2, 2}, f.vh().shape());
+    close(vals(Linalg.svdvals(a)), vals(f.s()), 1e-12, "full S");
+    String m = message(() -> grad((Fn1) x -> Linalg.svd(x).u().sum()).apply(a), UnsupportedOperationException.class);
+    assertTrue(m.startsWith("linalg.svd: the derivative of the full U or Vh of a non-square matrix [3, 2] is not defined"), m);
+    // square: full == reduced, with a derivative
+    assertNotNull(grad((Fn1) x -> Linalg.svd(x).s().sum()).apply(rand(63, 3, 3)));
+    // non-finite input: a clear error, not a LAPACK loop
+    Tensor nan = Tensor.fromArray(new double[] {1, Double.NaN, 0, 1}, 2, 2);
+    m = message(() -> Linalg.svdvals(nan), AdjointArgumentException.class);
+    assertTrue(m.startsWith("linalg.svd: The algorithm failed to converge because the input matrix contained non-finite values"), m);
+    m = message(() -> Linalg.eigh(Tensor.stack(List.of(eye(2), nan.t()), 0)), AdjointArgumentException.class);
+    assertTrue(m.startsWith("linalg.eigh: (Batch element 1): The algorithm failed to converge because the input matrix contained non-finite"), m);
+  }
+
+  @Test
   void badShapesAndDtypesNameTheOpAndShapes() {
     String m = message(() -> Linalg.solve(rand(35, 2, 3), rand(36, 2, 1)), ShapeMismatchException.class);
     assertEquals("linalg.solve: A must be batches of square matrices, got [2, 3]", m);
@@ -442,5 +573,15 @@ class LinalgTest extends ScopedTest {
     assertTrue(m.startsWith("linalg.det: expected A to be a float32 or float64 tensor, got int64"), m);
     m = message(() -> Linalg.solve(well(39, 2, 3, 3), rand(40, 3, 3, 1)), ShapeMismatchException.class);
     assertTrue(m.contains("cannot be broadcast"), m);
+    m = message(() -> Linalg.qr(Tensor.of(1.0, 2.0)), ShapeMismatchException.class);
+    assertTrue(m.startsWith("linalg.qr: A must have at least 2 dimensions"), m);
+    m = message(() -> Linalg.lstsq(rand(64, 3, 2), rand(65, 4, 1)), ShapeMismatchException.class);
+    assertTrue(m.startsWith("linalg.lstsq: incompatible shapes of A and B"), m);
+    m = message(() -> Linalg.matrixNorm(rand(66, 2, 2), "max", false), AdjointArgumentException.class);
+    assertTrue(m.startsWith("linalg.matrix_norm: order \"max\" not supported"), m);
+    m = message(() -> Linalg.matrixNorm(rand(67, 2, 2), 3, false), AdjointArgumentException.class);
+    assertTrue(m.startsWith("linalg.matrix_norm: order 3 not supported"), m);
+    m = message(() -> Linalg.vectorNorm(Tensor.of(1L, 2L)), DTypeMismatchException.class);
+    assertTrue(m.startsWith("linalg.vector_norm: expected a float32 or float64 tensor, got int64"), m);
   }
 }
