@@ -80,6 +80,10 @@ enum class Domain {
   Ints,      // int64 in [-3, 3]: vmap only
   Index,     // int64 in [0, hi)
   Bool,      // where's condition
+  // square matrices [..., n, n] (linalg), drawn matrix by matrix:
+  Matrix,    // [-1, 1] plus 3 on the diagonal: well conditioned (solve, det, triangular solve)
+  Spd,       // M M^T / n + I with M in [-1, 1]: symmetric positive-definite (cholesky)
+  SymGapped, // symmetric, [-0.2, 0.2] plus 1.5 i on diagonal entry i: eigenvalues well apart (eigh)
 };
 enum class Layout { Contiguous, Transposed, Strided };
 
@@ -96,6 +100,9 @@ Input positive(Dims s) { return {s, Domain::Positive}; }
 Input unit(Dims s) { return {s, Domain::Unit}; }
 Input nonzero(Dims s) { return {s, Domain::NonZero}; }
 Input distinct(Dims s) { return {s, Domain::Distinct}; }
+Input matrix(Dims s) { return {s, Domain::Matrix}; }
+Input spd(Dims s) { return {s, Domain::Spd}; }
+Input sym_gapped(Dims s) { return {s, Domain::SymGapped}; }
 Input coarse(Dims s) { return {s, Domain::Coarse}; }
 Input ints(Dims s) { return {s, Domain::Ints, DType::Int64}; }
 Input index(Dims s, int64_t hi) { return {s, Domain::Index, DType::Int64, Layout::Contiguous, hi}; }
@@ -242,6 +249,44 @@ std::map<OpId, std::vector<Sample>> sample_table() {
                      {{T(real({3, 4})), S(real({4, 2}))}, {}, "transposed, strided"},
                      {{ints({2, 3}), ints({3, 2})}, {}, "int64"}};
 
+  // LAPACK ops: A [..., n, n] batched, B broadcast against it. Cholesky and eigh read one triangle
+  // of a symmetric input and differentiate as functions of the symmetric matrix, which finite
+  // differences of a single entry do not see: their FD checks are in LinalgTest (along symmetric
+  // directions); every other check runs here.
+  t[OpId::LinalgSolve] = {{{matrix({3, 3}), real({3, 2})}, {}, "[3,3] [3,2]"},
+                          {{matrix({2, 3, 3}), real({3, 1})}, {}, "batched A, broadcast B"},
+                          {{T(matrix({3, 3})), real({2, 1, 3, 2})}, {}, "transposed A, broadcast batch"},
+                          {{f32(matrix({2, 2})), f32(real({2, 3}))}, {}, "float32"},
+                          {{matrix({0, 0}), real({0, 2})}, {}, "empty matrix"}};
+  t[OpId::SolveTriangular] = {{{matrix({3, 3}), real({3, 2})}, attrs({}, false), "lower"},
+                              {{matrix({2, 3, 3}), real({3, 2})}, attrs({}, true), "upper, batched A"},
+                              {{T(matrix({3, 3})), S(real({3, 2}))}, attrs({}, false), "transposed A, strided B"}};
+  t[OpId::Slogdet] = {{{matrix({3, 3})}, {}, "[3,3]"},
+                      {{matrix({2, 2, 2})}, {}, "batched"},
+                      {{T(matrix({4, 4}))}, {}, "transposed"},
+                      {{f32(matrix({3, 3}))}, {}, "float32"}};
+  t[OpId::Cholesky] = {{{spd({3, 3})}, {}, "[3,3] (one triangle read)", false},
+                       {{spd({2, 3, 3})}, {}, "batched (one triangle read)", false},
+                       {{f32(spd({2, 2}))}, {}, "float32 (one triangle read)", false}};
+  t[OpId::Eigh] = {{{sym_gapped({3, 3})}, {}, "[3,3] (one triangle read)", false},
+                   {{sym_gapped({2, 3, 3})}, {}, "batched (one triangle read)", false},
+                   {{f32(sym_gapped({2, 2}))}, {}, "float32 (one triangle read)", false}};
+  // QR and SVD of full-rank matrices with distinct singular values (random ones are): square,
+  // tall and wide. The SVD's full U / Vh of a non-square matrix has no derivative: not sampled.
+  t[OpId::Qr] = {{{real({3, 3})}, {}, "[3,3]"},
+                 {{real({4, 2})}, {}, "tall [4,2]"},
+                 {{T(real({2, 3, 4}))}, {}, "wide, batched, transposed"},
+                 {{f32(real({3, 2}))}, {}, "float32"}};
+  t[OpId::Svd] = {{{real({3, 3})}, {}, "[3,3]"},
+                  {{real({4, 2})}, {}, "tall [4,2]"},
+                  {{T(real({2, 2, 3}))}, {}, "wide, batched, transposed"},
+                  {{f32(real({3, 2}))}, {}, "float32"}};
+  // Attrs: atol 0, rtol's bits in ints[0] (0.0: keep every nonzero singular value)
+  t[OpId::Pinv] = {{{real({3, 3})}, attrs({0}), "[3,3]"},
+                   {{real({4, 2})}, attrs({0}), "tall [4,2]"},
+                   {{T(real({2, 2, 3}))}, attrs({0}), "wide, batched, transposed"},
+                   {{f32(real({3, 2}))}, attrs({0}), "float32"}};
+
   // x [..., k], w [n, k], b [n]: the fused kernel (BLAS-readable rows) and its composite fallback.
   t[OpId::Linear] = {{{real({4}), real({3, 4}), real({3})}, {}, "1-D x, bias"},
                      {{real({2, 4}), real({3, 4})}, {}, "[2,4] no bias"},
@@ -353,6 +398,29 @@ std::map<OpId, std::vector<Sample>> sample_table() {
 
 // ---------------------------------------------------------------- building tensors
 
+// The linalg domains, matrix by matrix over the last two dims of in.shape.
+void draw_matrices(const Input& in, Rng& r, std::vector<double>& v) {
+  const int64_t n = in.shape.n >= 2 ? in.shape[in.shape.n - 1] : 0;
+  if (n == 0) return;
+  std::vector<double> m(size_t(n * n));
+  for (size_t e = 0; e < v.size() / size_t(n * n); e++) {
+    double* a = v.data() + e * size_t(n * n);
+    for (auto& x : m) x = r.uniform(-1, 1);
+    for (int64_t i = 0; i < n; i++)
+      for (int64_t j = 0; j < n; j++) {
+        double& x = a[i * n + j];
+        if (in.dom == Domain::Matrix) {
+          x = m[size_t(i * n + j)] + (i == j ? 3 : 0);
+        } else if (in.dom == Domain::Spd) {
+          x = i == j ? 1 : 0;
+          for (int64_t k = 0; k < n; k++) x += m[size_t(i * n + k)] * m[size_t(j * n + k)] / double(n);
+        } else {
+          x = 0.2 * m[size_t(std::min(i, j) * n + std::max(i, j))] + (i == j ? 1.5 * double(i) : 0);
+        }
+      }
+  }
+}
+
 std::vector<double> draw(const Input& in, Rng& r) {
   const int64_t n = numel_of(in.shape);
   std::vector<double> v(size_t(n), 0.0);
@@ -370,8 +438,10 @@ std::vector<double> draw(const Input& in, Rng& r) {
       case Domain::Ints: x = double(r.integer(-3, 4)); break;
       case Domain::Index: x = double(r.integer(0, in.hi)); break;
       case Domain::Bool: x = double(r.next() & 1); break;
+      case Domain::Matrix: case Domain::Spd: case Domain::SymGapped: break;  // below
     }
   }
+  if (in.dom == Domain::Matrix || in.dom == Domain::Spd || in.dom == Domain::SymGapped) draw_matrices(in, r, v);
   if (in.dom == Domain::Distinct)  // shuffle so that the maximum sits anywhere
     for (int64_t i = n - 1; i > 0; i--) std::swap(v[size_t(i)], v[size_t(r.integer(0, i + 1))]);
   return v;

@@ -202,6 +202,26 @@ adj_t adj_embedding(adj_t indices, adj_t weight);
 adj_t adj_matmul(adj_t a, adj_t b);
 adj_t adj_linear(adj_t x, adj_t w, adj_t b); /* b = 0: no bias */
 
+/* --- torch.linalg on LAPACK: A [..., n, n] batched over its leading dims, float32/float64, CPU;
+   a singular or not positive-definite A is an error naming the op and the batch element.
+   Two outputs: the first is returned, the second written to *second. --- */
+adj_t adj_linalg_solve(adj_t a, adj_t b); /* B [..., n, k], or a vector [n] / [..., n] */
+adj_t adj_linalg_solve_triangular(adj_t a, adj_t b, int upper, int left);
+adj_t adj_linalg_cholesky(adj_t a, int upper);
+adj_t adj_linalg_inv(adj_t a);
+adj_t adj_linalg_det(adj_t a);
+adj_t adj_linalg_slogdet(adj_t a, adj_t* logabsdet); /* returns the sign */
+adj_t adj_linalg_eigh(adj_t a, adj_t* eigenvectors); /* returns the eigenvalues (ascending) */
+adj_t adj_linalg_eigvalsh(adj_t a);
+/* A [..., m, n] */
+adj_t adj_linalg_qr(adj_t a, adj_t* r);                       /* returns Q (reduced) */
+adj_t adj_linalg_svd(adj_t a, int full_matrices, adj_t* s_vh); /* returns U; s_vh[0] = S, s_vh[1] = Vh */
+adj_t adj_linalg_svdvals(adj_t a);
+adj_t adj_linalg_pinv(adj_t a, double atol, double rtol);     /* rtol < 0: torch's default */
+adj_t adj_linalg_lstsq(adj_t a, adj_t b);                      /* the solution; full-rank A */
+adj_t adj_linalg_vector_norm(adj_t x, double ord, const int64_t* dims, int ndims, int keepdim); /* ndims 0: all */
+adj_t adj_linalg_matrix_norm(adj_t a, double ord, int kind, int keepdim); /* kind: 0 ord, 1 fro, 2 nuc */
+
 /* --- views and data movement --- */
 adj_t adj_reshape(adj_t x, const int64_t* shape, int ndim);
 adj_t adj_view(adj_t x, const int64_t* shape, int ndim);

@@ -104,6 +104,9 @@ void register_binary_ops(OpDef* table);
 void register_where_cast_ops(OpDef* table);
 void register_reduce_ops(OpDef* table);
 void register_linalg_ops(OpDef* table);
+void register_linalg_solve_ops(OpDef* table);   // ops/linalg_solve.cpp
+void register_linalg_decomp_ops(OpDef* table);  // ops/linalg_decomp.cpp
+void register_linalg_orthogonal_ops(OpDef* table);  // ops/linalg_orthogonal.cpp
 void register_view_ops(OpDef* table);
 void register_index_ops(OpDef* table);
 void register_detach_op(OpDef* table);

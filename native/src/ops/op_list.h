@@ -23,6 +23,9 @@
   X(Sum) X(Amax)                                                                 \
   /* linear algebra (ops/linalg.cpp) */                                          \
   X(Matmul) X(Linear)                                                            \
+  /* linear algebra on LAPACK (ops/linalg_solve.cpp, decomp, orthogonal) */      \
+  X(LinalgSolve) X(SolveTriangular) X(Slogdet) X(Cholesky) X(Eigh) X(Qr) X(Svd)  \
+  X(Pinv)                                                                        \
   /* views and data movement (ops/views.cpp, ops/indexing.cpp) */                \
   X(Reshape) X(Permute) X(Expand) X(Slice) X(Select) X(Squeeze) X(Unsqueeze)     \
   X(Contiguous) X(IndexSelect) X(Cat) X(Stack)                                   \

@@ -1,6 +1,8 @@
 // The C++ functional API of the core: one function per op, primitive or composite.
 // Primitives go through dispatch (interp/dispatch.h) so that transforms see them.
 #pragma once
+#include <tuple>
+#include <utility>
 #include <vector>
 
 #include "core/tensor.h"
@@ -121,6 +123,25 @@ Tensor linspace(double start, double end, int64_t steps, DType dtype, Device dev
 // --- linear algebra ---
 Tensor matmul(const Tensor& a, const Tensor& b);            // 1-D, 2-D and batched, like torch.matmul
 Tensor linear(const Tensor& x, const Tensor& w, const Tensor* b);  // x @ w^T + b
+
+// --- torch.linalg on LAPACK (ops/linalg_solve.cpp, ops/linalg_decomp.cpp): A is [..., n, n],
+// batched over its leading dims (broadcast against B's); float32 and float64; CPU.
+Tensor linalg_solve(const Tensor& a, const Tensor& b);  // B [..., n, k], or [n] / A.shape[:-1] (a vector)
+Tensor linalg_solve_triangular(const Tensor& a, const Tensor& b, bool upper, bool left = true);
+Tensor linalg_cholesky(const Tensor& a, bool upper = false);
+Tensor linalg_inv(const Tensor& a);
+Tensor linalg_det(const Tensor& a);
+std::pair<Tensor, Tensor> linalg_slogdet(const Tensor& a);  // (sign, log|det|)
+std::pair<Tensor, Tensor> linalg_eigh(const Tensor& a);     // (eigenvalues ascending, eigenvectors as columns)
+Tensor linalg_eigvalsh(const Tensor& a);
+// A [..., m, n] (any m, n) from here on
+std::pair<Tensor, Tensor> linalg_qr(const Tensor& a);  // reduced: Q [..., m, k], R [..., k, n], k = min(m, n)
+std::tuple<Tensor, Tensor, Tensor> linalg_svd(const Tensor& a, bool full_matrices);  // U, S (descending), Vh
+Tensor linalg_svdvals(const Tensor& a);
+Tensor linalg_pinv(const Tensor& a, double atol = 0, double rtol = -1);  // rtol < 0: torch's default
+Tensor linalg_lstsq(const Tensor& a, const Tensor& b);  // full-rank A
+Tensor linalg_vector_norm(const Tensor& x, double ord, const Dims& dims, bool keepdim);  // empty dims = all
+Tensor linalg_matrix_norm(const Tensor& a, double ord, int kind, bool keepdim);  // kind: 0 ord, 1 "fro", 2 "nuc"
 
 // --- views and data movement ---
 Tensor reshape(const Tensor& x, const Dims& shape);  // one -1 allowed; copies only if it must

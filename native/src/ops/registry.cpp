@@ -12,6 +12,9 @@ struct Table {
     register_where_cast_ops(rows);
     register_reduce_ops(rows);
     register_linalg_ops(rows);
+    register_linalg_solve_ops(rows);
+    register_linalg_decomp_ops(rows);
+    register_linalg_orthogonal_ops(rows);
     register_view_ops(rows);
     register_index_ops(rows);
     register_detach_op(rows);

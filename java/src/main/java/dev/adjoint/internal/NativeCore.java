@@ -230,6 +230,23 @@ public final class NativeCore {
   public static native long adj_matmul(long a, long b);
   public static native long adj_linear(long x, long w, long b);
 
+  // --- torch.linalg on LAPACK (two outputs: the second written to second[0]) ---
+  public static native long adj_linalg_solve(long a, long b);
+  public static native long adj_linalg_solve_triangular(long a, long b, int upper, int left);
+  public static native long adj_linalg_cholesky(long a, int upper);
+  public static native long adj_linalg_inv(long a);
+  public static native long adj_linalg_det(long a);
+  public static native long adj_linalg_slogdet(long a, @Cast("adj_t*") long[] second);
+  public static native long adj_linalg_eigh(long a, @Cast("adj_t*") long[] second);
+  public static native long adj_linalg_eigvalsh(long a);
+  public static native long adj_linalg_qr(long a, @Cast("adj_t*") long[] r);
+  public static native long adj_linalg_svd(long a, int fullMatrices, @Cast("adj_t*") long[] sVh);
+  public static native long adj_linalg_svdvals(long a);
+  public static native long adj_linalg_pinv(long a, double atol, double rtol);
+  public static native long adj_linalg_lstsq(long a, long b);
+  public static native long adj_linalg_vector_norm(long x, double ord, @Cast("const int64_t*") long[] dims, int ndims, int keepdim);
+  public static native long adj_linalg_matrix_norm(long a, double ord, int kind, int keepdim);
+
   // --- views and data movement ---
   public static native long adj_reshape(long x, @Cast("const int64_t*") long[] shape, int ndim);
   public static native long adj_view(long x, @Cast("const int64_t*") long[] shape, int ndim);

@@ -1,0 +1,167 @@
+#!/usr/bin/env python3
+"""Reference values and gradients of dev.adjoint.Linalg from PyTorch 1.13 (torch.linalg), float64.
+
+    /usr/bin/python3 tests/reference/gen_linalg_reference.py \
+        > java/src/test/resources/dev/adjoint/linalg_reference.txt
+
+LinalgTest parses the output. One record per case:
+
+    case <name> <op> [upper=0|1] [left=0|1] [full=0|1] [ord=<float|fro|nuc>] [dims=<d,d|_>] [keepdim=0|1]
+    in <dtype> <shape> <values...>        the inputs, in argument order
+    out <shape> <values...>               each output (slogdet: sign, logabsdet; eigh: eigenvalues, eigenvectors)
+    grad <shape> <values...>              torch's gradient of the case's loss w.r.t. each float64 input
+    end
+
+  shape   comma-separated sizes, "_" for 0-d; values: repr() of float64 (round-trips exactly)
+  loss    sum over outputs k of sum(u_k * y_k), u_k[i] = sin(i + 1 + 10 k) over y_k's elements in
+          row-major order, where y is each output, except: slogdet uses logabsdet only (the sign has
+          no derivative); eigh uses the eigenvalues and eigenvectors * eigenvectors (invariant under
+          each eigenvector's sign), svd S, U * U and Vh * Vh. eigh's eigenvectors are compared up to
+          each column's sign, svd's U and Vh up to the sign of each pair (column of U, row of Vh).
+"""
+import math
+import torch
+
+torch.manual_seed(1234)
+D = torch.float64
+
+
+def well(*shape):  # well-conditioned square matrices
+    n = shape[-1]
+    return torch.rand(*shape, dtype=D) * 2 - 1 + 3 * torch.eye(n, dtype=D)
+
+
+def spd(*shape):
+    n = shape[-1]
+    m = torch.rand(*shape, dtype=D) * 2 - 1
+    return m @ m.transpose(-1, -2) / n + torch.eye(n, dtype=D)
+
+
+def sym_gapped(*shape):
+    n = shape[-1]
+    m = (torch.rand(*shape, dtype=D) * 2 - 1) * 0.2
+    return (m + m.transpose(-1, -2)) / 2 + torch.diag(torch.arange(n, dtype=D) * 1.5)
+
+
+def real(*shape):
+    return torch.rand(*shape, dtype=D) * 4 - 2
+
+
+def fmt_shape(t):
+    return ",".join(str(s) for s in t.shape) if t.dim() > 0 else "_"
+
+
+def fmt_vals(t):
+    return " ".join(repr(float(x)) for x in t.detach().reshape(-1).tolist())
+
+
+def weights(t, k):
+    n = t.numel()
+    return torch.tensor([math.sin(i + 1 + 10 * k) for i in range(n)], dtype=t.dtype).reshape(t.shape)
+
+
+def run(op, ins, upper, left, kw):
+    L = torch.linalg
+    if op == "qr": return list(L.qr(ins[0]))
+    if op == "svd": return list(L.svd(ins[0], full_matrices=kw["full"]))
+    if op == "svdvals": return [L.svdvals(ins[0])]
+    if op == "pinv": return [L.pinv(ins[0])]
+    if op == "lstsq": return [L.lstsq(ins[0], ins[1]).solution]
+    if op == "vectorNorm": return [L.vector_norm(ins[0], kw["ord"], dim=kw["dims"], keepdim=kw["keepdim"])]
+    if op == "matrixNorm": return [L.matrix_norm(ins[0], kw["ord"], keepdim=kw["keepdim"])]
+    if op == "solve": return [L.solve(ins[0], ins[1])]
+    if op == "solveTriangular": return [L.solve_triangular(ins[0], ins[1], upper=upper, left=left)]
+    if op == "cholesky": return [L.cholesky(ins[0], upper=upper)]
+    if op == "inv": return [L.inv(ins[0])]
+    if op == "det": return [L.det(ins[0])]
+    if op == "slogdet": return list(L.slogdet(ins[0]))
+    if op == "eigh": return list(L.eigh(ins[0]))
+    if op == "eigvalsh": return [L.eigvalsh(ins[0])]
+    raise ValueError(op)
+
+
+def loss(op, outs):
+    if op == "slogdet":
+        return (weights(outs[1], 1) * outs[1]).sum()
+    if op == "eigh":
+        return (weights(outs[0], 0) * outs[0]).sum() + (weights(outs[1], 1) * outs[1] * outs[1]).sum()
+    if op == "svd":
+        return sum((weights(y, k) * (y if k == 1 else y * y)).sum() for k, y in enumerate(outs))
+    return sum((weights(y, k) * y).sum() for k, y in enumerate(outs))
+
+
+def case(name, op, ins, upper=None, left=None, grad=True, full=None, ord=None, dims=None, keepdim=None):
+    ins = [x.clone().requires_grad_(grad and x.dtype == D) for x in ins]
+    kw = dict(full=bool(full), ord=ord, dims=dims, keepdim=bool(keepdim))
+    outs = run(op, ins, upper if upper is not None else False, left if left is not None else True, kw)
+    head = f"case {name} {op}"
+    if upper is not None: head += f" upper={int(upper)}"
+    if left is not None: head += f" left={int(left)}"
+    if full is not None: head += f" full={int(full)}"
+    if ord is not None: head += f" ord={ord}"
+    if dims is not None: head += " dims=" + (",".join(str(d) for d in dims) if dims else "_")
+    if keepdim is not None: head += f" keepdim={int(keepdim)}"
+    print(head)
+    for x in ins:
+        print(f"in {'float64' if x.dtype == D else 'float32'} {fmt_shape(x)} {fmt_vals(x)}")
+    for y in outs:
+        print(f"out {fmt_shape(y)} {fmt_vals(y)}")
+    if grad:
+        gs = torch.autograd.grad(loss(op, outs), ins, allow_unused=True)
+        gs = [torch.zeros_like(x) if g is None else g for g, x in zip(gs, ins)]  # no dependence: zeros
+        for g in gs:
+            print(f"grad {fmt_shape(g)} {fmt_vals(g)}")
+    print("end")
+
+
+print("# generated by tests/reference/gen_linalg_reference.py with torch", torch.__version__)
+case("solve_3x3_3x2", "solve", [well(3, 3), real(3, 2)])
+case("solve_batched_broadcast", "solve", [well(2, 3, 3), real(3, 1)])
+case("solve_vector", "solve", [well(3, 3), real(3)])
+case("solve_batched_vector", "solve", [well(2, 3, 3), real(2, 3)])
+case("solve_f32", "solve", [well(3, 3).float(), real(3, 2).float()], grad=False)
+case("solve_triangular_lower", "solveTriangular", [well(3, 3), real(3, 2)], upper=False)
+case("solve_triangular_upper_batched", "solveTriangular", [well(2, 3, 3), real(3, 2)], upper=True)
+case("solve_triangular_right", "solveTriangular", [well(3, 3), real(2, 3)], upper=True, left=False)
+case("cholesky_3x3", "cholesky", [spd(3, 3)])
+case("cholesky_batched_upper", "cholesky", [spd(2, 4, 4)], upper=True)
+case("cholesky_f32", "cholesky", [spd(3, 3).float()], grad=False)
+case("inv_3x3", "inv", [well(3, 3)])
+case("inv_batched", "inv", [well(2, 2, 2)])
+case("det_3x3", "det", [well(3, 3)])
+case("det_batched", "det", [real(2, 3, 3)])
+case("det_singular", "det", [torch.tensor([[1., 2.], [2., 4.]], dtype=D)], grad=False)
+case("slogdet_negative", "slogdet", [torch.tensor([[0., 1., 0.], [1., 0., 0.], [0., 0., 2.5]], dtype=D) + 0.1 * real(3, 3)])
+case("slogdet_batched", "slogdet", [real(2, 4, 4)])
+case("eigh_4x4", "eigh", [sym_gapped(4, 4)])
+case("eigh_batched", "eigh", [sym_gapped(3, 3, 3)])
+case("eigh_f32", "eigh", [sym_gapped(3, 3).float()], grad=False)
+case("eigvalsh_4x4", "eigvalsh", [sym_gapped(4, 4)])
+case("qr_tall", "qr", [real(4, 3)])
+case("qr_wide_batched", "qr", [real(2, 2, 4)])
+case("qr_square", "qr", [real(3, 3)])
+case("svd_reduced_tall", "svd", [real(4, 3)], full=False)
+case("svd_reduced_wide_batched", "svd", [real(2, 2, 3)], full=False)
+case("svd_full_values", "svd", [real(3, 2)], full=True, grad=False)
+case("svdvals", "svdvals", [real(3, 4)])
+case("pinv_wide", "pinv", [real(3, 4)])
+case("pinv_square", "pinv", [well(3, 3)])
+case("lstsq_tall", "lstsq", [real(5, 3), real(5, 2)])
+case("lstsq_wide_batched", "lstsq", [real(2, 2, 4), real(2, 2, 1)])
+case("vector_norm_2", "vectorNorm", [real(2, 3)], ord=2.0)
+case("vector_norm_1_dim1", "vectorNorm", [real(2, 3)], ord=1.0, dims=[1])
+case("vector_norm_inf", "vectorNorm", [real(2, 3)], ord=math.inf, dims=[0], keepdim=True)
+case("vector_norm_neg_inf", "vectorNorm", [real(2, 3)], ord=-math.inf)
+case("vector_norm_3_keepdim", "vectorNorm", [real(2, 3, 2)], ord=3.0, dims=[0, 2], keepdim=True)
+case("vector_norm_half", "vectorNorm", [real(4)], ord=0.5)
+case("vector_norm_0", "vectorNorm", [torch.tensor([0., 1.5, 0., -2.], dtype=D)], ord=0.0)
+case("vector_norm_2_at_zero", "vectorNorm", [torch.zeros(3, dtype=D)], ord=2.0)
+case("vector_norm_3_at_zero", "vectorNorm", [torch.zeros(2, 2, dtype=D)], ord=3.0, dims=[1])
+case("matrix_norm_fro", "matrixNorm", [real(2, 3, 4)], ord="fro")
+case("matrix_norm_nuc", "matrixNorm", [real(3, 4)], ord="nuc", keepdim=True)
+case("matrix_norm_2", "matrixNorm", [real(2, 3, 3)], ord=2.0)
+case("matrix_norm_-2", "matrixNorm", [real(4, 3)], ord=-2.0)
+case("matrix_norm_1", "matrixNorm", [real(3, 4)], ord=1.0)
+case("matrix_norm_-1", "matrixNorm", [real(3, 4)], ord=-1.0)
+case("matrix_norm_inf", "matrixNorm", [real(2, 3, 4)], ord=math.inf, keepdim=True)
+case("matrix_norm_-inf", "matrixNorm", [real(3, 4)], ord=-math.inf)
