@@ -22,8 +22,6 @@ Tensor safe_root(const Tensor& s, double p) {
   return where(is_zero, zero, r);
 }
 
-Tensor amin(const Tensor& x, const Dims& dims, bool keepdim) { return neg(amax(neg(x), dims, keepdim)); }
-
 }  // namespace
 
 Tensor linalg_vector_norm(const Tensor& x, double ord, const Dims& dims, bool keepdim) {
