@@ -1,5 +1,6 @@
 package dev.adjoint;
 
+import java.lang.invoke.VarHandle;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -258,7 +259,7 @@ public final class Scope implements AutoCloseable {
       throw new IllegalStateException("Scope.close: scopes must be closed innermost first");
     closed = true;
     ts.scope = parent;
-    releaseOwned();
+    releaseOwned(false);
     if (ts.hasPending) ts.drainPending();
   }
 
@@ -266,40 +267,54 @@ public final class Scope implements AutoCloseable {
   void releaseForEndedThread() {
     if (closed) return;
     closed = true;
-    releaseOwned();
+    releaseOwned(true);
   }
 
-  private void releaseOwned() {
+  private void releaseOwned(boolean threadEnded) {
     // One native call releases the whole scope: per-tensor JNI calls would cost as much as the ops.
     // A single tensor (a transform's one intermediate) goes without the array, whose pinning for
     // the call costs as much as the call. A tensor another thread has used goes on its own, after
     // the check that no thread is inside a call with it (ThreadState's NOTE).
-    long[] handles = null;
+    // NOTE: handles are cleared with plain writes and one fence follows for the whole scope, before
+    // any tensor's `shared` flag is read: that is what lets a concurrent user on another thread
+    // either see the handle gone or be seen (ThreadState's NOTE).
+    long[] handles = count > 1 ? new long[count] : null;
     long first = 0;
     int n = 0;
     for (int i = 0; i < count; i++) {
       Tensor t = owned[i];
+      if (t.owner != this) {
+        owned[i] = null;
+        continue;
+      }
+      long h = threadEnded ? t.detachAtomically() : t.detachForRelease();
+      if (h == 0) {
+        owned[i] = null;
+        continue;
+      }
+      if (n == 0) first = h;
+      else handles[n] = h;
+      owned[n++] = t;  // compacted: the tensors whose handles were taken, in order
+    }
+    if (n > 0) VarHandle.fullFence();
+    int plain = 0;
+    for (int i = 0; i < n; i++) {
+      Tensor t = owned[i];
       owned[i] = null;
-      if (t.owner != this) continue;
-      long h = t.detachForRelease();
-      if (h == 0) continue;
+      long h = i == 0 ? first : handles[i];
       if (t.isShared()) {
         ThreadState.freeUnlessUsed(t, h);
         continue;
       }
-      if (n == 0) {
-        first = h;
-      } else {
-        if (handles == null) {
-          handles = new long[count];
-          handles[0] = first;
-        }
-        handles[n] = h;
-      }
-      n++;
+      if (plain == 0) first = h;
+      else handles[plain] = h;
+      plain++;
     }
     count = 0;
-    if (n == 1) dev.adjoint.internal.NativeCore.adj_release(first);
-    else if (n > 1) dev.adjoint.internal.NativeCore.adj_release_many(handles, n);
+    if (plain == 1) dev.adjoint.internal.NativeCore.adj_release(first);
+    else if (plain > 1) {
+      handles[0] = first;
+      dev.adjoint.internal.NativeCore.adj_release_many(handles, plain);
+    }
   }
 }

@@ -41,19 +41,22 @@ public final class Tensor implements AutoCloseable {
   private static final int MAX_DIMS = 16;  // the core's kMaxDims (core/shape.h)
 
   private static final VarHandle HANDLE;
+  private static final VarHandle CLOSE_REQUESTED;
 
   static {
     try {
       HANDLE = MethodHandles.lookup().findVarHandle(Tensor.class, "handle", long.class);
+      CLOSE_REQUESTED = MethodHandles.lookup().findVarHandle(Tensor.class, "closeRequested", int.class);
     } catch (ReflectiveOperationException e) {
       throw new ExceptionInInitializerError(e);
     }
   }
 
-  // NOTE: who may free the native tensor, and when, is ThreadState's NOTE: the handle is taken by
-  // an atomic swap (one closer wins), the home thread reads it without any atomic instruction,
-  // other threads announce their use first (a hazard) and see it shared.
+  // NOTE: who may free the native tensor, and when, is ThreadState's NOTE: while the home thread
+  // lives only it takes the handle (plain reads and writes, a fence per close or per scope), other
+  // threads announce their use first (a hazard, then it is shared) and ask the home thread to close.
   private long handle;  // 0 once closed
+  private volatile int closeRequested;  // 1: another thread closed it; the home thread frees it
   private final ThreadState home;  // the creating thread's state
   private volatile boolean shared;  // another thread has used it (closers must check hazards)
   Scope owner;
@@ -194,8 +197,29 @@ public final class Tensor implements AutoCloseable {
    */
   @Override
   public void close() {
+    if (home.isCurrent()) {
+      long v = handle;
+      if (v == 0) return;
+      handle = 0;
+      VarHandle.fullFence();  // before the hazard check (ThreadState's NOTE)
+      disarmCleaner();
+      ThreadState.freeUnlessUsed(this, v);
+    } else if (home.ended()) {
+      closeTaken();  // nobody takes handles in plain writes any more
+    } else if (CLOSE_REQUESTED.compareAndSet(this, 0, 1)) {
+      ThreadState.requestClose(this, home);
+    }
+  }
+
+  /** Closes with an atomic swap: for a closer that may race others (the home thread has ended). */
+  void closeTaken() {
     long v = (long) HANDLE.getAndSet(this, 0L);
     if (v == 0) return;
+    disarmCleaner();
+    ThreadState.freeUnlessUsed(this, v);
+  }
+
+  private void disarmCleaner() {
     owner = null;
     Releaser r = releaser;
     if (r != null) {
@@ -203,14 +227,22 @@ public final class Tensor implements AutoCloseable {
       Cleaner.Cleanable c = cleanable;
       if (c != null) c.clean();  // unregisters now; the disarmed action does nothing
     }
-    ThreadState.release(this, v, home);
   }
 
   /**
    * For a scope closing on this tensor's home thread: marks it closed and returns its handle for
-   * the scope to release (0 if it was already closed). Scope-owned tensors have no Cleaner.
+   * the scope to release (0 if it was already closed). A plain write: the scope issues the one
+   * fence for all of its tensors before it looks at hazards. Scope-owned tensors have no Cleaner.
    */
   long detachForRelease() {
+    long h = handle;
+    handle = 0;
+    owner = null;
+    return h;
+  }
+
+  /** As {@link #detachForRelease}, for a scope of a thread that has ended (others may close too). */
+  long detachAtomically() {
     long h = (long) HANDLE.getAndSet(this, 0L);
     owner = null;
     return h;
@@ -223,7 +255,7 @@ public final class Tensor implements AutoCloseable {
 
   /** True after {@link #close()} (or after its scope closed). */
   public boolean isClosed() {
-    return (long) HANDLE.getVolatile(this) == 0;
+    return (long) HANDLE.getVolatile(this) == 0 || closeRequested != 0;
   }
 
   /**
@@ -234,7 +266,7 @@ public final class Tensor implements AutoCloseable {
   long h() {
     if (home.isCurrent()) {
       long v = handle;
-      if (v == 0) throw closedError();
+      if (v == 0 || closeRequested != 0) throw closedError();
       return v;
     }
     return foreignHandle();
@@ -244,7 +276,7 @@ public final class Tensor implements AutoCloseable {
     if (!shared) shared = true;
     ThreadState.current().protect(this);  // ends with a full fence
     long v = (long) HANDLE.getVolatile(this);
-    if (v == 0) throw closedError();
+    if (v == 0 || closeRequested != 0) throw closedError();
     return v;
   }
 

@@ -23,16 +23,19 @@ import java.util.concurrent.atomic.AtomicInteger;
  *   <li>Another thread using the tensor first marks it shared, stores it in a hazard slot of its
  *       own, issues a full fence, then reads the handle ({@link Tensor#h}); it clears its hazards
  *       when the native call has returned ({@link #endCall}).
- *   <li>Closing takes the handle with an atomic swap, so exactly one closer wins (concurrent double
- *       close is harmless). A closer on the home thread frees at once unless the tensor is shared
- *       and some thread's hazard names it: then the handle is retired, and freed by the first
- *       {@link #endCall} that finds it unprotected. A closer on another thread hands the handle to
- *       the home thread (its pending list, drained when that thread next makes a tensor or closes a
- *       scope), or frees it itself when the home thread has ended.
+ *   <li>While the home thread lives, only it takes the handle: {@link Tensor#close} and a closing
+ *       {@link Scope} clear it with plain writes, then issue one full fence (per tensor closed, or
+ *       per scope for all its tensors: the atomic swap per tensor this replaced cost W1's row loop
+ *       5%), then free at once unless the tensor is shared and some thread's hazard names it: then
+ *       the handle is retired, and freed by the first {@link #endCall} that finds it unprotected.
+ *   <li>A closer on another thread only marks the tensor close-requested (one such closer wins a
+ *       compare-and-set; every later use throws) and hands it to the home thread's pending list,
+ *       drained when that thread next makes a tensor or closes a scope. Once the home thread has
+ *       ended, closers take the handle with an atomic swap, so exactly one of them frees it.
  * </ul>
- * The swap and the hazard store are each followed by a full fence, so of a closer and a user
- * racing on one tensor, either the user sees the handle gone (IllegalStateException) or the
- * closer sees the hazard (the free waits): never a use after free, never a wrong value.
+ * The handle's clearing and the hazard store are each followed by a full fence, so of a closer
+ * and a user racing on one tensor, either the user sees the handle gone (IllegalStateException)
+ * or the closer sees the hazard (the free waits): never a use after free, never a wrong value.
  *
  * <p>NOTE: internal code never holds a raw handle across the making of a tensor: making one may
  * drain the pending list, which frees tensors other threads closed.
@@ -71,7 +74,7 @@ final class ThreadState {
   private int hazardBase;     // hazards below it belong to native calls around a callback in progress
   private int callbackDepth;  // callbacks from the core this thread is inside of
   /** Releases other threads handed to this (home) thread. */
-  private final ConcurrentLinkedQueue<Retired> pending = new ConcurrentLinkedQueue<>();
+  private final ConcurrentLinkedQueue<Tensor> pending = new ConcurrentLinkedQueue<>();
   volatile boolean hasPending;
   private boolean scanned;  // in SCANNED (this thread's own flag)
 
@@ -94,7 +97,11 @@ final class ThreadState {
   static ThreadState current() {
     ThreadState s = last;
     if (s != null && s.threadId == Thread.currentThread().getId()) return s;
-    s = LOCAL.get();
+    return currentFromLocal();
+  }
+
+  private static ThreadState currentFromLocal() {  // out of line: keeps current()'s callers small
+    ThreadState s = LOCAL.get();
     last = s;
     return s;
   }
@@ -103,7 +110,7 @@ final class ThreadState {
     return threadId == Thread.currentThread().getId();
   }
 
-  private boolean ended() {
+  boolean ended() {
     Thread t = thread.get();
     return t == null || !t.isAlive();
   }
@@ -134,6 +141,11 @@ final class ThreadState {
     return nHazards != hazardBase;
   }
 
+  /** True when a call's end has work: hazards to clear or releases other threads left. */
+  boolean busy() {
+    return nHazards != hazardBase || hasPending;
+  }
+
   /** Enters a callback from inside a native call (see the NOTE above); returns what {@link #leaveCallback} restores. */
   int enterCallback() {
     int saved = hazardBase;
@@ -151,18 +163,11 @@ final class ThreadState {
 
   // ------------------------------------------------------------------ releasing a closed tensor's handle
 
-  /**
-   * Frees {@code handle}, the handle just taken from {@code t} by whoever closed it, as soon as no
-   * thread can be inside a native call with it.
-   */
-  static void release(Tensor t, long handle, ThreadState home) {
-    if (!home.isCurrent() && !home.ended()) {
-      home.pending.add(new Retired(t, handle));
-      home.hasPending = true;
-      if (home.ended()) home.drainPending();  // it ended meanwhile: nobody else would
-      return;
-    }
-    freeUnlessUsed(t, handle);
+  /** Hands {@code t}, closed by another thread than its (live) home, to the home thread to free. */
+  static void requestClose(Tensor t, ThreadState home) {
+    home.pending.add(t);
+    home.hasPending = true;
+    if (home.ended()) home.drainPending();  // it ended meanwhile: nobody else would
   }
 
   /** Frees now unless another thread's hazard names {@code t}; then it is retired. */
@@ -198,8 +203,8 @@ final class ThreadState {
   void drainPending() {
     if (callbackDepth > 0) return;  // a native call is in progress (see the NOTE above); hasPending stays
     hasPending = false;
-    Retired r;
-    while ((r = pending.poll()) != null) freeUnlessUsed(r.tensor, r.handle);
+    Tensor t;
+    while ((t = pending.poll()) != null) t.closeTaken();  // atomic: after the end, drains may race
   }
 
   // ------------------------------------------------------------------ ended threads

@@ -204,4 +204,37 @@ class ConcurrentCloseTest {
     Tensor.zeros(1);
     assertEquals(before, liveTensors());
   }
+
+  /**
+   * A close from another thread is a request the home thread carries out: from the moment it
+   * returns, every thread sees the tensor closed and no use succeeds; the home thread frees it
+   * (once) when it next makes a tensor, and its scope's close does not free it again.
+   */
+  @Test
+  @Timeout(60)
+  void aCloseFromAnotherThreadIsSeenByTheHomeThreadAndFreedOnce() throws Exception {
+    long before = liveTensors();
+    for (int round = 0; round < 200; round++) {
+      Tensor unscoped = Tensor.ones(3);  // owned by the Cleaner, not a scope
+      try (Scope s = Scope.open()) {
+        Tensor x = Tensor.arange(0, 8, 1, DType.FLOAT64);
+        Thread other = new Thread(() -> {
+          x.close();
+          x.close();  // a second request does nothing
+          assertTrue(x.isClosed());
+          assertThrows(IllegalStateException.class, x::sum);
+          unscoped.close();
+        });
+        other.start();
+        other.join();  // happens-before: the home thread must see both closes
+        assertTrue(x.isClosed(), "the home thread sees another thread's close");
+        IllegalStateException e = assertThrows(IllegalStateException.class, () -> x.mul(2.0));
+        assertTrue(e.getMessage().contains("closed"), e.getMessage());
+        assertThrows(IllegalStateException.class, unscoped::sum);
+        Tensor.zeros(1);  // making a tensor frees what other threads closed
+        x.close();        // and a close by the home thread now does nothing
+      }
+    }
+    assertEquals(before, liveTensors(), "each closed tensor freed exactly once, none leaked");
+  }
 }
