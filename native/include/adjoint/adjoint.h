@@ -160,6 +160,16 @@ adj_t adj_log_softmax(adj_t x, int64_t dim);
 adj_t adj_matmul(adj_t a, adj_t b);
 adj_t adj_linear(adj_t x, adj_t w, adj_t b); /* b = 0: no bias */
 
+/* --- convolution, pooling, padding (torch.nn.functional's) --- */
+/* stride, padding, dilation: 1 entry (every spatial dim) or one per spatial dim; b = 0: no bias */
+adj_t adj_conv2d(adj_t x, adj_t w, adj_t b, const int64_t* stride, int nstride, const int64_t* padding, int npadding,
+                 const int64_t* dilation, int ndilation, int64_t groups);
+adj_t adj_conv1d(adj_t x, adj_t w, adj_t b, const int64_t* stride, int nstride, const int64_t* padding, int npadding,
+                 const int64_t* dilation, int ndilation, int64_t groups);
+adj_t adj_max_pool2d(adj_t x, int64_t kernel, int64_t stride);
+adj_t adj_avg_pool2d(adj_t x, int64_t kernel);
+adj_t adj_pad(adj_t x, const int64_t* pad, int npad); /* torch's order: the last dim's (before, after) first */
+
 /* --- views and data movement --- */
 adj_t adj_reshape(adj_t x, const int64_t* shape, int ndim);
 adj_t adj_view(adj_t x, const int64_t* shape, int ndim);

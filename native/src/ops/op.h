@@ -104,6 +104,8 @@ void register_binary_ops(OpDef* table);
 void register_where_cast_ops(OpDef* table);
 void register_reduce_ops(OpDef* table);
 void register_linalg_ops(OpDef* table);
+void register_conv_ops(OpDef* table);
+void register_pool_ops(OpDef* table);
 void register_view_ops(OpDef* table);
 void register_index_ops(OpDef* table);
 void register_detach_op(OpDef* table);

@@ -79,6 +79,20 @@ Tensor log_softmax(const Tensor& x, int64_t dim);
 Tensor matmul(const Tensor& a, const Tensor& b);            // 1-D, 2-D and batched, like torch.matmul
 Tensor linear(const Tensor& x, const Tensor& w, const Tensor* b);  // x @ w^T + b
 
+// --- convolution, pooling, padding (ops/conv.cpp, ops/pool.cpp) ---
+// torch.nn.functional's conv2d / conv1d: x [N, C, H, W] or unbatched [C, H, W] (1-D: [N, C, L] or
+// [C, L]), w [O, C / groups, kH, kW] ([O, C / groups, kL]), b [O] or null; stride, padding and
+// dilation with one entry (every spatial dim) or one per spatial dim.
+Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor* b, const Dims& stride, const Dims& padding, const Dims& dilation,
+              int64_t groups);
+Tensor conv1d(const Tensor& x, const Tensor& w, const Tensor* b, const Dims& stride, const Dims& padding, const Dims& dilation,
+              int64_t groups);
+// [C, H, W] or [N, C, H, W]: square windows, no padding, torch's gradient at ties (one element).
+Tensor max_pool2d(const Tensor& x, int64_t kernel, int64_t stride);
+Tensor avg_pool2d(const Tensor& x, int64_t kernel);  // stride = kernel
+// Constant zero padding in torch's order (the last dim's before/after first); negative removes.
+Tensor pad(const Tensor& x, const Dims& pads);
+
 // --- views and data movement ---
 Tensor reshape(const Tensor& x, const Dims& shape);  // one -1 allowed; copies only if it must
 Tensor view(const Tensor& x, const Dims& shape);     // like reshape but never copies (error instead)

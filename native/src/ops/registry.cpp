@@ -12,6 +12,8 @@ struct Table {
     register_where_cast_ops(rows);
     register_reduce_ops(rows);
     register_linalg_ops(rows);
+    register_conv_ops(rows);
+    register_pool_ops(rows);
     register_view_ops(rows);
     register_index_ops(rows);
     register_detach_op(rows);

@@ -1,0 +1,230 @@
+// CPU convolution: each image's columns (im2col) times the weight by OpenBLAS gemm, group by
+// group; the input gradient is the weight's transpose times g put back by col2im, the weight
+// gradient g times the columns summed over the images. Max pooling: windows scanned in place.
+#include "backends/cpu/conv.h"
+
+#include <cblas.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+
+#include "backends/cpu/cpu_backend.h"
+#include "core/error.h"
+
+namespace adjoint::cpu {
+namespace {
+
+// NOTE: a convolution's products are many small gemms (one per image and group: 16 x 784 x 9 for a
+// first layer), below the size where OpenBLAS's threads pay; and the comparison that matters is
+// against one thread. They run on the calling thread.
+struct OneBlasThread {
+  int prev;
+  OneBlasThread() : prev(openblas_set_num_threads_local(1)) {}
+  ~OneBlasThread() { openblas_set_num_threads_local(prev); }
+};
+
+template <class T>
+void gemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int64_t m, int64_t n, int64_t k, const T* a, int64_t lda, const T* b,
+          int64_t ldb, T beta, T* c, int64_t ldc) {
+  if constexpr (std::is_same<T, float>::value)
+    cblas_sgemm(CblasRowMajor, ta, tb, int(m), int(n), int(k), 1.0f, a, int(lda), b, int(ldb), beta, c, int(ldc));
+  else
+    cblas_dgemm(CblasRowMajor, ta, tb, int(m), int(n), int(k), 1.0, a, int(lda), b, int(ldb), beta, c, int(ldc));
+}
+
+// The output columns [lo, hi) whose input column ox * s + off lies inside [0, size).
+void valid_range(int64_t off, int64_t s, int64_t size, int64_t out, int64_t* lo, int64_t* hi) {
+  *lo = off >= 0 ? 0 : (-off + s - 1) / s;
+  *hi = size - off - 1 >= 0 ? (size - off - 1) / s + 1 : 0;
+  *lo = std::min(*lo, out);
+  *hi = std::max(*lo, std::min(*hi, out));
+}
+
+// A 1x1 kernel with unit stride and no padding: the image itself is its column matrix.
+bool pointwise(const ConvGeom& g) { return g.kh == 1 && g.kw == 1 && g.sh == 1 && g.sw == 1 && g.ph == 0 && g.pw == 0; }
+
+Tensor scratch(int64_t n, DType dt, const char* op) { return Tensor::empty(Dims{n}, dt, Device{}, op); }
+
+template <class T>
+void conv_forward(const Tensor& x, const Tensor& wt, const ConvGeom& g, const Tensor& out) {
+  const int64_t cg = g.c / g.groups, og = g.o / g.groups, K = cg * g.kh * g.kw, P = g.oh * g.ow;
+  T* y = out.data<T>();
+  if (out.numel() == 0) return;
+  if (K == 0) return (void)std::fill(y, y + out.numel(), T(0));
+  const bool direct = pointwise(g);
+  Tensor buf = direct ? Tensor() : scratch(K * P, out.dtype(), "conv2d");
+  T* col = direct ? nullptr : buf.data<T>();
+  OneBlasThread one;
+  for (int64_t n = 0; n < g.n; n++)
+    for (int64_t gi = 0; gi < g.groups; gi++) {
+      const T* xi = x.data<T>() + (n * g.c + gi * cg) * g.h * g.w;
+      if (!direct) im2col(xi, cg, g, col);
+      gemm<T>(CblasNoTrans, CblasNoTrans, og, P, K, wt.data<T>() + gi * og * K, K, direct ? xi : col, P, T(0),
+              y + (n * g.o + gi * og) * P, P);
+    }
+}
+
+template <class T>
+void conv_input_grad(const Tensor& gy, const Tensor& wt, const ConvGeom& g, const Tensor& out) {
+  const int64_t cg = g.c / g.groups, og = g.o / g.groups, K = cg * g.kh * g.kw, P = g.oh * g.ow;
+  T* gx = out.data<T>();
+  if (out.numel() == 0) return;
+  const bool direct = pointwise(g);
+  if (!direct || og == 0) std::fill(gx, gx + out.numel(), T(0));
+  if (og == 0 || P == 0) return;
+  Tensor buf = direct ? Tensor() : scratch(K * P, out.dtype(), "conv2d_input_grad");
+  T* col = direct ? nullptr : buf.data<T>();
+  OneBlasThread one;
+  for (int64_t n = 0; n < g.n; n++)
+    for (int64_t gi = 0; gi < g.groups; gi++) {
+      T* xi = gx + (n * g.c + gi * cg) * g.h * g.w;
+      gemm<T>(CblasTrans, CblasNoTrans, K, P, og, wt.data<T>() + gi * og * K, K, gy.data<T>() + (n * g.o + gi * og) * P, P, T(0),
+              direct ? xi : col, P);
+      if (!direct) col2im(col, cg, g, xi);
+    }
+}
+
+template <class T>
+void conv_weight_grad(const Tensor& x, const Tensor& gy, const ConvGeom& g, const Tensor& out) {
+  const int64_t cg = g.c / g.groups, og = g.o / g.groups, K = cg * g.kh * g.kw, P = g.oh * g.ow;
+  T* gw = out.data<T>();
+  if (out.numel() == 0) return;
+  if (g.n == 0 || P == 0) return (void)std::fill(gw, gw + out.numel(), T(0));
+  const bool direct = pointwise(g);
+  Tensor buf = direct ? Tensor() : scratch(K * P, out.dtype(), "conv2d_weight_grad");
+  T* col = direct ? nullptr : buf.data<T>();
+  OneBlasThread one;
+  for (int64_t gi = 0; gi < g.groups; gi++)
+    for (int64_t n = 0; n < g.n; n++) {
+      const T* xi = x.data<T>() + (n * g.c + gi * cg) * g.h * g.w;
+      if (!direct) im2col(xi, cg, g, col);
+      gemm<T>(CblasNoTrans, CblasTrans, og, K, P, gy.data<T>() + (n * g.o + gi * og) * P, P, direct ? xi : col, P,
+              n == 0 ? T(0) : T(1), gw + gi * og * K, K);
+    }
+}
+
+// The window's maximum, as torch's CPU kernel finds it: the first largest element in row-major
+// window order, or the last NaN; a window of -inf only gives its first element.
+template <class T>
+int64_t window_argmax(const T* x, const PoolGeom& g, int64_t oy, int64_t ox) {
+  const int64_t y0 = oy * g.sh, x0 = ox * g.sw;
+  int64_t best = y0 * g.w + x0;
+  T maxval = -std::numeric_limits<T>::infinity();
+  for (int64_t ky = 0; ky < g.kh; ky++)
+    for (int64_t kx = 0; kx < g.kw; kx++) {
+      const int64_t i = (y0 + ky) * g.w + x0 + kx;
+      const T v = x[i];
+      if (v > maxval || std::isnan(v)) {
+        maxval = v;
+        best = i;
+      }
+    }
+  return best;
+}
+
+template <class T>
+void pool_gather(const Tensor& v, const Tensor& x, const PoolGeom& g, const Tensor& out) {
+  const int64_t plane = g.h * g.w;
+  T* o = out.data<T>();
+  for (int64_t p = 0; p < g.planes; p++) {
+    const T* xp = x.data<T>() + p * plane;
+    const T* vp = v.data<T>() + p * plane;
+    for (int64_t oy = 0; oy < g.oh; oy++)
+      for (int64_t ox = 0; ox < g.ow; ox++) *o++ = vp[window_argmax(xp, g, oy, ox)];
+  }
+}
+
+template <class T>
+void pool_scatter(const Tensor& v, const Tensor& x, const PoolGeom& g, const Tensor& out) {
+  const int64_t plane = g.h * g.w;
+  T* o = out.data<T>();
+  std::fill(o, o + out.numel(), T(0));
+  const T* vp = v.data<T>();
+  for (int64_t p = 0; p < g.planes; p++) {
+    const T* xp = x.data<T>() + p * plane;
+    for (int64_t oy = 0; oy < g.oh; oy++)
+      for (int64_t ox = 0; ox < g.ow; ox++) o[p * plane + window_argmax(xp, g, oy, ox)] += *vp++;
+  }
+}
+
+}  // namespace
+
+template <class T>
+void im2col(const T* x, int64_t cg, const ConvGeom& g, T* col) {
+  const int64_t P = g.oh * g.ow;
+  for (int64_t c = 0; c < cg; c++)
+    for (int64_t ki = 0; ki < g.kh; ki++)
+      for (int64_t kj = 0; kj < g.kw; kj++) {
+        T* row = col + ((c * g.kh + ki) * g.kw + kj) * P;
+        const T* xc = x + c * g.h * g.w;
+        const int64_t dx = kj * g.dw - g.pw;  // input column = ox * sw + dx
+        int64_t lo, hi;
+        valid_range(dx, g.sw, g.w, g.ow, &lo, &hi);
+        for (int64_t oy = 0; oy < g.oh; oy++, row += g.ow) {
+          const int64_t iy = oy * g.sh - g.ph + ki * g.dh;
+          if (iy < 0 || iy >= g.h) {
+            std::fill(row, row + g.ow, T(0));
+            continue;
+          }
+          const T* xr = xc + iy * g.w + dx;
+          std::fill(row, row + lo, T(0));
+          if (g.sw == 1) std::memcpy(row + lo, xr + lo, size_t(hi - lo) * sizeof(T));
+          else
+            for (int64_t ox = lo; ox < hi; ox++) row[ox] = xr[ox * g.sw];
+          std::fill(row + hi, row + g.ow, T(0));
+        }
+      }
+}
+
+template <class T>
+void col2im(const T* col, int64_t cg, const ConvGeom& g, T* x) {
+  for (int64_t c = 0; c < cg; c++)
+    for (int64_t ki = 0; ki < g.kh; ki++)
+      for (int64_t kj = 0; kj < g.kw; kj++) {
+        const T* row = col + ((c * g.kh + ki) * g.kw + kj) * g.oh * g.ow;
+        T* xc = x + c * g.h * g.w;
+        const int64_t dx = kj * g.dw - g.pw;
+        int64_t lo, hi;
+        valid_range(dx, g.sw, g.w, g.ow, &lo, &hi);
+        for (int64_t oy = 0; oy < g.oh; oy++, row += g.ow) {
+          const int64_t iy = oy * g.sh - g.ph + ki * g.dh;
+          if (iy < 0 || iy >= g.h) continue;
+          T* xr = xc + iy * g.w + dx;
+          for (int64_t ox = lo; ox < hi; ox++) xr[ox * g.sw] += row[ox];
+        }
+      }
+}
+
+template void im2col<float>(const float*, int64_t, const ConvGeom&, float*);
+template void im2col<double>(const double*, int64_t, const ConvGeom&, double*);
+template void col2im<float>(const float*, int64_t, const ConvGeom&, float*);
+template void col2im<double>(const double*, int64_t, const ConvGeom&, double*);
+
+}  // namespace adjoint::cpu
+
+namespace adjoint::kernels {
+
+// NOTE: the op layer admits float32 and float64 only (ops/conv.cpp, ops/pool.cpp).
+#define ADJ_FLOATING_(fn, ...) \
+  (out.dtype() == DType::Float32 ? cpu::fn<float>(__VA_ARGS__) : cpu::fn<double>(__VA_ARGS__))
+
+const ConvKernel conv2d{[](const Tensor& x, const Tensor& w, const ConvGeom& g, const Tensor& out) {
+  ADJ_FLOATING_(conv_forward, x, w, g, out);
+}};
+const ConvKernel conv2d_input_grad{[](const Tensor& gy, const Tensor& w, const ConvGeom& g, const Tensor& out) {
+  ADJ_FLOATING_(conv_input_grad, gy, w, g, out);
+}};
+const ConvKernel conv2d_weight_grad{[](const Tensor& x, const Tensor& gy, const ConvGeom& g, const Tensor& out) {
+  ADJ_FLOATING_(conv_weight_grad, x, gy, g, out);
+}};
+const PoolKernel max_pool2d_gather{[](const Tensor& v, const Tensor& x, const PoolGeom& g, const Tensor& out) {
+  ADJ_FLOATING_(pool_gather, v, x, g, out);
+}};
+const PoolKernel max_pool2d_scatter{[](const Tensor& v, const Tensor& x, const PoolGeom& g, const Tensor& out) {
+  ADJ_FLOATING_(pool_scatter, v, x, g, out);
+}};
+#undef ADJ_FLOATING_
+
+}  // namespace adjoint::kernels
