@@ -6,6 +6,8 @@
 // Each one's jvp and vjp are the other two (and itself), so every rule re-enters these three and
 // derivatives of any order, under any transform, stay convolutions. The functions users call
 // (ops::conv2d, ops::conv1d: unbatched inputs, bias, 1-D as 2-D) are at the end.
+#include <string>
+
 #include "interp/rules.h"
 #include "ops/op.h"
 #include "ops/op_util.h"
@@ -34,9 +36,11 @@ const char* const kSpatialNames[2] = {"height", "width"};
 
 // Checks a convolution call as torch does, naming `op` and the shapes: x [n, c, *spatial] and
 // w [o, c / groups, *kernel] with `spatial` = 1 (conv1d) or 2 dims; the shapes printed are the
-// ones given. The geometry is that of the 2-D convolution it runs as (1-D: height 1).
-ConvGeom conv_geometry(const Dims& x, const Dims& w, const ConvParams& p, int spatial, const char* op) {
+// ones given (`given_x`: an unbatched input before its image dim was added). The geometry is
+// that of the 2-D convolution it runs as (1-D: height 1).
+ConvGeom conv_geometry(const Dims& x, const Dims& w, const ConvParams& p, int spatial, const char* op, const Dims* given_x = nullptr) {
   const int rank = spatial + 2;
+  const std::string xs = (given_x ? *given_x : x).str();
   ADJ_CHECK(x.n == rank, ErrorKind::Shape, op, "expected a " << rank << "-D input [N, C" << (spatial == 2 ? ", H, W" : ", L") << "], got " << x.str());
   ADJ_CHECK(w.n == rank, ErrorKind::Shape, op,
             "expected a " << rank << "-D weight [out_channels, in_channels / groups" << (spatial == 2 ? ", kH, kW" : ", kL") << "], got "
@@ -51,7 +55,7 @@ ConvGeom conv_geometry(const Dims& x, const Dims& w, const ConvParams& p, int sp
   ADJ_CHECK(w[0] % p.groups == 0, ErrorKind::Shape, op,
             "weight " << w.str() << " has " << w[0] << " out_channels, not divisible by groups = " << p.groups);
   ADJ_CHECK(x[1] == w[1] * p.groups, ErrorKind::Shape, op,
-            "input " << x.str() << " has " << x[1] << " channels, but weight " << w.str() << " with groups = " << p.groups << " expects "
+            "input " << xs << " has " << x[1] << " channels, but weight " << w.str() << " with groups = " << p.groups << " expects "
                      << w[1] * p.groups << " (weight.size(1) * groups)");
   ConvGeom g;
   g.n = x[0], g.c = x[1], g.o = w[0], g.groups = p.groups;
@@ -63,7 +67,7 @@ ConvGeom conv_geometry(const Dims& x, const Dims& w, const ConvParams& p, int sp
   for (int i = 0; i < 2; i++) {
     const int64_t padded = in[i] + 2 * p.pad[i], span = p.dil[i] * (k[i] - 1) + 1;
     ADJ_CHECK(k[i] >= 1 && padded >= span, ErrorKind::Shape, op,
-              "input " << x.str() << " is too small for weight " << w.str() << ": padded " << kSpatialNames[i] << " " << padded
+              "input " << xs << " is too small for weight " << w.str() << ": padded " << kSpatialNames[i] << " " << padded
                        << " < the kernel's extent " << span << " (dilation " << p.dil[i] << ")");
     out[i] = (padded - span) / p.stride[i] + 1;
   }
@@ -312,7 +316,7 @@ Tensor conv_nd(const Tensor& x, const Tensor& w, const Tensor* b, const Dims& st
   const bool unbatched = x.ndim() == spatial + 1;
   Dims xs = x.shape();
   if (unbatched) xs.insert(0, 1);
-  const ConvGeom g = conv_geometry(xs, w.shape(), p, spatial, op);  // every check, in the caller's shapes
+  const ConvGeom g = conv_geometry(xs, w.shape(), p, spatial, op, &x.shape());  // every check, in the caller's shapes
   if (b) {
     check_operands(op, x.dtype(), x.shape(), b->dtype(), b->shape());
     ADJ_CHECK(b->ndim() == 1 && b->size(0) == g.o, ErrorKind::Shape, op,

@@ -158,6 +158,17 @@ public final class NativeCore {
   public static native long adj_matmul(long a, long b);
   public static native long adj_linear(long x, long w, long b);
 
+  // --- convolution, pooling, padding ---
+  public static native long adj_conv2d(long x, long w, long b, @Cast("const int64_t*") long[] stride, int nstride,
+      @Cast("const int64_t*") long[] padding, int npadding, @Cast("const int64_t*") long[] dilation, int ndilation,
+      @Cast("int64_t") long groups);
+  public static native long adj_conv1d(long x, long w, long b, @Cast("const int64_t*") long[] stride, int nstride,
+      @Cast("const int64_t*") long[] padding, int npadding, @Cast("const int64_t*") long[] dilation, int ndilation,
+      @Cast("int64_t") long groups);
+  public static native long adj_max_pool2d(long x, @Cast("int64_t") long kernel, @Cast("int64_t") long stride);
+  public static native long adj_avg_pool2d(long x, @Cast("int64_t") long kernel);
+  public static native long adj_pad(long x, @Cast("const int64_t*") long[] pad, int npad);
+
   // --- views and data movement ---
   public static native long adj_reshape(long x, @Cast("const int64_t*") long[] shape, int ndim);
   public static native long adj_view(long x, @Cast("const int64_t*") long[] shape, int ndim);
