@@ -6,12 +6,12 @@
 // a symbol whose ABI or semantics changed as a compatibility symbol, and a reference bound to that
 // old version loads on every glibc since. The symbols below have a newer default version on the
 // build machine (Debian 12, glibc 2.36) than 2.17:
-//   - exp, log, pow (GLIBC_2.29): the new versions only dropped the SVID error handling (matherr,
+//   - exp, log, pow, log2 (GLIBC_2.29): the new versions only dropped the SVID error handling (matherr,
 //     _LIB_VERSION); the old ones are the same code behind a check of the result, and as fast
 //     (1-2 % either way in a loop of calls; README "Packaging").
-//   - expf, logf, powf (GLIBC_2.27): here the old versions are the pre-2.27 wrappers without the
-//     FMA paths, 15-80 % slower per call (expf 1.73 -> 3.18 ns). Bound instead to
-//     __expf_finite / __logf_finite / __powf_finite (GLIBC_2.15; aarch64 2.17), the entry points
+//   - expf, logf, powf, log2f (GLIBC_2.27): here the old versions are the pre-2.27 wrappers without
+//     the FMA paths, 15-80 % slower per call (expf 1.73 -> 3.18 ns). Bound instead to
+//     __expf_finite / __logf_finite / __powf_finite / __log2f_finite (GLIBC_2.15; aarch64 2.17), the entry points
 //     without errno handling that every glibc since 2.15 keeps: since 2.27 they are the very same
 //     functions as expf/logf/powf (same address in libm), before that the IEEE cores behind the
 //     old wrappers. The values are identical; only errno is not set, which -fno-math-errno code
@@ -45,6 +45,7 @@
 ADJOINT_GLIBC_OLD_VERSION(exp)
 ADJOINT_GLIBC_OLD_VERSION(log)
 ADJOINT_GLIBC_OLD_VERSION(pow)
+ADJOINT_GLIBC_OLD_VERSION(log2)
 ADJOINT_GLIBC_OLD_VERSION(dlopen)
 ADJOINT_GLIBC_OLD_VERSION(dlsym)
 ADJOINT_GLIBC_OLD_VERSION(dlerror)
@@ -58,6 +59,7 @@ ADJOINT_GLIBC_OLD_VERSION(pthread_mutex_trylock)
 ADJOINT_GLIBC_FINITE_VERSION(expf)
 ADJOINT_GLIBC_FINITE_VERSION(logf)
 ADJOINT_GLIBC_FINITE_VERSION(powf)
+ADJOINT_GLIBC_FINITE_VERSION(log2f)
 #undef ADJOINT_GLIBC_OLD_VERSION
 #undef ADJOINT_GLIBC_FINITE_VERSION
 #endif

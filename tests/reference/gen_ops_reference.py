@@ -38,7 +38,10 @@ Format: plain text, one record per case, fields on their own lines, tokens separ
 Deliberate differences from torch, followed here (Adjoint's behaviour is the reference):
   * no dtype promotion: every binary op gets operands of one dtype, scalars take the tensor's dtype;
   * sign(NaN) is NaN (torch 1.13 gives 0), so NaN propagates through sign as through relu;
-  * relu(-0.0) is +0.0 (torch keeps -0.0): relu is compared numerically, where -0.0 == 0.0.
+  * relu(-0.0) is +0.0 (torch keeps -0.0): relu is compared numerically, where -0.0 == 0.0;
+  * maximum/minimum of -0.0 and 0.0: torch 1.13 gives either zero depending on its vector or scalar
+    path (maximum(-0.0, 0.0) is 0.0 in a long tensor, -0.0 in a short one); Adjoint's is std::max's
+    (the first operand), so both are compared numerically.
 """
 import struct
 import sys
@@ -52,7 +55,8 @@ DT = {"float32": torch.float32, "float64": torch.float64, "int64": torch.int64, 
 DT_NAME = {v: k for k, v in DT.items()}
 
 EXACT_OPS = {
-    "neg", "abs", "where", "to", "reshape", "view", "permute", "transpose", "t", "movedim", "expand",
+    "floor", "ceil", "round", "trunc", "square", "clamp", "clampMin", "clampMax",
+    "fmod", "remainder", "neg", "abs", "where", "to", "reshape", "view", "permute", "transpose", "t", "movedim", "expand",
     "slice", "select", "get", "squeeze", "unsqueeze", "contiguous", "indexSelect", "cat", "stack", "flatten",
     "zeros", "ones", "full", "eye", "zerosLike", "onesLike", "fullLike", "scalar", "fromRows",
 }
@@ -88,7 +92,7 @@ def data_tokens(t):
 
 
 def arg_tok(key, v):
-    if key in ("s", "value", "start", "end", "step"):
+    if key in ("s", "value", "start", "end", "step", "lo", "hi"):
         return "%s=%s" % (key, hex64(v))
     if isinstance(v, (list, tuple)):
         return "%s=%s" % (key, ints_tok(v))
@@ -157,7 +161,27 @@ SCALAR = {"addS": "add", "subS": "sub", "mulS": "mul", "divS": "div", "powS": "p
           "eqS": "eq", "neS": "ne", "ltS": "lt", "leS": "le", "gtS": "gt", "geS": "ge"}
 
 
+# issue 14's elementwise ops: Java's camelCase name -> torch's function
+UNARY14 = {"log1p": torch.log1p, "expm1": torch.expm1, "erf": torch.erf, "erfc": torch.erfc, "tan": torch.tan,
+           "asin": torch.asin, "acos": torch.acos, "atan": torch.atan, "sinh": torch.sinh, "cosh": torch.cosh,
+           "log2": torch.log2, "log10": torch.log10, "floor": torch.floor, "ceil": torch.ceil, "round": torch.round,
+           "trunc": torch.trunc, "isnan": torch.isnan, "isinf": torch.isinf, "isfinite": torch.isfinite,
+           "logicalNot": torch.logical_not, "square": torch.square, "reciprocal": torch.reciprocal, "rsqrt": torch.rsqrt}
+BINARY14 = {"maximum": torch.maximum, "minimum": torch.minimum, "atan2": torch.atan2, "fmod": torch.fmod,
+            "remainder": torch.remainder, "logicalAnd": torch.logical_and, "logicalOr": torch.logical_or}
+
+
 def apply(op, a, xs):
+    if op in UNARY14:
+        return UNARY14[op](xs[0])
+    if op in BINARY14:
+        return BINARY14[op](xs[0], xs[1])
+    if op == "clamp":
+        return torch.clamp(xs[0], xs[1], xs[2]) if len(xs) == 3 else torch.clamp(xs[0], a["lo"], a["hi"])
+    if op == "clampMin":
+        return torch.clamp(xs[0], min=a["lo"])
+    if op == "clampMax":
+        return torch.clamp(xs[0], max=a["hi"])
     if op in UNARY:
         r = getattr(torch, op)(xs[0])
         if op == "sign" and xs[0].is_floating_point():
@@ -684,6 +708,52 @@ def creation_cases():
     case("fromRows3_float32", "fromRows", [randn("float32", 2, 3, 4)])
 
 
+def issue14_cases():
+    """The elementwise ops of issue 14, float32 and float64: random values in each op's domain,
+    broadcasting and non-contiguous operands, the IEEE edge values, and the kinks (ties, bounds)."""
+    domain = {"log1p": (-0.9, 3.0), "asin": (-1.0, 1.0), "acos": (-1.0, 1.0), "log2": (0.05, 5.0), "log10": (0.05, 5.0),
+              "rsqrt": (0.05, 5.0), "reciprocal": (0.2, 3.0), "tan": (-1.5, 1.5), "sinh": (-5.0, 5.0), "cosh": (-5.0, 5.0)}
+    for op in UNARY14:
+        lo, hi = domain.get(op, (-4.0, 4.0))
+        for dt, shape in (("float32", (3, 4)), ("float64", (2, 3, 2))):
+            x = (torch.rand(*shape, dtype=torch.float64) * (hi - lo) + lo).to(DT[dt])
+            case("%s_%s" % (op, dt), op, [x])
+            case("%s_edge_%s" % (op, dt), op, [tensor(EDGE + [1.5, 2.5, -2.5, 0.49999999999999994, 1e-10, -0.75], dt)])
+        case("%s_transposed" % op, op, [((torch.rand(3, 4, dtype=torch.float64) * (hi - lo) + lo), "t")])
+    for op in ("floor", "ceil", "round", "trunc", "isnan", "isinf", "isfinite", "logicalNot", "square"):
+        case("%s_int64" % op, op, [randint(-5, 6, 7)])
+    case("logicalNot_bool", "logicalNot", [tensor([True, False, True], "bool")])
+    case("reciprocal_int64", "reciprocal", [tensor([1, 2, -4, 8], "int64")])
+    case("erfc_tail_float64", "erfc", [tensor([5.0, 10.0, 26.0, 27.5], "float64")])
+    case("expm1_small_float64", "expm1", [tensor([1e-20, -1e-15, 1e-8, 1e-300], "float64")])
+    case("log1p_small_float64", "log1p", [tensor([1e-20, -1e-15, 1e-8, 1e-300], "float64")])
+    for op in BINARY14:
+        logical = op.startswith("logical")
+        for dt in ("float32", "float64"):
+            a = randn(dt, 3, 4, scale=3.0)
+            b = randn(dt, 4, scale=2.0)
+            if op in ("fmod", "remainder"):
+                b = b.sign() * (b.abs() + 0.5)
+            if logical:
+                a, b = a.round().clamp(-1, 1), b.round().clamp(-1, 1)
+            case("%s_%s" % (op, dt), op, [a, b])
+            case("%s_broadcast_%s" % (op, dt), op, [randn(dt, 3, 1, scale=3.0), (randn(dt, 4, 3, scale=2.0).add(0.5), "t")])
+            e = tensor(EDGE, dt)
+            case("%s_edge_%s" % (op, dt), op, [e.reshape(-1, 1), e.reshape(1, -1)])
+        case("%s_int64" % op, op, [randint(-9, 10, 3, 4), randint(1, 5, 4) * torch.tensor([1, -1, 1, -1])])
+    case("maximum_ties", "maximum", [tensor([1.0, 2.0, -0.0, 3.0], "float64"), tensor([1.0, 1.0, 0.0, 4.0], "float64")])
+    case("logicalAnd_bool", "logicalAnd", [tensor([True, False, True, False], "bool"), tensor([True, True, False, False], "bool")])
+    for dt in ("float32", "float64"):
+        x = randn(dt, 3, 4, scale=2.0)
+        case("clamp_%s" % dt, "clamp", [x], lo=-0.5, hi=1.25)
+        case("clamp_crossed_%s" % dt, "clamp", [x], lo=1.0, hi=-1.0)
+        case("clampMin_%s" % dt, "clampMin", [x], lo=0.25)
+        case("clampMax_%s" % dt, "clampMax", [x], hi=-0.25)
+        case("clamp_tensor_%s" % dt, "clamp", [x, randn(dt, 4, scale=0.5).sub(1), randn(dt, 3, 1, scale=0.5).add(1)])
+        case("clamp_edge_%s" % dt, "clamp", [tensor(EDGE, dt)], lo=-2.0, hi=2.0)
+    case("clamp_int64", "clamp", [randint(-9, 10, 6)], lo=-2.5, hi=3.5)
+
+
 def main():
     unary_cases()
     binary_cases()
@@ -697,6 +767,7 @@ def main():
     view_cases()
     index_cases()
     creation_cases()
+    issue14_cases()  # last: the cases above keep their random draws
     sys.stdout.write("# generated by tests/reference/gen_ops_reference.py with torch %s; do not edit\n" % torch.__version__)
     sys.stdout.write("\n".join(OUT) + "\n")
     sys.stderr.write("%d cases\n" % len(OUT))

@@ -78,7 +78,7 @@ DType promoted_dtype(OpId op, const Operand* ops, int n) {
                 "subtraction with a bool operand is not supported (as in torch): " << describe(ops[0]) << " - " << describe(ops[1])
                                                                                   << "; convert it with to(dtype), or use where");
   const DType r = result_type(ops, n);
-  return op == OpId::Div && !is_floating(r) ? default_float_dtype() : r;
+  return op_def(op).promotion == Promotion::TrueDiv && !is_floating(r) ? default_float_dtype() : r;
 }
 
 Tensor apply_promoted(const OpDef& def, const Tensor* in, int nin, const Attrs& attrs) {
@@ -89,6 +89,9 @@ Tensor apply_promoted(const OpDef& def, const Tensor* in, int nin, const Attrs& 
   const DType to = promoted_dtype(op, o, 2);
   Tensor args[3];
   for (int i = 0; i < nin; i++) args[i] = i < first || in[i].dtype() == to ? in[i] : ops::to(in[i], to);
+  // NOTE: the op runs again on the promoted inputs, which must need no promotion: a rule that
+  // disagreed with needs_promotion would recurse until the stack overflows (a JVM crash).
+  ADJ_CHECK(!needs_promotion(def.promotion, args), ErrorKind::Internal, def.name, "promotion to " << dtype_name(to) << " left the inputs unpromoted");
   return apply(op, args, nin, attrs);
 }
 

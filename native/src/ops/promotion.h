@@ -35,8 +35,8 @@ inline Operand operand_of(const Tensor& t) {
 DType result_type(const Operand* ops, int n);
 
 // The dtype `op` computes in for these operands: result_type, then the op's own rule (true
-// division of integers gives the default float dtype; subtraction refuses bool operands, as torch
-// does). Throws a DType error naming the op and the operands when the op has no such dtype.
+// division and the other Promotion::TrueDiv ops, atan2, give integers the default float dtype;
+// subtraction refuses bool operands, as torch does). Throws a DType error naming the op and the operands when the op has no such dtype.
 DType promoted_dtype(OpId op, const Operand* ops, int n);
 
 // The float dtype integers promote to (true division, an integer tensor with a Java double), like

@@ -642,6 +642,54 @@ public final class Tensor implements AutoCloseable {
   /** Elementwise sign (-1, 0, 1). */
   public Tensor sign() { return wrap(NativeCore.adj_sign(h()), this); }
 
+  // --- issue 14's elementwise vocabulary (torch's names in camelCase) ---
+  /** Elementwise log(1 + x), accurate for small x (torch.log1p); derivative 1 / (1 + x). */
+  public Tensor log1p() { return wrap(NativeCore.adj_log1p(h()), this); }
+  /** Elementwise e^x - 1, accurate for small x (torch.expm1). */
+  public Tensor expm1() { return wrap(NativeCore.adj_expm1(h()), this); }
+  /** Elementwise error function (torch.erf); derivative 2 / sqrt(pi) e^(-x^2). */
+  public Tensor erf() { return wrap(NativeCore.adj_erf(h()), this); }
+  /** Elementwise complementary error function 1 - erf(x), accurate in the tail (torch.erfc). */
+  public Tensor erfc() { return wrap(NativeCore.adj_erfc(h()), this); }
+  /** Elementwise tangent. */
+  public Tensor tan() { return wrap(NativeCore.adj_tan(h()), this); }
+  /** Elementwise arcsine (NaN outside [-1, 1]); derivative 1 / sqrt(1 - x^2). */
+  public Tensor asin() { return wrap(NativeCore.adj_asin(h()), this); }
+  /** Elementwise arccosine (NaN outside [-1, 1]); derivative -1 / sqrt(1 - x^2). */
+  public Tensor acos() { return wrap(NativeCore.adj_acos(h()), this); }
+  /** Elementwise arctangent; derivative 1 / (1 + x^2). */
+  public Tensor atan() { return wrap(NativeCore.adj_atan(h()), this); }
+  /** Elementwise hyperbolic sine. */
+  public Tensor sinh() { return wrap(NativeCore.adj_sinh(h()), this); }
+  /** Elementwise hyperbolic cosine. */
+  public Tensor cosh() { return wrap(NativeCore.adj_cosh(h()), this); }
+  /** Elementwise base-2 logarithm. */
+  public Tensor log2() { return wrap(NativeCore.adj_log2(h()), this); }
+  /** Elementwise base-10 logarithm. */
+  public Tensor log10() { return wrap(NativeCore.adj_log10(h()), this); }
+  /** Elementwise floor (an int64 tensor is its own floor); derivative 0, as in torch. */
+  public Tensor floor() { return wrap(NativeCore.adj_floor(h()), this); }
+  /** Elementwise ceiling (an int64 tensor is its own); derivative 0, as in torch. */
+  public Tensor ceil() { return wrap(NativeCore.adj_ceil(h()), this); }
+  /** Elementwise rounding to the nearest integer, halves to even (torch.round); derivative 0. */
+  public Tensor round() { return wrap(NativeCore.adj_round(h()), this); }
+  /** Elementwise rounding toward zero; derivative 0, as in torch. */
+  public Tensor trunc() { return wrap(NativeCore.adj_trunc(h()), this); }
+  /** Elementwise x != x (bool): true where x is NaN; false everywhere for int64 and bool. */
+  public Tensor isnan() { return wrap(NativeCore.adj_isnan(h()), this); }
+  /** Elementwise test for +Inf or -Inf (bool). */
+  public Tensor isinf() { return wrap(NativeCore.adj_isinf(h()), this); }
+  /** Elementwise test for a value that is neither NaN nor infinite (bool); true for int64 and bool. */
+  public Tensor isfinite() { return wrap(NativeCore.adj_isfinite(h()), this); }
+  /** Elementwise logical not (bool): true where x is zero (false), of any dtype (torch.logical_not). */
+  public Tensor logicalNot() { return wrap(NativeCore.adj_logical_not(h()), this); }
+  /** Elementwise x * x (torch.square): exact, derivative 2x. */
+  public Tensor square() { return wrap(NativeCore.adj_square(h()), this); }
+  /** Elementwise 1 / x (torch.reciprocal): an int64 or bool tensor gives the default float dtype. */
+  public Tensor reciprocal() { return wrap(NativeCore.adj_reciprocal(h()), this); }
+  /** Elementwise 1 / sqrt(x) (torch.rsqrt). */
+  public Tensor rsqrt() { return wrap(NativeCore.adj_rsqrt(h()), this); }
+
   // NOTE: type promotion is torch's, done once in the native core (ops/promotion.h), so that every
   // transform sees the casts: mixed dtypes go to their common dtype (bool < int64 < float32 <
   // float64), where a 0-d tensor or a scalar raises a dimensioned tensor's category but never its
@@ -701,6 +749,38 @@ public final class Tensor implements AutoCloseable {
    * negative exponent for an integer tensor is refused, as in torch.
    */
   public Tensor pow(long s) { return wrap(NativeCore.adj_scalar_op_long(4, h(), s, 0), this); }
+
+  /** Elementwise maximum of this and other, broadcasting and promoted as {@link #add(Tensor)}; NaN propagates. At a tie the derivative is shared evenly between the two inputs, as in torch. */
+  public Tensor maximum(Tensor other) { return wrap(NativeCore.adj_maximum(h(), other.h()), this, other); }
+  /** Elementwise minimum of this and other, broadcasting and promoted as {@link #add(Tensor)}; NaN propagates. At a tie the derivative is shared evenly, as in torch. */
+  public Tensor minimum(Tensor other) { return wrap(NativeCore.adj_minimum(h(), other.h()), this, other); }
+  /** Elementwise atan2(this, other): the angle of the point (other, this), in (-pi, pi]; integers promote to the default float dtype. */
+  public Tensor atan2(Tensor other) { return wrap(NativeCore.adj_atan2(h(), other.h()), this, other); }
+  /** Elementwise remainder of this / other with the sign of this (C's fmod, torch.fmod); an int64 division by zero throws. */
+  public Tensor fmod(Tensor other) { return wrap(NativeCore.adj_fmod(h(), other.h()), this, other); }
+  /** Elementwise remainder of this / other with the sign of other (Python's %, torch.remainder); an int64 division by zero throws. */
+  public Tensor remainder(Tensor other) { return wrap(NativeCore.adj_remainder(h(), other.h()), this, other); }
+  /** Elementwise logical and (bool) of this and other, each read as nonzero = true, broadcasting. */
+  public Tensor logicalAnd(Tensor other) { return wrap(NativeCore.adj_logical_and(h(), other.h()), this, other); }
+  /** Elementwise logical or (bool) of this and other, each read as nonzero = true, broadcasting. */
+  public Tensor logicalOr(Tensor other) { return wrap(NativeCore.adj_logical_or(h(), other.h()), this, other); }
+  /**
+   * Elementwise min(max(this, lo), hi) with scalar bounds (torch.clamp): the bounds take this
+   * tensor's dtype when it is floating, else the default float dtype. The derivative passes where
+   * lo &lt;= this &lt;= hi, bounds included (torch's convention), and is 0 elsewhere; with lo &gt; hi
+   * every element is hi.
+   */
+  public Tensor clamp(double lo, double hi) { return wrap(NativeCore.adj_clamp_scalar(h(), lo, hi, 3), this); }
+  /**
+   * Elementwise min(max(this, lo), hi) with tensor bounds, broadcasting (torch.clamp): the
+   * derivative reaches this where lo &lt;= this &lt;= hi, lo where this &lt; lo, and hi where the
+   * result is hi.
+   */
+  public Tensor clamp(Tensor lo, Tensor hi) { return wrap(NativeCore.adj_clamp(h(), lo.h(), hi.h()), this, lo, hi); }
+  /** Elementwise max(this, lo) with the derivative of {@link #clamp(double, double)} (torch.clamp_min). */
+  public Tensor clampMin(double lo) { return wrap(NativeCore.adj_clamp_scalar(h(), lo, 0, 1), this); }
+  /** Elementwise min(this, hi) with the derivative of {@link #clamp(double, double)} (torch.clamp_max). */
+  public Tensor clampMax(double hi) { return wrap(NativeCore.adj_clamp_scalar(h(), 0, hi, 2), this); }
 
   /** Elementwise this == other (bool), compared in the promoted dtype. */
   public Tensor eq(Tensor other) { return wrap(NativeCore.adj_compare(0, h(), other.h()), this, other); }

@@ -44,7 +44,11 @@ class OpsReferenceTest {
             "where", "to", "sum", "mean", "amax", "logsumexp", "softmax", "logSoftmax", "matmul", "linear",
             "reshape", "view", "flatten", "permute", "transpose", "t", "movedim", "expand", "slice", "select", "get",
             "squeeze", "unsqueeze", "contiguous", "indexSelect", "cat", "stack",
-            "zeros", "ones", "full", "scalar", "eye", "arange", "zerosLike", "onesLike", "fullLike", "fromRows");
+            "zeros", "ones", "full", "scalar", "eye", "arange", "zerosLike", "onesLike", "fullLike", "fromRows",
+            // issue 14's elementwise vocabulary
+            "log1p", "expm1", "erf", "erfc", "tan", "asin", "acos", "atan", "sinh", "cosh", "log2", "log10",
+            "floor", "ceil", "round", "trunc", "isnan", "isinf", "isfinite", "logicalNot", "square", "reciprocal", "rsqrt",
+            "maximum", "minimum", "atan2", "fmod", "remainder", "logicalAnd", "logicalOr", "clamp", "clampMin", "clampMax");
 
     // ------------------------------------------------------------------ loading
 
@@ -206,6 +210,39 @@ class OpsReferenceTest {
             case "sqrt": return x.get(0).sqrt();
             case "abs": return x.get(0).abs();
             case "sign": return x.get(0).sign();
+            case "log1p": return x.get(0).log1p();
+            case "expm1": return x.get(0).expm1();
+            case "erf": return x.get(0).erf();
+            case "erfc": return x.get(0).erfc();
+            case "tan": return x.get(0).tan();
+            case "asin": return x.get(0).asin();
+            case "acos": return x.get(0).acos();
+            case "atan": return x.get(0).atan();
+            case "sinh": return x.get(0).sinh();
+            case "cosh": return x.get(0).cosh();
+            case "log2": return x.get(0).log2();
+            case "log10": return x.get(0).log10();
+            case "floor": return x.get(0).floor();
+            case "ceil": return x.get(0).ceil();
+            case "round": return x.get(0).round();
+            case "trunc": return x.get(0).trunc();
+            case "isnan": return x.get(0).isnan();
+            case "isinf": return x.get(0).isinf();
+            case "isfinite": return x.get(0).isfinite();
+            case "logicalNot": return x.get(0).logicalNot();
+            case "square": return x.get(0).square();
+            case "reciprocal": return x.get(0).reciprocal();
+            case "rsqrt": return x.get(0).rsqrt();
+            case "maximum": return x.get(0).maximum(x.get(1));
+            case "minimum": return x.get(0).minimum(x.get(1));
+            case "atan2": return x.get(0).atan2(x.get(1));
+            case "fmod": return x.get(0).fmod(x.get(1));
+            case "remainder": return x.get(0).remainder(x.get(1));
+            case "logicalAnd": return x.get(0).logicalAnd(x.get(1));
+            case "logicalOr": return x.get(0).logicalOr(x.get(1));
+            case "clamp": return x.size() == 3 ? x.get(0).clamp(x.get(1), x.get(2)) : x.get(0).clamp(scalar(a, "lo"), scalar(a, "hi"));
+            case "clampMin": return x.get(0).clampMin(scalar(a, "lo"));
+            case "clampMax": return x.get(0).clampMax(scalar(a, "hi"));
             case "add": return x.get(0).add(x.get(1));
             case "sub": return x.get(0).sub(x.get(1));
             case "mul": return x.get(0).mul(x.get(1));
