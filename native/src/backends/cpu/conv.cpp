@@ -49,8 +49,19 @@ bool pointwise(const ConvGeom& g) { return g.kh == 1 && g.kw == 1 && g.sh == 1 &
 
 Tensor scratch(int64_t n, DType dt, const char* op) { return Tensor::empty(Dims{n}, dt, Device{}, op); }
 
+// NOTE: BLAS takes int sizes: each gemm's m, n, k (and so its leading dims) must fit, else the
+// call is refused rather than truncated. Only absurd geometries reach this (a 46341 x 46341 image
+// plane, or a kernel of 2^31 taps).
+void check_blas_sizes(const ConvGeom& g, const char* op) {
+  const int64_t K = g.c / g.groups * g.kh * g.kw, P = g.oh * g.ow, og = g.o / g.groups, lim = std::numeric_limits<int>::max();
+  ADJ_CHECK(K <= lim && P <= lim && og <= lim, ErrorKind::Unsupported, op,
+            "convolution too large for BLAS (int sizes): " << K << " taps per output, " << P << " output positions, " << og
+                                                            << " output channels per group");
+}
+
 template <class T>
 void conv_forward(const Tensor& x, const Tensor& wt, const ConvGeom& g, const Tensor& out) {
+  check_blas_sizes(g, "conv2d");
   const int64_t cg = g.c / g.groups, og = g.o / g.groups, K = cg * g.kh * g.kw, P = g.oh * g.ow;
   T* y = out.data<T>();
   if (out.numel() == 0) return;
@@ -70,6 +81,7 @@ void conv_forward(const Tensor& x, const Tensor& wt, const ConvGeom& g, const Te
 
 template <class T>
 void conv_input_grad(const Tensor& gy, const Tensor& wt, const ConvGeom& g, const Tensor& out) {
+  check_blas_sizes(g, "conv2d_input_grad");
   const int64_t cg = g.c / g.groups, og = g.o / g.groups, K = cg * g.kh * g.kw, P = g.oh * g.ow;
   T* gx = out.data<T>();
   if (out.numel() == 0) return;
@@ -90,6 +102,7 @@ void conv_input_grad(const Tensor& gy, const Tensor& wt, const ConvGeom& g, cons
 
 template <class T>
 void conv_weight_grad(const Tensor& x, const Tensor& gy, const ConvGeom& g, const Tensor& out) {
+  check_blas_sizes(g, "conv2d_weight_grad");
   const int64_t cg = g.c / g.groups, og = g.o / g.groups, K = cg * g.kh * g.kw, P = g.oh * g.ow;
   T* gw = out.data<T>();
   if (out.numel() == 0) return;

@@ -103,7 +103,7 @@ public final class F {
    * stride, padding)}), the same stride and padding in both spatial dims, no dilation, one group.
    *
    * <pre>{@code
-   * Tensor h = F.conv2d(images, w1, b1, 1, 1).relu();   // [N, 1, 28, 28] * [16, 1, 3, 3] -> [N, 16, 28, 28]
+   * Tensor h1 = F.conv2d(x, weight, bias, 1, 1).relu();   // [N, 1, 28, 28] * [16, 1, 3, 3] -> [N, 16, 28, 28]
    * }</pre>
    *
    * <p>Shapes: {@code x} [N, C, H, W] or unbatched [C, H, W]; {@code weight} [O, C, kH, kW];
@@ -131,7 +131,7 @@ public final class F {
    *
    * <pre>{@code
    * // depthwise 3x3 over 8 channels, stride 2, "same" padding, dilation 1
-   * Tensor y = F.conv2d(x, w, null, new int[] {2}, new int[] {1}, new int[] {1}, 8);   // w [8, 1, 3, 3]
+   * Tensor y1 = F.conv2d(x, w, null, new int[] {2}, new int[] {1}, new int[] {1}, 8);   // w [8, 1, 3, 3]
    * }</pre>
    *
    * <p>Shapes: {@code x} [N, C, H, W] or [C, H, W]; {@code weight} [O, C / groups, kH, kW] with O
@@ -154,7 +154,7 @@ public final class F {
    * 1-D convolution, like {@code torch.nn.functional.conv1d(x, weight, bias, stride, padding)}.
    *
    * <pre>{@code
-   * Tensor y = F.conv1d(signal, w, b, 1, 2);   // [N, 4, 100] * [8, 4, 5] -> [N, 8, 100]
+   * Tensor y1 = F.conv1d(x, w, b, 1, 2);   // [N, 4, 100] * [8, 4, 5] -> [N, 8, 100]
    * }</pre>
    *
    * <p>Shapes: {@code x} [N, C, L] or unbatched [C, L]; {@code weight} [O, C, kL]; {@code bias}
@@ -175,7 +175,7 @@ public final class F {
    * bias, stride, padding, dilation, groups)}; {@code weight} is [O, C / groups, kL].
    *
    * <pre>{@code
-   * Tensor y = F.conv1d(signal, w, null, 1, 4, 2, 1);   // kernel 5 with dilation 2 spans 9 samples
+   * Tensor y1 = F.conv1d(x, w, null, 1, 4, 2, 1);   // kernel 5 with dilation 2 spans 9 samples
    * }</pre>
    *
    * @throws ShapeMismatchException if the ranks, channels, groups or sizes do not fit, naming the shapes
@@ -197,7 +197,7 @@ public final class F {
    * Tensor pooled = F.maxPool2d(F.conv2d(x, w, b, 1, 1).relu(), 2);   // [N, 16, 28, 28] -> [N, 16, 14, 14]
    * }</pre>
    *
-   * <p>Shapes: [N, C, H, W] or [C, H, W] -> [.., H / kernel, W / kernel]; float32 or float64.
+   * <p>Shapes: [N, C, H, W] or [C, H, W] become [.., H / kernel, W / kernel]; float32 or float64.
    * The gradient goes to one element of each window, as torch's does: the first maximum in
    * row-major order (at ties the others get 0), a NaN wins. Every transform applies; second and
    * higher derivatives are zero.
@@ -257,7 +257,7 @@ public final class F {
    * removes that many elements instead.
    *
    * <pre>{@code
-   * Tensor p = F.pad(img, 1, 1, 2, 0);   // [C, 5, 5] -> [C, 7, 7]: 1 column each side, 2 rows on top
+   * Tensor padded = F.pad(x, 1, 1, 2, 0);   // [C, 5, 5] -> [C, 7, 7]: 1 column each side, 2 rows on top
    * }</pre>
    *
    * <p>Any dtype and rank; every transform applies (the padding's derivative is zero).
