@@ -1,5 +1,5 @@
 #!/bin/bash
-# Adjoint vs functorch side by side on the performance issue's workloads W1-W10: one table with
+# Adjoint vs functorch side by side on the performance issue's workloads W1-W11: one table with
 # the median time per call of each, the ratio, the fraction of this machine's limits (sgemm
 # GFLOP/s, memory write bandwidth) and peak RSS for W4 and W6.
 #

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """The functorch side of the side-by-side comparison (bench/compare.py): the performance issue's
-workloads W1-W10 in functorch (PyTorch 1.13, Debian python3-torch; run with /usr/bin/python3),
+workloads W1-W11 in functorch (PyTorch 1.13, Debian python3-torch; run with /usr/bin/python3),
 timed exactly like the Adjoint side (dev.adjoint.bench.SideBySide), with the same line protocol:
 
     /usr/bin/python3 bench/functorch_side.py serve THREADS   # worker: one command per stdin line, one JSON line back
@@ -138,6 +138,46 @@ def w10():
     return {"vmap_grad": lambda: psg(params, X, T), "autograd_loop": loop}, [("vmap_grad", "autograd_loop")]
 
 
+def w11_cnn():
+    B = 64
+    torch.manual_seed(0)
+    w1_, b1_ = torch.randn(16, 1, 3, 3, dtype=DTYPE) / 3.0, torch.zeros(16, dtype=DTYPE)
+    w2_, b2_ = torch.randn(32, 16, 3, 3, dtype=DTYPE) / 12.0, torch.zeros(32, dtype=DTYPE)
+    wl_, bl_ = torch.randn(10, 32 * 7 * 7, dtype=DTYPE) / (32 * 7 * 7) ** 0.5, torch.zeros(10, dtype=DTYPE)
+    X = torch.randn(B, 1, 28, 28, dtype=DTYPE)
+    T = (torch.arange(B) * 7) % 10      # the same targets as the Java side
+    params = (w1_, b1_, w2_, b2_, wl_, bl_)
+
+    def loss(params, x, t):
+        w1, b1, w2, b2, wl, bl = params
+        h = F.max_pool2d(F.relu(F.conv2d(x.unsqueeze(0), w1, b1, 1, 1)), 2)
+        h = F.max_pool2d(F.relu(F.conv2d(h, w2, b2, 1, 1)), 2)
+        return F.cross_entropy(F.linear(h.reshape(1, -1), wl, bl), t.unsqueeze(0))
+
+    psg = vmap(grad(loss), in_dims=(None, 0, 0))
+    params_rg = tuple(p.detach().clone().requires_grad_() for p in params)
+
+    def loop():
+        per = [torch.autograd.grad(loss(params_rg, X[i], T[i]), params_rg) for i in range(B)]
+        return tuple(torch.stack(shards) for shards in zip(*per))
+
+    return {"vmap_grad": lambda: psg(params, X, T), "autograd_loop": loop}, [("vmap_grad", "autograd_loop")]
+
+
+def w11_conv():
+    torch.manual_seed(0)
+    x = torch.randn(64, 16, 28, 28, dtype=DTYPE)
+    w = torch.randn(32, 16, 3, 3, dtype=DTYPE) / 12.0
+    u = torch.randn(64, 32, 28, 28, dtype=DTYPE)
+
+    def fwd_vjp():
+        y, vjp_fn = vjp(lambda a, b: F.conv2d(a, b, None, 1, 1), x, w)
+        gx, gw = vjp_fn(u)
+        return y, gx, gw
+
+    return {"vjp": fwd_vjp}, []
+
+
 BUILDERS = {
     "W1_jac_D16": w1,
     "W2_jac_Din32_Dout2048": lambda: fwd_vs_rev(32, 2048),
@@ -153,6 +193,8 @@ BUILDERS = {
     "W9_square_D256": lambda: fwd_vs_rev(256, 256),
     "W9_square_D1024": lambda: fwd_vs_rev(1024, 1024),
     "W10_per_sample_grad_mlp_B64": w10,
+    "W11_per_sample_grad_cnn_B64": w11_cnn,
+    "W11_conv2d_fwd_vjp_N64_C16_O32": w11_conv,
 }
 
 BUILT = {}

@@ -393,6 +393,33 @@ std::map<OpId, std::vector<Sample>> sample_table() {
   t[OpId::Stack].push_back({{real({0, 2}), real({0, 2})}, attrs({1}), "empty parts"});
   t[OpId::SliceBackward].push_back({{real({0, 3})}, attrs({1, 0, 5, 2, 5}), "empty gradient"});
   t[OpId::IndexAdd].push_back({{real({0, 3}), index({0}, 4)}, attrs({0, 4}), "no rows added: zeros [4,3]"});
+  // Convolution: attrs {sh, sw, ph, pw, dh, dw, groups} (+ the input's {h, w} for the input
+  // gradient, the kernel's {kh, kw} for the weight gradient). The second geometry of each has
+  // strides that leave input rows unused, padding, dilation and groups.
+  t[OpId::Conv2d] = {{{real({2, 2, 5, 5}), real({3, 2, 3, 3})}, attrs({1, 1, 0, 0, 1, 1, 1}), "3x3"},
+                     {{real({1, 4, 6, 5}), T(real({4, 2, 2, 3}))}, attrs({2, 1, 1, 0, 1, 2, 2}), "stride 2x1, pad, dilation, groups 2"},
+                     {{T(real({2, 3, 4, 4})), real({2, 3, 1, 1})}, attrs({1, 1, 0, 0, 1, 1, 1}), "1x1, transposed x"},
+                     {{f32(real({1, 2, 4, 4})), f32(real({2, 2, 3, 3}))}, attrs({1, 1, 1, 1, 1, 1, 1}), "f32, pad 1"},
+                     {{real({0, 2, 4, 4}), real({3, 2, 3, 3})}, attrs({1, 1, 0, 0, 1, 1, 1}), "no images"},
+                     {{real({1, 2, 4, 5}), real({2, 2, 3, 3})}, attrs({1, 1, 1, 1, 1, 1, 1}), "3x3 pad 1: output as wide as the input"}};
+  t[OpId::Conv2dInputGrad] = {{{real({2, 3, 3, 3}), real({3, 2, 3, 3})}, attrs({1, 1, 0, 0, 1, 1, 1, 5, 5}), "3x3"},
+                              {{real({1, 4, 4, 1}), real({4, 2, 2, 3})}, attrs({2, 1, 1, 0, 1, 2, 2, 6, 5}), "stride 2x1, pad, dilation, groups 2"},
+                              {{S(real({2, 2, 4, 4})), real({2, 3, 1, 1})}, attrs({1, 1, 0, 0, 1, 1, 1, 4, 4}), "1x1, strided g"},
+                              {{real({1, 2, 4, 5}), real({2, 2, 3, 3})}, attrs({1, 1, 1, 1, 1, 1, 1, 4, 5}), "3x3 pad 1"}};
+  t[OpId::Conv2dWeightGrad] = {{{real({2, 2, 5, 5}), real({2, 3, 3, 3})}, attrs({1, 1, 0, 0, 1, 1, 1, 3, 3}), "3x3"},
+                               {{real({1, 4, 6, 5}), real({1, 4, 4, 1})}, attrs({2, 1, 1, 0, 1, 2, 2, 2, 3}), "stride 2x1, pad, dilation, groups 2"},
+                               {{real({2, 3, 4, 4}), T(real({2, 2, 4, 4}))}, attrs({1, 1, 0, 0, 1, 1, 1, 1, 1}), "1x1, transposed g"},
+                               {{real({1, 2, 4, 5}), real({1, 2, 4, 5})}, attrs({1, 1, 1, 1, 1, 1, 1, 3, 3}), "3x3 pad 1"}};
+  // Max pooling (v, x): attrs {kh, kw, sh, sw}; x distinct (no ties: the derivative in x is 0).
+  t[OpId::MaxPool2d] = {{{real({2, 4, 4}), distinct({2, 4, 4})}, attrs({2, 2, 2, 2}), "2x2"},
+                        {{real({1, 2, 5, 5}), distinct({1, 2, 5, 5})}, attrs({3, 3, 2, 2}), "3x3 stride 2 (overlapping)"},
+                        {{T(real({3, 5})), distinct({3, 5})}, attrs({2, 3, 1, 2}), "2x3 stride 1x2, transposed v"},
+                        {{f32(real({2, 4, 4})), f32(distinct({2, 4, 4}))}, attrs({2, 2, 2, 2}), "f32"},
+                        {{real({2, 4, 4}), coarse({2, 4, 4})}, attrs({2, 2, 2, 2}), "ties", false}};
+  t[OpId::MaxPool2dBackward] = {{{real({2, 2, 2}), distinct({2, 4, 4})}, attrs({2, 2, 2, 2}), "2x2"},
+                                {{real({1, 2, 2, 2}), distinct({1, 2, 5, 5})}, attrs({3, 3, 2, 2}), "3x3 stride 2 (overlapping)"},
+                                {{real({2, 2}), T(distinct({3, 5}))}, attrs({2, 3, 1, 2}), "2x3 stride 1x2, transposed x"},
+                                {{real({2, 2, 2}), coarse({2, 4, 4})}, attrs({2, 2, 2, 2}), "ties", false}};
   return t;
 }
 

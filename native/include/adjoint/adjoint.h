@@ -221,6 +221,15 @@ adj_t adj_linalg_pinv(adj_t a, double atol, double rtol);     /* rtol < 0: torch
 adj_t adj_linalg_lstsq(adj_t a, adj_t b);                      /* the solution; full-rank A */
 adj_t adj_linalg_vector_norm(adj_t x, double ord, const int64_t* dims, int ndims, int keepdim); /* ndims 0: all */
 adj_t adj_linalg_matrix_norm(adj_t a, double ord, int kind, int keepdim); /* kind: 0 ord, 1 fro, 2 nuc */
+/* --- convolution, pooling, padding (torch.nn.functional's) --- */
+/* stride, padding, dilation: 1 entry (every spatial dim) or one per spatial dim; b = 0: no bias */
+adj_t adj_conv2d(adj_t x, adj_t w, adj_t b, const int64_t* stride, int nstride, const int64_t* padding, int npadding,
+                 const int64_t* dilation, int ndilation, int64_t groups);
+adj_t adj_conv1d(adj_t x, adj_t w, adj_t b, const int64_t* stride, int nstride, const int64_t* padding, int npadding,
+                 const int64_t* dilation, int ndilation, int64_t groups);
+adj_t adj_max_pool2d(adj_t x, int64_t kernel, int64_t stride);
+adj_t adj_avg_pool2d(adj_t x, int64_t kernel);
+adj_t adj_pad(adj_t x, const int64_t* pad, int npad); /* torch's order: the last dim's (before, after) first */
 
 /* --- views and data movement --- */
 adj_t adj_reshape(adj_t x, const int64_t* shape, int ndim);

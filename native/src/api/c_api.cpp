@@ -444,6 +444,25 @@ adj_t adj_linear(adj_t x, adj_t w, adj_t b) {
   });
 }
 
+#define ADJ_CONV_API_(fn)                                                                                        \
+  adj_t adj_##fn(adj_t x, adj_t w, adj_t b, const int64_t* st, int nst, const int64_t* pd, int npd, const int64_t* dl, \
+                 int ndl, int64_t groups) {                                                                        \
+    return handle_call([&] {                                                                                       \
+      const Dims stride = dims(st, nst, #fn), padding = dims(pd, npd, #fn), dilation = dims(dl, ndl, #fn);          \
+      if (b == 0) return ops::fn(in(x, #fn), in(w, #fn), nullptr, stride, padding, dilation, groups);              \
+      const BorrowedTensor bt = in(b, #fn);                                                                        \
+      return ops::fn(in(x, #fn), in(w, #fn), &bt.get(), stride, padding, dilation, groups);                        \
+    });                                                                                                            \
+  }
+ADJ_CONV_API_(conv2d)
+ADJ_CONV_API_(conv1d)
+#undef ADJ_CONV_API_
+adj_t adj_max_pool2d(adj_t x, int64_t kernel, int64_t stride) {
+  return handle_call([&] { return ops::max_pool2d(in(x, "max_pool2d"), kernel, stride); });
+}
+adj_t adj_avg_pool2d(adj_t x, int64_t kernel) { return handle_call([&] { return ops::avg_pool2d(in(x, "avg_pool2d"), kernel); }); }
+adj_t adj_pad(adj_t x, const int64_t* p, int n) { return handle_call([&] { return ops::pad(in(x, "pad"), dims(p, n, "pad")); }); }
+
 adj_t adj_reshape(adj_t x, const int64_t* s, int n) { return handle_call([&] { return ops::reshape(in(x, "reshape"), dims(s, n, "reshape")); }); }
 adj_t adj_view(adj_t x, const int64_t* s, int n) { return handle_call([&] { return ops::view(in(x, "view"), dims(s, n, "view")); }); }
 adj_t adj_permute(adj_t x, const int64_t* p, int n) { return handle_call([&] { return ops::permute(in(x, "permute"), dims(p, n, "permute")); }); }

@@ -51,6 +51,10 @@ class Backend {
   // w_kn, floating: x's leading dims merge into rows at one stride (Tensor::merged_row_stride >= 0,
   // which the op layer checks), w and b any strides, out fresh.
   virtual void linear(const Tensor& x, const Tensor& w, const Tensor* b, const Tensor& out, bool w_kn) = 0;
+  // A convolution's product (ConvKernel: conv2d, its input or weight gradient), contiguous inputs.
+  virtual void conv(const ConvKernel& k, const Tensor& a, const Tensor& b, const ConvGeom& g, const Tensor& out) = 0;
+  // A max-pooling gather or scatter (PoolKernel), contiguous inputs.
+  virtual void pool(const PoolKernel& k, const Tensor& v, const Tensor& x, const PoolGeom& g, const Tensor& out) = 0;
   // out = x.index_select(dim, index); index is int64 1-D and already bounds-checked.
   virtual void index_select(const Tensor& x, int dim, const Tensor& index, const Tensor& out) = 0;
   // out.index_select(dim, index) += g, slab by slab in index order; index as for index_select.

@@ -5,6 +5,7 @@
 // NOTE: kernel contracts as in backend.h: `out` is fresh and contiguous unless said otherwise,
 // inputs are views already broadcast to out's shape, dtypes checked by the op layer.
 #pragma once
+#include <cstdint>
 
 namespace adjoint {
 
@@ -23,6 +24,30 @@ struct ReduceKernel {
   void (*cpu)(const Tensor& x, const Tensor& out_view, const Tensor& out);
 };
 
+// The geometry of a 2-D convolution (NCHW): input [n, c, h, w], weight [o, c / groups, kh, kw],
+// output [n, o, oh, ow] with oh = (h + 2 ph - dh (kh - 1) - 1) / sh + 1 (ow likewise).
+struct ConvGeom {
+  int64_t n, c, h, w, o, kh, kw, oh, ow, sh, sw, ph, pw, dh, dw, groups;
+};
+// The three products of a convolution, all bilinear: conv2d (a = x, b = weight, out = y), its
+// input gradient (a = g, b = weight, out = x's shape: the transposed convolution) and its weight
+// gradient (a = x, b = g, out = weight's shape). Inputs contiguous, out fresh and contiguous.
+struct ConvKernel {
+  void (*cpu)(const Tensor& a, const Tensor& b, const ConvGeom& g, const Tensor& out);
+};
+
+// Max pooling windows over the last two dims of contiguous [planes, h, w] values (any leading dims
+// merged into planes): kh x kw windows every sh, sw elements, oh = (h - kh) / sh + 1.
+struct PoolGeom {
+  int64_t planes, h, w, kh, kw, sh, sw, oh, ow;
+};
+// Both find each window's maximum in `x` (torch's rule: the first maximum in row-major window
+// order, a NaN wins) and move `v` through it: the gather takes v [planes, h, w] at those places
+// into out [planes, oh, ow]; the scatter adds v [planes, oh, ow] there into zeros out [planes, h, w].
+struct PoolKernel {
+  void (*cpu)(const Tensor& v, const Tensor& x, const PoolGeom& g, const Tensor& out);
+};
+
 namespace kernels {
 
 extern const UnaryKernel neg, exp, log, sin, cos, tanh, sigmoid, relu, sqrt, abs, sign;
@@ -34,6 +59,8 @@ extern const BinaryKernel eq, ne, lt, le, gt, ge, logical_and, logical_or;  // b
 // g * tanh'(x) and g * sigmoid'(x) from the output y: x * (1 - y * y), x * (y * (1 - y)).
 extern const BinaryKernel tanh_backward, sigmoid_backward;
 extern const ReduceKernel sum, amax;
+extern const ConvKernel conv2d, conv2d_input_grad, conv2d_weight_grad;
+extern const PoolKernel max_pool2d_gather, max_pool2d_scatter;
 
 }  // namespace kernels
 }  // namespace adjoint

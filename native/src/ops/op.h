@@ -107,6 +107,8 @@ void register_linalg_ops(OpDef* table);
 void register_linalg_solve_ops(OpDef* table);   // ops/linalg_solve.cpp
 void register_linalg_decomp_ops(OpDef* table);  // ops/linalg_decomp.cpp
 void register_linalg_orthogonal_ops(OpDef* table);  // ops/linalg_orthogonal.cpp
+void register_conv_ops(OpDef* table);
+void register_pool_ops(OpDef* table);
 void register_view_ops(OpDef* table);
 void register_index_ops(OpDef* table);
 void register_detach_op(OpDef* table);

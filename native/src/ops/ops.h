@@ -142,6 +142,19 @@ Tensor linalg_pinv(const Tensor& a, double atol = 0, double rtol = -1);  // rtol
 Tensor linalg_lstsq(const Tensor& a, const Tensor& b);  // full-rank A
 Tensor linalg_vector_norm(const Tensor& x, double ord, const Dims& dims, bool keepdim);  // empty dims = all
 Tensor linalg_matrix_norm(const Tensor& a, double ord, int kind, bool keepdim);  // kind: 0 ord, 1 "fro", 2 "nuc"
+// --- convolution, pooling, padding (ops/conv.cpp, ops/pool.cpp) ---
+// torch.nn.functional's conv2d / conv1d: x [N, C, H, W] or unbatched [C, H, W] (1-D: [N, C, L] or
+// [C, L]), w [O, C / groups, kH, kW] ([O, C / groups, kL]), b [O] or null; stride, padding and
+// dilation with one entry (every spatial dim) or one per spatial dim.
+Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor* b, const Dims& stride, const Dims& padding, const Dims& dilation,
+              int64_t groups);
+Tensor conv1d(const Tensor& x, const Tensor& w, const Tensor* b, const Dims& stride, const Dims& padding, const Dims& dilation,
+              int64_t groups);
+// [C, H, W] or [N, C, H, W]: square windows, no padding, torch's gradient at ties (one element).
+Tensor max_pool2d(const Tensor& x, int64_t kernel, int64_t stride);
+Tensor avg_pool2d(const Tensor& x, int64_t kernel);  // stride = kernel
+// Constant zero padding in torch's order (the last dim's before/after first); negative removes.
+Tensor pad(const Tensor& x, const Dims& pads);
 
 // --- views and data movement ---
 Tensor reshape(const Tensor& x, const Dims& shape);  // one -1 allowed; copies only if it must

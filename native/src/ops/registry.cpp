@@ -15,6 +15,8 @@ struct Table {
     register_linalg_solve_ops(rows);
     register_linalg_decomp_ops(rows);
     register_linalg_orthogonal_ops(rows);
+    register_conv_ops(rows);
+    register_pool_ops(rows);
     register_view_ops(rows);
     register_index_ops(rows);
     register_detach_op(rows);

@@ -260,15 +260,41 @@ void compare_cpu(const Tensor& a, const Tensor& b, const Tensor& out) {
 
 }  // namespace
 
+// c ? a : b on the bits, with a mask: a ternary on values compiles to a branch (GCC 12 at -O3).
+template <class T>
+inline T select_bits(bool c, T a, T b) {
+  using U = std::conditional_t<sizeof(T) == 8, uint64_t, std::conditional_t<sizeof(T) == 4, uint32_t, uint8_t>>;
+  static_assert(sizeof(U) == sizeof(T), "select_bits: no integer of the value's width");
+  U ua, ub;
+  std::memcpy(&ua, &a, sizeof(T));
+  std::memcpy(&ub, &b, sizeof(T));
+  const U m = U(0) - U(c), r = (ua & m) | (ub & ~m);
+  T out;
+  std::memcpy(&out, &r, sizeof(T));
+  return out;
+}
+
 void CpuBackend::where(const Tensor& cond, const Tensor& a, const Tensor& b, const Tensor& out) {
   visit_dtype(out.dtype(), [&](auto t) {
     using T = decltype(t);
     Loop<4> loop(out.shape(), {&out, &cond, &a, &b}, true);
+    // NOTE: both values are loaded before the choice, so that the select compiles without a
+    // branch: a condition such as relu's x > 0 is a coin flip per element, and a branch on it
+    // mispredicted half the time (a quarter of a per-sample CNN gradient's time went there).
     loop.run([&](std::array<char*, 4> p, std::array<int64_t, 4> s, int64_t n) {
+      constexpr int64_t es = sizeof(T);
+      if (s[0] == es && s[1] == 1 && (s[2] == es || s[2] == 0) && (s[3] == es || s[3] == 0)) {
+        T* o = reinterpret_cast<T*>(p[0]);
+        const uint8_t* c = reinterpret_cast<const uint8_t*>(p[1]);
+        const T *a = reinterpret_cast<const T*>(p[2]), *b = reinterpret_cast<const T*>(p[3]);
+        const int64_t sa = s[2] / es, sb = s[3] / es;
+        for (int64_t k = 0; k < n; k++) o[k] = select_bits(c[k] != 0, a[k * sa], b[k * sb]);
+        return;
+      }
       for (int64_t k = 0; k < n; k++)
-        *reinterpret_cast<T*>(p[0] + k * s[0]) = *reinterpret_cast<const uint8_t*>(p[1] + k * s[1])
-                                                    ? *reinterpret_cast<const T*>(p[2] + k * s[2])
-                                                    : *reinterpret_cast<const T*>(p[3] + k * s[3]);
+        *reinterpret_cast<T*>(p[0] + k * s[0]) = select_bits(*reinterpret_cast<const uint8_t*>(p[1] + k * s[1]) != 0,
+                                                             *reinterpret_cast<const T*>(p[2] + k * s[2]),
+                                                             *reinterpret_cast<const T*>(p[3] + k * s[3]));
     });
   });
 }

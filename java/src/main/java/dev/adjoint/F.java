@@ -124,7 +124,7 @@ public final class F {
   }
 
   /**
-   * {@code log(1 + e^x)}, and x itself where x > 20 (torch's beta 1, threshold 20); computed with
+   * {@code log(1 + e^x)}, and x itself where {@code x > 20} (torch's beta 1, threshold 20); computed with
    * log1p, so it is accurate for very negative x, and its derivative (sigmoid) never overflows.
    */
   public static Tensor softplus(Tensor x) {
@@ -136,17 +136,17 @@ public final class F {
     return Tensor.nn(NativeCore.adj_softplus(x.h(), beta, threshold), x);
   }
 
-  /** ELU with alpha 1: x where x > 0, else {@code e^x - 1} (expm1: accurate near 0). */
+  /** ELU with alpha 1: x where {@code x > 0}, else {@code e^x - 1} (expm1: accurate near 0). */
   public static Tensor elu(Tensor x) {
     return elu(x, 1);
   }
 
-  /** ELU: x where x > 0, else {@code alpha (e^x - 1)}; the derivative at 0 is alpha, like torch. */
+  /** ELU: x where {@code x > 0}, else {@code alpha (e^x - 1)}; the derivative at 0 is alpha, like torch. */
   public static Tensor elu(Tensor x, double alpha) {
     return Tensor.nn(NativeCore.adj_elu(x.h(), alpha), x);
   }
 
-  /** x where x > 0, else {@code slope * x}; the derivative at 0 is the slope, like torch. */
+  /** x where {@code x > 0}, else {@code slope * x}; the derivative at 0 is the slope, like torch. */
   public static Tensor leakyRelu(Tensor x, double slope) {
     return Tensor.nn(NativeCore.adj_leaky_relu(x.h(), slope), x);
   }
@@ -303,6 +303,186 @@ public final class F {
    */
   public static Tensor embedding(Tensor indices, Tensor weight) {
     return Tensor.nn(NativeCore.adj_embedding(indices.h(), weight.h()), indices, weight);
+  // ------------------------------------------------------------------ convolution and pooling
+
+  /**
+   * 2-D convolution (cross-correlation, like {@code torch.nn.functional.conv2d(x, weight, bias,
+   * stride, padding)}), the same stride and padding in both spatial dims, no dilation, one group.
+   *
+   * <pre>{@code
+   * Tensor h1 = F.conv2d(x, weight, bias, 1, 1).relu();   // [N, 1, 28, 28] * [16, 1, 3, 3] -> [N, 16, 28, 28]
+   * }</pre>
+   *
+   * <p>Shapes: {@code x} [N, C, H, W] or unbatched [C, H, W]; {@code weight} [O, C, kH, kW];
+   * {@code bias} [O] or null. The result is [N, O, H', W'] (or [O, H', W']) with
+   * {@code H' = (H + 2 padding - kH) / stride + 1}. float32 or float64, all of one dtype. Every
+   * transform applies ({@code grad}, {@code jvp}, {@code vmap}, {@code jacrev}, {@code hessian},
+   * ...): the input gradient is a transposed convolution, the weight gradient a convolution of
+   * the input with the output's gradient, and {@code vmap} folds its batch into the images (or,
+   * for batched weights, into groups), one call for the whole batch.
+   *
+   * @throws ShapeMismatchException if the ranks, channels ({@code C != weight.size(1)}) or sizes
+   *     (an input smaller than the kernel) do not fit, naming the shapes
+   * @throws AdjointArgumentException if {@code stride < 1} or {@code padding < 0}
+   * @throws DTypeMismatchException if the dtypes differ or are not floating point
+   */
+  public static Tensor conv2d(Tensor x, Tensor weight, Tensor bias, int stride, int padding) {
+    return conv2d(x, weight, bias, new int[] {stride}, new int[] {padding}, new int[] {1}, 1);
+  }
+
+  /**
+   * 2-D convolution with every option of {@code torch.nn.functional.conv2d}: {@code stride},
+   * {@code padding} and {@code dilation} each with one entry (both spatial dims) or two
+   * (height, width), and {@code groups}: the input's C channels and the O filters are split into
+   * {@code groups} equal parts, part i of the filters seeing part i of the channels only.
+   *
+   * <pre>{@code
+   * // depthwise 3x3 over 8 channels, stride 2, "same" padding, dilation 1
+   * Tensor y1 = F.conv2d(x, w, null, new int[] {2}, new int[] {1}, new int[] {1}, 8);   // w [8, 1, 3, 3]
+   * }</pre>
+   *
+   * <p>Shapes: {@code x} [N, C, H, W] or [C, H, W]; {@code weight} [O, C / groups, kH, kW] with O
+   * divisible by {@code groups}; {@code bias} [O] or null; the result [N, O, H', W'] with
+   * {@code H' = (H + 2 padding[0] - dilation[0] (kH - 1) - 1) / stride[0] + 1}, likewise W'.
+   * Transforms as for {@link #conv2d(Tensor, Tensor, Tensor, int, int)}.
+   *
+   * @throws ShapeMismatchException if the ranks, channels, groups or sizes do not fit, naming the shapes
+   * @throws AdjointArgumentException if an array has not 1 or 2 entries, {@code stride} or
+   *     {@code dilation} is below 1, {@code padding} below 0 or {@code groups} below 1
+   * @throws DTypeMismatchException if the dtypes differ or are not floating point
+   */
+  public static Tensor conv2d(Tensor x, Tensor weight, Tensor bias, int[] stride, int[] padding, int[] dilation, int groups) {
+    long[] s = longs("conv2d", "stride", stride), p = longs("conv2d", "padding", padding), d = longs("conv2d", "dilation", dilation);
+    return Tensor.wrap(NativeCore.adj_conv2d(x.h(), weight.h(), bias == null ? 0 : bias.h(), s, s.length, p, p.length, d, d.length, groups),
+        x, weight, bias);
+  }
+
+  /**
+   * 1-D convolution, like {@code torch.nn.functional.conv1d(x, weight, bias, stride, padding)}.
+   *
+   * <pre>{@code
+   * Tensor y1 = F.conv1d(x, w, b, 1, 2);   // [N, 4, 100] * [8, 4, 5] -> [N, 8, 100]
+   * }</pre>
+   *
+   * <p>Shapes: {@code x} [N, C, L] or unbatched [C, L]; {@code weight} [O, C, kL]; {@code bias}
+   * [O] or null; the result [N, O, L'] with {@code L' = (L + 2 padding - kL) / stride + 1}. It runs
+   * as a 2-D convolution of height 1, so everything said of
+   * {@link #conv2d(Tensor, Tensor, Tensor, int, int)} holds, with messages in 1-D terms.
+   *
+   * @throws ShapeMismatchException if the ranks, channels or sizes do not fit, naming the shapes
+   * @throws AdjointArgumentException if {@code stride < 1} or {@code padding < 0}
+   * @throws DTypeMismatchException if the dtypes differ or are not floating point
+   */
+  public static Tensor conv1d(Tensor x, Tensor weight, Tensor bias, int stride, int padding) {
+    return conv1d(x, weight, bias, stride, padding, 1, 1);
+  }
+
+  /**
+   * 1-D convolution with dilation and groups, like {@code torch.nn.functional.conv1d(x, weight,
+   * bias, stride, padding, dilation, groups)}; {@code weight} is [O, C / groups, kL].
+   *
+   * <pre>{@code
+   * Tensor y1 = F.conv1d(x, w, null, 1, 4, 2, 1);   // kernel 5 with dilation 2 spans 9 samples
+   * }</pre>
+   *
+   * @throws ShapeMismatchException if the ranks, channels, groups or sizes do not fit, naming the shapes
+   * @throws AdjointArgumentException if {@code stride}, {@code dilation} or {@code groups} is below
+   *     1 or {@code padding} below 0
+   * @throws DTypeMismatchException if the dtypes differ or are not floating point
+   */
+  public static Tensor conv1d(Tensor x, Tensor weight, Tensor bias, int stride, int padding, int dilation, int groups) {
+    long[] s = {stride}, p = {padding}, d = {dilation};
+    return Tensor.wrap(NativeCore.adj_conv1d(x.h(), weight.h(), bias == null ? 0 : bias.h(), s, 1, p, 1, d, 1, groups), x, weight, bias);
+  }
+
+  /**
+   * Max pooling over {@code kernel} x {@code kernel} windows that tile the image (stride =
+   * kernel), like {@code torch.nn.functional.max_pool2d(x, kernel)}; rows and columns past the
+   * last whole window are left out.
+   *
+   * <pre>{@code
+   * Tensor pooled = F.maxPool2d(F.conv2d(x, w, b, 1, 1).relu(), 2);   // [N, 16, 28, 28] -> [N, 16, 14, 14]
+   * }</pre>
+   *
+   * <p>Shapes: [N, C, H, W] or [C, H, W] become [.., H / kernel, W / kernel]; float32 or float64.
+   * The gradient goes to one element of each window, as torch's does: the first maximum in
+   * row-major order (at ties the others get 0), a NaN wins. Every transform applies; second and
+   * higher derivatives are zero.
+   *
+   * @throws ShapeMismatchException if the input is not 3-D or 4-D or smaller than a window
+   * @throws AdjointArgumentException if {@code kernel < 1}
+   * @throws DTypeMismatchException if the input is not floating point
+   */
+  public static Tensor maxPool2d(Tensor x, int kernel) {
+    return maxPool2d(x, kernel, kernel);
+  }
+
+  /**
+   * Max pooling over {@code kernel} x {@code kernel} windows every {@code stride} elements, like
+   * {@code torch.nn.functional.max_pool2d(x, kernel, stride)} (no padding, no dilation).
+   *
+   * <pre>{@code
+   * Tensor pooled = F.maxPool2d(x, 3, 2);   // overlapping 3x3 windows: [N, C, 9, 9] -> [N, C, 4, 4]
+   * }</pre>
+   *
+   * <p>The output has {@code (H - kernel) / stride + 1} rows (likewise columns); gradients as for
+   * {@link #maxPool2d(Tensor, int)} (an element that is the maximum of several windows gets the
+   * sum of their gradients).
+   *
+   * @throws ShapeMismatchException if the input is not 3-D or 4-D or smaller than a window
+   * @throws AdjointArgumentException if {@code kernel < 1} or {@code stride < 1}
+   * @throws DTypeMismatchException if the input is not floating point
+   */
+  public static Tensor maxPool2d(Tensor x, int kernel, int stride) {
+    return Tensor.wrap(NativeCore.adj_max_pool2d(x.h(), kernel, stride), x);
+  }
+
+  /**
+   * Average pooling over {@code kernel} x {@code kernel} windows that tile the image (stride =
+   * kernel), like {@code torch.nn.functional.avg_pool2d(x, kernel)}; rows and columns past the
+   * last whole window are left out.
+   *
+   * <pre>{@code
+   * Tensor pooled = F.avgPool2d(x, 2);   // [N, C, 28, 28] -> [N, C, 14, 14]
+   * }</pre>
+   *
+   * <p>Shapes: [N, C, H, W] or [C, H, W]; float32 or float64. A composite (a view of the windows
+   * and a sum), so every transform applies.
+   *
+   * @throws ShapeMismatchException if the input is not 3-D or 4-D or smaller than a window
+   * @throws AdjointArgumentException if {@code kernel < 1}
+   * @throws DTypeMismatchException if the input is not floating point
+   */
+  public static Tensor avgPool2d(Tensor x, int kernel) {
+    return Tensor.wrap(NativeCore.adj_avg_pool2d(x.h(), kernel), x);
+  }
+
+  /**
+   * Zero padding, like {@code torch.nn.functional.pad(x, pad)} (mode "constant", value 0), in
+   * torch's order: {@code pad[0], pad[1]} are added before and after the last dim,
+   * {@code pad[2], pad[3]} before and after the one before it, and so on; a negative entry
+   * removes that many elements instead.
+   *
+   * <pre>{@code
+   * Tensor padded = F.pad(x, 1, 1, 2, 0);   // [C, 5, 5] -> [C, 7, 7]: 1 column each side, 2 rows on top
+   * }</pre>
+   *
+   * <p>Any dtype and rank; every transform applies (the padding's derivative is zero).
+   *
+   * @throws AdjointArgumentException if {@code pad} has an odd length, covers more dims than
+   *     {@code x} has, or removes more elements than a dim has
+   */
+  public static Tensor pad(Tensor x, long... pad) {
+    if (pad == null) throw new AdjointArgumentException("pad", "pad: the padding array is null");
+    return Tensor.wrap(NativeCore.adj_pad(x.h(), pad, pad.length), x);
+  }
+
+  /** The int[] parameter as the core's int64 array, refusing null with a message naming the op. */
+  private static long[] longs(String op, String what, int[] v) {
+    if (v == null) throw new AdjointArgumentException(op, op + ": " + what + " is null");
+    long[] r = new long[v.length];
+    for (int i = 0; i < v.length; i++) r[i] = v[i];
+    return r;
   }
 
   /** scores[..., target[...]] for [N, C] / [N] or [C] / [], after the checks of the class losses. */

@@ -918,7 +918,7 @@ public final class Tensor implements AutoCloseable {
   public Tensor norm() { return wrap(NativeCore.adj_norm(h(), 2, ALL, 0, 0), this).knownShape(SCALAR_SHAPE); }
 
   /**
-   * The p-norm over {@code dim}: p = 1 (sum of magnitudes), 2 (Euclidean), any p > 0, or
+   * The p-norm over {@code dim}: p = 1 (sum of magnitudes), 2 (Euclidean), any {@code p > 0}, or
    * {@code Double.POSITIVE_INFINITY} (largest magnitude; ties share the derivative). Where the
    * norm is 0 its derivative is 0 (torch's subgradient), never NaN.
    *

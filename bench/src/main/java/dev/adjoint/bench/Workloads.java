@@ -19,7 +19,7 @@ import java.util.Map;
 import java.util.function.Supplier;
 
 /**
- * The performance issue's workloads W1-W10 (float32; {@code predict = F.linear(x, w, b).tanh()}
+ * The performance issue's workloads W1-W11 (float32; {@code predict = F.linear(x, w, b).tanh()}
  * unless said otherwise), shared by the JMH benchmarks and the side-by-side driver
  * ({@link SideBySide}). Names and variants match {@code bench/functorch_side.py}, which builds
  * the same inputs: {@code Adjoint.manualSeed(0)} + {@code randn} draws the same numbers as
@@ -189,7 +189,7 @@ public final class Workloads {
       "W5_batch_jac_B64_Din31_Dout33", "W6_batch_hessian_B64_Din31_Dout33", "W7_hvp_sin_sum_n2048",
       "W8_jac_wrt_weight_bias_D16", "W8_jac_wrt_weight_bias_Din256_Dout256",
       "W9_square_D16", "W9_square_D64", "W9_square_D256", "W9_square_D1024",
-      "W10_per_sample_grad_mlp_B64");
+      "W10_per_sample_grad_mlp_B64", "W11_per_sample_grad_cnn_B64", "W11_conv2d_fwd_vjp_N64_C16_O32");
 
   public static Workload build(String name) {
     switch (name) {
@@ -207,6 +207,8 @@ public final class Workloads {
       case "W9_square_D256": return fwdVsRev(name, 256, 256);
       case "W9_square_D1024": return fwdVsRev(name, 1024, 1024);
       case "W10_per_sample_grad_mlp_B64": return w10();
+      case "W11_per_sample_grad_cnn_B64": return w11Cnn();
+      case "W11_conv2d_fwd_vjp_N64_C16_O32": return w11Conv();
       default: throw new IllegalArgumentException("unknown workload " + name + "; known: " + NAMES);
     }
   }
@@ -533,5 +535,100 @@ public final class Workloads {
     }
     return new Reference(new long[][] {shape(B10, HID10, IN10), shape(B10, HID10), shape(B10, OUT10, HID10), shape(B10, OUT10)},
         new double[][] {gw1, gb1, gw2, gb2});
+  }
+
+  // ------------------------------------------------------------------ W11
+
+  static final int B11 = 64;
+
+  /**
+   * loss(params, x, t) of one 28x28 image [1, 28, 28]: conv2d 1->16 3x3 pad 1, relu, maxPool2d 2,
+   * conv2d 16->32 3x3 pad 1, relu, maxPool2d 2, linear 32*7*7->10, cross-entropy.
+   */
+  static final FnN LOSS11 = args -> {
+    @SuppressWarnings("unchecked")
+    List<Tensor> p = (List<Tensor>) args[0];
+    Tensor x = (Tensor) args[1], t = (Tensor) args[2];
+    Tensor h = F.maxPool2d(F.conv2d(x.unsqueeze(0), p.get(0), p.get(1), 1, 1).relu(), 2);
+    h = F.maxPool2d(F.conv2d(h, p.get(2), p.get(3), 1, 1).relu(), 2);
+    return F.crossEntropy(F.linear(h.reshape(1, -1), p.get(4), p.get(5)), t.unsqueeze(0));
+  };
+
+  /**
+   * W11: per-sample gradients of a small CNN (LOSS11) on B=64 images: vmap(grad(loss),
+   * inDims(null, 0, 0)) and a loop of grad calls stacked per parameter.
+   * Work (FLOPs): per image a forward (2 x 16 x 9 x 784 + 2 x 32 x 144 x 196 + 2 x 10 x 1568) plus
+   * the weight gradients of all three layers (the same again) and the input gradients of the
+   * second conv and the linear layer (the first conv's is not needed): 5,964,672, times B.
+   */
+  @SuppressWarnings("unchecked")
+  static Workload w11Cnn() {
+    Adjoint.manualSeed(0);
+    Tensor w1 = Tensor.randn(16, 1, 3, 3).div(3.0).keep(), b1 = Tensor.zeros(16).keep();
+    Tensor w2 = Tensor.randn(32, 16, 3, 3).div(12.0).keep(), b2 = Tensor.zeros(32).keep();
+    Tensor wl = Tensor.randn(10, 32 * 7 * 7).div(Math.sqrt(32 * 7 * 7)).keep(), bl = Tensor.zeros(10).keep();
+    Tensor xs = Tensor.randn(B11, 1, 28, 28).keep();
+    long[] t = new long[B11];
+    for (int i = 0; i < B11; i++) t[i] = (7L * i) % 10;
+    Tensor ts = Tensor.of(t).keep();
+    List<Tensor> params = List.of(w1, b1, w2, b2, wl, bl);
+    FnN psg = vmap(grad(LOSS11), inDims(null, 0, 0));
+    FnN g = grad(LOSS11);
+    double flops = 2.0 * 16 * 9 * 784 + 2.0 * 32 * 144 * 196 + 2.0 * 10 * 1568;
+    flops = 2 * flops + 2.0 * 32 * 144 * 196 + 2.0 * 10 * 1568;
+    Workload wl11 = new Workload("W11_per_sample_grad_cnn_B64", new Work(Limit.FLOPS, B11 * flops,
+        "B x (forward + weight gradients of the 3 layers + input gradients of conv2 and linear) = 64 x 5,964,672"));
+    wl11.variant("vmap_grad", () -> psg.apply(params, xs, ts));
+    wl11.variant("autograd_loop", () -> {
+      List<List<Tensor>> shards = new ArrayList<>();
+      for (int k = 0; k < 6; k++) shards.add(new ArrayList<>(B11));
+      for (int i = 0; i < B11; i++) {
+        List<Tensor> gi = (List<Tensor>) g.apply(params, xs.get(i), ts.get(i));
+        for (int k = 0; k < 6; k++) shards.get(k).add(gi.get(k));
+      }
+      List<Tensor> out = new ArrayList<>(6);
+      for (List<Tensor> sh : shards) out.add(Tensor.stack(sh, 0));
+      return out;
+    });
+    wl11.agree("vmap_grad", "autograd_loop");
+    double[][] ref = CnnReference.perSampleGradients(w1.toFloatArray(), b1.toFloatArray(), w2.toFloatArray(), b2.toFloatArray(),
+        wl.toFloatArray(), bl.toFloatArray(), xs.toFloatArray(), t, B11);
+    wl11.reference = new Reference(new long[][] {shape(B11, 16, 1, 3, 3), shape(B11, 16), shape(B11, 32, 16, 3, 3), shape(B11, 32),
+        shape(B11, 10, 1568), shape(B11, 10)}, ref);
+    return wl11;
+  }
+
+  /**
+   * W11 (layer): conv2d forward and vjp of a [64, 16, 28, 28] x [32, 16, 3, 3] layer, padding 1:
+   * (y, dL/dx, dL/dw) for a given cotangent u of y.
+   * Work (FLOPs): three products of 2 N O (C 9) (H W) each (the forward, the input and the weight
+   * gradient) = 3 x 462,422,016.
+   */
+  static Workload w11Conv() {
+    final int n = 64, c = 16, o = 32, hw = 28;
+    Adjoint.manualSeed(0);
+    Tensor x = Tensor.randn(n, c, hw, hw).keep(), w = Tensor.randn(o, c, 3, 3).div(12.0).keep();
+    Tensor u = Tensor.randn(n, o, hw, hw).keep();
+    FnN layer = a -> F.conv2d((Tensor) a[0], (Tensor) a[1], null, 1, 1);
+    double flops = 3 * 2.0 * n * o * c * 9 * hw * hw;
+    Workload wlc = new Workload("W11_conv2d_fwd_vjp_N64_C16_O32", new Work(Limit.FLOPS, flops,
+        "3 x 2 N O C 9 H W: the forward, the input gradient and the weight gradient"));
+    wlc.variant("vjp", () -> {
+      dev.adjoint.VjpResult r = vjp(layer, x, w);
+      List<Object> g = r.apply(u);
+      return List.of(r.output(), g.get(0), g.get(1));
+    });
+    float[] xf = x.toFloatArray(), wf = w.toFloatArray(), uf = u.toFloatArray();
+    double[] xd = new double[xf.length], y = new double[n * o * hw * hw], gx = new double[xf.length], gw = new double[wf.length];
+    for (int i = 0; i < xf.length; i++) xd[i] = xf[i];
+    double[] g = new double[o * hw * hw];
+    for (int s = 0; s < n; s++) {
+      double[] ys = CnnReference.conv(xd, s * c * hw * hw, wf, null, c, o, hw);
+      System.arraycopy(ys, 0, y, s * ys.length, ys.length);
+      for (int i = 0; i < g.length; i++) g[i] = uf[s * g.length + i];
+      CnnReference.convBackward(xd, s * c * hw * hw, wf, g, c, o, hw, gx, gw);
+    }
+    wlc.reference = new Reference(new long[][] {shape(n, o, hw, hw), shape(n, c, hw, hw), shape(o, c, 3, 3)}, new double[][] {y, gx, gw});
+    return wlc;
   }
 }

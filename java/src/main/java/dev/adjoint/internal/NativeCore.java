@@ -246,6 +246,16 @@ public final class NativeCore {
   public static native long adj_linalg_lstsq(long a, long b);
   public static native long adj_linalg_vector_norm(long x, double ord, @Cast("const int64_t*") long[] dims, int ndims, int keepdim);
   public static native long adj_linalg_matrix_norm(long a, double ord, int kind, int keepdim);
+  // --- convolution, pooling, padding ---
+  public static native long adj_conv2d(long x, long w, long b, @Cast("const int64_t*") long[] stride, int nstride,
+      @Cast("const int64_t*") long[] padding, int npadding, @Cast("const int64_t*") long[] dilation, int ndilation,
+      @Cast("int64_t") long groups);
+  public static native long adj_conv1d(long x, long w, long b, @Cast("const int64_t*") long[] stride, int nstride,
+      @Cast("const int64_t*") long[] padding, int npadding, @Cast("const int64_t*") long[] dilation, int ndilation,
+      @Cast("int64_t") long groups);
+  public static native long adj_max_pool2d(long x, @Cast("int64_t") long kernel, @Cast("int64_t") long stride);
+  public static native long adj_avg_pool2d(long x, @Cast("int64_t") long kernel);
+  public static native long adj_pad(long x, @Cast("const int64_t*") long[] pad, int npad);
 
   // --- views and data movement ---
   public static native long adj_reshape(long x, @Cast("const int64_t*") long[] shape, int ndim);

@@ -1,0 +1,324 @@
+// CPU convolution: each image's columns (im2col) times the weight by OpenBLAS gemm, group by
+// group; the input gradient is the weight's transpose times g put back by col2im, the weight
+// gradient g times the columns summed over the images. Max pooling: windows scanned in place.
+#include "backends/cpu/conv.h"
+
+#include <cblas.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <type_traits>
+#include <vector>
+
+#include "backends/cpu/cpu_backend.h"
+#include "core/error.h"
+
+namespace adjoint::cpu {
+namespace {
+
+// NOTE: a convolution's products are many small gemms (one per image and group: 16 x 784 x 9 for a
+// first layer), below the size where OpenBLAS's threads pay; and the comparison that matters is
+// against one thread. They run on the calling thread.
+struct OneBlasThread {
+  int prev;
+  OneBlasThread() : prev(openblas_set_num_threads_local(1)) {}
+  ~OneBlasThread() { openblas_set_num_threads_local(prev); }
+};
+
+template <class T>
+void gemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int64_t m, int64_t n, int64_t k, const T* a, int64_t lda, const T* b,
+          int64_t ldb, T beta, T* c, int64_t ldc) {
+  if constexpr (std::is_same<T, float>::value)
+    cblas_sgemm(CblasRowMajor, ta, tb, int(m), int(n), int(k), 1.0f, a, int(lda), b, int(ldb), beta, c, int(ldc));
+  else
+    cblas_dgemm(CblasRowMajor, ta, tb, int(m), int(n), int(k), 1.0, a, int(lda), b, int(ldb), beta, c, int(ldc));
+}
+
+// The output columns [lo, hi) whose input column ox * s + off lies inside [0, size).
+void valid_range(int64_t off, int64_t s, int64_t size, int64_t out, int64_t* lo, int64_t* hi) {
+  *lo = off >= 0 ? 0 : (-off + s - 1) / s;
+  *hi = size - off - 1 >= 0 ? (size - off - 1) / s + 1 : 0;
+  *lo = std::min(*lo, out);
+  *hi = std::max(*lo, std::min(*hi, out));
+}
+
+// A 1x1 kernel with unit stride and no padding: the image itself is its column matrix.
+bool pointwise(const ConvGeom& g) { return g.kh == 1 && g.kw == 1 && g.sh == 1 && g.sw == 1 && g.ph == 0 && g.pw == 0; }
+
+Tensor scratch(int64_t n, DType dt, const char* op) { return Tensor::empty(Dims{n}, dt, Device{}, op); }
+
+// NOTE: BLAS takes int sizes: each gemm's m, n, k (and so its leading dims) must fit, else the
+// call is refused rather than truncated. Only absurd geometries reach this (a 46341 x 46341 image
+// plane, or a kernel of 2^31 taps).
+void check_blas_sizes(const ConvGeom& g, const char* op) {
+  const int64_t K = g.c / g.groups * g.kh * g.kw, P = g.oh * g.ow, og = g.o / g.groups, lim = std::numeric_limits<int>::max();
+  ADJ_CHECK(K <= lim && P <= lim && og <= lim, ErrorKind::Unsupported, op,
+            "convolution too large for BLAS (int sizes): " << K << " taps per output, " << P << " output positions, " << og
+                                                            << " output channels per group");
+}
+
+template <class T>
+void conv_forward(const Tensor& x, const Tensor& wt, const ConvGeom& g, const Tensor& out) {
+  check_blas_sizes(g, "conv2d");
+  const int64_t cg = g.c / g.groups, og = g.o / g.groups, K = cg * g.kh * g.kw, P = g.oh * g.ow;
+  T* y = out.data<T>();
+  if (out.numel() == 0) return;
+  if (K == 0) return (void)std::fill(y, y + out.numel(), T(0));
+  const bool direct = pointwise(g);
+  Tensor buf = direct ? Tensor() : scratch(K * P, out.dtype(), "conv2d");
+  T* col = direct ? nullptr : buf.data<T>();
+  OneBlasThread one;
+  for (int64_t n = 0; n < g.n; n++)
+    for (int64_t gi = 0; gi < g.groups; gi++) {
+      const T* xi = x.data<T>() + (n * g.c + gi * cg) * g.h * g.w;
+      if (!direct) im2col(xi, cg, g, col);
+      gemm<T>(CblasNoTrans, CblasNoTrans, og, P, K, wt.data<T>() + gi * og * K, K, direct ? xi : col, P, T(0),
+              y + (n * g.o + gi * og) * P, P);
+    }
+}
+
+template <class T>
+void conv_input_grad(const Tensor& gy, const Tensor& wt, const ConvGeom& g, const Tensor& out) {
+  check_blas_sizes(g, "conv2d_input_grad");
+  const int64_t cg = g.c / g.groups, og = g.o / g.groups, K = cg * g.kh * g.kw, P = g.oh * g.ow;
+  T* gx = out.data<T>();
+  if (out.numel() == 0) return;
+  const bool direct = pointwise(g);
+  if (!direct || og == 0) std::fill(gx, gx + out.numel(), T(0));
+  if (og == 0 || P == 0) return;
+  Tensor buf = direct ? Tensor() : scratch(K * P, out.dtype(), "conv2d_input_grad");
+  T* col = direct ? nullptr : buf.data<T>();
+  OneBlasThread one;
+  for (int64_t n = 0; n < g.n; n++)
+    for (int64_t gi = 0; gi < g.groups; gi++) {
+      T* xi = gx + (n * g.c + gi * cg) * g.h * g.w;
+      gemm<T>(CblasTrans, CblasNoTrans, K, P, og, wt.data<T>() + gi * og * K, K, gy.data<T>() + (n * g.o + gi * og) * P, P, T(0),
+              direct ? xi : col, P);
+      if (!direct) col2im(col, cg, g, xi);
+    }
+}
+
+template <class T>
+void conv_weight_grad(const Tensor& x, const Tensor& gy, const ConvGeom& g, const Tensor& out) {
+  check_blas_sizes(g, "conv2d_weight_grad");
+  const int64_t cg = g.c / g.groups, og = g.o / g.groups, K = cg * g.kh * g.kw, P = g.oh * g.ow;
+  T* gw = out.data<T>();
+  if (out.numel() == 0) return;
+  if (g.n == 0 || P == 0) return (void)std::fill(gw, gw + out.numel(), T(0));
+  const bool direct = pointwise(g);
+  Tensor buf = direct ? Tensor() : scratch(K * P, out.dtype(), "conv2d_weight_grad");
+  T* col = direct ? nullptr : buf.data<T>();
+  OneBlasThread one;
+  for (int64_t gi = 0; gi < g.groups; gi++)
+    for (int64_t n = 0; n < g.n; n++) {
+      const T* xi = x.data<T>() + (n * g.c + gi * cg) * g.h * g.w;
+      if (!direct) im2col(xi, cg, g, col);
+      gemm<T>(CblasNoTrans, CblasTrans, og, K, P, gy.data<T>() + (n * g.o + gi * og) * P, P, direct ? xi : col, P,
+              n == 0 ? T(0) : T(1), gw + gi * og * K, K);
+    }
+}
+
+// c ? a : b on the bits, with a mask: a ternary on values compiles to a branch (GCC 12).
+template <class T>
+inline T select_bits(bool c, T a, T b) {
+  using U = std::conditional_t<sizeof(T) == 8, uint64_t, uint32_t>;
+  static_assert(sizeof(U) == sizeof(T), "select_bits: float or double");
+  U ua, ub;
+  std::memcpy(&ua, &a, sizeof(T));
+  std::memcpy(&ub, &b, sizeof(T));
+  const U m = U(0) - U(c), r = (ua & m) | (ub & ~m);
+  T out;
+  std::memcpy(&out, &r, sizeof(T));
+  return out;
+}
+
+// Torch's rule for the running maximum m at index b of a window, seeing v at index i: v wins if
+// larger, or if NaN (so the first maximum in row-major order wins ties, the last NaN wins).
+// NOTE: written without branches on the values (bit selects): which element of a window is
+// largest is a coin flip for real data, and a branch on it was mispredicted every other window.
+template <class T>
+inline void take_max(T v, int64_t i, T& m, int64_t& b) {
+  const bool t = (v > m) | (v != v);  // v != v: NaN; `|`: no short-circuit branch
+  m = select_bits(t, v, m);
+  const int64_t k = -int64_t(t);
+  b = (i & k) | (b & ~k);
+}
+
+// The index (in the plane) of window (oy, ox)'s maximum. A window of -inf gives its first element.
+template <class T>
+inline int64_t window_argmax(const T* x, const PoolGeom& g, int64_t oy, int64_t ox) {
+  const int64_t first = oy * g.sh * g.w + ox * g.sw;
+  T m = x[first];
+  int64_t b = first;
+  if (g.kh == 2 && g.kw == 2) {  // the common window, straight-line
+    take_max(x[first + 1], first + 1, m, b);
+    take_max(x[first + g.w], first + g.w, m, b);
+    take_max(x[first + g.w + 1], first + g.w + 1, m, b);
+    return b;
+  }
+  for (int64_t ky = 0; ky < g.kh; ky++)
+    for (int64_t kx = ky == 0 ? 1 : 0; kx < g.kw; kx++) take_max(x[first + ky * g.w + kx], first + ky * g.w + kx, m, b);
+  return b;
+}
+
+// The plane indices of the maxima of output row oy's windows, idx[0 .. ow).
+// NOTE: 2x2 windows every 2 (the common pooling) are taken as two pairs, each pair's winner by
+// torch's rule and then the second pair's winner against the first's: the same element as the
+// scan in row-major order (a tie goes to the earlier pair, a NaN in the later pair wins), with
+// two short dependency chains instead of one long one, in a loop the compiler vectorises.
+template <class T>
+void row_argmax(const T* x, const PoolGeom& g, int64_t oy, int64_t* idx) {
+  if (g.kh == 2 && g.kw == 2 && g.sh == 2 && g.sw == 2) {
+    const int64_t base = 2 * oy * g.w;
+    const T *r0 = x + base, *r1 = r0 + g.w;
+    for (int64_t ox = 0; ox < g.ow; ox++) {
+      const T a = r0[2 * ox], b = r0[2 * ox + 1], c = r1[2 * ox], d = r1[2 * ox + 1];
+      const bool tb = (b > a) | (b != b), td = (d > c) | (d != d);
+      const T m1 = select_bits(tb, b, a), m2 = select_bits(td, d, c);
+      const bool t = (m2 > m1) | (m2 != m2);
+      const int64_t k = -int64_t(t);
+      idx[ox] = base + 2 * ox + (((g.w + int64_t(td)) & k) | (int64_t(tb) & ~k));
+    }
+    return;
+  }
+  for (int64_t ox = 0; ox < g.ow; ox++) idx[ox] = window_argmax(x, g, oy, ox);
+}
+
+template <class T>
+void pool_gather(const Tensor& v, const Tensor& x, const PoolGeom& g, const Tensor& out) {
+  const int64_t plane = g.h * g.w;
+  std::vector<int64_t> idx(size_t(g.ow));
+  T* o = out.data<T>();
+  for (int64_t p = 0; p < g.planes; p++) {
+    const T* xp = x.data<T>() + p * plane;
+    const T* vp = v.data<T>() + p * plane;
+    for (int64_t oy = 0; oy < g.oh; oy++) {
+      row_argmax(xp, g, oy, idx.data());
+      for (int64_t ox = 0; ox < g.ow; ox++) *o++ = vp[idx[size_t(ox)]];
+    }
+  }
+}
+
+template <class T>
+void pool_scatter(const Tensor& v, const Tensor& x, const PoolGeom& g, const Tensor& out) {
+  const int64_t plane = g.h * g.w;
+  std::vector<int64_t> idx(size_t(g.ow));
+  T* o = out.data<T>();
+  std::fill(o, o + out.numel(), T(0));
+  const T* vp = v.data<T>();
+  for (int64_t p = 0; p < g.planes; p++) {
+    const T* xp = x.data<T>() + p * plane;
+    for (int64_t oy = 0; oy < g.oh; oy++) {
+      row_argmax(xp, g, oy, idx.data());
+      for (int64_t ox = 0; ox < g.ow; ox++) o[p * plane + idx[size_t(ox)]] += *vp++;
+    }
+  }
+}
+
+}  // namespace
+
+// NOTE: with unit strides and an output as wide as the input ("same" width: 2 pw = dw (kw - 1)),
+// the valid part of a column row is the input plane itself, shifted by one offset: row[j] =
+// x[j + shift] for j = oy * w + ox. One copy of the whole range then replaces a copy per output
+// row (28 floats each for a 28x28 image), and only the columns that read the padding (which the
+// shifted copy filled with the neighbouring rows' ends) are set to zero afterwards.
+static bool shifted_planes(const ConvGeom& g) { return g.sh == 1 && g.sw == 1 && g.ow == g.w; }
+
+template <class T>
+void im2col(const T* x, int64_t cg, const ConvGeom& g, T* col) {
+  const int64_t P = g.oh * g.ow;
+  const bool shifted = shifted_planes(g);
+  for (int64_t c = 0; c < cg; c++)
+    for (int64_t ki = 0; ki < g.kh; ki++)
+      for (int64_t kj = 0; kj < g.kw; kj++) {
+        T* row = col + ((c * g.kh + ki) * g.kw + kj) * P;
+        const T* xc = x + c * g.h * g.w;
+        const int64_t dx = kj * g.dw - g.pw;  // input column = ox * sw + dx
+        int64_t lo, hi;
+        valid_range(dx, g.sw, g.w, g.ow, &lo, &hi);
+        if (shifted) {
+          const int64_t dy = ki * g.dh - g.ph;  // input row = oy + dy
+          int64_t oy0, oy1;
+          valid_range(dy, 1, g.h, g.oh, &oy0, &oy1);
+          std::fill(row, row + oy0 * g.ow, T(0));
+          std::fill(row + oy1 * g.ow, row + P, T(0));
+          const int64_t shift = dy * g.w + dx, j0 = std::max(oy0 * g.ow, -shift), j1 = std::min(oy1 * g.ow, g.h * g.w - shift);
+          if (j1 > j0) std::memcpy(row + j0, xc + j0 + shift, size_t(j1 - j0) * sizeof(T));
+          for (int64_t oy = oy0; oy < oy1; oy++) {
+            T* r = row + oy * g.ow;
+            std::fill(r, r + lo, T(0));
+            std::fill(r + hi, r + g.ow, T(0));
+          }
+          continue;
+        }
+        for (int64_t oy = 0; oy < g.oh; oy++, row += g.ow) {
+          const int64_t iy = oy * g.sh - g.ph + ki * g.dh;
+          if (iy < 0 || iy >= g.h) {
+            std::fill(row, row + g.ow, T(0));
+            continue;
+          }
+          const T* xr = xc + iy * g.w + dx;
+          std::fill(row, row + lo, T(0));
+          if (g.sw == 1) std::memcpy(row + lo, xr + lo, size_t(hi - lo) * sizeof(T));
+          else
+            for (int64_t ox = lo; ox < hi; ox++) row[ox] = xr[ox * g.sw];
+          std::fill(row + hi, row + g.ow, T(0));
+        }
+      }
+}
+
+template <class T>
+void col2im(const T* col, int64_t cg, const ConvGeom& g, T* x) {
+  for (int64_t c = 0; c < cg; c++)
+    for (int64_t ki = 0; ki < g.kh; ki++)
+      for (int64_t kj = 0; kj < g.kw; kj++) {
+        const T* row = col + ((c * g.kh + ki) * g.kw + kj) * g.oh * g.ow;
+        T* xc = x + c * g.h * g.w;
+        const int64_t dx = kj * g.dw - g.pw;
+        int64_t lo, hi;
+        valid_range(dx, g.sw, g.w, g.ow, &lo, &hi);
+        for (int64_t oy = 0; oy < g.oh; oy++, row += g.ow) {
+          const int64_t iy = oy * g.sh - g.ph + ki * g.dh;
+          if (iy < 0 || iy >= g.h) continue;
+          T* xr = xc + iy * g.w + dx;
+          if (g.sw == 1)  // unit stride: a loop the compiler vectorises
+            for (int64_t ox = lo; ox < hi; ox++) xr[ox] += row[ox];
+          else
+            for (int64_t ox = lo; ox < hi; ox++) xr[ox * g.sw] += row[ox];
+        }
+      }
+}
+
+template void im2col<float>(const float*, int64_t, const ConvGeom&, float*);
+template void im2col<double>(const double*, int64_t, const ConvGeom&, double*);
+template void col2im<float>(const float*, int64_t, const ConvGeom&, float*);
+template void col2im<double>(const double*, int64_t, const ConvGeom&, double*);
+
+}  // namespace adjoint::cpu
+
+namespace adjoint::kernels {
+
+// NOTE: the op layer admits float32 and float64 only (ops/conv.cpp, ops/pool.cpp).
+#define ADJ_FLOATING_(fn, ...) \
+  (out.dtype() == DType::Float32 ? cpu::fn<float>(__VA_ARGS__) : cpu::fn<double>(__VA_ARGS__))
+
+const ConvKernel conv2d{[](const Tensor& x, const Tensor& w, const ConvGeom& g, const Tensor& out) {
+  ADJ_FLOATING_(conv_forward, x, w, g, out);
+}};
+const ConvKernel conv2d_input_grad{[](const Tensor& gy, const Tensor& w, const ConvGeom& g, const Tensor& out) {
+  ADJ_FLOATING_(conv_input_grad, gy, w, g, out);
+}};
+const ConvKernel conv2d_weight_grad{[](const Tensor& x, const Tensor& gy, const ConvGeom& g, const Tensor& out) {
+  ADJ_FLOATING_(conv_weight_grad, x, gy, g, out);
+}};
+const PoolKernel max_pool2d_gather{[](const Tensor& v, const Tensor& x, const PoolGeom& g, const Tensor& out) {
+  ADJ_FLOATING_(pool_gather, v, x, g, out);
+}};
+const PoolKernel max_pool2d_scatter{[](const Tensor& v, const Tensor& x, const PoolGeom& g, const Tensor& out) {
+  ADJ_FLOATING_(pool_scatter, v, x, g, out);
+}};
+#undef ADJ_FLOATING_
+
+}  // namespace adjoint::kernels
