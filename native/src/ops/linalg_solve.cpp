@@ -83,9 +83,26 @@ void vjp_solve(const Tensor& g, const Tensor* p, int, const Tensor& x, const Att
   if (need[1]) grads[1] = O::sum_to(gb, p[1].shape());
 }
 
+// A unmapped, B [batch, ..., n, k] mapped: the examples' right-hand sides become more columns of
+// one B [..., n, k * batch], so that A is factored once, not once per example.
+Tensor fold_into_columns(OpId op, const Tensor& a, const Tensor& b, const Attrs& at) {
+  const int64_t nb = b.size(0), k = last(b);
+  Tensor bm = O::movedim(b, 0, -1);  // [..., n, k, batch]
+  Dims s = bm.shape();
+  s.n -= 1;
+  s[s.n - 1] = k * nb;
+  Tensor x = apply2(op, a, O::reshape(bm, s), at);  // [..., n, k * batch]
+  Dims xs = x.shape();
+  xs[xs.n - 1] = k;
+  xs.push_back(nb);
+  return O::movedim(O::reshape(x, xs), -1, 0);
+}
+
 // NOTE: the vmapped dim becomes one more leading batch dim of the primitive (its batch dims
-// broadcast), so a vmapped solve is one kernel call looping over every matrix.
+// broadcast), so a vmapped solve is one kernel call looping over every matrix; with A unmapped
+// it joins B's columns instead (fold_into_columns).
 Tensor batch_solve(const Tensor* v, const int* bd, int nin, const Attrs& at, int64_t) {
+  if (bd[0] < 0) return fold_into_columns(OpId::LinalgSolve, v[0], v[1], at);
   return rules::batch_broadcasting(OpId::LinalgSolve, v, bd, nin, at);
 }
 
@@ -127,6 +144,7 @@ void vjp_solve_triangular(const Tensor& g, const Tensor* p, int, const Tensor& x
 }
 
 Tensor batch_solve_triangular(const Tensor* v, const int* bd, int nin, const Attrs& at, int64_t) {
+  if (bd[0] < 0) return fold_into_columns(OpId::SolveTriangular, v[0], v[1], at);
   return rules::batch_broadcasting(OpId::SolveTriangular, v, bd, nin, at);
 }
 

@@ -457,6 +457,15 @@ class LinalgTest extends ScopedTest {
     loop.clear();
     for (int k = 0; k < n; k++) loop.add(Linalg.solve(as.get(k), b0));
     close(vals(Tensor.stack(loop, 0)), vals(vmap((Fn2) Linalg::solve, inDims(0, null)).apply(as, b0)), 1e-12, "vmap solve, B unmapped");
+    // A unmapped: the examples' B become columns of one B (A factored once)
+    Tensor a0 = as.get(0);
+    loop.clear();
+    for (int k = 0; k < n; k++) loop.add(Linalg.solve(a0, bs.get(k)));
+    close(vals(Tensor.stack(loop, 0)), vals(vmap((Fn2) Linalg::solve, inDims(null, 0)).apply(a0, bs)), 1e-12, "vmap solve, A unmapped");
+    loop.clear();
+    for (int k = 0; k < n; k++) loop.add(Linalg.solveTriangular(a0, bs.get(k), true));
+    close(vals(Tensor.stack(loop, 0)), vals(vmap((Fn2) (x, y) -> Linalg.solveTriangular(x, y, true), inDims(null, 0)).apply(a0, bs)),
+        1e-12, "vmap solveTriangular, A unmapped");
     // per-example gradients
     loop.clear();
     Fn1 f = x -> Linalg.det(x).mul(Linalg.solve(x, b0).sum());
