@@ -39,7 +39,7 @@ import org.junit.jupiter.api.Test;
  *       {@link FunctionPointer}s, {@link Virtual} methods), is registered for JNI and reflection,
  *       with its callback methods reachable through JNI;</li>
  *   <li>every reference type in those native and callback signatures is registered for JNI (the
- *       glue finds them by name);</li>
+ *       glue finds them by name), and so is every class the shipped library itself names;</li>
  *   <li>every shipped library and resource matches a resource pattern, as GraalVM matches them;</li>
  *   <li>every class, field and method the configuration names exists (a rename fails here);</li>
  *   <li>our classes initialize at image run time (they load the natives).</li>
@@ -241,6 +241,80 @@ class NativeImageConfigTest {
             if (pointer == null || !Boolean.TRUE.equals(pointer.get("allDeclaredFields"))) failures.add(cfg.platform + ": jni-config lacks Pointer's fields");
         }
         assertTrue(failures.isEmpty(), String.join("\n", failures));
+    }
+
+    /**
+     * The JNI class names written in the shipped library itself ({@code FindClass} arguments such
+     * as {@code dev/adjoint/internal/NativeCore$OomHandler}: every printable string of the ELF file
+     * that names a class on the classpath) are registered for JNI, by our configuration or by
+     * JavaCPP's natives jar. NOTE: JavaCPP compiles its own glue (jnijavacpp.cpp) into our library
+     * too, so the library also names JavaCPP's classes (BytePointer, Loader$Helper, ...); those
+     * JavaCPP's natives jar registers (META-INF/native-image/<platform>/jnijavacpp/), which
+     * adjoint-platform always brings with ours.
+     */
+    @Test
+    void everyClassTheNativeLibraryNamesIsRegisteredForJni() throws Exception {
+        Pattern className = Pattern.compile("(?:[a-z][a-z0-9_]*/)+[A-Za-z_$][A-Za-z0-9_$]*");
+        ClassLoader loader = NativeImageConfigTest.class.getClassLoader();
+        List<String> failures = new ArrayList<>();
+        for (Config cfg : configs()) {
+            Set<String> javacpp = javacppJniTypes(cfg.platform);
+            Path dir = classesDir().resolve("dev/adjoint/internal").resolve(cfg.platform);
+            List<Path> libs;
+            try (Stream<Path> s = Files.list(dir)) {
+                libs = s.filter(p -> p.getFileName().toString().endsWith(".so")).sorted().toList();
+            }
+            for (Path lib : libs) {
+                Set<String> named = new TreeSet<>();
+                for (String str : printableStrings(Files.readAllBytes(lib))) {
+                    if (!className.matcher(str).matches()) continue;
+                    String name = str.replace('/', '.');
+                    try {
+                        Class.forName(name, false, loader);
+                    } catch (ClassNotFoundException | LinkageError e) {
+                        continue;  // a path or other text, not a class
+                    }
+                    named.add(name);
+                }
+                System.out.println("native-image: " + cfg.platform + "/" + lib.getFileName() + " names " + named.size() + " classes: " + named);
+                for (String c : List.of("dev.adjoint.internal.NativeCore$CustomCallback", "org.bytedeco.javacpp.Pointer", "java.lang.String")) {
+                    assertTrue(named.contains(c), lib + ": the string scan missed " + c + ": " + named);
+                }
+                for (String c : named) {
+                    if (!cfg.jni.containsKey(c) && !javacpp.contains(c)) failures.add(cfg.platform + ": " + lib.getFileName() + " names " + c + ", registered for JNI neither by us nor by JavaCPP");
+                }
+            }
+        }
+        assertTrue(failures.isEmpty(), String.join("\n", failures));
+    }
+
+    /** The classes JavaCPP's natives jar registers for JNI (from that jar on the test classpath, else as our build generated them). */
+    @SuppressWarnings("unchecked")
+    private static Set<String> javacppJniTypes(String platform) throws IOException {
+        String resource = "META-INF/native-image/" + platform + "/jnijavacpp/jni-config.json";
+        String text;
+        try (InputStream in = NativeImageConfigTest.class.getClassLoader().getResourceAsStream(resource)) {
+            text = in != null ? new String(in.readAllBytes(), StandardCharsets.UTF_8)
+                : Files.readString(classesDir().resolve(CONFIG_ROOT).resolve(platform).resolve("jnijavacpp/jni-config.json"));
+        }
+        Map<String, Map<String, Object>> types = new LinkedHashMap<>();
+        addTypes(Path.of(resource), Json.parse(text), types);
+        return types.keySet();
+    }
+
+    /** Runs of at least 4 printable ASCII bytes, as strings(1) finds them. */
+    static List<String> printableStrings(byte[] b) {
+        List<String> out = new ArrayList<>();
+        int start = -1;
+        for (int i = 0; i <= b.length; i++) {
+            boolean printable = i < b.length && b[i] >= 0x20 && b[i] < 0x7f;
+            if (printable && start < 0) start = i;
+            if (!printable && start >= 0) {
+                if (i - start >= 4) out.add(new String(b, start, i - start, StandardCharsets.US_ASCII));
+                start = -1;
+            }
+        }
+        return out;
     }
 
     @Test
