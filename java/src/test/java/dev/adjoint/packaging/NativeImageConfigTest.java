@@ -384,6 +384,38 @@ class NativeImageConfigTest {
         assertTrue(failures.isEmpty(), String.join("\n", failures));
     }
 
+    /**
+     * A class that makes a {@code VarHandle} by name ({@code MethodHandles.Lookup.findVarHandle} /
+     * {@code findStaticVarHandle} in its constant pool) has each of its own fields whose name is a
+     * string constant of the class registered for reflection: GraalVM folds such a lookup when its
+     * arguments are provably constant, and needs the field registered where they are not.
+     */
+    @Test
+    @SuppressWarnings("unchecked")
+    void everyFieldLookedUpByNameForAVarHandleIsRegisteredForReflection() throws Exception {
+        Path root = classesDir();
+        List<String> failures = new ArrayList<>(), found = new ArrayList<>();
+        for (Class<?> c : scannedClasses()) {
+            ClassConstants cp = ClassConstants.read(Files.readAllBytes(root.resolve(c.getName().replace('.', '/') + ".class")));
+            if (!cp.utf8().contains("java/lang/invoke/MethodHandles$Lookup")
+                    || !(cp.utf8().contains("findVarHandle") || cp.utf8().contains("findStaticVarHandle"))) continue;
+            for (java.lang.reflect.Field f : c.getDeclaredFields()) {
+                if (!cp.strings().contains(f.getName())) continue;
+                found.add(c.getName() + "." + f.getName());
+                for (Config cfg : configs()) {
+                    Map<String, Object> e = cfg.reflect.get(c.getName());
+                    boolean ok = e != null && (Boolean.TRUE.equals(e.get("allDeclaredFields"))
+                        || (Modifier.isPublic(f.getModifiers()) && Boolean.TRUE.equals(e.get("allPublicFields")))
+                        || ((List<Object>) e.getOrDefault("fields", List.of())).stream().anyMatch(x -> f.getName().equals(((Map<String, Object>) x).get("name"))));
+                    if (!ok) failures.add(cfg.platform + ": " + c.getName() + " makes a VarHandle by name for " + f + ", not registered for reflection");
+                }
+            }
+        }
+        System.out.println("native-image: fields looked up by name for VarHandles: " + found);
+        assertTrue(found.contains("dev.adjoint.Tensor.handle"), "the constant-pool scan missed Tensor.handle: " + found);
+        assertTrue(failures.isEmpty(), String.join("\n", failures));
+    }
+
     @Test
     void adjointsClassesInitializeAtImageRunTime() throws Exception {
         for (Config cfg : configs()) {
