@@ -303,6 +303,8 @@ public final class F {
    */
   public static Tensor embedding(Tensor indices, Tensor weight) {
     return Tensor.nn(NativeCore.adj_embedding(indices.h(), weight.h()), indices, weight);
+  }
+
   // ------------------------------------------------------------------ convolution and pooling
 
   /**

@@ -6,13 +6,19 @@ import dev.adjoint.Tensor;
 
 /** Uses the installed artifact like any application would; exits non-zero if a result is wrong. */
 public final class Main {
-  /** The natives jar carries JavaCPP's GraalVM native-image configuration for our JNI class. */
+  /**
+   * The natives jar carries the GraalVM native-image configuration: JavaCPP's for our JNI class
+   * (jniNativeCore/) and ours (adjoint/), under META-INF/native-image/groupId/artifactId/platform.
+   */
   static void checkNativeImageConfig() {
-    for (String f : new String[] {"jni-config.json", "reflect-config.json", "resource-config.json"}) {
-      String path = "META-INF/native-image/linux-x86_64/jniNativeCore/" + f;
+    for (String f : new String[] {"jniNativeCore/jni-config.json", "jniNativeCore/reflect-config.json", "jniNativeCore/resource-config.json",
+        "adjoint/resource-config.json", "adjoint/native-image.properties"}) {
+      String path = "META-INF/native-image/dev.adjoint/adjoint/linux-x86_64/" + f;
       try (java.io.InputStream in = Main.class.getClassLoader().getResourceAsStream(path)) {
         String text = in == null ? "" : new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
-        String expected = f.equals("resource-config.json") ? "libjniNativeCore" : "dev.adjoint.internal.NativeCore";
+        String expected = f.equals("jniNativeCore/resource-config.json") ? "libjniNativeCore"
+            : f.equals("adjoint/resource-config.json") ? "adjoint\\\\.properties"
+            : f.equals("adjoint/native-image.properties") ? "--initialize-at-run-time=dev.adjoint" : "dev.adjoint.internal.NativeCore";
         if (!text.contains(expected)) {
           System.err.println("consumer: " + path + " missing or lacks " + expected);
           System.exit(1);
