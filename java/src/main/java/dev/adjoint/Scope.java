@@ -278,7 +278,7 @@ public final class Scope implements AutoCloseable {
     // NOTE: handles are cleared with plain writes and one fence follows for the whole scope, before
     // any tensor's `shared` flag is read: that is what lets a concurrent user on another thread
     // either see the handle gone or be seen (ThreadState's NOTE).
-    long[] handles = count > 1 ? new long[count] : null;
+    long[] handles = null;  // made only for a second handle: most transform scopes release one
     long first = 0;
     int n = 0;
     for (int i = 0; i < count; i++) {
@@ -292,9 +292,14 @@ public final class Scope implements AutoCloseable {
         owned[i] = null;
         continue;
       }
-      if (n == 0) first = h;
-      else handles[n] = h;
+      if (n == 0) {
+        first = h;
+      } else {
+        if (handles == null) handles = new long[count];
+        handles[n] = h;
+      }
       owned[n++] = t;  // compacted: the tensors whose handles were taken, in order
+      if (i != n - 1) owned[i] = null;
     }
     if (n > 0) VarHandle.fullFence();
     int plain = 0;
