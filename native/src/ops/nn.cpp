@@ -22,13 +22,6 @@ Tensor gt(const Tensor& a, const Tensor& b) { return compare(OpId::Gt, a, b); }
 // computed on a safe input: x where the branch is taken, a harmless constant elsewhere.
 Tensor safe_input(const Tensor& discard, const Tensor& x, double harmless) { return where(discard, lit(harmless, x), x); }
 
-// sum of squares' square root with the derivative 0 (not 0/0) where the sum is 0: torch's
-// subgradient of a norm at the zero vector.
-Tensor sqrt_zero_safe(const Tensor& s) {
-  Tensor zero = compare(OpId::Eq, s, lit(0, s));
-  return where(zero, lit(0, s), sqrt(safe_input(zero, s, 1)));
-}
-
 Dims last_dims(int k) {
   Dims d;
   for (int i = k; i >= 1; i--) d.push_back(-i);
@@ -182,19 +175,14 @@ Tensor one_hot(const Tensor& target, int64_t classes) {
 
 // ---------------------------------------------------------------- norms of vectors
 
+// Tensor.norm: linalg.vector_norm for p > 0 (one definition of the zero-safe root), under its
+// own name in errors.
 Tensor norm(const Tensor& x, double p, const Dims& dims, bool keepdim) {
   return as_op("norm", [&] {
     check_floating("norm", x);
     ADJ_CHECK(p > 0, ErrorKind::Argument, "norm", "p must be > 0 or infinity, got " << p);
-    if (p == INFINITY) {
-      if (reduced_count("norm", x, dims) == 0) return sum(abs(x), dims, keepdim);  // 0 over nothing, like torch
-      return amax(abs(x), dims, keepdim);
-    }
-    if (p == 1) return sum(abs(x), dims, keepdim);
-    if (p == 2) return sqrt_zero_safe(sum(mul(x, x), dims, keepdim));
-    Tensor s = sum(pow(abs(x), lit(p, x)), dims, keepdim);
-    Tensor zero = compare(OpId::Eq, s, lit(0, s));
-    return where(zero, lit(0, s), pow(safe_input(zero, s, 1), lit(1 / p, s)));
+    if (p == INFINITY && reduced_count("norm", x, dims) == 0) return sum(abs(x), dims, keepdim);  // 0 over nothing, like torch
+    return linalg_vector_norm(x, p, dims, keepdim);
   });
 }
 
