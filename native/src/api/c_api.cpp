@@ -91,6 +91,13 @@ Tensor readable(Tensor t, const char* op) {
   return t;
 }
 
+// An optional tensor argument (handle 0 = absent): its tensor in `slot`, or null.
+const Tensor* optional(adj_t h, const char* op, Tensor& slot) {
+  if (h == 0) return nullptr;
+  slot = static_cast<const Tensor&>(in(h, op));
+  return &slot;
+}
+
 Generator& gen(int64_t g) { return g == 0 ? default_generator() : *reinterpret_cast<Generator*>(intptr_t(g)); }
 
 }  // namespace
@@ -378,29 +385,22 @@ adj_t adj_layer_norm(adj_t x, const int64_t* shape, int n, adj_t w, adj_t b, dou
   const char* op = "layer_norm";
   return handle_call([&] {
     Tensor wt, bt;
-    if (w) wt = static_cast<const Tensor&>(in(w, op));
-    if (b) bt = static_cast<const Tensor&>(in(b, op));
-    return ops::layer_norm(in(x, op), dims(shape, n, op), w ? &wt : nullptr, b ? &bt : nullptr, eps);
+    return ops::layer_norm(in(x, op), dims(shape, n, op), optional(w, op, wt), optional(b, op, bt), eps);
   });
 }
 adj_t adj_group_norm(adj_t x, int64_t groups, adj_t w, adj_t b, double eps) {
   const char* op = "group_norm";
   return handle_call([&] {
     Tensor wt, bt;
-    if (w) wt = static_cast<const Tensor&>(in(w, op));
-    if (b) bt = static_cast<const Tensor&>(in(b, op));
-    return ops::group_norm(in(x, op), groups, w ? &wt : nullptr, b ? &bt : nullptr, eps);
+    return ops::group_norm(in(x, op), groups, optional(w, op, wt), optional(b, op, bt), eps);
   });
 }
 adj_t adj_batch_norm(adj_t x, adj_t rm, adj_t rv, adj_t w, adj_t b, int training, double eps) {
   const char* op = "batch_norm";
   return handle_call([&] {
     Tensor mt, vt, wt, bt;
-    if (rm) mt = static_cast<const Tensor&>(in(rm, op));
-    if (rv) vt = static_cast<const Tensor&>(in(rv, op));
-    if (w) wt = static_cast<const Tensor&>(in(w, op));
-    if (b) bt = static_cast<const Tensor&>(in(b, op));
-    return ops::batch_norm(in(x, op), rm ? &mt : nullptr, rv ? &vt : nullptr, w ? &wt : nullptr, b ? &bt : nullptr, training != 0, eps);
+    return ops::batch_norm(in(x, op), optional(rm, op, mt), optional(rv, op, vt), optional(w, op, wt), optional(b, op, bt), training != 0,
+                           eps);
   });
 }
 adj_t adj_dropout(int64_t g, adj_t x, double p, int training) {
