@@ -79,6 +79,7 @@ enum class Domain {
   Coarse,    // {-1, 0, 1}: comparisons with ties
   Ints,      // int64 in [-3, 3]: vmap only
   Index,     // int64 in [0, hi)
+  UniqueIndex,  // int64 in [0, hi), no value twice along dim `along` (scatter's derivative needs it)
   Bool,      // where's condition
   // square matrices [..., n, n] (linalg), drawn matrix by matrix:
   Matrix,    // [-1, 1] plus 3 on the diagonal: well conditioned (solve, det, triangular solve)
@@ -92,7 +93,8 @@ struct Input {
   Domain dom = Domain::Real;
   DType dtype = DType::Float64;
   Layout layout = Layout::Contiguous;
-  int64_t hi = 0;  // Domain::Index
+  int64_t hi = 0;  // Domain::Index, UniqueIndex
+  int along = 0;   // Domain::UniqueIndex
 };
 
 Input real(Dims s) { return {s}; }
@@ -107,6 +109,7 @@ Input coarse(Dims s) { return {s, Domain::Coarse}; }
 Input ints(Dims s) { return {s, Domain::Ints, DType::Int64}; }
 Input index(Dims s, int64_t hi) { return {s, Domain::Index, DType::Int64, Layout::Contiguous, hi}; }
 Input cond(Dims s) { return {s, Domain::Bool, DType::Bool}; }
+Input unique_index(Dims s, int64_t hi, int along) { return {s, Domain::UniqueIndex, DType::Int64, Layout::Contiguous, hi, along}; }
 Input f32(Input in) { in.dtype = DType::Float32; return in; }
 Input i64(Input in) { in.dtype = DType::Int64; return in; }  // values of its domain, rounded toward zero
 // Non-contiguous layouts: stored with the last two dims swapped, or every other element.
@@ -355,6 +358,34 @@ std::map<OpId, std::vector<Sample>> sample_table() {
                        {{real({3, 2}), index({2}, 5)}, attrs({-1, 5}), "dim -1"},
                        {{real({3, 1}), index({}, 4)}, attrs({1, 4}), "0-d index"},
                        {{T(real({3, 4})), index({3}, 2)}, attrs({0, 2}), "transposed"}};
+  // gather / scatter / scatter_add: attrs {dim}. scatter's samples have no repeated position along
+  // dim (its derivative in src is exact only then); scatter_add's repeats add up.
+  t[OpId::Gather] = {{{real({3, 4}), index({2, 4}, 3)}, attrs({0}), "dim 0, repeats"},
+                     {{real({3, 4}), index({3, 2}, 4)}, attrs({-1}), "dim -1, index narrower"},
+                     {{T(real({4, 3})), index({2, 2}, 4)}, attrs({0}), "transposed, index smaller in dim 1"},
+                     {{real({2, 3, 4}), index({2, 5, 3}, 3)}, attrs({1}), "3-D, index longer along dim"},
+                     {{S(real({5})), index({}, 5)}, attrs({0}), "strided 1-D, 0-d index"},
+                     {{real({}), index({}, 1)}, attrs({0}), "0-d"},
+                     {{f32(real({3, 4})), index({2, 4}, 3)}, attrs({0}), "f32"},
+                     {{ints({3, 4}), index({2, 4}, 3)}, attrs({1}), "int64"},
+                     {{real({3, 4}), index({0, 4}, 3)}, attrs({0}), "empty index"}};
+  t[OpId::ScatterAdd] = {{{real({3, 4}), index({5, 4}, 3), real({5, 4})}, attrs({0}), "dim 0, repeats add up"},
+                         {{real({3, 4}), index({2, 3}, 4), real({2, 5})}, attrs({-1}), "dim -1, index smaller than src"},
+                         {{T(real({4, 3})), index({2, 3}, 4), T(real({3, 3}))}, attrs({0}), "transposed self and src"},
+                         {{real({5}), index({}, 5), real({})}, attrs({0}), "0-d index and src"},
+                         {{real({}), index({}, 1), real({})}, attrs({0}), "0-d"},
+                         {{f32(real({3, 4})), index({2, 4}, 3), f32(real({2, 4}))}, attrs({0}), "f32"},
+                         {{ints({3, 4}), index({5, 4}, 3), ints({5, 4})}, attrs({0}), "int64"},
+                         {{real({3, 4}), index({0, 4}, 3), real({0, 4})}, attrs({0}), "empty index"}};
+  t[OpId::Scatter] = {{{real({4, 3}), unique_index({2, 3}, 4, 0), real({2, 3})}, attrs({0}), "dim 0"},
+                      {{real({3, 5}), unique_index({3, 2}, 5, 1), real({4, 3})}, attrs({-1}), "dim -1, index smaller than src"},
+                      {{T(real({4, 3})), unique_index({3, 2}, 4, 0), S(real({3, 3}))}, attrs({0}), "transposed self, strided src"},
+                      {{real({2, 3, 4}), unique_index({2, 2, 4}, 3, 1), real({2, 2, 4})}, attrs({1}), "3-D"},
+                      {{real({5}), index({}, 5), real({})}, attrs({0}), "0-d index and src"},
+                      {{real({}), index({}, 1), real({})}, attrs({0}), "0-d"},
+                      {{f32(real({4, 3})), unique_index({2, 3}, 4, 0), f32(real({2, 3}))}, attrs({0}), "f32"},
+                      {{ints({3, 4}), index({5, 4}, 3), ints({5, 4})}, attrs({0}), "int64, repeats (one write wins)"},
+                      {{real({3, 4}), index({0, 4}, 3), real({0, 4})}, attrs({0}), "empty index"}};
   // Empty tensors: zero-size dims through every transform.
   t[OpId::Sum].push_back({{real({0, 3})}, attrs({0}), "empty [0,3] dim 0"});
   t[OpId::Matmul].push_back({{real({2, 0}), real({0, 3})}, {}, "empty inner dim"});
@@ -464,11 +495,24 @@ std::vector<double> draw(const Input& in, Rng& r) {
       case Domain::Coarse: x = double(r.integer(-1, 2)); break;
       case Domain::Ints: x = double(r.integer(-3, 4)); break;
       case Domain::Index: x = double(r.integer(0, in.hi)); break;
+      case Domain::UniqueIndex: break;  // below
       case Domain::Bool: x = double(r.next() & 1); break;
       case Domain::Matrix: case Domain::Spd: case Domain::SymGapped: break;  // below
     }
   }
   if (in.dom == Domain::Matrix || in.dom == Domain::Spd || in.dom == Domain::SymGapped) draw_matrices(in, r, v);
+  if (in.dom == Domain::UniqueIndex) {  // each line along `along`: the start of a shuffle of [0, hi)
+    const int64_t len = in.shape[in.along];
+    int64_t stride = 1;
+    for (int d = in.along + 1; d < in.shape.n; d++) stride *= in.shape[d];
+    for (int64_t i = 0; i < n; i++) {
+      if ((i / stride) % len != 0) continue;  // i starts a line
+      std::vector<double> perm;
+      for (int64_t k = 0; k < in.hi; k++) perm.push_back(double(k));
+      for (int64_t k = in.hi - 1; k > 0; k--) std::swap(perm[size_t(k)], perm[size_t(r.integer(0, k + 1))]);
+      for (int64_t k = 0; k < len; k++) v[size_t(i + k * stride)] = perm[size_t(k)];
+    }
+  }
   if (in.dom == Domain::Distinct)  // shuffle so that the maximum sits anywhere
     for (int64_t i = n - 1; i > 0; i--) std::swap(v[size_t(i)], v[size_t(r.integer(0, i + 1))]);
   return v;
@@ -642,13 +686,16 @@ struct Counts {
 };
 Counts g_counts[kNumOps];
 
+// The op or composite under test, the sample, and where its counts go.
 struct Ctx {
-  OpId op;
+  OpId op;  // kCount for a composite
   const Sample* s;
+  const char* name;
+  Counts* n;
 };
 
 void fail(const Ctx& c, const char* check, const std::string& what) {
-  std::printf("  %s [%s] %s: %s\n", op_name(c.op), c.s->note.c_str(), check, what.c_str());
+  std::printf("  %s [%s] %s: %s\n", c.name, c.s->note.c_str(), check, what.c_str());
   check::failures()++;
 }
 
@@ -705,7 +752,7 @@ std::string input_name(int i) { return "input " + std::to_string(i); }
 // 1-3: first and second order derivatives of the projection sum(u * f) against finite differences
 // and each other.
 void check_derivatives(const Ctx& c, const Fn& f, const Sample& s, const Point& p, const std::vector<int>& diff, Rng& r) {
-  Counts& n = g_counts[int(c.op)];
+  Counts& n = *c.n;
   Args xs = build_all(s, p);
   Tensor u = random_like(f(xs), r);
   Args v, w;
@@ -769,7 +816,7 @@ void check_jacobians(const Ctx& c, const Fn& f, const Args& xs, const std::vecto
       expect_close(c, "jac", input_name(i), ft, vr, tol);
       expect_close(c, "jac", input_name(i) + " structured jacfwd", values(jacfwd_structured(f, xs, i)), vf, 1e-12);
       expect_close(c, "jac", input_name(i) + " structured jacrev", values(jacrev_structured(f, xs, i)), vr, 1e-12);
-      g_counts[int(c.op)].jac++;
+      c.n->jac++;
     });
   }
 }
@@ -871,7 +918,7 @@ void check_vmap_nested(const Ctx& c, const Fn& f, const Sample& s, const Point& 
         phys[size_t(i)] = outer[size_t(i)] >= 0 ? O::stack(phys_outer[size_t(i)], 0) : phys_outer[size_t(i)][0];
       Fn inner_map = [&](const Args& a) { return vmap(f, a, inner, kInner); };
       const char* where = split ? "outer maps input 0, inner the rest" : "both map every input";
-      if (expect_same(c, "vmap2", where, vmap(inner_map, phys, outer, kBatch), O::stack(want_outer, 0))) g_counts[int(c.op)].vmap2++;
+      if (expect_same(c, "vmap2", where, vmap(inner_map, phys, outer, kBatch), O::stack(want_outer, 0))) c.n->vmap2++;
     });
   }
 }
@@ -886,7 +933,7 @@ void check_vmap_of_derivatives(const Ctx& c, const Fn& f, const Sample& s, const
   Tensor u = random_like(f(xs), r);
   for (int i : diff) v.push_back(random_like(xs[size_t(i)], r));
   MultiFn mf = [&](const Args& a) { return Args{f(a)}; };
-  Counts& n = g_counts[int(c.op)];
+  Counts& n = *c.n;
   for (size_t k = 0; k < diff.size(); k++) {
     Fn grad_k = [&, k](const Args& a) { return vjp(f, a, diff, u)[k]; };
     check_vmap(c, "vmap_grad", grad_k, s, p, seed + k, n.vmap_grad);
@@ -945,7 +992,28 @@ void check_promotion(const Ctx& c, const Fn& f, const Sample& s, const Point& p,
   });
 }
 
-void note_skip(OpId op, const Sample& s, const char* why) { g_counts[int(op)].skipped[why].push_back(s.note); }
+void note_skip(const Ctx& c, const char* why) { c.n->skipped[why].push_back(c.s->note); }
+
+// Derivatives: float64 inputs of differentiable ops with a floating output; the rest explicitly skipped.
+void check_sample_derivatives(const Ctx& c, const Fn& f, const Point& p, DType out_dtype, bool differentiable, uint64_t seed, Rng& r) {
+  const Sample& s = *c.s;
+  std::vector<int> diff;
+  for (size_t i = 0; i < s.ins.size(); i++)
+    if (s.ins[i].dtype == DType::Float64) diff.push_back(int(i));
+  if (!differentiable) return note_skip(c, "not differentiable: vmap only");
+  if (!is_floating(out_dtype)) return note_skip(c, "integer/bool output: vmap only");
+  if (diff.empty()) return note_skip(c, "no float64 input: vmap only");
+  if (out_dtype != DType::Float64) {
+    // Finite differences through a float32 output measure rounding, not the derivative.
+    note_skip(c, "float32 output: finite-difference checks skipped, jac at 1e-6");
+    check_jacobians(c, f, build_all(s, p), diff, 1e-6);
+    return;
+  }
+  if (!s.smooth) note_skip(c, "not smooth at the sample: finite differences skipped");
+  check_derivatives(c, f, s, p, diff, r);
+  check_jacobians(c, f, build_all(s, p), diff, kAdTol);
+  check_vmap_of_derivatives(c, f, s, p, diff, seed);
+}
 
 void sweep_op(OpId op) {
   static const std::map<OpId, std::vector<Sample>> table = sample_table();
@@ -958,7 +1026,7 @@ void sweep_op(OpId op) {
   const OpDef& def = op_def(op);
   for (size_t k = 0; k < it->second.size(); k++) {
     const Sample& s = it->second[k];
-    Ctx c{op, &s};
+    Ctx c{op, &s, op_name(op), &g_counts[int(op)]};
     if (def.arity >= 0 && int(s.ins.size()) != def.arity) {
       fail(c, "table", "sample has " + std::to_string(s.ins.size()) + " inputs, op takes " + std::to_string(def.arity));
       continue;
@@ -990,28 +1058,80 @@ void sweep_op(OpId op) {
       fail(c, "eval", e.what());
       continue;
     }
-    std::vector<int> diff;
-    for (size_t i = 0; i < s.ins.size(); i++)
-      if (s.ins[i].dtype == DType::Float64) diff.push_back(int(i));
-    if (!def.differentiable) { note_skip(op, s, "not differentiable: vmap only"); continue; }
-    if (!is_floating(out_dtype)) { note_skip(op, s, "integer/bool output: vmap only"); continue; }
-    if (diff.empty()) { note_skip(op, s, "no float64 input: vmap only"); continue; }
-    if (out_dtype != DType::Float64) {
-      // Finite differences through a float32 output measure rounding, not the derivative.
-      note_skip(op, s, "float32 output: finite-difference checks skipped, jac at 1e-6");
-      check_jacobians(c, f, build_all(s, p), diff, 1e-6);
+    check_sample_derivatives(c, f, p, out_dtype, def.differentiable, seed, r);
+  }
+}
+
+// Composites (ops made of primitives, with no rules of their own) swept like the primitives:
+// every check but meta and promotion. One row per composite, its samples and the call.
+struct CompositeSample {
+  Sample s;
+  Fn f;
+};
+
+std::map<std::string, std::vector<CompositeSample>> composite_table() {
+  std::map<std::string, std::vector<CompositeSample>> t;
+  auto einsum = [&](const std::string& eq, std::vector<Input> ins, bool smooth = true) {
+    t["einsum"].push_back({{ins, {}, eq, smooth}, [eq](const Args& xs) { return O::einsum(eq, xs); }});
+  };
+  einsum("bij,bjk->bik", {real({2, 2, 3}), real({2, 3, 2})});
+  einsum("i,j->ij", {real({3}), real({2})});
+  einsum("ii", {real({3, 3})});
+  einsum("ii->i", {T(real({3, 3}))});
+  einsum("bn,anm,bm->ba", {real({2, 3}), real({2, 3, 2}), real({2, 2})});
+  einsum("...ij,...jk", {real({2, 2, 3}), real({3, 2})});
+  einsum("ij->", {real({2, 3})});
+  einsum("i->", {S(real({5}))});
+  einsum("iij->ji", {real({2, 2, 3})});
+  einsum("i,i", {real({4}), real({4})});
+  einsum("bi,i->b", {real({3, 1}), real({4})});  // a size-1 dim broadcast against 4
+  auto index_add = [&](int64_t dim, std::vector<Input> ins, const std::string& note) {
+    t["index_add"].push_back(
+        {{ins, {}, note}, [dim](const Args& xs) { return O::index_add(xs[0], dim, xs[1], xs[2]); }});
+  };
+  index_add(0, {real({4, 3}), index({5}, 4), real({5, 3})}, "dim 0, repeats");
+  index_add(-1, {real({2, 3}), index({2}, 3), T(real({2, 2}))}, "dim -1, transposed source");
+  index_add(0, {real({}), index({}, 1), real({})}, "0-d");
+  auto scatter_value = [&](int64_t dim, double value, std::vector<Input> ins, const std::string& note) {
+    t["scatter(value)"].push_back(
+        {{ins, {}, note}, [dim, value](const Args& xs) { return O::scatter(xs[0], dim, xs[1], value); }});
+  };
+  scatter_value(1, 2.5, {real({2, 4}), index({2, 3}, 4)}, "dim 1, repeats");
+  return t;
+}
+
+std::map<std::string, Counts> g_composite_counts;
+
+void sweep_composite(const std::string& name, const std::vector<CompositeSample>& samples) {
+  Counts& counts = g_composite_counts[name];
+  for (size_t k = 0; k < samples.size(); k++) {
+    const Sample& s = samples[k].s;
+    const Fn& f = samples[k].f;
+    Ctx c{OpId::kCount, &s, name.c_str(), &counts};
+    counts.samples++;
+    const uint64_t seed = std::hash<std::string>{}(name) % 1000003 + k * 101;
+    Rng r(seed);
+    Point p;
+    for (const Input& in : s.ins) p.push_back(draw(in, r));
+    check_vmap(c, "vmap", f, s, p, seed, counts.vmap);
+    check_vmap_nested(c, f, s, p, seed);
+    DType out_dtype;
+    try {
+      out_dtype = f(build_all(s, p)).dtype();
+    } catch (const std::exception& e) {
+      fail(c, "eval", e.what());
       continue;
     }
-    if (!s.smooth) note_skip(op, s, "not smooth at the sample: finite differences skipped");
-    check_derivatives(c, f, s, p, diff, r);
-    check_jacobians(c, f, build_all(s, p), diff, kAdTol);
-    check_vmap_of_derivatives(c, f, s, p, diff, seed);
+    check_sample_derivatives(c, f, p, out_dtype, true, seed, r);
   }
 }
 
 // One test per primitive, registered from the op table so that none can be missed.
 [[maybe_unused]] const bool registered_ = [] {
   for (int i = 0; i < kNumOps; i++) check::registry().emplace_back(op_name(OpId(i)), [i] { sweep_op(OpId(i)); });
+  static const std::map<std::string, std::vector<CompositeSample>> composites = composite_table();
+  for (const auto& [name, samples] : composites)
+    check::registry().emplace_back(name.c_str(), [&name = name, &samples = samples] { sweep_composite(name, samples); });
   return true;
 }();
 
@@ -1042,6 +1162,15 @@ TEST(sweep_summary) {
     CHECK(n.meta == n.samples);
   }
   row("total", total);
+  for (const auto& [name, n] : g_composite_counts) {
+    row(name.c_str(), n);
+    for (const auto& [why, notes] : n.skipped) {
+      std::string list;
+      for (const std::string& note : notes) list += " [" + note + "]";
+      std::printf("%15s   %s:%s\n", "", why.c_str(), list.c_str());
+    }
+    CHECK(n.samples > 0);
+  }
 }
 
 // Bad calls: the metadata rule refuses them with eval's error (kind and message), without data.
@@ -1064,6 +1193,9 @@ TEST(meta_errors_match_eval) {
       {OpId::Select, {f64({2})}, attrs({0, 5})},        {OpId::Unsqueeze, {f64({2})}, attrs({3})},
       {OpId::Matmul, {f64({2, 3}), f64({4, 2})}, {}},   {OpId::Matmul, {f64({2, 3}), O::zeros({3, 2}, DType::Float32)}, {}},
       {OpId::Cat, {f64({2, 3}), f64({2, 4})}, attrs({0})}, {OpId::IndexSelect, {f64({3}), f64({1})}, attrs({0})},
+      {OpId::Gather, {f64({2, 3}), i64({3, 1})}, attrs({1})}, {OpId::Gather, {f64({2, 3}), i64({2})}, attrs({0})},
+      {OpId::Gather, {f64({2, 3}), f64({2, 3})}, attrs({0})}, {OpId::Scatter, {f64({3}), i64({2}), O::zeros({2}, DType::Float32)}, attrs({0})},
+      {OpId::ScatterAdd, {f64({3, 4}), i64({1, 4}), f64({1, 3})}, attrs({0})}, {OpId::ScatterAdd, {f64({3, 4}), i64({1, 4}), f64({1, 4})}, attrs({2})},
   };
   for (const Bad& c : bad) {
     std::vector<Meta> metas;

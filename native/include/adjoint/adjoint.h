@@ -248,6 +248,14 @@ adj_t adj_index_select(adj_t x, int64_t dim, adj_t index);
 adj_t adj_cat(const adj_t* xs, int n, int64_t dim);
 adj_t adj_stack(const adj_t* xs, int n, int64_t dim);
 
+/* --- gather, scatter, index_add and einsum, torch's (ops/gather_scatter.cpp, ops/einsum.cpp) --- */
+adj_t adj_gather(adj_t x, int64_t dim, adj_t index);
+adj_t adj_scatter(adj_t self, int64_t dim, adj_t index, adj_t src);
+adj_t adj_scatter_value(adj_t self, int64_t dim, adj_t index, double value);
+adj_t adj_scatter_add(adj_t self, int64_t dim, adj_t index, adj_t src);
+adj_t adj_index_add(adj_t self, int64_t dim, adj_t index, adj_t source);
+adj_t adj_einsum(const char* equation, const adj_t* xs, int n);
+
 /* --- transforms ---
  * A transform is a level on this thread's stack: begin it, wrap its inputs, run the function (any
  * ops on the wrapped tensors are traced by the level), unwrap the outputs, end it. Levels nest in

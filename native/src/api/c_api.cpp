@@ -489,6 +489,29 @@ static std::vector<Tensor> tensor_list(const adj_t* xs, int n, const char* op) {
 adj_t adj_cat(const adj_t* xs, int n, int64_t dim) { return handle_call([&] { return ops::cat(tensor_list(xs, n, "cat"), dim); }); }
 adj_t adj_stack(const adj_t* xs, int n, int64_t dim) { return handle_call([&] { return ops::stack(tensor_list(xs, n, "stack"), dim); }); }
 
+// --- gather, scatter, index_add and einsum (ops/gather_scatter.cpp, ops/einsum.cpp) ---
+adj_t adj_gather(adj_t x, int64_t dim, adj_t index) {
+  return handle_call([&] { return ops::gather(in(x, "gather"), dim, in(index, "gather")); });
+}
+adj_t adj_scatter(adj_t self, int64_t dim, adj_t index, adj_t src) {
+  return handle_call([&] { return ops::scatter(in(self, "scatter"), dim, in(index, "scatter"), in(src, "scatter")); });
+}
+adj_t adj_scatter_value(adj_t self, int64_t dim, adj_t index, double value) {
+  return handle_call([&] { return ops::scatter(in(self, "scatter"), dim, in(index, "scatter"), value); });
+}
+adj_t adj_scatter_add(adj_t self, int64_t dim, adj_t index, adj_t src) {
+  return handle_call([&] { return ops::scatter_add(in(self, "scatter_add"), dim, in(index, "scatter_add"), in(src, "scatter_add")); });
+}
+adj_t adj_index_add(adj_t self, int64_t dim, adj_t index, adj_t source) {
+  return handle_call([&] { return ops::index_add(in(self, "index_add"), dim, in(index, "index_add"), in(source, "index_add")); });
+}
+adj_t adj_einsum(const char* equation, const adj_t* xs, int n) {
+  return handle_call([&] {
+    ADJ_CHECK(equation != nullptr, ErrorKind::Argument, "einsum", "the equation is null");
+    return ops::einsum(equation, tensor_list(xs, n, "einsum"));
+  });
+}
+
 int64_t adj_level_begin(int kind, int64_t batch_size, int randomness) {
   return guard<int64_t>(0, [&] {
     ADJ_CHECK(kind >= 0 && kind <= 2, ErrorKind::Argument, "transform", "unknown level kind " << kind);

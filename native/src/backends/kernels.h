@@ -48,6 +48,16 @@ struct PoolKernel {
   void (*cpu)(const Tensor& v, const Tensor& x, const PoolGeom& g, const Tensor& out);
 };
 
+// Gather and scatter along `dim` (ops/gather_scatter.cpp), iterating over the int64 `index`: `x`
+// and `out` have index's rank (a 0-d operand viewed as [1]). gather: out (fresh, index's shape)
+// takes x at index along dim, x's other dims as index's; scatter / scatter_add: out (a fresh copy of
+// self) gets src's element (src viewed with index's shape) written or added at index along dim, in
+// index's row-major order. Returns false, with the offending value in *bad, at the first index
+// outside [0, x.size(dim)) (gather) or [0, out.size(dim)) (scatter): no access is made there.
+struct IndexedKernel {
+  bool (*cpu)(const Tensor& index, const Tensor& x, int dim, const Tensor& out, int64_t* bad);
+};
+
 namespace kernels {
 
 extern const UnaryKernel neg, exp, log, sin, cos, tanh, sigmoid, relu, sqrt, abs, sign;
@@ -61,6 +71,7 @@ extern const BinaryKernel tanh_backward, sigmoid_backward;
 extern const ReduceKernel sum, amax;
 extern const ConvKernel conv2d, conv2d_input_grad, conv2d_weight_grad;
 extern const PoolKernel max_pool2d_gather, max_pool2d_scatter;
+extern const IndexedKernel gather, scatter, scatter_add;
 
 }  // namespace kernels
 }  // namespace adjoint

@@ -112,5 +112,6 @@ void register_pool_ops(OpDef* table);
 void register_view_ops(OpDef* table);
 void register_index_ops(OpDef* table);
 void register_detach_op(OpDef* table);
+void register_gather_scatter_ops(OpDef* table);  // ops/gather_scatter.cpp
 
 }  // namespace adjoint

@@ -36,7 +36,9 @@
   /* the identity without a derivative (stop_gradient; ops/detach.cpp) */        \
   X(Detach)                                                                      \
   /* adjoints of slicing and gathering (used by vjp rules; ops/indexing.cpp) */  \
-  X(SliceBackward) X(IndexAdd)
+  X(SliceBackward) X(IndexAdd)                                                   \
+  /* gather and scatter along a dim, torch's (ops/gather_scatter.cpp) */         \
+  X(Gather) X(Scatter) X(ScatterAdd)
 
 namespace adjoint {
 

@@ -27,6 +27,9 @@ class CpuBackend final : public Backend {
   void pool(const PoolKernel& k, const Tensor& v, const Tensor& x, const PoolGeom& g, const Tensor& out) override { k.cpu(v, x, g, out); }
   void index_select(const Tensor& x, int dim, const Tensor& index, const Tensor& out) override;
   void index_add(const Tensor& g, int dim, const Tensor& index, const Tensor& out) override;
+  bool indexed(const IndexedKernel& k, const Tensor& index, const Tensor& x, int dim, const Tensor& out, int64_t* bad) override {
+    return k.cpu(index, x, dim, out, bad);
+  }
   void random(Generator& g, bool normal, const Tensor& out) override;
 };
 
