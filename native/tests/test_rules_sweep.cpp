@@ -212,7 +212,17 @@ std::map<OpId, std::vector<Sample>> sample_table() {
   t[OpId::Sub].pop_back();  // no bool operand for sub (torch refuses it; test_promotion.cpp)
   t[OpId::Div].pop_back();  // a bool divisor divides by zero
   t[OpId::Div].push_back({{i64(Input{{2, 3}, Domain::Ints}), i64(Input{{3}, Domain::TwoThree})}, {}, "mixed: i64 / i64 -> f32"});
-  for (OpId op : {OpId::Eq, OpId::Ne, OpId::Lt, OpId::Le, OpId::Gt, OpId::Ge}) {
+  // the newer binary ops promote the same way (torch's table covers them too)
+  mixed(OpId::Maximum, real, real, Domain::Ints, Domain::Ints);
+  mixed(OpId::Minimum, real, real, Domain::Ints, Domain::Ints);
+  mixed(OpId::Atan2, real, nonzero, Domain::Ints, Domain::TwoThree);
+  mixed(OpId::Fmod, real, nonzero, Domain::Ints, Domain::TwoThree);
+  mixed(OpId::Remainder, real, nonzero, Domain::Ints, Domain::TwoThree);
+  t[OpId::Maximum].push_back({{cond({2, 3}), cond({3})}, {}, "bool: or"});
+  t[OpId::Minimum].push_back({{cond({2, 3}), cond({3})}, {}, "bool: and"});
+  t[OpId::Fmod].pop_back();       // a bool divisor divides by zero
+  t[OpId::Remainder].pop_back();
+  for (OpId op : {OpId::Eq, OpId::Ne, OpId::Lt, OpId::Le, OpId::Gt, OpId::Ge, OpId::LogicalAnd, OpId::LogicalOr}) {
     t[op].push_back({{f32(coarse({2, 3})), coarse({3})}, {}, "mixed: f32 [2,3], f64 [3]"});
     t[op].push_back({{coarse({2, 3}), f32(coarse({}))}, {}, "mixed: f64 [2,3], f32 0-d"});
     t[op].push_back({{i64(Input{{3}, Domain::Coarse}), f32(coarse({}))}, {}, "mixed: i64 [3], f32 0-d"});

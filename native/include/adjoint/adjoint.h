@@ -136,7 +136,7 @@ adj_t adj_clamp(adj_t x, adj_t lo, adj_t hi);
 adj_t adj_clamp_scalar(adj_t x, double lo, double hi, int which);
 /* a (op) s with s a Java double (_long: a Java long), promoted like torch's tensor-with-number ops
    (an integer tensor with a double gives the default float dtype); reverse = 1 computes s (op) a.
-   op: 0 add 1 sub 2 mul 3 div 4 pow */
+   op: 0 add 1 sub 2 mul 3 div 4 pow 5 fmod 6 remainder */
 adj_t adj_scalar_op(int op, adj_t a, double s, int reverse);
 adj_t adj_scalar_op_long(int op, adj_t a, int64_t s, int reverse);
 adj_t adj_compare(int cmp, adj_t a, adj_t b);

@@ -287,11 +287,12 @@ adj_t adj_clamp_scalar(adj_t x, double lo, double hi, int which) {
 
 namespace {
 // The scalar ops' selectors (adjoint.h) and their names, for messages before the op runs.
-constexpr OpId kScalarOps[] = {OpId::Add, OpId::Sub, OpId::Mul, OpId::Div, OpId::Pow};
-constexpr const char* kScalarOpNames[] = {"add", "sub", "mul", "div", "pow"};
+constexpr OpId kScalarOps[] = {OpId::Add, OpId::Sub, OpId::Mul, OpId::Div, OpId::Pow, OpId::Fmod, OpId::Remainder};
+constexpr const char* kScalarOpNames[] = {"add", "sub", "mul", "div", "pow", "fmod", "remainder"};
+constexpr int kNumScalarOps = int(sizeof(kScalarOps) / sizeof(kScalarOps[0]));
 constexpr const char* kCompareNames[] = {"eq", "ne", "lt", "le", "gt", "ge"};
 
-void check_scalar_op(int op) { ADJ_CHECK(op >= 0 && op <= 4, ErrorKind::Argument, "scalar_op", "unknown scalar op " << op); }
+void check_scalar_op(int op) { ADJ_CHECK(op >= 0 && op < kNumScalarOps, ErrorKind::Argument, "scalar_op", "unknown scalar op " << op); }
 OpId cmp_op(int cmp) {
   ADJ_CHECK(cmp >= 0 && cmp <= 5, ErrorKind::Argument, "compare", "unknown comparison " << cmp);
   return OpId(int(OpId::Eq) + cmp);

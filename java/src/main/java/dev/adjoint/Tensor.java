@@ -760,6 +760,14 @@ public final class Tensor implements AutoCloseable {
   public Tensor fmod(Tensor other) { return wrap(NativeCore.adj_fmod(h(), other.h()), this, other); }
   /** Elementwise remainder of this / other with the sign of other (Python's %, torch.remainder); an int64 division by zero throws. */
   public Tensor remainder(Tensor other) { return wrap(NativeCore.adj_remainder(h(), other.h()), this, other); }
+  /** {@link #fmod(Tensor)} by a Java double, promoted as {@link #add(double)} (an int64 tensor gives the default float dtype). */
+  public Tensor fmod(double s) { return wrap(NativeCore.adj_scalar_op(5, h(), s, 0), this); }
+  /** {@link #fmod(Tensor)} by a Java long, promoted as {@link #add(long)} (an int64 tensor stays int64; 0 throws). */
+  public Tensor fmod(long s) { return wrap(NativeCore.adj_scalar_op_long(5, h(), s, 0), this); }
+  /** {@link #remainder(Tensor)} by a Java double, promoted as {@link #add(double)}. */
+  public Tensor remainder(double s) { return wrap(NativeCore.adj_scalar_op(6, h(), s, 0), this); }
+  /** {@link #remainder(Tensor)} by a Java long, promoted as {@link #add(long)} (an int64 tensor stays int64; 0 throws). */
+  public Tensor remainder(long s) { return wrap(NativeCore.adj_scalar_op_long(6, h(), s, 0), this); }
   /** Elementwise logical and (bool) of this and other, each read as nonzero = true, broadcasting. */
   public Tensor logicalAnd(Tensor other) { return wrap(NativeCore.adj_logical_and(h(), other.h()), this, other); }
   /** Elementwise logical or (bool) of this and other, each read as nonzero = true, broadcasting. */
