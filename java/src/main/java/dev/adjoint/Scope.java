@@ -44,6 +44,7 @@ import java.util.function.Supplier;
 public final class Scope implements AutoCloseable {
   private final Scope parent;
   private final Thread thread;
+  private static final Tensor[] NONE = {};
   private Tensor[] owned = new Tensor[16];
   private int count;
   private boolean closed;
@@ -93,6 +94,7 @@ public final class Scope implements AutoCloseable {
   }
 
   private void keepAll(Object root) {
+    if (closed) return;  // its tensors were released (they may still name it as owner)
     if (root instanceof Tensor t) {  // the common case, without the walk's allocations
       if (t.owner == this) t.moveTo(parent);
       return;
@@ -222,18 +224,29 @@ public final class Scope implements AutoCloseable {
 
   // NOTE: a long-lived scope that many tensors pass through (kept out of inner scopes, then closed
   // or moved on: the carries of loop) would otherwise hold every one of them in `owned` until it
-  // closes. When the array is full, the entries it no longer owns are dropped first, and it
-  // doubles only if more than half remain: its size follows the tensors it owns, at O(1)
-  // amortised per tensor. Order is kept.
+  // closes. When an array of COMPACT_FROM slots or more is full, the entries it no longer owns are
+  // dropped first, and it doubles only if more than half remain: its size follows the tensors it
+  // owns, at O(1) amortised per tensor. Order is kept. Smaller arrays just double: a transform's
+  // or a loop body's scope fills 16 slots every call, and a scan there (with a write barrier per
+  // moved entry) cost W1's row loop ~2% of its instructions.
+  private static final int COMPACT_FROM = 64;
+
   private void makeRoom() {
-    int n = 0;
-    for (int i = 0; i < count; i++) {
-      Tensor t = owned[i];
-      if (t.owner == this) owned[n++] = t;
+    Tensor[] a = owned;
+    int n = count;
+    if (a.length >= COMPACT_FROM) {
+      n = 0;
+      for (int i = 0; i < count; i++) {
+        Tensor t = a[i];
+        if (t.owner == this) {
+          if (n != i) a[n] = t;
+          n++;
+        }
+      }
+      Arrays.fill(a, n, count, null);
+      count = n;
     }
-    Arrays.fill(owned, n, count, null);
-    count = n;
-    if (n > owned.length / 2) owned = Arrays.copyOf(owned, owned.length * 2);
+    if (n > a.length / 2) owned = Arrays.copyOf(a, a.length * 2);
   }
 
   /** Slots of the owned-tensor array (tests: it follows the tensors owned, not all ever adopted). */
@@ -259,7 +272,7 @@ public final class Scope implements AutoCloseable {
       throw new IllegalStateException("Scope.close: scopes must be closed innermost first");
     closed = true;
     ts.scope = parent;
-    releaseOwned(false);
+    releaseOwned();
     if (ts.hasPending) ts.drainPending();
   }
 
@@ -267,46 +280,62 @@ public final class Scope implements AutoCloseable {
   void releaseForEndedThread() {
     if (closed) return;
     closed = true;
-    releaseOwned(true);
+    releaseOwnedAtomically();
   }
 
-  private void releaseOwned(boolean threadEnded) {
+  private void releaseOwned() {
     // One native call releases the whole scope: per-tensor JNI calls would cost as much as the ops.
     // A single tensor (a transform's one intermediate) goes without the array, whose pinning for
-    // the call costs as much as the call. A tensor another thread has used goes on its own, after
-    // the check that no thread is inside a call with it (ThreadState's NOTE).
-    // NOTE: handles are cleared with plain writes and one fence follows for the whole scope, before
-    // any tensor's `shared` flag is read: that is what lets a concurrent user on another thread
-    // either see the handle gone or be seen (ThreadState's NOTE).
+    // the call costs as much as the call.
+    // NOTE: handles are taken with plain writes and one fence follows for the whole scope; only
+    // then may `shared` flags be read (ThreadState's NOTE): a concurrent user on another thread
+    // either sees the handle gone or is seen. While no tensor anywhere was ever used from a
+    // thread other than its home (ThreadState.everShared, read after the fence: the common case),
+    // nothing needs the tensors again and this is one pass. A released tensor keeps this closed
+    // scope as its owner (so no second pass clears it): a closed scope owns nothing (keepAll).
+    Tensor[] a = owned;
+    int c = count;
+    owned = NONE;  // a closed tensor kept by the user must not keep the whole array alive
+    count = 0;
     long[] handles = null;  // made only for a second handle: most transform scopes release one
     long first = 0;
     int n = 0;
-    for (int i = 0; i < count; i++) {
-      Tensor t = owned[i];
-      if (t.owner != this) {
-        owned[i] = null;
-        continue;
-      }
-      long h = threadEnded ? t.detachAtomically() : t.detachForRelease();
-      if (h == 0) {
-        owned[i] = null;
+    for (int i = 0; i < c; i++) {
+      Tensor t = a[i];
+      if (t.owner != this) continue;
+      long h = t.takeHandle();
+      if (h == 0) {  // closed already: not one of those releaseShared matches with `handles`
+        t.owner = null;
         continue;
       }
       if (n == 0) {
         first = h;
       } else {
-        if (handles == null) handles = new long[count];
+        if (handles == null) handles = new long[c];
         handles[n] = h;
       }
-      owned[n++] = t;  // compacted: the tensors whose handles were taken, in order
-      if (i != n - 1) owned[i] = null;
+      n++;
     }
-    if (n > 0) VarHandle.fullFence();
-    int plain = 0;
-    for (int i = 0; i < n; i++) {
-      Tensor t = owned[i];
-      owned[i] = null;
-      long h = i == 0 ? first : handles[i];
+    if (n == 0) return;
+    VarHandle.fullFence();
+    if (ThreadState.everShared) {
+      releaseShared(a, c, first, handles, n);
+    } else if (n == 1) {
+      dev.adjoint.internal.NativeCore.adj_release(first);
+    } else {
+      handles[0] = first;
+      dev.adjoint.internal.NativeCore.adj_release_many(handles, n);
+    }
+  }
+
+  /** The release after the fence once some tensor was shared: each shared one after its hazard check. */
+  private void releaseShared(Tensor[] a, int c, long first, long[] handles, int n) {
+    int plain = 0, k = 0;
+    for (int i = 0; i < c && k < n; i++) {
+      Tensor t = a[i];
+      if (t.owner != this) continue;
+      long h = k == 0 ? first : handles[k];  // handles[k] is read before handles[plain <= k] is written
+      k++;
       if (t.isShared()) {
         ThreadState.freeUnlessUsed(t, h);
         continue;
@@ -315,11 +344,22 @@ public final class Scope implements AutoCloseable {
       else handles[plain] = h;
       plain++;
     }
-    count = 0;
     if (plain == 1) dev.adjoint.internal.NativeCore.adj_release(first);
     else if (plain > 1) {
       handles[0] = first;
       dev.adjoint.internal.NativeCore.adj_release_many(handles, plain);
     }
   }
+
+  /** As {@link #releaseOwned}, when the thread has ended: closers on other threads may race, so each handle is taken atomically. */
+  private void releaseOwnedAtomically() {
+    for (int i = 0; i < count; i++) {
+      Tensor t = owned[i];
+      owned[i] = null;
+      if (t.owner != this) continue;
+      long h = t.detachAtomically();  // a full barrier before the `shared` read in freeUnlessUsed
+      if (h != 0) ThreadState.freeUnlessUsed(t, h);
+    }
+    count = 0;
+   }
 }

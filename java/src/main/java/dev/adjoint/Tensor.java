@@ -103,7 +103,16 @@ public final class Tensor implements AutoCloseable {
    * call that uses tensors ends here or in {@link #done}: this thread's call is over.
    */
   static Tensor wrap(long h) {
+    // NOTE: called for every tensor an op returns, so it must stay small enough for the JIT to
+    // inline it into every op method (once its compiled code passed InlineSmallCode, 17 call sites
+    // of W1's row loop called it out of line): rare work (errors, hazards, pending releases) is in
+    // wrapSlow, the adoption in owned().
     ThreadState ts = ThreadState.current();
+    if (h == 0 || ts.busy()) return wrapSlow(h, ts);
+    return new Tensor(h, ts).owned(ts);
+  }
+
+  private static Tensor wrapSlow(long h, ThreadState ts) {
     if (h == 0) {
       RuntimeException e = Errors.last();
       if (ts.hasHazards()) ts.endCall();
@@ -111,11 +120,15 @@ public final class Tensor implements AutoCloseable {
     }
     if (ts.hasHazards()) ts.endCall();
     if (ts.hasPending) ts.drainPending();
-    Tensor t = new Tensor(h, ts);
+    return new Tensor(h, ts).owned(ts);
+  }
+
+  /** Hands this fresh tensor to the thread's innermost scope, or else to the Cleaner. */
+  private Tensor owned(ThreadState ts) {
     Scope s = ts.scope;
-    if (s != null) s.adopt(t);
-    else t.attachCleaner();
-    return t;
+    if (s != null) s.adopt(this);
+    else attachCleaner();
+    return this;
   }
 
   private void attachCleaner() {
@@ -232,16 +245,17 @@ public final class Tensor implements AutoCloseable {
   /**
    * For a scope closing on this tensor's home thread: marks it closed and returns its handle for
    * the scope to release (0 if it was already closed). A plain write: the scope issues the one
-   * fence for all of its tensors before it looks at hazards. Scope-owned tensors have no Cleaner.
+   * fence for all of its tensors before it looks at hazards, then clears {@code owner}.
+   * Scope-owned tensors have no Cleaner.
    */
-  long detachForRelease() {
+  long takeHandle() {
     long h = handle;
     handle = 0;
-    owner = null;
     return h;
   }
 
-  /** As {@link #detachForRelease}, for a scope of a thread that has ended (others may close too). */
+
+  /** As {@link #takeHandle} (and the owner cleared), for a scope of a thread that has ended (others may close too). */
   long detachAtomically() {
     long h = (long) HANDLE.getAndSet(this, 0L);
     owner = null;
@@ -273,7 +287,10 @@ public final class Tensor implements AutoCloseable {
   }
 
   private long foreignHandle() {
-    if (!shared) shared = true;
+    if (!shared) {
+      shared = true;
+      if (!ThreadState.everShared) ThreadState.everShared = true;
+    }
     ThreadState.current().protect(this);  // ends with a full fence
     long v = (long) HANDLE.getVolatile(this);
     if (v == 0 || closeRequested != 0) throw closedError();

@@ -76,6 +76,8 @@ final class ThreadState {
   /** Releases other threads handed to this (home) thread. */
   private final ConcurrentLinkedQueue<Tensor> pending = new ConcurrentLinkedQueue<>();
   volatile boolean hasPending;
+  /** Set (before the fence of {@link #protect}) once any tensor is used from a thread other than its home; never cleared. */
+  static volatile boolean everShared;
   private boolean scanned;  // in SCANNED (this thread's own flag)
 
   private record Retired(Tensor tensor, long handle) {}
