@@ -9,7 +9,7 @@ public final class Main {
   /** The natives jar carries JavaCPP's GraalVM native-image configuration for our JNI class. */
   static void checkNativeImageConfig() {
     for (String f : new String[] {"jni-config.json", "reflect-config.json", "resource-config.json"}) {
-      String path = "META-INF/native-image/linux-x86_64/jniNativeCore/" + f;
+      String path = "META-INF/native-image/" + org.bytedeco.javacpp.Loader.getPlatform() + "/jniNativeCore/" + f;
       try (java.io.InputStream in = Main.class.getClassLoader().getResourceAsStream(path)) {
         String text = in == null ? "" : new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
         String expected = f.equals("resource-config.json") ? "libjniNativeCore" : "dev.adjoint.internal.NativeCore";
@@ -87,7 +87,8 @@ public final class Main {
         }
       }
       checkNativeImageConfig();
-      System.out.println("consumer OK: adjoint " + Adjoint.version() + " (" + Tensor.class.getModule() + "), predict(x) = " + y.slice(0, 0, 4));
+      System.out.println("consumer OK: adjoint " + Adjoint.version() + " (" + Tensor.class.getModule() + ", os.arch="
+          + System.getProperty("os.arch") + "), predict(x) = " + y.slice(0, 0, 4));
     }
   }
 }
