@@ -26,7 +26,7 @@ as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo -n "$@"; fi; }
 
 # 1. cross compiler and qemu
 if ! command -v aarch64-linux-gnu-g++ > /dev/null || ! command -v qemu-aarch64 > /dev/null; then
-  command -v apt-get > /dev/null || { echo "linux-arm64-setup: no apt-get: install an aarch64-linux-gnu g++ and qemu-aarch64, or build with -Dadjoint.arm64.skip" >&2; exit 1; }
+  command -v apt-get > /dev/null || { echo "linux-arm64-setup: no apt-get: install an aarch64-linux-gnu g++ and qemu-aarch64, or build one platform only with -Djavacpp.platform=linux-x86_64" >&2; exit 1; }
   echo "linux-arm64-setup: installing g++-aarch64-linux-gnu qemu-user"
   export DEBIAN_FRONTEND=noninteractive
   as_root apt-get install -y --no-install-recommends g++-aarch64-linux-gnu qemu-user \
