@@ -39,6 +39,8 @@ jdk="$root/usr/lib/jvm/java-17-openjdk-arm64"
 guest=/usr/aarch64-linux-gnu
 apt_opts=(-o APT::Architecture=arm64 -o APT::Architectures::=arm64 -o "Dir::State::Lists=$dir/apt/lists"
           -o "Dir::Cache=$dir/apt/cache" -o Dir::State::Status=/dev/null -o Debug::NoLocking=1)
+# (as root, apt would hand the downloads to its _apt user, who cannot write into a private folder)
+if [ "$(id -u)" = 0 ]; then apt_opts+=(-o APT::Sandbox::User=root); fi
 if [ ! -x "$jdk/bin/java" ] || [ ! -f "$dir/jdk.stamp" ]; then
   rm -rf "$dir/apt" "$dir/debs" "$root" "$dir/jdk.stamp"
   mkdir -p "$dir/apt/lists/partial" "$dir/apt/cache/archives/partial" "$dir/debs"
