@@ -109,19 +109,30 @@ struct FindState {
   uintptr_t pc;
   struct dl_find_object* out;
   bool found;
+  bool first;  // the next object is the first dl_iterate_phdr reports: the main program
 };
 
 int find_in_object(struct dl_phdr_info* info, size_t, void* data) {
   auto* st = static_cast<FindState*>(data);
-  uintptr_t lo = UINTPTR_MAX, hi = 0;
-  bool contains = false;
+  const bool main_program = st->first;
+  st->first = false;
+  const uintptr_t page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
+  uintptr_t lo = UINTPTR_MAX, hi = 0, seg_lo = 0, seg_hi = 0, expected = 0;
+  bool contains = false, contiguous = true;
   const void* eh_frame = nullptr;
   for (int i = 0; i < info->dlpi_phnum; i++) {
     const ElfW(Phdr)& ph = info->dlpi_phdr[i];
     const uintptr_t start = info->dlpi_addr + ph.p_vaddr;
     if (ph.p_type == PT_LOAD) {
       const uintptr_t end = start + ph.p_memsz;
-      if (st->pc >= start && st->pc < end) contains = true;
+      if (st->pc >= start && st->pc < end) {
+        contains = true;
+        seg_lo = start;
+        seg_hi = end;
+      }
+      // as glibc's loader judges the main program: each segment starts on the page after the last
+      if (expected != 0 && expected != (start & ~(page - 1))) contiguous = false;
+      expected = (end + page - 1) & ~(page - 1);
       if (start < lo) lo = start;
       if (end > hi) hi = end;
     } else if (ph.p_type == PT_GNU_EH_FRAME) {
@@ -130,10 +141,15 @@ int find_in_object(struct dl_phdr_info* info, size_t, void* data) {
   }
   if (!contains) return 0;
   memset(st->out, 0, sizeof *st->out);
-  // glibc reports the object's whole mapping: its PT_LOAD segments from the lowest page to the end
-  const uintptr_t page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
-  st->out->dlfo_map_start = reinterpret_cast<void*>(lo & ~(page - 1));
-  st->out->dlfo_map_end = reinterpret_cast<void*>(hi);
+  // glibc reports the object's whole mapping: its PT_LOAD segments from the lowest page to the end;
+  // NOTE: except for a main program whose segments leave gaps (mapped by the kernel, not by
+  // ld.so, which would reserve the gaps: an aarch64 executable's 64 KiB-aligned segments on 4 KiB
+  // pages), where it reports the segment holding pc (glibc 2.35+ dl-find_object.c,
+  // _dlfo_process_initial). The unwinder reads only dlfo_eh_frame; the range is kept equal to
+  // glibc's so that test_glibc_shims can compare the two.
+  const bool per_segment = main_program && !contiguous;
+  st->out->dlfo_map_start = reinterpret_cast<void*>(per_segment ? seg_lo : lo & ~(page - 1));
+  st->out->dlfo_map_end = reinterpret_cast<void*>(per_segment ? seg_hi : hi);
   st->out->dlfo_eh_frame = const_cast<void*>(eh_frame);
   // dlfo_link_map stays null: the unwinder does not read it (and dladdr1 would need GLIBC_2.3.3)
   st->found = true;
@@ -142,7 +158,7 @@ int find_in_object(struct dl_phdr_info* info, size_t, void* data) {
 }  // namespace
 
 int find_object_fallback(void* pc, struct dl_find_object* out) {
-  FindState st{reinterpret_cast<uintptr_t>(pc), out, false};
+  FindState st{reinterpret_cast<uintptr_t>(pc), out, false, true};
   dl_iterate_phdr(find_in_object, &st);
   return st.found ? 0 : -1;
 }

@@ -566,6 +566,22 @@ TEST(value_facts_every_isa_and_position) {
 
 // The backend routes contiguous float runs through the active kernels and keeps the scalar path for
 // strided views; both agree with the reference.
+// The library runs the best table the CPU supports: on aarch64 that is neon (Advanced SIMD is part
+// of every AArch64 Linux system), and neither x86 table is ever offered there (nor neon on x86-64).
+TEST(best_isa_is_active) {
+  if (std::getenv("ADJOINT_VM_ISA") != nullptr) return;  // capped on purpose
+  int best = 0;
+  for (vm::Isa isa : isas()) best = std::max(best, int(isa));
+  CHECK(int(vm::active_isa()) == best);
+#if defined(__aarch64__)
+  CHECK(vm::isa_supported(vm::Isa::Neon));
+  CHECK(vm::active_isa() == vm::Isa::Neon);
+  CHECK(!vm::isa_supported(vm::Isa::Avx2) && !vm::isa_supported(vm::Isa::Avx512));
+#else
+  CHECK(!vm::isa_supported(vm::Isa::Neon));
+#endif
+}
+
 TEST(backend_uses_vector_kernels) {
   const int64_t n = 1000;
   std::vector<float> v(n);

@@ -1,16 +1,16 @@
 #!/usr/bin/env bash
 # What the consumer's one dependency, dev.adjoint:adjoint-platform, resolves to on every platform
 # setting: by default the natives of every platform we ship (adjoint, JavaCPP, OpenBLAS, one
-# classifier jar each); with -Djavacpp.platform=P exactly those of P. P=linux-arm64 (not shipped
-# yet) shows that the restriction reaches every block: only the dependency graph is resolved
-# (POMs), no jar is fetched. Fails naming the classifiers it found.
+# classifier jar each); with -Djavacpp.platform=P exactly those of P, for each P we ship: the
+# restriction reaches every block. Only the dependency graph is resolved (POMs), no jar is
+# fetched. Fails naming the classifiers it found.
 #
 #   bash tests/consumer/check_platforms.sh <local repository> <adjoint version>
 set -euo pipefail
 repo=$1
 version=$2
 here=$(cd "$(dirname "$0")" && pwd)
-shipped="linux-x86_64"   # the platforms adjoint-platform lists (platform/pom.xml)
+shipped="linux-x86_64 linux-arm64"   # the platforms adjoint-platform lists (platform/pom.xml)
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
 

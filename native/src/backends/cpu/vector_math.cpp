@@ -1,6 +1,6 @@
 // Runtime ISA dispatch for the vector kernels: vector_math_kernels.inc is compiled once per target
-// (generic, avx2+fma, avx512f) under `#pragma GCC target`, and the best table the CPU supports is
-// chosen on first use. See vector_math.h.
+// (generic, avx2+fma, avx512f under `#pragma GCC target` on x86-64; generic and neon on aarch64),
+// and the best table the CPU supports is chosen on first use. See vector_math.h.
 #include "backends/cpu/vector_math.h"
 
 #include <algorithm>
@@ -19,6 +19,13 @@
 #define ADJ_VM_X86 1
 #else
 #define ADJ_VM_X86 0
+#endif
+#if defined(__aarch64__)
+#include <arm_neon.h>
+#include <sys/auxv.h>
+#define ADJ_VM_NEON 1
+#else
+#define ADJ_VM_NEON 0
 #endif
 
 #define ADJ_VM_INLINE inline __attribute__((always_inline))
@@ -63,6 +70,21 @@ namespace avx512 {
 #pragma GCC pop_options
 #endif
 
+#if ADJ_VM_NEON
+// Advanced SIMD is part of the AArch64 baseline the whole library is compiled for (no target
+// pragma needed); this table adds what the generic one leaves to scalar code or libm (see
+// vector_math_kernels.inc, ADJ_VM_ISA == 3).
+namespace neon {
+#define ADJ_VM_BYTES 16
+#define ADJ_VM_ISA 3
+#define ADJ_VM_NAME "neon"
+#include "backends/cpu/vector_math_kernels.inc"
+#undef ADJ_VM_BYTES
+#undef ADJ_VM_ISA
+#undef ADJ_VM_NAME
+}  // namespace neon
+#endif
+
 namespace {
 
 bool cpu_has(Isa isa) {
@@ -77,6 +99,10 @@ bool cpu_has(Isa isa) {
       __builtin_cpu_init();
       return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
 #endif
+#if ADJ_VM_NEON
+    // (the kernel reports it; a Linux AArch64 system without it cannot run the library anyway)
+    case Isa::Neon: return (getauxval(AT_HWCAP) & HWCAP_ASIMD) != 0;
+#endif
     default: return false;
   }
 }
@@ -86,6 +112,9 @@ const Kernels* table_of(Isa isa) {
 #if ADJ_VM_X86
     case Isa::Avx512: return &avx512::kTable;
     case Isa::Avx2: return &avx2::kTable;
+#endif
+#if ADJ_VM_NEON
+    case Isa::Neon: return &neon::kTable;
 #endif
     default: return &generic::kTable;
   }

@@ -2,16 +2,18 @@
 //
 // The library is built for plain -march=x86-64, so wider vector units are reached here: the kernels
 // in vector_math_kernels.inc are written once with GCC vector extensions and compiled three times
-// in vector_math.cpp (generic = SSE2 on x86-64 / the baseline elsewhere, avx2+fma, avx512f); the
-// best one the CPU (and OS) supports is picked on first use. ADJOINT_VM_ISA=generic|avx2|avx512
-// in the environment caps the choice (for debugging and A/B runs).
+// in vector_math.cpp (generic = SSE2 on x86-64 / the baseline elsewhere, avx2+fma, avx512f on
+// x86-64; neon on aarch64); the best one the CPU (and OS) supports is picked on first use.
+// ADJOINT_VM_ISA=generic|avx2|avx512|neon in the environment caps the choice (for debugging and
+// A/B runs; neon ranks above the x86 tables, which an aarch64 CPU never supports, and vice versa).
 //
 // Semantics match the scalar libm kernels in elementwise.cpp: NaN propagates, ±0/±inf behave as in
 // IEEE libm, exp overflows to inf and underflows (through subnormals) to 0, log(0) = -inf,
 // log(x<0) = NaN, sigmoid is the stable two-branch form. float32 transcendental results are within
 // 2 ulp of the correctly rounded value over the whole domain (tests/test_vector_math.cpp); sin/cos
 // reduce |x| <= 1e6 themselves and hand larger lanes to libm. In the generic table, float32
-// log/sin/cos and float64 exp/sigmoid are the scalar libm loops (128-bit vectors measured slower).
+// log/sin/cos and float64 exp/sigmoid are the scalar libm loops (128-bit vectors measured slower on
+// SSE2); the neon table, which has fused multiply-add, computes them with the vector kernels too.
 //
 // Every function takes n >= 0 elements; y may alias x exactly (in-place), not partially.
 #pragma once
@@ -19,8 +21,9 @@
 
 namespace adjoint::cpu::vm {
 
-enum class Isa : int { Generic = 0, Avx2 = 1, Avx512 = 2 };
-constexpr int kNumIsas = 3;
+// NOTE: the best table is the highest-numbered one the CPU supports (vector_math.cpp, choose()).
+enum class Isa : int { Generic = 0, Avx2 = 1, Avx512 = 2, Neon = 3 };
+constexpr int kNumIsas = 4;
 
 using UnaryF32 = void (*)(const float* x, float* y, int64_t n);
 using UnaryF64 = void (*)(const double* x, double* y, int64_t n);

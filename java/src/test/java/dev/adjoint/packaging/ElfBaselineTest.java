@@ -25,7 +25,9 @@ import org.junit.jupiter.api.Test;
  * The native libraries that the classifier jars ship (every {@code *.so} under
  * {@code dev/adjoint/internal/<platform>/} of the build output, which the jar takes whole) meet
  * {@link ElfBaseline}: glibc 2.17, no libstdc++/libgcc_s, RUNPATH {@code $ORIGIN}, only JNI
- * symbols exported. java/pom.xml passes the folder as {@code adjoint.natives.dir}.
+ * symbols exported. java/pom.xml passes the folder as {@code adjoint.natives.dir}, and the platforms
+ * the build made natives for as {@code adjoint.platforms} (linux-x86_64, and linux-arm64 when
+ * cross-compiled): each must have its library there.
  */
 class ElfBaselineTest {
     private static final Map<String, Integer> PLATFORM_MACHINE = Map.of("linux-x86_64", ElfFile.EM_X86_64, "linux-arm64", ElfFile.EM_AARCH64);
@@ -40,11 +42,18 @@ class ElfBaselineTest {
         }
     }
 
+    /** The platforms whose natives this build made (java/pom.xml's adjoint.platforms). */
+    private static List<String> builtPlatforms() {
+        return List.of(System.getProperty("adjoint.platforms", "linux-x86_64").split(","));
+    }
+
     @Test
     void shippedLibrariesLoadOnGlibc217WithoutTheSystemCxxRuntime() throws IOException {
         List<Path> libs = shippedLibraries();
-        assertTrue(libs.stream().anyMatch(p -> p.endsWith(Path.of("linux-x86_64", "libjniNativeCore.so"))),
-                "no linux-x86_64/libjniNativeCore.so under " + nativesDir().toAbsolutePath() + ": " + libs);
+        for (String platform : builtPlatforms()) {
+            assertTrue(libs.stream().anyMatch(p -> p.endsWith(Path.of(platform, "libjniNativeCore.so"))),
+                    "no " + platform + "/libjniNativeCore.so under " + nativesDir().toAbsolutePath() + ": " + libs);
+        }
         List<String> failures = new ArrayList<>();
         for (Path lib : libs) {
             ElfFile elf = ElfFile.read(lib);
@@ -79,27 +88,31 @@ class ElfBaselineTest {
 
     @Test
     void readerAgreesWithReadelf() throws Exception {
-        Path lib = nativesDir().resolve(Path.of("linux-x86_64", "libjniNativeCore.so"));
+        for (String platform : builtPlatforms()) readerAgreesWithReadelf(nativesDir().resolve(Path.of(platform, "libjniNativeCore.so")));
+    }
+
+    /** (readelf reads every ELF machine: the host's binutils checks the aarch64 library too) */
+    private static void readerAgreesWithReadelf(Path lib) throws Exception {
         String out = readelf(lib);
         assumeTrue(out != null, "readelf is not installed: the reader is checked by the synthetic cases only");
         ElfFile elf = ElfFile.read(lib);
-        assertEquals(all(out, "\\(NEEDED\\)\\s+Shared library: \\[([^\\]]*)\\]"), elf.needed());
+        assertEquals(all(out, "\\(NEEDED\\)\\s+Shared library: \\[([^\\]]*)\\]"), elf.needed(), lib.toString());
         List<String> runpath = all(out, "\\(RUNPATH\\)\\s+Library runpath: \\[([^\\]]*)\\]");
-        assertEquals(runpath.isEmpty() ? List.of() : List.of(runpath.get(0).split(":", -1)), elf.runpath());
+        assertEquals(runpath.isEmpty() ? List.of() : List.of(runpath.get(0).split(":", -1)), elf.runpath(), lib.toString());
         Set<String> versions = new TreeSet<>(all(out, "Name: (\\S+)\\s+Flags"));
         Set<String> ours = new TreeSet<>();
         elf.versionNeeds().forEach(n -> ours.add(n.version()));
-        assertEquals(versions, ours);
-        assertFalse(ours.isEmpty());
+        assertEquals(versions, ours, lib.toString());
+        assertFalse(ours.isEmpty(), lib.toString());
         // every undefined symbol readelf shows with a version is attributed to that version
         Matcher m = Pattern.compile("UND (\\S+)@(\\S+) \\(\\d+\\)").matcher(out);
         int seen = 0;
         while (m.find()) {
             String sym = m.group(1), version = m.group(2);
-            assertTrue(elf.versionNeeds().stream().anyMatch(n -> n.version().equals(version) && n.symbols().contains(sym)), sym + "@" + version);
+            assertTrue(elf.versionNeeds().stream().anyMatch(n -> n.version().equals(version) && n.symbols().contains(sym)), lib + ": " + sym + "@" + version);
             seen++;
         }
-        assertTrue(seen > 10, "parsed only " + seen + " versioned symbols from readelf's output");
+        assertTrue(seen > 10, lib + ": parsed only " + seen + " versioned symbols from readelf's output");
     }
 
     @Test

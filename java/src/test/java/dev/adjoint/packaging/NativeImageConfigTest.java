@@ -59,7 +59,11 @@ class NativeImageConfigTest {
     record Config(String platform, Map<String, Map<String, Object>> jni, Map<String, Map<String, Object>> reflect, List<Pattern> resources,
             List<String> runTimeInit) {}
 
-    /** The platforms whose natives the build output holds: dev/adjoint/internal/<platform>/*.so. */
+    /**
+     * The platforms whose natives the build output holds: dev/adjoint/internal/<platform>/*.so;
+     * every platform the build makes (adjoint.platforms, java/pom.xml: linux-x86_64, and
+     * linux-arm64 unless one platform is named) among them, so each one's configuration is checked.
+     */
     private static List<String> platforms() throws IOException {
         Path natives = classesDir().resolve("dev/adjoint/internal");
         Set<String> out = new TreeSet<>();
@@ -67,6 +71,9 @@ class NativeImageConfigTest {
             files.filter(p -> p.getFileName().toString().endsWith(".so")).forEach(p -> out.add(natives.relativize(p).getName(0).toString()));
         }
         assertTrue(out.contains(Loader.getPlatform()), "no natives for the build platform " + Loader.getPlatform() + " under " + natives.toAbsolutePath());
+        for (String built : System.getProperty("adjoint.platforms", Loader.getPlatform()).split(",")) {
+            assertTrue(out.contains(built.trim()), "no natives for " + built.trim() + " (adjoint.platforms) under " + natives.toAbsolutePath() + ": " + out);
+        }
         return new ArrayList<>(out);
     }
 

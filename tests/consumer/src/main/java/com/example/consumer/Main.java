@@ -13,7 +13,7 @@ public final class Main {
   static void checkNativeImageConfig() {
     for (String f : new String[] {"jniNativeCore/jni-config.json", "jniNativeCore/reflect-config.json", "jniNativeCore/resource-config.json",
         "adjoint/resource-config.json", "adjoint/native-image.properties"}) {
-      String path = "META-INF/native-image/dev.adjoint/adjoint/linux-x86_64/" + f;
+      String path = "META-INF/native-image/dev.adjoint/adjoint/" + org.bytedeco.javacpp.Loader.getPlatform() + "/" + f;
       try (java.io.InputStream in = Main.class.getClassLoader().getResourceAsStream(path)) {
         String text = in == null ? "" : new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
         String expected = f.equals("jniNativeCore/resource-config.json") ? "libjniNativeCore"
@@ -93,7 +93,8 @@ public final class Main {
         }
       }
       checkNativeImageConfig();
-      System.out.println("consumer OK: adjoint " + Adjoint.version() + " (" + Tensor.class.getModule() + "), predict(x) = " + y.slice(0, 0, 4));
+      System.out.println("consumer OK: adjoint " + Adjoint.version() + " (" + Tensor.class.getModule() + ", os.arch="
+          + System.getProperty("os.arch") + "), predict(x) = " + y.slice(0, 0, 4));
     }
   }
 }
