@@ -1,6 +1,6 @@
 // CPU convolution: each image's columns (im2col) times the weight by OpenBLAS gemm, group by
 // group; the input gradient is the weight's transpose times g put back by col2im, the weight
-// gradient g times the columns summed over the images. Max pooling: windows scanned in place.
+// gradient g times the columns summed over the images. (Max pooling: max_pool.cpp.)
 #include "backends/cpu/conv.h"
 
 #include <cblas.h>
@@ -120,103 +120,6 @@ void conv_weight_grad(const Tensor& x, const Tensor& gy, const ConvGeom& g, cons
     }
 }
 
-// c ? a : b on the bits, with a mask: a ternary on values compiles to a branch (GCC 12).
-template <class T>
-inline T select_bits(bool c, T a, T b) {
-  using U = std::conditional_t<sizeof(T) == 8, uint64_t, uint32_t>;
-  static_assert(sizeof(U) == sizeof(T), "select_bits: float or double");
-  U ua, ub;
-  std::memcpy(&ua, &a, sizeof(T));
-  std::memcpy(&ub, &b, sizeof(T));
-  const U m = U(0) - U(c), r = (ua & m) | (ub & ~m);
-  T out;
-  std::memcpy(&out, &r, sizeof(T));
-  return out;
-}
-
-// Torch's rule for the running maximum m at index b of a window, seeing v at index i: v wins if
-// larger, or if NaN (so the first maximum in row-major order wins ties, the last NaN wins).
-// NOTE: written without branches on the values (bit selects): which element of a window is
-// largest is a coin flip for real data, and a branch on it was mispredicted every other window.
-template <class T>
-inline void take_max(T v, int64_t i, T& m, int64_t& b) {
-  const bool t = (v > m) | (v != v);  // v != v: NaN; `|`: no short-circuit branch
-  m = select_bits(t, v, m);
-  const int64_t k = -int64_t(t);
-  b = (i & k) | (b & ~k);
-}
-
-// The index (in the plane) of window (oy, ox)'s maximum. A window of -inf gives its first element.
-template <class T>
-inline int64_t window_argmax(const T* x, const PoolGeom& g, int64_t oy, int64_t ox) {
-  const int64_t first = oy * g.sh * g.w + ox * g.sw;
-  T m = x[first];
-  int64_t b = first;
-  if (g.kh == 2 && g.kw == 2) {  // the common window, straight-line
-    take_max(x[first + 1], first + 1, m, b);
-    take_max(x[first + g.w], first + g.w, m, b);
-    take_max(x[first + g.w + 1], first + g.w + 1, m, b);
-    return b;
-  }
-  for (int64_t ky = 0; ky < g.kh; ky++)
-    for (int64_t kx = ky == 0 ? 1 : 0; kx < g.kw; kx++) take_max(x[first + ky * g.w + kx], first + ky * g.w + kx, m, b);
-  return b;
-}
-
-// The plane indices of the maxima of output row oy's windows, idx[0 .. ow).
-// NOTE: 2x2 windows every 2 (the common pooling) are taken as two pairs, each pair's winner by
-// torch's rule and then the second pair's winner against the first's: the same element as the
-// scan in row-major order (a tie goes to the earlier pair, a NaN in the later pair wins), with
-// two short dependency chains instead of one long one, in a loop the compiler vectorises.
-template <class T>
-void row_argmax(const T* x, const PoolGeom& g, int64_t oy, int64_t* idx) {
-  if (g.kh == 2 && g.kw == 2 && g.sh == 2 && g.sw == 2) {
-    const int64_t base = 2 * oy * g.w;
-    const T *r0 = x + base, *r1 = r0 + g.w;
-    for (int64_t ox = 0; ox < g.ow; ox++) {
-      const T a = r0[2 * ox], b = r0[2 * ox + 1], c = r1[2 * ox], d = r1[2 * ox + 1];
-      const bool tb = (b > a) | (b != b), td = (d > c) | (d != d);
-      const T m1 = select_bits(tb, b, a), m2 = select_bits(td, d, c);
-      const bool t = (m2 > m1) | (m2 != m2);
-      const int64_t k = -int64_t(t);
-      idx[ox] = base + 2 * ox + (((g.w + int64_t(td)) & k) | (int64_t(tb) & ~k));
-    }
-    return;
-  }
-  for (int64_t ox = 0; ox < g.ow; ox++) idx[ox] = window_argmax(x, g, oy, ox);
-}
-
-template <class T>
-void pool_gather(const Tensor& v, const Tensor& x, const PoolGeom& g, const Tensor& out) {
-  const int64_t plane = g.h * g.w;
-  std::vector<int64_t> idx(size_t(g.ow));
-  T* o = out.data<T>();
-  for (int64_t p = 0; p < g.planes; p++) {
-    const T* xp = x.data<T>() + p * plane;
-    const T* vp = v.data<T>() + p * plane;
-    for (int64_t oy = 0; oy < g.oh; oy++) {
-      row_argmax(xp, g, oy, idx.data());
-      for (int64_t ox = 0; ox < g.ow; ox++) *o++ = vp[idx[size_t(ox)]];
-    }
-  }
-}
-
-template <class T>
-void pool_scatter(const Tensor& v, const Tensor& x, const PoolGeom& g, const Tensor& out) {
-  const int64_t plane = g.h * g.w;
-  std::vector<int64_t> idx(size_t(g.ow));
-  T* o = out.data<T>();
-  std::fill(o, o + out.numel(), T(0));
-  const T* vp = v.data<T>();
-  for (int64_t p = 0; p < g.planes; p++) {
-    const T* xp = x.data<T>() + p * plane;
-    for (int64_t oy = 0; oy < g.oh; oy++) {
-      row_argmax(xp, g, oy, idx.data());
-      for (int64_t ox = 0; ox < g.ow; ox++) o[p * plane + idx[size_t(ox)]] += *vp++;
-    }
-  }
-}
-
 }  // namespace
 
 // NOTE: with unit strides and an output as wide as the input ("same" width: 2 pw = dw (kw - 1)),
@@ -312,12 +215,6 @@ const ConvKernel conv2d_input_grad{[](const Tensor& gy, const Tensor& w, const C
 }};
 const ConvKernel conv2d_weight_grad{[](const Tensor& x, const Tensor& gy, const ConvGeom& g, const Tensor& out) {
   ADJ_FLOATING_(conv_weight_grad, x, gy, g, out);
-}};
-const PoolKernel max_pool2d_gather{[](const Tensor& v, const Tensor& x, const PoolGeom& g, const Tensor& out) {
-  ADJ_FLOATING_(pool_gather, v, x, g, out);
-}};
-const PoolKernel max_pool2d_scatter{[](const Tensor& v, const Tensor& x, const PoolGeom& g, const Tensor& out) {
-  ADJ_FLOATING_(pool_scatter, v, x, g, out);
 }};
 #undef ADJ_FLOATING_
 

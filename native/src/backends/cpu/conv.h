@@ -1,9 +1,10 @@
-// CPU convolution by im2col + OpenBLAS gemm, and max-pooling windows (kernels::conv2d,
-// conv2d_input_grad, conv2d_weight_grad, max_pool2d_gather, max_pool2d_scatter in conv.cpp).
+// CPU convolution by im2col + OpenBLAS gemm (kernels::conv2d, conv2d_input_grad,
+// conv2d_weight_grad in conv.cpp; max pooling's kernels are in max_pool.cpp).
 // The column helpers are here for the kernels' own tests.
 #pragma once
 #include <cstdint>
 
+#include "backends/cpu/vector_math.h"
 #include "backends/kernels.h"
 
 namespace adjoint::cpu {
@@ -18,5 +19,11 @@ void im2col(const T* x, int64_t cg, const ConvGeom& g, T* col);
 // (x [cg, h, w] += ...; the padding's entries are dropped).
 template <class T>
 void col2im(const T* col, int64_t cg, const ConvGeom& g, T* x);
+
+// Max pooling (kernels::max_pool2d_gather with scatter false, max_pool2d_scatter with true) on a
+// forced path, for the kernels' own tests: with `isa`'s row loops for 2x2 windows every 2 (the ISA
+// must be supported: vm::isa_supported), or window by window for any window (the scan).
+void max_pool2d_with(vm::Isa isa, bool scatter, const Tensor& v, const Tensor& x, const PoolGeom& g, const Tensor& out);
+void max_pool2d_scan(bool scatter, const Tensor& v, const Tensor& x, const PoolGeom& g, const Tensor& out);
 
 }  // namespace adjoint::cpu
