@@ -16,9 +16,10 @@ template <class T>
 void im2col(const T* x, int64_t cg, const ConvGeom& g, T* col);
 
 // The adjoint of im2col: each column entry added back to the input place it came from
-// (x [cg, h, w] += ...; the padding's entries are dropped).
+// (x [cg, h, w] += ...; the padding's entries are dropped). It may overwrite those padding
+// entries of `col` with zeros (a scratch buffer: see conv.cpp).
 template <class T>
-void col2im(const T* col, int64_t cg, const ConvGeom& g, T* x);
+void col2im(T* col, int64_t cg, const ConvGeom& g, T* x);
 
 // Max pooling (kernels::max_pool2d_gather with scatter false, max_pool2d_scatter with true) on a
 // forced path, for the kernels' own tests: with `isa`'s row loops for 2x2 windows every 2 (the ISA
