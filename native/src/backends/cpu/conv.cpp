@@ -167,6 +167,17 @@ void conv_weight_grad(const Tensor& x, const Tensor& gy, const ConvGeom& g, cons
 
 }  // namespace
 
+// Sets the few elements of a row that see the padding (usually 0 to 2) to zero. NOTE: std::fill
+// on them compiled to a memset call per output row and tap, 6% of a per-sample CNN gradient.
+template <class T>
+inline void zero_few(T* p, int64_t n) {
+  if (n > 4) return (void)std::fill(p, p + n, T(0));
+  if (n > 0) p[0] = T(0);
+  if (n > 1) p[1] = T(0);
+  if (n > 2) p[2] = T(0);
+  if (n > 3) p[3] = T(0);
+}
+
 // NOTE: with unit strides and an output as wide as the input ("same" width: 2 pw = dw (kw - 1)),
 // the valid part of a column row is the input plane itself, shifted by one offset: row[j] =
 // x[j + shift] for j = oy * w + ox. One copy of the whole range then replaces a copy per output
@@ -196,8 +207,8 @@ void im2col(const T* x, int64_t cg, const ConvGeom& g, T* col) {
           if (j1 > j0) std::memcpy(row + j0, xc + j0 + shift, size_t(j1 - j0) * sizeof(T));
           for (int64_t oy = oy0; oy < oy1; oy++) {
             T* r = row + oy * g.ow;
-            std::fill(r, r + lo, T(0));
-            std::fill(r + hi, r + g.ow, T(0));
+            zero_few(r, lo);
+            zero_few(r + hi, g.ow - hi);
           }
           continue;
         }
@@ -237,8 +248,8 @@ void col2im(T* col, int64_t cg, const ConvGeom& g, T* x) {
           if (lo > 0 || hi < g.ow)
             for (int64_t oy = oy0; oy < oy1; oy++) {
               T* r = row + oy * g.ow;
-              std::fill(r, r + lo, T(0));
-              std::fill(r + hi, r + g.ow, T(0));
+              zero_few(r, lo);
+              zero_few(r + hi, g.ow - hi);
             }
           const int64_t shift = dy * g.w + dx, j0 = std::max(oy0 * g.ow, -shift), j1 = std::min(oy1 * g.ow, g.h * g.w - shift);
           T* xs = xc + shift;
