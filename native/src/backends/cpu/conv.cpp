@@ -253,6 +253,12 @@ void col2im(T* col, int64_t cg, const ConvGeom& g, T* x) {
             }
           const int64_t shift = dy * g.w + dx, j0 = std::max(oy0 * g.ow, -shift), j1 = std::min(oy1 * g.ow, g.h * g.w - shift);
           T* xs = xc + shift;
+          if (j1 <= j0) continue;
+          if constexpr (std::is_same<T, float>::value)
+            if (own_kernels<T>()) {
+              conv_add(xs + j0, row + j0, j1 - j0);
+              continue;
+            }
           for (int64_t j = j0; j < j1; j++) xs[j] += row[j];
         }
     return;

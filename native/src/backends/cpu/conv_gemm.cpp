@@ -110,6 +110,16 @@ void transpose(const float* src, int64_t rows, int64_t cols, int64_t lds, float*
     for (int64_t j = 0; j < cols; j++) dst[j * rows + i] = src[i * lds + j];
 }
 
+// dst[0, n) += src[0, n), 16 lanes at a time.
+void add_to(float* dst, const float* src, int64_t n) {
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) _mm512_storeu_ps(dst + i, _mm512_add_ps(_mm512_loadu_ps(dst + i), _mm512_loadu_ps(src + i)));
+  if (i < n) {
+    const __mmask16 m = lanes(n - i);
+    _mm512_mask_storeu_ps(dst + i, m, _mm512_add_ps(_mm512_maskz_loadu_ps(m, dst + i), _mm512_maskz_loadu_ps(m, src + i)));
+  }
+}
+
 }  // namespace
 #pragma GCC pop_options
 #endif
@@ -140,6 +150,12 @@ void conv_sgemm_nn(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda,
 void conv_transpose(const float* src, int64_t rows, int64_t cols, int64_t lds, float* dst) {
 #if ADJ_CONV_GEMM_X86
   transpose(src, rows, cols, lds, dst);
+#endif
+}
+
+void conv_add(float* dst, const float* src, int64_t n) {
+#if ADJ_CONV_GEMM_X86
+  add_to(dst, src, n);
 #endif
 }
 
