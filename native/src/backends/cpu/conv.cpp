@@ -28,12 +28,24 @@ struct OneBlasThread {
   ~OneBlasThread() { openblas_set_num_threads_local(prev); }
 };
 
-// NOTE: float32 products run on conv_gemm's kernel where the CPU has AVX-512 (no packing of the
-// operands: see conv_gemm.h), all in the form C = A B: the input gradient's w^T g with each
-// group's weight transposed once, the weight gradient as its transpose col g^T (conv_weight_grad).
+// Whether conv_gemm's AVX-512 kernels run here (float32 on a CPU that has them).
 template <class T>
 bool own_kernels() {
   return std::is_same<T, float>::value && conv_gemm_available();
+}
+
+// NOTE: a convolution's float32 products run on conv_gemm's kernel (no packing of the operands:
+// see conv_gemm.h) where it is the faster: measured against OpenBLAS 0.3.31 on this project's
+// AVX-512 machine, 1.1-2.5x faster per image and group up to og x P x K = 2^25 multiply-adds
+// (W11's layer: 32 x 784 x 144 = 3.6M, 188 vs 106 GFLOP/s), slower from about 2^26 on (64 x 3136
+// x 576: 90 vs 109; 256 x 784 x 1152: 143 vs 157), where OpenBLAS's packing pays for itself. All
+// three products have the same count, so one convolution takes one path for all three; all in the
+// form C = A B: the input gradient's w^T g with each group's weight transposed once, the weight
+// gradient as its transpose col g^T (conv_weight_grad).
+template <class T>
+bool own_products(const ConvGeom& g) {
+  const double macs = double(g.o / g.groups) * double(g.oh * g.ow) * double(g.c / g.groups * g.kh * g.kw);
+  return own_kernels<T>() && macs <= double(int64_t(1) << 25);
 }
 
 // dst [cols, rows] = src [rows, cols]^T (dense).
@@ -45,11 +57,12 @@ void transpose(const T* src, int64_t rows, int64_t cols, T* dst) {
     for (int64_t j = 0; j < cols; j++) dst[j * rows + i] = src[i * cols + j];
 }
 
+// C = op(A) op(B) (beta 0) or C += (beta 1); `own`: conv_gemm's kernel (float32, nn only).
 template <class T>
-void gemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int64_t m, int64_t n, int64_t k, const T* a, int64_t lda, const T* b,
+void gemm(bool own, CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int64_t m, int64_t n, int64_t k, const T* a, int64_t lda, const T* b,
           int64_t ldb, T beta, T* c, int64_t ldc) {
   if constexpr (std::is_same<T, float>::value) {
-    if (own_kernels<T>() && ta == CblasNoTrans && tb == CblasNoTrans) return conv_sgemm_nn(m, n, k, a, lda, b, ldb, beta != 0, c, ldc);
+    if (own && ta == CblasNoTrans && tb == CblasNoTrans) return conv_sgemm_nn(m, n, k, a, lda, b, ldb, beta != 0, c, ldc);
   }
   if constexpr (std::is_same<T, float>::value)
     cblas_sgemm(CblasRowMajor, ta, tb, int(m), int(n), int(k), 1.0f, a, int(lda), b, int(ldb), beta, c, int(ldc));
@@ -90,12 +103,13 @@ void conv_forward(const Tensor& x, const Tensor& wt, const ConvGeom& g, const Te
   const bool direct = pointwise(g);
   Tensor buf = direct ? Tensor() : scratch(K * P, out.dtype(), "conv2d");
   T* col = direct ? nullptr : buf.data<T>();
+  const bool own = own_products<T>(g);
   OneBlasThread one;
   for (int64_t n = 0; n < g.n; n++)
     for (int64_t gi = 0; gi < g.groups; gi++) {
       const T* xi = x.data<T>() + (n * g.c + gi * cg) * g.h * g.w;
       if (!direct) im2col(xi, cg, g, col);
-      gemm<T>(CblasNoTrans, CblasNoTrans, og, P, K, wt.data<T>() + gi * og * K, K, direct ? xi : col, P, T(0),
+      gemm<T>(own, CblasNoTrans, CblasNoTrans, og, P, K, wt.data<T>() + gi * og * K, K, direct ? xi : col, P, T(0),
               y + (n * g.o + gi * og) * P, P);
     }
 }
@@ -112,7 +126,7 @@ void conv_input_grad(const Tensor& gy, const Tensor& wt, const ConvGeom& g, cons
   Tensor buf = direct ? Tensor() : scratch(K * P, out.dtype(), "conv2d_input_grad");
   T* col = direct ? nullptr : buf.data<T>();
   // own kernels: w^T g as nn with each group's weight [og, K] transposed to [K, og] once
-  const bool nn = own_kernels<T>();
+  const bool nn = own_products<T>(g);
   Tensor wt_t = nn ? scratch(g.o * K, out.dtype(), "conv2d_input_grad") : Tensor();
   if (nn)
     for (int64_t gi = 0; gi < g.groups; gi++) transpose(wt.data<T>() + gi * og * K, og, K, wt_t.data<T>() + gi * og * K);
@@ -121,8 +135,8 @@ void conv_input_grad(const Tensor& gy, const Tensor& wt, const ConvGeom& g, cons
     for (int64_t gi = 0; gi < g.groups; gi++) {
       T* xi = gx + (n * g.c + gi * cg) * g.h * g.w;
       const T* gyi = gy.data<T>() + (n * g.o + gi * og) * P;
-      if (nn) gemm<T>(CblasNoTrans, CblasNoTrans, K, P, og, wt_t.data<T>() + gi * og * K, og, gyi, P, T(0), direct ? xi : col, P);
-      else gemm<T>(CblasTrans, CblasNoTrans, K, P, og, wt.data<T>() + gi * og * K, K, gyi, P, T(0), direct ? xi : col, P);
+      if (nn) gemm<T>(true, CblasNoTrans, CblasNoTrans, K, P, og, wt_t.data<T>() + gi * og * K, og, gyi, P, T(0), direct ? xi : col, P);
+      else gemm<T>(false, CblasTrans, CblasNoTrans, K, P, og, wt.data<T>() + gi * og * K, K, gyi, P, T(0), direct ? xi : col, P);
       if (!direct) col2im(col, cg, g, xi);
     }
 }
@@ -137,7 +151,7 @@ void conv_weight_grad(const Tensor& x, const Tensor& gy, const ConvGeom& g, cons
   const bool direct = pointwise(g);
   Tensor buf = direct ? Tensor() : scratch(K * P, out.dtype(), "conv2d_weight_grad");
   T* col = direct ? nullptr : buf.data<T>();
-  if (own_kernels<T>()) {
+  if (own_products<T>(g)) {
     // NOTE: the own kernels' weight gradient is its transpose gw^T [K, og] = col [K, P] g^T [P, og]
     // (nn, with g's image transposed first, small and in L2): the dot-product form (nt) of the
     // same sums measured at half the speed. gw is the transpose of the sum, taken at the end.
@@ -149,7 +163,7 @@ void conv_weight_grad(const Tensor& x, const Tensor& gy, const ConvGeom& g, cons
         if (!direct) im2col(xi, cg, g, col);
         const T* gyi = gy.data<T>() + (n * g.o + gi * og) * P;
         transpose(gyi, og, P, gt);
-        gemm<T>(CblasNoTrans, CblasNoTrans, K, og, P, direct ? xi : col, P, gt, og, n == 0 ? T(0) : T(1), acc, og);
+        gemm<T>(true, CblasNoTrans, CblasNoTrans, K, og, P, direct ? xi : col, P, gt, og, n == 0 ? T(0) : T(1), acc, og);
       }
       transpose(acc, K, og, gw + gi * og * K);
     }
@@ -160,7 +174,7 @@ void conv_weight_grad(const Tensor& x, const Tensor& gy, const ConvGeom& g, cons
     for (int64_t n = 0; n < g.n; n++) {
       const T* xi = x.data<T>() + (n * g.c + gi * cg) * g.h * g.w;
       if (!direct) im2col(xi, cg, g, col);
-      gemm<T>(CblasNoTrans, CblasTrans, og, K, P, gy.data<T>() + (n * g.o + gi * og) * P, P, direct ? xi : col, P,
+      gemm<T>(false, CblasNoTrans, CblasTrans, og, K, P, gy.data<T>() + (n * g.o + gi * og) * P, P, direct ? xi : col, P,
               n == 0 ? T(0) : T(1), gw + gi * og * K, K);
     }
 }
