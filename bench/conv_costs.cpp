@@ -1,8 +1,9 @@
 // The W11 convolution layer's parts, timed in the C++ core without Java: the three conv kernels of
-// a [64, 16, 28, 28] x [32, 16, 3, 3] pad-1 layer (forward, input gradient, weight gradient), the
-// per-image column helpers, and the same gemm shapes on their own (the layer's sgemm ceiling),
-// plus the CNN's per-sample weight gradient as the grouped convolution vmap(grad) runs.
-// Thread CPU time, best of 7 blocks; GFLOP/s counts 2 m n k per gemm.
+// a [64, 16, 28, 28] x [32, 16, 3, 3] pad-1 layer (forward, input gradient, weight gradient: float32
+// runs on conv_gemm's AVX-512 kernel where the CPU has it), the per-image column helpers, and the
+// same products as OpenBLAS sgemm calls on their own (what the layer reached before conv_gemm),
+// against sgemm 1024^3 (the limit). Thread CPU time (so a busy machine's waits do not
+// count), best of 7 blocks; GFLOP/s counts 2 m n k per product.
 // Build and run after `mvn -B install -DskipTests` (as bench/op_costs.cpp):
 //   OB=java/target/openblas/org/bytedeco/openblas/linux-x86_64
 //   g++ -O2 -std=c++17 -Inative/src bench/conv_costs.cpp java/target/native/libadjoint_core.a \
