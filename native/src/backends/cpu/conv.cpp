@@ -1,6 +1,6 @@
 // CPU convolution: each image's columns (im2col) times the weight by OpenBLAS gemm, group by
 // group; the input gradient is the weight's transpose times g put back by col2im, the weight
-// gradient g times the columns summed over the images. Max pooling: windows scanned in place.
+// gradient g times the columns summed over the images. (Max pooling: max_pool.cpp.)
 #include "backends/cpu/conv.h"
 
 #include <cblas.h>
@@ -12,6 +12,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "backends/cpu/conv_gemm.h"
 #include "backends/cpu/cpu_backend.h"
 #include "core/error.h"
 
@@ -27,9 +28,42 @@ struct OneBlasThread {
   ~OneBlasThread() { openblas_set_num_threads_local(prev); }
 };
 
+// Whether conv_gemm's AVX-512 kernels run here (float32 on a CPU that has them).
 template <class T>
-void gemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int64_t m, int64_t n, int64_t k, const T* a, int64_t lda, const T* b,
+bool own_kernels() {
+  return std::is_same<T, float>::value && conv_gemm_available();
+}
+
+// NOTE: a convolution's float32 products run on conv_gemm's kernel (no packing of the operands:
+// see conv_gemm.h) where it is the faster: measured against OpenBLAS 0.3.31 on this project's
+// AVX-512 machine, 1.1-2.5x faster per image and group up to og x P x K = 2^25 multiply-adds
+// (W11's layer: 32 x 784 x 144 = 3.6M, 188 vs 106 GFLOP/s), slower from about 2^26 on (64 x 3136
+// x 576: 90 vs 109; 256 x 784 x 1152: 143 vs 157), where OpenBLAS's packing pays for itself. All
+// three products have the same count, so one convolution takes one path for all three; all in the
+// form C = A B: the input gradient's w^T g with each group's weight transposed once, the weight
+// gradient as its transpose col g^T (conv_weight_grad).
+template <class T>
+bool own_products(const ConvGeom& g) {
+  const double macs = double(g.o / g.groups) * double(g.oh * g.ow) * double(g.c / g.groups * g.kh * g.kw);
+  return own_kernels<T>() && macs <= double(int64_t(1) << 25);
+}
+
+// dst [cols, rows] = src [rows, cols]^T (dense).
+template <class T>
+void transpose(const T* src, int64_t rows, int64_t cols, T* dst) {
+  if constexpr (std::is_same<T, float>::value)
+    if (own_kernels<T>()) return conv_transpose(src, rows, cols, cols, dst);
+  for (int64_t i = 0; i < rows; i++)
+    for (int64_t j = 0; j < cols; j++) dst[j * rows + i] = src[i * cols + j];
+}
+
+// C = op(A) op(B) (beta 0) or C += (beta 1); `own`: conv_gemm's kernel (float32, nn only).
+template <class T>
+void gemm(bool own, CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int64_t m, int64_t n, int64_t k, const T* a, int64_t lda, const T* b,
           int64_t ldb, T beta, T* c, int64_t ldc) {
+  if constexpr (std::is_same<T, float>::value) {
+    if (own && ta == CblasNoTrans && tb == CblasNoTrans) return conv_sgemm_nn(m, n, k, a, lda, b, ldb, beta != 0, c, ldc);
+  }
   if constexpr (std::is_same<T, float>::value)
     cblas_sgemm(CblasRowMajor, ta, tb, int(m), int(n), int(k), 1.0f, a, int(lda), b, int(ldb), beta, c, int(ldc));
   else
@@ -69,12 +103,13 @@ void conv_forward(const Tensor& x, const Tensor& wt, const ConvGeom& g, const Te
   const bool direct = pointwise(g);
   Tensor buf = direct ? Tensor() : scratch(K * P, out.dtype(), "conv2d");
   T* col = direct ? nullptr : buf.data<T>();
+  const bool own = own_products<T>(g);
   OneBlasThread one;
   for (int64_t n = 0; n < g.n; n++)
     for (int64_t gi = 0; gi < g.groups; gi++) {
       const T* xi = x.data<T>() + (n * g.c + gi * cg) * g.h * g.w;
       if (!direct) im2col(xi, cg, g, col);
-      gemm<T>(CblasNoTrans, CblasNoTrans, og, P, K, wt.data<T>() + gi * og * K, K, direct ? xi : col, P, T(0),
+      gemm<T>(own, CblasNoTrans, CblasNoTrans, og, P, K, wt.data<T>() + gi * og * K, K, direct ? xi : col, P, T(0),
               y + (n * g.o + gi * og) * P, P);
     }
 }
@@ -90,12 +125,18 @@ void conv_input_grad(const Tensor& gy, const Tensor& wt, const ConvGeom& g, cons
   if (og == 0 || P == 0) return;
   Tensor buf = direct ? Tensor() : scratch(K * P, out.dtype(), "conv2d_input_grad");
   T* col = direct ? nullptr : buf.data<T>();
+  // own kernels: w^T g as nn with each group's weight [og, K] transposed to [K, og] once
+  const bool nn = own_products<T>(g);
+  Tensor wt_t = nn ? scratch(g.o * K, out.dtype(), "conv2d_input_grad") : Tensor();
+  if (nn)
+    for (int64_t gi = 0; gi < g.groups; gi++) transpose(wt.data<T>() + gi * og * K, og, K, wt_t.data<T>() + gi * og * K);
   OneBlasThread one;
   for (int64_t n = 0; n < g.n; n++)
     for (int64_t gi = 0; gi < g.groups; gi++) {
       T* xi = gx + (n * g.c + gi * cg) * g.h * g.w;
-      gemm<T>(CblasTrans, CblasNoTrans, K, P, og, wt.data<T>() + gi * og * K, K, gy.data<T>() + (n * g.o + gi * og) * P, P, T(0),
-              direct ? xi : col, P);
+      const T* gyi = gy.data<T>() + (n * g.o + gi * og) * P;
+      if (nn) gemm<T>(true, CblasNoTrans, CblasNoTrans, K, P, og, wt_t.data<T>() + gi * og * K, og, gyi, P, T(0), direct ? xi : col, P);
+      else gemm<T>(false, CblasTrans, CblasNoTrans, K, P, og, wt.data<T>() + gi * og * K, K, gyi, P, T(0), direct ? xi : col, P);
       if (!direct) col2im(col, cg, g, xi);
     }
 }
@@ -110,114 +151,46 @@ void conv_weight_grad(const Tensor& x, const Tensor& gy, const ConvGeom& g, cons
   const bool direct = pointwise(g);
   Tensor buf = direct ? Tensor() : scratch(K * P, out.dtype(), "conv2d_weight_grad");
   T* col = direct ? nullptr : buf.data<T>();
+  if (own_products<T>(g)) {
+    // NOTE: the own kernels' weight gradient is its transpose gw^T [K, og] = col [K, P] g^T [P, og]
+    // (nn, with g's image transposed first, small and in L2): the dot-product form (nt) of the
+    // same sums measured at half the speed. gw is the transpose of the sum, taken at the end.
+    Tensor tb = scratch(P * og + K * og, out.dtype(), "conv2d_weight_grad");
+    T *gt = tb.data<T>(), *acc = gt + P * og;
+    for (int64_t gi = 0; gi < g.groups; gi++) {
+      for (int64_t n = 0; n < g.n; n++) {
+        const T* xi = x.data<T>() + (n * g.c + gi * cg) * g.h * g.w;
+        if (!direct) im2col(xi, cg, g, col);
+        const T* gyi = gy.data<T>() + (n * g.o + gi * og) * P;
+        transpose(gyi, og, P, gt);
+        gemm<T>(true, CblasNoTrans, CblasNoTrans, K, og, P, direct ? xi : col, P, gt, og, n == 0 ? T(0) : T(1), acc, og);
+      }
+      transpose(acc, K, og, gw + gi * og * K);
+    }
+    return;
+  }
   OneBlasThread one;
   for (int64_t gi = 0; gi < g.groups; gi++)
     for (int64_t n = 0; n < g.n; n++) {
       const T* xi = x.data<T>() + (n * g.c + gi * cg) * g.h * g.w;
       if (!direct) im2col(xi, cg, g, col);
-      gemm<T>(CblasNoTrans, CblasTrans, og, K, P, gy.data<T>() + (n * g.o + gi * og) * P, P, direct ? xi : col, P,
+      gemm<T>(false, CblasNoTrans, CblasTrans, og, K, P, gy.data<T>() + (n * g.o + gi * og) * P, P, direct ? xi : col, P,
               n == 0 ? T(0) : T(1), gw + gi * og * K, K);
     }
 }
 
-// c ? a : b on the bits, with a mask: a ternary on values compiles to a branch (GCC 12).
-template <class T>
-inline T select_bits(bool c, T a, T b) {
-  using U = std::conditional_t<sizeof(T) == 8, uint64_t, uint32_t>;
-  static_assert(sizeof(U) == sizeof(T), "select_bits: float or double");
-  U ua, ub;
-  std::memcpy(&ua, &a, sizeof(T));
-  std::memcpy(&ub, &b, sizeof(T));
-  const U m = U(0) - U(c), r = (ua & m) | (ub & ~m);
-  T out;
-  std::memcpy(&out, &r, sizeof(T));
-  return out;
-}
-
-// Torch's rule for the running maximum m at index b of a window, seeing v at index i: v wins if
-// larger, or if NaN (so the first maximum in row-major order wins ties, the last NaN wins).
-// NOTE: written without branches on the values (bit selects): which element of a window is
-// largest is a coin flip for real data, and a branch on it was mispredicted every other window.
-template <class T>
-inline void take_max(T v, int64_t i, T& m, int64_t& b) {
-  const bool t = (v > m) | (v != v);  // v != v: NaN; `|`: no short-circuit branch
-  m = select_bits(t, v, m);
-  const int64_t k = -int64_t(t);
-  b = (i & k) | (b & ~k);
-}
-
-// The index (in the plane) of window (oy, ox)'s maximum. A window of -inf gives its first element.
-template <class T>
-inline int64_t window_argmax(const T* x, const PoolGeom& g, int64_t oy, int64_t ox) {
-  const int64_t first = oy * g.sh * g.w + ox * g.sw;
-  T m = x[first];
-  int64_t b = first;
-  if (g.kh == 2 && g.kw == 2) {  // the common window, straight-line
-    take_max(x[first + 1], first + 1, m, b);
-    take_max(x[first + g.w], first + g.w, m, b);
-    take_max(x[first + g.w + 1], first + g.w + 1, m, b);
-    return b;
-  }
-  for (int64_t ky = 0; ky < g.kh; ky++)
-    for (int64_t kx = ky == 0 ? 1 : 0; kx < g.kw; kx++) take_max(x[first + ky * g.w + kx], first + ky * g.w + kx, m, b);
-  return b;
-}
-
-// The plane indices of the maxima of output row oy's windows, idx[0 .. ow).
-// NOTE: 2x2 windows every 2 (the common pooling) are taken as two pairs, each pair's winner by
-// torch's rule and then the second pair's winner against the first's: the same element as the
-// scan in row-major order (a tie goes to the earlier pair, a NaN in the later pair wins), with
-// two short dependency chains instead of one long one, in a loop the compiler vectorises.
-template <class T>
-void row_argmax(const T* x, const PoolGeom& g, int64_t oy, int64_t* idx) {
-  if (g.kh == 2 && g.kw == 2 && g.sh == 2 && g.sw == 2) {
-    const int64_t base = 2 * oy * g.w;
-    const T *r0 = x + base, *r1 = r0 + g.w;
-    for (int64_t ox = 0; ox < g.ow; ox++) {
-      const T a = r0[2 * ox], b = r0[2 * ox + 1], c = r1[2 * ox], d = r1[2 * ox + 1];
-      const bool tb = (b > a) | (b != b), td = (d > c) | (d != d);
-      const T m1 = select_bits(tb, b, a), m2 = select_bits(td, d, c);
-      const bool t = (m2 > m1) | (m2 != m2);
-      const int64_t k = -int64_t(t);
-      idx[ox] = base + 2 * ox + (((g.w + int64_t(td)) & k) | (int64_t(tb) & ~k));
-    }
-    return;
-  }
-  for (int64_t ox = 0; ox < g.ow; ox++) idx[ox] = window_argmax(x, g, oy, ox);
-}
-
-template <class T>
-void pool_gather(const Tensor& v, const Tensor& x, const PoolGeom& g, const Tensor& out) {
-  const int64_t plane = g.h * g.w;
-  std::vector<int64_t> idx(size_t(g.ow));
-  T* o = out.data<T>();
-  for (int64_t p = 0; p < g.planes; p++) {
-    const T* xp = x.data<T>() + p * plane;
-    const T* vp = v.data<T>() + p * plane;
-    for (int64_t oy = 0; oy < g.oh; oy++) {
-      row_argmax(xp, g, oy, idx.data());
-      for (int64_t ox = 0; ox < g.ow; ox++) *o++ = vp[idx[size_t(ox)]];
-    }
-  }
-}
-
-template <class T>
-void pool_scatter(const Tensor& v, const Tensor& x, const PoolGeom& g, const Tensor& out) {
-  const int64_t plane = g.h * g.w;
-  std::vector<int64_t> idx(size_t(g.ow));
-  T* o = out.data<T>();
-  std::fill(o, o + out.numel(), T(0));
-  const T* vp = v.data<T>();
-  for (int64_t p = 0; p < g.planes; p++) {
-    const T* xp = x.data<T>() + p * plane;
-    for (int64_t oy = 0; oy < g.oh; oy++) {
-      row_argmax(xp, g, oy, idx.data());
-      for (int64_t ox = 0; ox < g.ow; ox++) o[p * plane + idx[size_t(ox)]] += *vp++;
-    }
-  }
-}
-
 }  // namespace
+
+// Sets the few elements of a row that see the padding (usually 0 to 2) to zero. NOTE: std::fill
+// on them compiled to a memset call per output row and tap, 6% of a per-sample CNN gradient.
+template <class T>
+inline void zero_few(T* p, int64_t n) {
+  if (n > 4) return (void)std::fill(p, p + n, T(0));
+  if (n > 0) p[0] = T(0);
+  if (n > 1) p[1] = T(0);
+  if (n > 2) p[2] = T(0);
+  if (n > 3) p[3] = T(0);
+}
 
 // NOTE: with unit strides and an output as wide as the input ("same" width: 2 pw = dw (kw - 1)),
 // the valid part of a column row is the input plane itself, shifted by one offset: row[j] =
@@ -248,8 +221,8 @@ void im2col(const T* x, int64_t cg, const ConvGeom& g, T* col) {
           if (j1 > j0) std::memcpy(row + j0, xc + j0 + shift, size_t(j1 - j0) * sizeof(T));
           for (int64_t oy = oy0; oy < oy1; oy++) {
             T* r = row + oy * g.ow;
-            std::fill(r, r + lo, T(0));
-            std::fill(r + hi, r + g.ow, T(0));
+            zero_few(r, lo);
+            zero_few(r + hi, g.ow - hi);
           }
           continue;
         }
@@ -269,8 +242,41 @@ void im2col(const T* x, int64_t cg, const ConvGeom& g, T* col) {
       }
 }
 
+// NOTE: with shifted_planes, a column row goes back as one add over the whole shifted range (as
+// im2col copies it), after its entries that saw the padding (ox outside [lo, hi): in the shifted
+// range they would land on the neighbouring rows' ends) are set to zero in `col`. The short
+// per-row loops (14 floats for a 14x14 image) cost more than the adds themselves.
 template <class T>
-void col2im(const T* col, int64_t cg, const ConvGeom& g, T* x) {
+void col2im(T* col, int64_t cg, const ConvGeom& g, T* x) {
+  if (shifted_planes(g)) {
+    const int64_t P = g.oh * g.ow;
+    for (int64_t c = 0; c < cg; c++)
+      for (int64_t ki = 0; ki < g.kh; ki++)
+        for (int64_t kj = 0; kj < g.kw; kj++) {
+          T* row = col + ((c * g.kh + ki) * g.kw + kj) * P;
+          T* xc = x + c * g.h * g.w;
+          const int64_t dx = kj * g.dw - g.pw, dy = ki * g.dh - g.ph;
+          int64_t lo, hi, oy0, oy1;
+          valid_range(dx, 1, g.w, g.ow, &lo, &hi);
+          valid_range(dy, 1, g.h, g.oh, &oy0, &oy1);
+          if (lo > 0 || hi < g.ow)
+            for (int64_t oy = oy0; oy < oy1; oy++) {
+              T* r = row + oy * g.ow;
+              zero_few(r, lo);
+              zero_few(r + hi, g.ow - hi);
+            }
+          const int64_t shift = dy * g.w + dx, j0 = std::max(oy0 * g.ow, -shift), j1 = std::min(oy1 * g.ow, g.h * g.w - shift);
+          T* xs = xc + shift;
+          if (j1 <= j0) continue;
+          if constexpr (std::is_same<T, float>::value)
+            if (own_kernels<T>()) {
+              conv_add(xs + j0, row + j0, j1 - j0);
+              continue;
+            }
+          for (int64_t j = j0; j < j1; j++) xs[j] += row[j];
+        }
+    return;
+  }
   for (int64_t c = 0; c < cg; c++)
     for (int64_t ki = 0; ki < g.kh; ki++)
       for (int64_t kj = 0; kj < g.kw; kj++) {
@@ -293,8 +299,8 @@ void col2im(const T* col, int64_t cg, const ConvGeom& g, T* x) {
 
 template void im2col<float>(const float*, int64_t, const ConvGeom&, float*);
 template void im2col<double>(const double*, int64_t, const ConvGeom&, double*);
-template void col2im<float>(const float*, int64_t, const ConvGeom&, float*);
-template void col2im<double>(const double*, int64_t, const ConvGeom&, double*);
+template void col2im<float>(float*, int64_t, const ConvGeom&, float*);
+template void col2im<double>(double*, int64_t, const ConvGeom&, double*);
 
 }  // namespace adjoint::cpu
 
@@ -312,12 +318,6 @@ const ConvKernel conv2d_input_grad{[](const Tensor& gy, const Tensor& w, const C
 }};
 const ConvKernel conv2d_weight_grad{[](const Tensor& x, const Tensor& gy, const ConvGeom& g, const Tensor& out) {
   ADJ_FLOATING_(conv_weight_grad, x, gy, g, out);
-}};
-const PoolKernel max_pool2d_gather{[](const Tensor& v, const Tensor& x, const PoolGeom& g, const Tensor& out) {
-  ADJ_FLOATING_(pool_gather, v, x, g, out);
-}};
-const PoolKernel max_pool2d_scatter{[](const Tensor& v, const Tensor& x, const PoolGeom& g, const Tensor& out) {
-  ADJ_FLOATING_(pool_scatter, v, x, g, out);
 }};
 #undef ADJ_FLOATING_
 

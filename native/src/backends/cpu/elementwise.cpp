@@ -287,8 +287,15 @@ void CpuBackend::where(const Tensor& cond, const Tensor& a, const Tensor& b, con
         T* o = reinterpret_cast<T*>(p[0]);
         const uint8_t* c = reinterpret_cast<const uint8_t*>(p[1]);
         const T *a = reinterpret_cast<const T*>(p[2]), *b = reinterpret_cast<const T*>(p[3]);
-        const int64_t sa = s[2] / es, sb = s[3] / es;
-        for (int64_t k = 0; k < n; k++) o[k] = select_bits(c[k] != 0, a[k * sa], b[k * sb]);
+        // NOTE: one loop per stride pair (1: a tensor, 0: a broadcast value such as relu's 0), so
+        // that each has constant strides and vectorises; a runtime stride kept it scalar.
+        auto run = [&](auto sa, auto sb) {
+          for (int64_t k = 0; k < n; k++) o[k] = select_bits(c[k] != 0, a[k * sa], b[k * sb]);
+        };
+        using One = std::integral_constant<int64_t, 1>;
+        using Zero = std::integral_constant<int64_t, 0>;
+        if (s[2] == es) s[3] == es ? run(One{}, One{}) : run(One{}, Zero{});
+        else s[3] == es ? run(Zero{}, One{}) : run(Zero{}, Zero{});
         return;
       }
       for (int64_t k = 0; k < n; k++)

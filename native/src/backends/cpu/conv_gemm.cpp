@@ -1,0 +1,162 @@
+// The convolution's float32 products on AVX-512, reading the convolution's buffers in place (see
+// conv_gemm.h). C = A B register-tiled: 12 rows of C x 32 columns (2 vectors) held in 24
+// registers; per step of the sum two vectors of a row of B and one broadcast element of A per row
+// of C. B's rows are read where they lie (the columns' rows, P floats apart), in blocks of kKc
+// rows so a block of 32 columns stays in L1 while A's rows pass. Edges: the last columns by
+// masked loads and stores, the last rows by a smaller tile.
+#include "backends/cpu/conv_gemm.h"
+
+#include <algorithm>
+
+#include "backends/cpu/vector_math.h"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#define ADJ_CONV_GEMM_X86 1
+#else
+#define ADJ_CONV_GEMM_X86 0
+#endif
+
+namespace adjoint::cpu {
+
+#if ADJ_CONV_GEMM_X86
+#pragma GCC push_options
+#pragma GCC target("avx512f,avx2,fma")
+namespace {
+
+constexpr int kMr = 12;       // rows of C per nn tile
+constexpr int64_t kKc = 256;  // rows of B per block (32 columns of them: 32 KiB)
+
+inline __mmask16 lanes(int64_t left) { return left >= 16 ? __mmask16(0xffff) : __mmask16((1u << left) - 1); }
+
+// C[0..R) x [0, 32) (masks m0, m1: the columns present) (=, +=) A[0..R) x [0, kc) B[0, kc) x [0, 32).
+template <int R>
+void nn_tile(int64_t kc, const float* a, int64_t lda, const float* b, int64_t ldb, bool acc, float* c, int64_t ldc, __mmask16 m0,
+             __mmask16 m1) {
+  __m512 c0[R], c1[R];
+#pragma GCC unroll 12
+  for (int r = 0; r < R; r++) c0[r] = c1[r] = _mm512_setzero_ps();
+  for (int64_t p = 0; p < kc; p++) {
+    const __m512 b0 = _mm512_maskz_loadu_ps(m0, b + p * ldb), b1 = _mm512_maskz_loadu_ps(m1, b + p * ldb + 16);
+#pragma GCC unroll 12
+    for (int r = 0; r < R; r++) {
+      const __m512 av = _mm512_set1_ps(a[r * lda + p]);
+      c0[r] = _mm512_fmadd_ps(av, b0, c0[r]);
+      c1[r] = _mm512_fmadd_ps(av, b1, c1[r]);
+    }
+  }
+#pragma GCC unroll 12
+  for (int r = 0; r < R; r++) {
+    float* cr = c + r * ldc;
+    if (acc) {
+      c0[r] = _mm512_add_ps(c0[r], _mm512_maskz_loadu_ps(m0, cr));
+      c1[r] = _mm512_add_ps(c1[r], _mm512_maskz_loadu_ps(m1, cr + 16));
+    }
+    _mm512_mask_storeu_ps(cr, m0, c0[r]);
+    _mm512_mask_storeu_ps(cr + 16, m1, c1[r]);
+  }
+}
+
+using NnTile = void (*)(int64_t, const float*, int64_t, const float*, int64_t, bool, float*, int64_t, __mmask16, __mmask16);
+const NnTile kNnTiles[kMr + 1] = {nullptr,     nn_tile<1>, nn_tile<2>, nn_tile<3>, nn_tile<4>,  nn_tile<5>, nn_tile<6>,
+                                  nn_tile<7>,  nn_tile<8>, nn_tile<9>, nn_tile<10>, nn_tile<11>, nn_tile<12>};
+
+void nn(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b, int64_t ldb, bool accumulate, float* c,
+        int64_t ldc) {
+  for (int64_t k0 = 0; k0 < k; k0 += kKc) {
+    const int64_t kc = std::min(kKc, k - k0);
+    const bool acc = accumulate || k0 > 0;
+    for (int64_t j = 0; j < n; j += 32) {
+      const __mmask16 m0 = lanes(n - j), m1 = lanes(n - j - 16 < 0 ? 0 : n - j - 16);
+      for (int64_t i = 0; i < m; i += kMr) {
+        const int rows = int(std::min<int64_t>(kMr, m - i));
+        kNnTiles[rows](kc, a + i * lda + k0, lda, b + k0 * ldb + j, ldb, acc, c + i * ldc + j, ldc, m0, m1);
+      }
+    }
+  }
+}
+
+// dst [cols x rows] (ld rows) = src [rows x cols] (ld lds)^T in 8 x 8 blocks (unpack, shuffle,
+// swap 128-bit halves: the textbook AVX transpose), the edges element by element.
+void transpose(const float* src, int64_t rows, int64_t cols, int64_t lds, float* dst) {
+  int64_t i = 0;
+  for (; i + 8 <= rows; i += 8) {
+    int64_t j = 0;
+    for (; j + 8 <= cols; j += 8) {
+      const float* s = src + i * lds + j;
+      const __m256 r0 = _mm256_loadu_ps(s), r1 = _mm256_loadu_ps(s + lds), r2 = _mm256_loadu_ps(s + 2 * lds),
+                   r3 = _mm256_loadu_ps(s + 3 * lds), r4 = _mm256_loadu_ps(s + 4 * lds), r5 = _mm256_loadu_ps(s + 5 * lds),
+                   r6 = _mm256_loadu_ps(s + 6 * lds), r7 = _mm256_loadu_ps(s + 7 * lds);
+      const __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1), t2 = _mm256_unpacklo_ps(r2, r3),
+                   t3 = _mm256_unpackhi_ps(r2, r3), t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5),
+                   t6 = _mm256_unpacklo_ps(r6, r7), t7 = _mm256_unpackhi_ps(r6, r7);
+      const __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xee), u2 = _mm256_shuffle_ps(t1, t3, 0x44),
+                   u3 = _mm256_shuffle_ps(t1, t3, 0xee), u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xee),
+                   u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xee);
+      float* d = dst + j * rows + i;
+      _mm256_storeu_ps(d, _mm256_permute2f128_ps(u0, u4, 0x20));
+      _mm256_storeu_ps(d + rows, _mm256_permute2f128_ps(u1, u5, 0x20));
+      _mm256_storeu_ps(d + 2 * rows, _mm256_permute2f128_ps(u2, u6, 0x20));
+      _mm256_storeu_ps(d + 3 * rows, _mm256_permute2f128_ps(u3, u7, 0x20));
+      _mm256_storeu_ps(d + 4 * rows, _mm256_permute2f128_ps(u0, u4, 0x31));
+      _mm256_storeu_ps(d + 5 * rows, _mm256_permute2f128_ps(u1, u5, 0x31));
+      _mm256_storeu_ps(d + 6 * rows, _mm256_permute2f128_ps(u2, u6, 0x31));
+      _mm256_storeu_ps(d + 7 * rows, _mm256_permute2f128_ps(u3, u7, 0x31));
+    }
+    for (; j < cols; j++)
+      for (int64_t r = i; r < i + 8; r++) dst[j * rows + r] = src[r * lds + j];
+  }
+  for (; i < rows; i++)
+    for (int64_t j = 0; j < cols; j++) dst[j * rows + i] = src[i * lds + j];
+}
+
+// dst[0, n) += src[0, n), 16 lanes at a time.
+void add_to(float* dst, const float* src, int64_t n) {
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) _mm512_storeu_ps(dst + i, _mm512_add_ps(_mm512_loadu_ps(dst + i), _mm512_loadu_ps(src + i)));
+  if (i < n) {
+    const __mmask16 m = lanes(n - i);
+    _mm512_mask_storeu_ps(dst + i, m, _mm512_add_ps(_mm512_maskz_loadu_ps(m, dst + i), _mm512_maskz_loadu_ps(m, src + i)));
+  }
+}
+
+}  // namespace
+#pragma GCC pop_options
+#endif
+
+bool conv_gemm_available() {
+#if ADJ_CONV_GEMM_X86
+  static const bool ok = vm::active_isa() == vm::Isa::Avx512;
+  return ok;
+#else
+  return false;
+#endif
+}
+
+// NOTE: an empty sum (k = 0) still sets C (to zero, or leaves it for +=), like BLAS with beta 0.
+void conv_sgemm_nn(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b, int64_t ldb, bool accumulate,
+                   float* c, int64_t ldc) {
+  if (m <= 0 || n <= 0) return;
+  if (k <= 0) {
+    if (!accumulate)
+      for (int64_t i = 0; i < m; i++) std::fill(c + i * ldc, c + i * ldc + n, 0.0f);
+    return;
+  }
+#if ADJ_CONV_GEMM_X86
+  nn(m, n, k, a, lda, b, ldb, accumulate, c, ldc);
+#endif
+}
+
+void conv_transpose(const float* src, int64_t rows, int64_t cols, int64_t lds, float* dst) {
+#if ADJ_CONV_GEMM_X86
+  transpose(src, rows, cols, lds, dst);
+#endif
+}
+
+void conv_add(float* dst, const float* src, int64_t n) {
+#if ADJ_CONV_GEMM_X86
+  add_to(dst, src, n);
+#endif
+}
+
+}  // namespace adjoint::cpu

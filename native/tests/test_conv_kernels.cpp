@@ -1,0 +1,137 @@
+// The convolution's CPU kernels: the AVX-512 product and transpose (backends/cpu/conv_gemm.h)
+// against sums in double over every edge case of their tiling (rows not a multiple of 12, columns
+// not of 32 or 16, sums longer than a block, leading dims wider than the rows, +=), and the
+// float32 convolution kernels (own products where the CPU has AVX-512) against the float64 ones
+// (OpenBLAS dgemm) on geometries with strides, padding, dilation, groups and 1x1 kernels.
+#include <cmath>
+#include <cstdio>
+#include <random>
+#include <vector>
+
+#include "backends/cpu/conv_gemm.h"
+#include "backends/kernels.h"
+#include "check.h"
+#include "core/tensor.h"
+
+using namespace adjoint;
+
+namespace {
+
+std::vector<float> random_floats(size_t n, std::mt19937& rng) {
+  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+  std::vector<float> v(n);
+  for (float& x : v) x = u(rng);
+  return v;
+}
+
+}  // namespace
+
+TEST(own_product_matches_a_double_sum) {
+  if (!cpu::conv_gemm_available()) return std::printf("  (no AVX-512: OpenBLAS runs the products)\n"), void();
+  std::mt19937 rng(3);
+  for (int64_t m : {1, 5, 12, 13, 32, 37})
+    for (int64_t n : {1, 7, 16, 17, 32, 33, 70})
+      for (int64_t k : {0, 1, 9, 144, 300})
+        for (bool acc : {false, true}) {
+          const int64_t lda = k + 3, ldb = n + 5, ldc = n + 2;
+          const std::vector<float> a = random_floats(size_t(m * lda), rng), b = random_floats(size_t(std::max<int64_t>(k, 1) * ldb), rng);
+          std::vector<float> c = random_floats(size_t(m * ldc), rng), c0 = c;
+          cpu::conv_sgemm_nn(m, n, k, a.data(), lda, b.data(), ldb, acc, c.data(), ldc);
+          bool ok = true;
+          for (int64_t i = 0; i < m; i++)
+            for (int64_t j = 0; j < ldc; j++) {
+              const float got = c[size_t(i * ldc + j)];
+              if (j >= n) {  // past the columns: untouched
+                ok &= got == c0[size_t(i * ldc + j)];
+                continue;
+              }
+              double want = acc ? c0[size_t(i * ldc + j)] : 0.0;
+              for (int64_t p = 0; p < k; p++) want += double(a[size_t(i * lda + p)]) * b[size_t(p * ldb + j)];
+              ok &= std::fabs(got - want) <= 1e-5 * (1 + double(k));
+            }
+          CHECK(ok);
+          if (!ok) std::printf("  m %lld n %lld k %lld acc %d\n", (long long)m, (long long)n, (long long)k, int(acc));
+        }
+}
+
+TEST(own_transpose_is_exact) {
+  if (!cpu::conv_gemm_available()) return;
+  std::mt19937 rng(5);
+  for (int64_t rows : {1, 8, 9, 16, 33})
+    for (int64_t cols : {1, 7, 8, 17, 196}) {
+      const int64_t lds = cols + 4;
+      const std::vector<float> src = random_floats(size_t(rows * lds), rng);
+      std::vector<float> dst(size_t(rows * cols), -7.0f);
+      cpu::conv_transpose(src.data(), rows, cols, lds, dst.data());
+      bool ok = true;
+      for (int64_t i = 0; i < rows; i++)
+        for (int64_t j = 0; j < cols; j++) ok &= dst[size_t(j * rows + i)] == src[size_t(i * lds + j)];
+      CHECK(ok);
+    }
+}
+
+namespace {
+
+Tensor random_tensor(const Dims& shape, DType dt, std::mt19937& rng) {
+  Tensor t = Tensor::empty(shape, dt, Device{}, "test");
+  std::uniform_real_distribution<double> u(-1.0, 1.0);
+  for (int64_t i = 0; i < t.numel(); i++) {
+    const double v = u(rng);
+    if (dt == DType::Float32) t.data<float>()[i] = float(v);
+    else t.data<double>()[i] = double(float(v));  // the same values in both dtypes
+  }
+  return t;
+}
+
+Tensor as_double(const Tensor& t) {
+  Tensor d = Tensor::empty(t.shape(), DType::Float64, Device{}, "test");
+  for (int64_t i = 0; i < t.numel(); i++) d.data<double>()[i] = t.data<float>()[i];
+  return d;
+}
+
+bool close(const Tensor& f, const Tensor& d, double tol) {
+  for (int64_t i = 0; i < f.numel(); i++)
+    if (!(std::fabs(double(f.data<float>()[i]) - d.data<double>()[i]) <= tol)) return false;
+  return true;
+}
+
+}  // namespace
+
+TEST(float32_convolution_kernels_match_float64) {
+  std::mt19937 rng(11);
+  struct Case {
+    int64_t n, c, h, w, o, kh, kw, sh, sw, ph, pw, dh, dw, groups;
+  };
+  const Case cases[] = {
+      {3, 16, 28, 28, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1},  // W11's layer, smaller batch
+      {2, 1, 28, 28, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1},   // a first layer: 9 taps
+      {1, 128, 14, 14, 32, 3, 3, 1, 1, 1, 1, 1, 1, 4}, // groups, 32 channels each
+      {2, 5, 9, 11, 7, 3, 2, 2, 1, 1, 0, 1, 2, 1},     // strides, uneven padding, dilation
+      {2, 6, 7, 5, 9, 1, 1, 1, 1, 0, 0, 1, 1, 3},      // 1x1, groups
+      {1, 40, 6, 6, 13, 3, 3, 1, 1, 1, 1, 1, 1, 1},    // 360 taps: more than one block of the sum
+  };
+  for (const Case& k : cases) {
+    ConvGeom g;
+    g.n = k.n, g.c = k.c, g.h = k.h, g.w = k.w, g.o = k.o, g.kh = k.kh, g.kw = k.kw, g.sh = k.sh, g.sw = k.sw, g.ph = k.ph, g.pw = k.pw;
+    g.dh = k.dh, g.dw = k.dw, g.groups = k.groups;
+    g.oh = (g.h + 2 * g.ph - g.dh * (g.kh - 1) - 1) / g.sh + 1, g.ow = (g.w + 2 * g.pw - g.dw * (g.kw - 1) - 1) / g.sw + 1;
+    const Dims xs{g.n, g.c, g.h, g.w}, ws{g.o, g.c / g.groups, g.kh, g.kw}, ys{g.n, g.o, g.oh, g.ow};
+    Tensor x = random_tensor(xs, DType::Float32, rng), w = random_tensor(ws, DType::Float32, rng), gy = random_tensor(ys, DType::Float32, rng);
+    Tensor xd = as_double(x), wd = as_double(w), gyd = as_double(gy);
+    const double tol = 1e-5 * double(g.c / g.groups * g.kh * g.kw + g.o + g.n * g.oh * g.ow);
+    Tensor y = Tensor::empty(ys, DType::Float32, Device{}, "t"), yd = Tensor::empty(ys, DType::Float64, Device{}, "t");
+    kernels::conv2d.cpu(x, w, g, y);
+    kernels::conv2d.cpu(xd, wd, g, yd);
+    CHECK(close(y, yd, tol));
+    Tensor gx = Tensor::empty(xs, DType::Float32, Device{}, "t"), gxd = Tensor::empty(xs, DType::Float64, Device{}, "t");
+    kernels::conv2d_input_grad.cpu(gy, w, g, gx);
+    kernels::conv2d_input_grad.cpu(gyd, wd, g, gxd);
+    CHECK(close(gx, gxd, tol));
+    Tensor gw = Tensor::empty(ws, DType::Float32, Device{}, "t"), gwd = Tensor::empty(ws, DType::Float64, Device{}, "t");
+    kernels::conv2d_weight_grad.cpu(x, gy, g, gw);
+    kernels::conv2d_weight_grad.cpu(xd, gyd, g, gwd);
+    CHECK(close(gw, gwd, tol));
+  }
+}
+
+int main() { return check::run_all(); }
