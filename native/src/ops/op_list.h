@@ -36,7 +36,11 @@
   /* the identity without a derivative (stop_gradient; ops/detach.cpp) */        \
   X(Detach)                                                                      \
   /* adjoints of slicing and gathering (used by vjp rules; ops/indexing.cpp) */  \
-  X(SliceBackward) X(IndexAdd)
+  X(SliceBackward) X(IndexAdd)                                                   \
+  /* scans and the product along one dim (ops/scan.cpp) */                       \
+  X(Cumsum) X(Cumprod) X(Logcumsumexp) X(Prod) X(LinearScan)                     \
+  /* positions of extremes and of the sorted order: int64 (ops/sort.cpp) */      \
+  X(Argmax) X(Argmin) X(Argsort)
 
 namespace adjoint {
 
