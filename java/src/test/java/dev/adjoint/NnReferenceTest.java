@@ -55,10 +55,18 @@ class NnReferenceTest {
     return dtype.equals("float32") ? t.to(DType.FLOAT32) : t;
   }
 
-  static List<Case> cases() throws Exception {
+  /** The Java call of a reference file's function names (this file's: {@link #call}). */
+  interface Caller {
+    Tensor call(String fn, Map<String, String> a, List<Tensor> x);
+  }
+
+  static List<Case> cases() throws Exception { return cases("nn_reference.txt"); }
+
+  /** The cases of a reference file in this format (ReduceReferenceTest reads another). */
+  static List<Case> cases(String resource) throws Exception {
     List<Case> out = new ArrayList<>();
-    var in = NnReferenceTest.class.getResourceAsStream("nn_reference.txt");
-    assertNotNull(in, "nn_reference.txt on the test class path");
+    var in = NnReferenceTest.class.getResourceAsStream(resource);
+    assertNotNull(in, resource + " on the test class path");
     try (BufferedReader r = new BufferedReader(new InputStreamReader(in, StandardCharsets.US_ASCII))) {
       String name = null, fn = null;
       Map<String, String> args = new HashMap<>();
@@ -179,14 +187,14 @@ class NnReferenceTest {
 
   @TestFactory
   Stream<DynamicTest> againstTorch() throws Exception {
-    return cases().stream().map(c -> DynamicTest.dynamicTest(c.name(), () -> check(c)));
+    return cases().stream().map(c -> DynamicTest.dynamicTest(c.name(), () -> check(c, NnReferenceTest::call)));
   }
 
-  static void check(Case c) {
+  static void check(Case c, Caller call) {
     boolean f32 = c.out().dtype() == DType.FLOAT32;
     double rtol = f32 ? 2e-5 : 1e-12, atol = f32 ? 2e-6 : 1e-13;
     try (Scope s = Scope.open()) {
-      Tensor y = call(c.fn(), c.args(), c.in());
+      Tensor y = call.call(c.fn(), c.args(), c.in());
       assertArrayEquals(c.out().shape(), y.shape(), c.name() + ": shape");
       assertEquals(c.out().dtype(), y.dtype(), c.name() + ": dtype");
       if (y.dtype() == DType.INT64 || y.dtype() == DType.BOOL) {
@@ -201,23 +209,23 @@ class NnReferenceTest {
       FnN f = args -> {
         List<Tensor> xs = new ArrayList<>(c.in());
         for (int k = 0; k < diff.size(); k++) xs.set(diff.get(k), (Tensor) args[k]);
-        return call(c.fn(), c.args(), xs);
+        return call.call(c.fn(), c.args(), xs);
       };
       Object[] primals = diff.stream().map(c.in()::get).toArray();
       List<Object> g = vjp(f, primals).apply(c.ct());
       for (int k = 0; k < diff.size(); k++)
         assertClose(c.name() + " grad of input " + diff.get(k), c.grads().get(diff.get(k)), ((Tensor) g.get(k)).toDoubleArray(), rtol * 10, atol * 10);
-      if (!f32 && !diff.isEmpty()) transformsAgree(c, diff.get(0));
+      if (!f32 && !diff.isEmpty()) transformsAgree(c, diff.get(0), call);
     }
   }
 
   /** vmap over two perturbed copies of input k == the loop; jacfwd == jacrev for input k. */
-  static void transformsAgree(Case c, int k) {
+  static void transformsAgree(Case c, int k, Caller call) {
     Tensor x = c.in().get(k);
     Fn1 fk = v -> {
       List<Tensor> xs = new ArrayList<>(c.in());
       xs.set(k, v);
-      return call(c.fn(), c.args(), xs);
+      return call.call(c.fn(), c.args(), xs);
     };
     Tensor x2 = x.mul(0.75).add(0.125);
     Tensor batched = vmap(fk).apply(Tensor.stack(List.of(x, x2), 0));
