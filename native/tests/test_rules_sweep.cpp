@@ -702,13 +702,18 @@ struct Counts {
 };
 Counts g_counts[kNumOps];
 
+// A sample of a primitive, or of a composite (name and counts set; op unused).
 struct Ctx {
   OpId op;
   const Sample* s;
+  const char* name = nullptr;
+  Counts* counts = nullptr;
 };
 
+Counts& counts_of(const Ctx& c) { return c.counts ? *c.counts : g_counts[int(c.op)]; }
+
 void fail(const Ctx& c, const char* check, const std::string& what) {
-  std::printf("  %s [%s] %s: %s\n", op_name(c.op), c.s->note.c_str(), check, what.c_str());
+  std::printf("  %s [%s] %s: %s\n", c.name ? c.name : op_name(c.op), c.s->note.c_str(), check, what.c_str());
   check::failures()++;
 }
 
@@ -765,7 +770,7 @@ std::string input_name(int i) { return "input " + std::to_string(i); }
 // 1-3: first and second order derivatives of the projection sum(u * f) against finite differences
 // and each other.
 void check_derivatives(const Ctx& c, const Fn& f, const Sample& s, const Point& p, const std::vector<int>& diff, Rng& r) {
-  Counts& n = g_counts[int(c.op)];
+  Counts& n = counts_of(c);
   Args xs = build_all(s, p);
   Tensor u = random_like(f(xs), r);
   Args v, w;
@@ -829,7 +834,7 @@ void check_jacobians(const Ctx& c, const Fn& f, const Args& xs, const std::vecto
       expect_close(c, "jac", input_name(i), ft, vr, tol);
       expect_close(c, "jac", input_name(i) + " structured jacfwd", values(jacfwd_structured(f, xs, i)), vf, 1e-12);
       expect_close(c, "jac", input_name(i) + " structured jacrev", values(jacrev_structured(f, xs, i)), vr, 1e-12);
-      g_counts[int(c.op)].jac++;
+      counts_of(c).jac++;
     });
   }
 }
@@ -931,7 +936,7 @@ void check_vmap_nested(const Ctx& c, const Fn& f, const Sample& s, const Point& 
         phys[size_t(i)] = outer[size_t(i)] >= 0 ? O::stack(phys_outer[size_t(i)], 0) : phys_outer[size_t(i)][0];
       Fn inner_map = [&](const Args& a) { return vmap(f, a, inner, kInner); };
       const char* where = split ? "outer maps input 0, inner the rest" : "both map every input";
-      if (expect_same(c, "vmap2", where, vmap(inner_map, phys, outer, kBatch), O::stack(want_outer, 0))) g_counts[int(c.op)].vmap2++;
+      if (expect_same(c, "vmap2", where, vmap(inner_map, phys, outer, kBatch), O::stack(want_outer, 0))) counts_of(c).vmap2++;
     });
   }
 }
@@ -946,7 +951,7 @@ void check_vmap_of_derivatives(const Ctx& c, const Fn& f, const Sample& s, const
   Tensor u = random_like(f(xs), r);
   for (int i : diff) v.push_back(random_like(xs[size_t(i)], r));
   MultiFn mf = [&](const Args& a) { return Args{f(a)}; };
-  Counts& n = g_counts[int(c.op)];
+  Counts& n = counts_of(c);
   for (size_t k = 0; k < diff.size(); k++) {
     Fn grad_k = [&, k](const Args& a) { return vjp(f, a, diff, u)[k]; };
     check_vmap(c, "vmap_grad", grad_k, s, p, seed + k, n.vmap_grad);
@@ -1102,6 +1107,102 @@ TEST(sweep_summary) {
     CHECK(n.meta == n.samples);
   }
   row("total", total);
+}
+
+// ---------------------------------------------------------------- composites
+
+// Composites that select by position (ops/sort.cpp) and the product of every element (ops/scan.cpp):
+// their derivatives are their parts' (index_select at the int64 positions, linear_scan), checked
+// here as a primitive's are above: derivatives against finite differences and each other,
+// Jacobians, vmap (nested, and of the derivatives). attrs: ints = {dim} ({dim, k} for topk), flag =
+// keepdim / descending / largest.
+struct CompositeRow {
+  const char* name;
+  Tensor (*f)(const Args& x, const Attrs& a);
+  std::vector<Sample> samples;
+};
+
+std::vector<CompositeRow> composite_table() {
+  const std::vector<Sample> extremes = {{{distinct({2, 3, 4})}, attrs({1}), "dim 1"},
+                                        {{distinct({2, 3, 4})}, attrs({-1}, true), "dim -1 keepdim"},
+                                        {{T(distinct({3, 4}))}, attrs({0}), "transposed"},
+                                        {{coarse({3, 4})}, attrs({1}), "ties: the first", false},
+                                        {{f32(distinct({4}))}, attrs({0}), "float32"},
+                                        {{real({})}, attrs({0}), "0-d"},
+                                        {{real({0, 3})}, attrs({1}), "no lines"}};
+  return {
+      {"max(dim)", [](const Args& x, const Attrs& a) { return O::max_dim(x[0], a.ints[0], a.flag).first; }, extremes},
+      {"min(dim)", [](const Args& x, const Attrs& a) { return O::min_dim(x[0], a.ints[0], a.flag).first; }, extremes},
+      {"max(dim) indices", [](const Args& x, const Attrs& a) { return O::max_dim(x[0], a.ints[0], a.flag).second; }, extremes},
+      {"sort",
+       [](const Args& x, const Attrs& a) { return O::sort(x[0], a.ints[0], a.flag).first; },
+       {{{distinct({2, 5})}, attrs({1}), "dim 1"},
+        {{distinct({2, 5})}, attrs({-1}, true), "descending"},
+        {{T(distinct({3, 4}))}, attrs({0}), "transposed, dim 0"},
+        {{coarse({3, 4})}, attrs({1}, true), "ties", false},
+        {{f32(distinct({4}))}, attrs({0}), "float32"},
+        {{real({})}, attrs({0}), "0-d"},
+        {{real({0, 3})}, attrs({1}), "no lines"}}},
+      {"sort indices", [](const Args& x, const Attrs& a) { return O::sort(x[0], a.ints[0], a.flag).second; },
+       {{{coarse({3, 4})}, attrs({1}, true), "ties, descending"}, {{real({})}, attrs({0}), "0-d"}}},
+      {"topk",
+       [](const Args& x, const Attrs& a) { return O::topk(x[0], a.ints[1], a.ints[0], a.flag).first; },
+       {{{distinct({2, 5})}, attrs({1, 2}, true), "k 2, largest"},
+        {{distinct({2, 5})}, attrs({-1, 3}), "k 3, smallest"},
+        {{T(distinct({4, 3}))}, attrs({0, 1}, true), "transposed, dim 0"},
+        {{distinct({2, 3})}, attrs({1, 0}, true), "k 0"},
+        {{real({})}, attrs({0, 1}, true), "0-d"}}},
+      {"prod()",
+       [](const Args& x, const Attrs&) { return O::prod(x[0]); },
+       {{{real({2, 3})}, {}, "[2,3]"},
+        {{{{2, 4}, Domain::OneZero}}, {}, "one zero in each half"},
+        {{{{2, 4}, Domain::WithZeros}}, {}, "four zeros"},
+        {{T(real({3, 2}))}, {}, "transposed"},
+        {{real({})}, {}, "0-d"},
+        {{real({0})}, {}, "empty: 1"}}},
+      {"argmax()", [](const Args& x, const Attrs&) { return O::argmax(x[0]); },
+       {{{distinct({2, 3})}, {}, "[2,3]"}, {{coarse({4})}, {}, "ties"}, {{real({})}, {}, "0-d"}}},
+  };
+}
+
+TEST(composite_sweep) {
+  const std::vector<CompositeRow> rows = composite_table();
+  std::vector<Counts> counts(rows.size());
+  for (size_t r = 0; r < rows.size(); r++) {
+    const CompositeRow& row = rows[r];
+    for (size_t k = 0; k < row.samples.size(); k++) {
+      const Sample& s = row.samples[k];
+      Ctx c{OpId::kCount, &s, row.name, &counts[r]};
+      counts[r].samples++;
+      const uint64_t seed = 7919 * (r + 1) + k * 101;
+      Rng rng(seed);
+      Point p;
+      for (const Input& in : s.ins) p.push_back(draw(in, rng));
+      Fn f = [&row, &s](const Args& xs) { return row.f(xs, s.at); };
+      check_vmap(c, "vmap", f, s, p, seed, counts[r].vmap);
+      check_vmap_nested(c, f, s, p, seed);
+      DType out_dtype;
+      try {
+        out_dtype = f(build_all(s, p)).dtype();
+      } catch (const std::exception& e) {
+        fail(c, "eval", e.what());
+        continue;
+      }
+      if (!is_floating(out_dtype)) continue;  // positions: the vmap checks
+      const std::vector<int> diff{0};
+      if (s.ins[0].dtype != DType::Float64) {
+        check_jacobians(c, f, build_all(s, p), diff, 1e-6);
+        continue;
+      }
+      check_derivatives(c, f, s, p, diff, rng);
+      check_jacobians(c, f, build_all(s, p), diff, kAdTol);
+      check_vmap_of_derivatives(c, f, s, p, diff, seed);
+    }
+    const Counts& n = counts[r];
+    std::printf("%-17s %3d samples: grad_fd %d hess_fd %d fwd_rev %d dot %d jac %d vmap %d vmap2 %d vmap_grad %d vmap_jvp %d\n", row.name,
+                n.samples, n.grad_fd, n.hess_fd, n.fwd_rev, n.dot, n.jac, n.vmap, n.vmap2, n.vmap_grad, n.vmap_jvp);
+    CHECK(n.vmap > 0);
+  }
 }
 
 // Bad calls: the metadata rule refuses them with eval's error (kind and message), without data.
