@@ -445,6 +445,7 @@ std::map<OpId, std::vector<Sample>> sample_table() {
     t[op].push_back({{ints({2, 3})}, attrs({1}), "int64"});
   }
   t[OpId::Prod].push_back({{real({2, 3, 4})}, attrs({1}, true), "dim 1 keepdim"});
+  t[OpId::Prod].push_back({{{{2, 19}, Domain::OneZero}}, attrs({1}), "lines of 19 (partial products), zeros"});
   t[OpId::Prod].push_back({{real({})}, attrs({0}, true), "0-d keepdim"});
   t[OpId::Prod].push_back({{real({2, 0})}, attrs({1}, true), "over an empty dim: ones"});
   t[OpId::Logcumsumexp].push_back({{{{3, 4}, Domain::Large}}, attrs({1}), "large entries"});
@@ -468,6 +469,8 @@ std::map<OpId, std::vector<Sample>> sample_table() {
              {{f32(distinct({4}))}, attrs({0}), "float32"},
              {{real({})}, attrs({0}), "0-d"},
              {{real({0, 3})}, attrs({1}), "no lines"}};
+  t[OpId::Argmax].push_back({{distinct({2, 19})}, attrs({-1}), "lines of 19"});
+  t[OpId::Argmin].push_back({{coarse({3, 9})}, attrs({-1}), "ties in lines of 9"});
   t[OpId::Argsort] = {{{distinct({2, 5})}, attrs({1, 5}), "sort dim 1"},
                       {{distinct({2, 5})}, attrs({-1, 2}, true), "top 2, descending"},
                       {{coarse({3, 4})}, attrs({1, 4}), "ties: stable"},

@@ -113,6 +113,7 @@ for dt in (torch.float64, torch.float32):
     case("prod_one_zero_%s" % dn, "prod", t([[2.0, 0.0, -3.0, 0.5], [1.5, -2.0, 0.25, 4.0]], dt), dim=1)
     case("prod_two_zeros_%s" % dn, "prod", t([[2.0, 0.0, -3.0, 0.0], [0.0, -2.0, 0.25, 4.0]], dt), dim=1)
     case("prod_zero_dim0_%s" % dn, "prod", t([[2.0, 0.0], [0.0, 3.0], [5.0, -1.0]], dt), dim=0)
+    case("prod_long_lines_%s" % dn, "prod", torch.rand(3, 19, dtype=dt) + 0.5, dim=1)
     case("prodAll_%s" % dn, "prodAll", r(2, 3, dt=dt))
     case("prodAll_zero_%s" % dn, "prodAll", t([[1.5, 0.0], [-2.0, 3.0]], dt))
     case("prodAll_0d_%s" % dn, "prodAll", t(2.5, dt))
@@ -146,6 +147,7 @@ for dt in (torch.float64, torch.float32):
         case("arg%s_%s" % (fn, dn), "arg" + fn, ties, dim=1)
         case("arg%s_keepdim_%s" % (fn, dn), "arg" + fn, r(2, 3, 4, dt=dt), dim=-1, keepdim=1)
         case("arg%s_nan_%s" % (fn, dn), "arg" + fn, t([[1.0, NAN, 3.0, NAN], [-INF, INF, 0.0, 1.0]], dt), dim=1)
+        case("arg%s_long_lines_%s" % (fn, dn), "arg" + fn, r(3, 21, dt=dt), dim=1)
         case("arg%sAll_%s" % (fn, dn), "arg%sAll" % fn, ties)
         case("arg%sAll_0d_%s" % (fn, dn), "arg%sAll" % fn, t(4.0, dt))
     # sorting: stable (ties in index order), NaN largest

@@ -39,6 +39,19 @@ A log_add_exp(A x, A acc) {
 template <class T, bool Write, class Step>
 void scan(const DimGeom& g, T* out, typename AccOf<T>::type init, bool reverse, Step step) {
   using A = typename AccOf<T>::type;
+  if (g.inner == 1) {  // the dim is the last: one running value per line, no accumulator array
+    for (int64_t o = 0; o < g.outer; o++) {
+      const int64_t base = o * g.n;
+      A acc = init;
+      for (int64_t jj = 0; jj < g.n; jj++) {
+        const int64_t j = reverse ? g.n - 1 - jj : jj;
+        acc = step(acc, base + j);
+        if constexpr (Write) out[base + j] = T(acc);
+      }
+      if constexpr (!Write) out[o] = T(acc);
+    }
+    return;
+  }
   std::vector<A> acc(size_t(g.inner));
   for (int64_t o = 0; o < g.outer; o++) {
     std::fill(acc.begin(), acc.end(), init);
@@ -73,7 +86,20 @@ template <class T>
 void prod_kernel(const Tensor* in, const DimGeom& g, const Tensor& out) {
   using A = typename AccOf<T>::type;
   const T* x = in[0].data<T>();
-  scan<T, false>(g, out.data<T>(), A(1), false, [x](A acc, int64_t k) { return acc * A(x[k]); });
+  if (g.inner > 1) return scan<T, false>(g, out.data<T>(), A(1), false, [x](A acc, int64_t k) { return acc * A(x[k]); });
+  // A contiguous line: independent partial products let the loop pipeline (one running product is
+  // a chain of dependent multiplies); the order of the factors changes only the last bits.
+  T* o = out.data<T>();
+  for (int64_t r = 0; r < g.outer; r++) {
+    const T* l = x + r * g.n;
+    A part[8] = {A(1), A(1), A(1), A(1), A(1), A(1), A(1), A(1)};
+    int64_t k = 0;
+    for (; k + 8 <= g.n; k += 8)
+      for (int j = 0; j < 8; j++) part[j] *= A(l[k + j]);
+    A p = ((part[0] * part[1]) * (part[2] * part[3])) * ((part[4] * part[5]) * (part[6] * part[7]));
+    for (; k < g.n; k++) p *= A(l[k]);
+    o[r] = T(p);
+  }
 }
 
 template <class T>
@@ -113,6 +139,17 @@ void arg_extreme_kernel(const Tensor* in, const DimGeom& g, const Tensor& out) {
   ADJ_CHECK(g.n > 0 || g.outer * g.inner == 0, ErrorKind::Internal, "argmax", "a line of no elements reached the kernel");
   const T* x = in[0].data<T>();
   int64_t* o = out.data<int64_t>();
+  if (g.inner == 1) {  // contiguous lines
+    for (int64_t b = 0; b < g.outer; b++) {
+      const T* l = x + b * g.n;
+      T m = l[0];
+      int64_t at = 0;
+      for (int64_t j = 1; j < g.n && !is_nan(m); j++)
+        if (is_nan(l[j]) || (Max ? l[j] > m : l[j] < m)) m = l[j], at = j;
+      o[b] = at;
+    }
+    return;
+  }
   std::vector<T> best(size_t(g.inner));
   for (int64_t b = 0; b < g.outer; b++) {
     int64_t* ob = o + b * g.inner;
