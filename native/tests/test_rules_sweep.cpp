@@ -81,6 +81,7 @@ enum class Domain {
   Coarse,    // {-1, 0, 1}: comparisons with ties
   Ints,      // int64 in [-3, 3]: vmap only
   Index,     // int64 in [0, hi)
+  UniqueIndex,  // int64 in [0, hi), no value twice along dim `along` (scatter's derivative needs it)
   Bool,      // where's condition
   // square matrices [..., n, n] (linalg), drawn matrix by matrix:
   Matrix,    // [-1, 1] plus 3 on the diagonal: well conditioned (solve, det, triangular solve)
@@ -94,7 +95,8 @@ struct Input {
   Domain dom = Domain::Real;
   DType dtype = DType::Float64;
   Layout layout = Layout::Contiguous;
-  int64_t hi = 0;  // Domain::Index
+  int64_t hi = 0;  // Domain::Index, UniqueIndex
+  int along = 0;   // Domain::UniqueIndex
 };
 
 Input real(Dims s) { return {s}; }
@@ -109,6 +111,7 @@ Input coarse(Dims s) { return {s, Domain::Coarse}; }
 Input ints(Dims s) { return {s, Domain::Ints, DType::Int64}; }
 Input index(Dims s, int64_t hi) { return {s, Domain::Index, DType::Int64, Layout::Contiguous, hi}; }
 Input cond(Dims s) { return {s, Domain::Bool, DType::Bool}; }
+Input unique_index(Dims s, int64_t hi, int along) { return {s, Domain::UniqueIndex, DType::Int64, Layout::Contiguous, hi, along}; }
 Input f32(Input in) { in.dtype = DType::Float32; return in; }
 Input i64(Input in) { in.dtype = DType::Int64; return in; }  // values of its domain, rounded toward zero
 // Non-contiguous layouts: stored with the last two dims swapped, or every other element.
@@ -211,7 +214,17 @@ std::map<OpId, std::vector<Sample>> sample_table() {
   t[OpId::Sub].pop_back();  // no bool operand for sub (torch refuses it; test_promotion.cpp)
   t[OpId::Div].pop_back();  // a bool divisor divides by zero
   t[OpId::Div].push_back({{i64(Input{{2, 3}, Domain::Ints}), i64(Input{{3}, Domain::TwoThree})}, {}, "mixed: i64 / i64 -> f32"});
-  for (OpId op : {OpId::Eq, OpId::Ne, OpId::Lt, OpId::Le, OpId::Gt, OpId::Ge}) {
+  // the newer binary ops promote the same way (torch's table covers them too)
+  mixed(OpId::Maximum, real, real, Domain::Ints, Domain::Ints);
+  mixed(OpId::Minimum, real, real, Domain::Ints, Domain::Ints);
+  mixed(OpId::Atan2, real, nonzero, Domain::Ints, Domain::TwoThree);
+  mixed(OpId::Fmod, real, nonzero, Domain::Ints, Domain::TwoThree);
+  mixed(OpId::Remainder, real, nonzero, Domain::Ints, Domain::TwoThree);
+  t[OpId::Maximum].push_back({{cond({2, 3}), cond({3})}, {}, "bool: or"});
+  t[OpId::Minimum].push_back({{cond({2, 3}), cond({3})}, {}, "bool: and"});
+  t[OpId::Fmod].pop_back();       // a bool divisor divides by zero
+  t[OpId::Remainder].pop_back();
+  for (OpId op : {OpId::Eq, OpId::Ne, OpId::Lt, OpId::Le, OpId::Gt, OpId::Ge, OpId::LogicalAnd, OpId::LogicalOr}) {
     t[op].push_back({{f32(coarse({2, 3})), coarse({3})}, {}, "mixed: f32 [2,3], f64 [3]"});
     t[op].push_back({{coarse({2, 3}), f32(coarse({}))}, {}, "mixed: f64 [2,3], f32 0-d"});
     t[op].push_back({{i64(Input{{3}, Domain::Coarse}), f32(coarse({}))}, {}, "mixed: i64 [3], f32 0-d"});
@@ -357,6 +370,34 @@ std::map<OpId, std::vector<Sample>> sample_table() {
                        {{real({3, 2}), index({2}, 5)}, attrs({-1, 5}), "dim -1"},
                        {{real({3, 1}), index({}, 4)}, attrs({1, 4}), "0-d index"},
                        {{T(real({3, 4})), index({3}, 2)}, attrs({0, 2}), "transposed"}};
+  // gather / scatter / scatter_add: attrs {dim}. scatter's samples have no repeated position along
+  // dim (its derivative in src is exact only then); scatter_add's repeats add up.
+  t[OpId::Gather] = {{{real({3, 4}), index({2, 4}, 3)}, attrs({0}), "dim 0, repeats"},
+                     {{real({3, 4}), index({3, 2}, 4)}, attrs({-1}), "dim -1, index narrower"},
+                     {{T(real({4, 3})), index({2, 2}, 4)}, attrs({0}), "transposed, index smaller in dim 1"},
+                     {{real({2, 3, 4}), index({2, 5, 3}, 3)}, attrs({1}), "3-D, index longer along dim"},
+                     {{S(real({5})), index({}, 5)}, attrs({0}), "strided 1-D, 0-d index"},
+                     {{real({}), index({}, 1)}, attrs({0}), "0-d"},
+                     {{f32(real({3, 4})), index({2, 4}, 3)}, attrs({0}), "f32"},
+                     {{ints({3, 4}), index({2, 4}, 3)}, attrs({1}), "int64"},
+                     {{real({3, 4}), index({0, 4}, 3)}, attrs({0}), "empty index"}};
+  t[OpId::ScatterAdd] = {{{real({3, 4}), index({5, 4}, 3), real({5, 4})}, attrs({0}), "dim 0, repeats add up"},
+                         {{real({3, 4}), index({2, 3}, 4), real({2, 5})}, attrs({-1}), "dim -1, index smaller than src"},
+                         {{T(real({4, 3})), index({2, 3}, 4), T(real({3, 3}))}, attrs({0}), "transposed self and src"},
+                         {{real({5}), index({}, 5), real({})}, attrs({0}), "0-d index and src"},
+                         {{real({}), index({}, 1), real({})}, attrs({0}), "0-d"},
+                         {{f32(real({3, 4})), index({2, 4}, 3), f32(real({2, 4}))}, attrs({0}), "f32"},
+                         {{ints({3, 4}), index({5, 4}, 3), ints({5, 4})}, attrs({0}), "int64"},
+                         {{real({3, 4}), index({0, 4}, 3), real({0, 4})}, attrs({0}), "empty index"}};
+  t[OpId::Scatter] = {{{real({4, 3}), unique_index({2, 3}, 4, 0), real({2, 3})}, attrs({0}), "dim 0"},
+                      {{real({3, 5}), unique_index({3, 2}, 5, 1), real({4, 3})}, attrs({-1}), "dim -1, index smaller than src"},
+                      {{T(real({4, 3})), unique_index({3, 2}, 4, 0), S(real({3, 3}))}, attrs({0}), "transposed self, strided src"},
+                      {{real({2, 3, 4}), unique_index({2, 2, 4}, 3, 1), real({2, 2, 4})}, attrs({1}), "3-D"},
+                      {{real({5}), index({}, 5), real({})}, attrs({0}), "0-d index and src"},
+                      {{real({}), index({}, 1), real({})}, attrs({0}), "0-d"},
+                      {{f32(real({4, 3})), unique_index({2, 3}, 4, 0), f32(real({2, 3}))}, attrs({0}), "f32"},
+                      {{ints({3, 4}), index({5, 4}, 3), ints({5, 4})}, attrs({0}), "int64, repeats (one write wins)"},
+                      {{real({3, 4}), index({0, 4}, 3), real({0, 4})}, attrs({0}), "empty index"}};
   // Empty tensors: zero-size dims through every transform.
   t[OpId::Sum].push_back({{real({0, 3})}, attrs({0}), "empty [0,3] dim 0"});
   t[OpId::Matmul].push_back({{real({2, 0}), real({0, 3})}, {}, "empty inner dim"});
@@ -527,11 +568,24 @@ std::vector<double> draw(const Input& in, Rng& r) {
       case Domain::Coarse: x = double(r.integer(-1, 2)); break;
       case Domain::Ints: x = double(r.integer(-3, 4)); break;
       case Domain::Index: x = double(r.integer(0, in.hi)); break;
+      case Domain::UniqueIndex: break;  // below
       case Domain::Bool: x = double(r.next() & 1); break;
       case Domain::Matrix: case Domain::Spd: case Domain::SymGapped: break;  // below
     }
   }
   if (in.dom == Domain::Matrix || in.dom == Domain::Spd || in.dom == Domain::SymGapped) draw_matrices(in, r, v);
+  if (in.dom == Domain::UniqueIndex) {  // each line along `along`: the start of a shuffle of [0, hi)
+    const int64_t len = in.shape[in.along];
+    int64_t stride = 1;
+    for (int d = in.along + 1; d < in.shape.n; d++) stride *= in.shape[d];
+    for (int64_t i = 0; i < n; i++) {
+      if ((i / stride) % len != 0) continue;  // i starts a line
+      std::vector<double> perm;
+      for (int64_t k = 0; k < in.hi; k++) perm.push_back(double(k));
+      for (int64_t k = in.hi - 1; k > 0; k--) std::swap(perm[size_t(k)], perm[size_t(r.integer(0, k + 1))]);
+      for (int64_t k = 0; k < len; k++) v[size_t(i + k * stride)] = perm[size_t(k)];
+    }
+  }
   if (in.dom == Domain::Distinct)  // shuffle so that the maximum sits anywhere
     for (int64_t i = n - 1; i > 0; i--) std::swap(v[size_t(i)], v[size_t(r.integer(0, i + 1))]);
   return v;
@@ -705,18 +759,16 @@ struct Counts {
 };
 Counts g_counts[kNumOps];
 
-// A sample of a primitive, or of a composite (name and counts set; op unused).
+// The op or composite under test, the sample, and where its counts go.
 struct Ctx {
-  OpId op;
+  OpId op;  // kCount for a composite
   const Sample* s;
-  const char* name = nullptr;
-  Counts* counts = nullptr;
+  const char* name;
+  Counts* n;
 };
 
-Counts& counts_of(const Ctx& c) { return c.counts ? *c.counts : g_counts[int(c.op)]; }
-
 void fail(const Ctx& c, const char* check, const std::string& what) {
-  std::printf("  %s [%s] %s: %s\n", c.name ? c.name : op_name(c.op), c.s->note.c_str(), check, what.c_str());
+  std::printf("  %s [%s] %s: %s\n", c.name, c.s->note.c_str(), check, what.c_str());
   check::failures()++;
 }
 
@@ -773,7 +825,7 @@ std::string input_name(int i) { return "input " + std::to_string(i); }
 // 1-3: first and second order derivatives of the projection sum(u * f) against finite differences
 // and each other.
 void check_derivatives(const Ctx& c, const Fn& f, const Sample& s, const Point& p, const std::vector<int>& diff, Rng& r) {
-  Counts& n = counts_of(c);
+  Counts& n = *c.n;
   Args xs = build_all(s, p);
   Tensor u = random_like(f(xs), r);
   Args v, w;
@@ -837,7 +889,7 @@ void check_jacobians(const Ctx& c, const Fn& f, const Args& xs, const std::vecto
       expect_close(c, "jac", input_name(i), ft, vr, tol);
       expect_close(c, "jac", input_name(i) + " structured jacfwd", values(jacfwd_structured(f, xs, i)), vf, 1e-12);
       expect_close(c, "jac", input_name(i) + " structured jacrev", values(jacrev_structured(f, xs, i)), vr, 1e-12);
-      counts_of(c).jac++;
+      c.n->jac++;
     });
   }
 }
@@ -939,7 +991,7 @@ void check_vmap_nested(const Ctx& c, const Fn& f, const Sample& s, const Point& 
         phys[size_t(i)] = outer[size_t(i)] >= 0 ? O::stack(phys_outer[size_t(i)], 0) : phys_outer[size_t(i)][0];
       Fn inner_map = [&](const Args& a) { return vmap(f, a, inner, kInner); };
       const char* where = split ? "outer maps input 0, inner the rest" : "both map every input";
-      if (expect_same(c, "vmap2", where, vmap(inner_map, phys, outer, kBatch), O::stack(want_outer, 0))) counts_of(c).vmap2++;
+      if (expect_same(c, "vmap2", where, vmap(inner_map, phys, outer, kBatch), O::stack(want_outer, 0))) c.n->vmap2++;
     });
   }
 }
@@ -954,7 +1006,7 @@ void check_vmap_of_derivatives(const Ctx& c, const Fn& f, const Sample& s, const
   Tensor u = random_like(f(xs), r);
   for (int i : diff) v.push_back(random_like(xs[size_t(i)], r));
   MultiFn mf = [&](const Args& a) { return Args{f(a)}; };
-  Counts& n = counts_of(c);
+  Counts& n = *c.n;
   for (size_t k = 0; k < diff.size(); k++) {
     Fn grad_k = [&, k](const Args& a) { return vjp(f, a, diff, u)[k]; };
     check_vmap(c, "vmap_grad", grad_k, s, p, seed + k, n.vmap_grad);
@@ -1013,7 +1065,28 @@ void check_promotion(const Ctx& c, const Fn& f, const Sample& s, const Point& p,
   });
 }
 
-void note_skip(OpId op, const Sample& s, const char* why) { g_counts[int(op)].skipped[why].push_back(s.note); }
+void note_skip(const Ctx& c, const char* why) { c.n->skipped[why].push_back(c.s->note); }
+
+// Derivatives: float64 inputs of differentiable ops with a floating output; the rest explicitly skipped.
+void check_sample_derivatives(const Ctx& c, const Fn& f, const Point& p, DType out_dtype, bool differentiable, uint64_t seed, Rng& r) {
+  const Sample& s = *c.s;
+  std::vector<int> diff;
+  for (size_t i = 0; i < s.ins.size(); i++)
+    if (s.ins[i].dtype == DType::Float64) diff.push_back(int(i));
+  if (!differentiable) return note_skip(c, "not differentiable: vmap only");
+  if (!is_floating(out_dtype)) return note_skip(c, "integer/bool output: vmap only");
+  if (diff.empty()) return note_skip(c, "no float64 input: vmap only");
+  if (out_dtype != DType::Float64) {
+    // Finite differences through a float32 output measure rounding, not the derivative.
+    note_skip(c, "float32 output: finite-difference checks skipped, jac at 1e-6");
+    check_jacobians(c, f, build_all(s, p), diff, 1e-6);
+    return;
+  }
+  if (!s.smooth) note_skip(c, "not smooth at the sample: finite differences skipped");
+  check_derivatives(c, f, s, p, diff, r);
+  check_jacobians(c, f, build_all(s, p), diff, kAdTol);
+  check_vmap_of_derivatives(c, f, s, p, diff, seed);
+}
 
 void sweep_op(OpId op) {
   static const std::map<OpId, std::vector<Sample>> table = sample_table();
@@ -1026,7 +1099,7 @@ void sweep_op(OpId op) {
   const OpDef& def = op_def(op);
   for (size_t k = 0; k < it->second.size(); k++) {
     const Sample& s = it->second[k];
-    Ctx c{op, &s};
+    Ctx c{op, &s, op_name(op), &g_counts[int(op)]};
     if (def.arity >= 0 && int(s.ins.size()) != def.arity) {
       fail(c, "table", "sample has " + std::to_string(s.ins.size()) + " inputs, op takes " + std::to_string(def.arity));
       continue;
@@ -1058,28 +1131,126 @@ void sweep_op(OpId op) {
       fail(c, "eval", e.what());
       continue;
     }
-    std::vector<int> diff;
-    for (size_t i = 0; i < s.ins.size(); i++)
-      if (s.ins[i].dtype == DType::Float64) diff.push_back(int(i));
-    if (!def.differentiable) { note_skip(op, s, "not differentiable: vmap only"); continue; }
-    if (!is_floating(out_dtype)) { note_skip(op, s, "integer/bool output: vmap only"); continue; }
-    if (diff.empty()) { note_skip(op, s, "no float64 input: vmap only"); continue; }
-    if (out_dtype != DType::Float64) {
-      // Finite differences through a float32 output measure rounding, not the derivative.
-      note_skip(op, s, "float32 output: finite-difference checks skipped, jac at 1e-6");
-      check_jacobians(c, f, build_all(s, p), diff, 1e-6);
+    check_sample_derivatives(c, f, p, out_dtype, def.differentiable, seed, r);
+  }
+}
+
+// Composites (ops made of primitives, with no rules of their own) swept like the primitives:
+// every check but meta and promotion. One row per composite, its samples and the call.
+struct CompositeSample {
+  Sample s;
+  Fn f;
+};
+
+// Composites that select by position (ops/sort.cpp) and the product of every element
+// (ops/scan.cpp): their derivatives are their parts' (index_select at the int64 positions,
+// linear_scan). attrs: ints = {dim} ({dim, k} for topk), flag = keepdim / descending / largest.
+void reduce_composites(std::map<std::string, std::vector<CompositeSample>>& t) {
+  using Call = Tensor (*)(const Args& x, const Attrs& a);
+  auto add = [&](const char* name, Call call, const std::vector<Sample>& samples) {
+    for (const Sample& s : samples) t[name].push_back({s, [call, at = s.at](const Args& xs) { return call(xs, at); }});
+  };
+  const std::vector<Sample> extremes = {{{distinct({2, 3, 4})}, attrs({1}), "dim 1"},
+                                        {{distinct({2, 3, 4})}, attrs({-1}, true), "dim -1 keepdim"},
+                                        {{T(distinct({3, 4}))}, attrs({0}), "transposed"},
+                                        {{coarse({3, 4})}, attrs({1}), "ties: the first", false},
+                                        {{f32(distinct({4}))}, attrs({0}), "float32"},
+                                        {{real({})}, attrs({0}), "0-d"},
+                                        {{real({0, 3})}, attrs({1}), "no lines"}};
+  add("max(dim)", [](const Args& x, const Attrs& a) { return O::max_dim(x[0], a.ints[0], a.flag).first; }, extremes);
+  add("min(dim)", [](const Args& x, const Attrs& a) { return O::min_dim(x[0], a.ints[0], a.flag).first; }, extremes);
+  add("max(dim) indices", [](const Args& x, const Attrs& a) { return O::max_dim(x[0], a.ints[0], a.flag).second; }, extremes);
+  add("sort", [](const Args& x, const Attrs& a) { return O::sort(x[0], a.ints[0], a.flag).first; },
+      {{{distinct({2, 5})}, attrs({1}), "dim 1"},
+       {{distinct({2, 5})}, attrs({-1}, true), "descending"},
+       {{T(distinct({3, 4}))}, attrs({0}), "transposed, dim 0"},
+       {{coarse({3, 4})}, attrs({1}, true), "ties", false},
+       {{f32(distinct({4}))}, attrs({0}), "float32"},
+       {{real({})}, attrs({0}), "0-d"},
+       {{real({0, 3})}, attrs({1}), "no lines"}});
+  add("sort indices", [](const Args& x, const Attrs& a) { return O::sort(x[0], a.ints[0], a.flag).second; },
+      {{{coarse({3, 4})}, attrs({1}, true), "ties, descending"}, {{real({})}, attrs({0}), "0-d"}});
+  add("topk", [](const Args& x, const Attrs& a) { return O::topk(x[0], a.ints[1], a.ints[0], a.flag).first; },
+      {{{distinct({2, 5})}, attrs({1, 2}, true), "k 2, largest"},
+       {{distinct({2, 5})}, attrs({-1, 3}), "k 3, smallest"},
+       {{T(distinct({4, 3}))}, attrs({0, 1}, true), "transposed, dim 0"},
+       {{distinct({2, 3})}, attrs({1, 0}, true), "k 0"},
+       {{real({})}, attrs({0, 1}, true), "0-d"}});
+  add("prod()", [](const Args& x, const Attrs&) { return O::prod(x[0]); },
+      {{{real({2, 3})}, {}, "[2,3]"},
+       {{{{2, 4}, Domain::OneZero}}, {}, "one zero in each half"},
+       {{{{2, 4}, Domain::WithZeros}}, {}, "four zeros"},
+       {{T(real({3, 2}))}, {}, "transposed"},
+       {{real({})}, {}, "0-d"},
+       {{real({0})}, {}, "empty: 1"}});
+  add("argmax()", [](const Args& x, const Attrs&) { return O::argmax(x[0]); },
+      {{{distinct({2, 3})}, {}, "[2,3]"}, {{coarse({4})}, {}, "ties"}, {{real({})}, {}, "0-d"}});
+}
+
+std::map<std::string, std::vector<CompositeSample>> composite_table() {
+  std::map<std::string, std::vector<CompositeSample>> t;
+  auto einsum = [&](const std::string& eq, std::vector<Input> ins, bool smooth = true) {
+    t["einsum"].push_back({{ins, {}, eq, smooth}, [eq](const Args& xs) { return O::einsum(eq, xs); }});
+  };
+  einsum("bij,bjk->bik", {real({2, 2, 3}), real({2, 3, 2})});
+  einsum("i,j->ij", {real({3}), real({2})});
+  einsum("ii", {real({3, 3})});
+  einsum("ii->i", {T(real({3, 3}))});
+  einsum("bn,anm,bm->ba", {real({2, 3}), real({2, 3, 2}), real({2, 2})});
+  einsum("...ij,...jk", {real({2, 2, 3}), real({3, 2})});
+  einsum("ij->", {real({2, 3})});
+  einsum("i->", {S(real({5}))});
+  einsum("iij->ji", {real({2, 2, 3})});
+  einsum("i,i", {real({4}), real({4})});
+  einsum("bi,i->b", {real({3, 1}), real({4})});  // a size-1 dim broadcast against 4
+  auto index_add = [&](int64_t dim, std::vector<Input> ins, const std::string& note) {
+    t["index_add"].push_back(
+        {{ins, {}, note}, [dim](const Args& xs) { return O::index_add(xs[0], dim, xs[1], xs[2]); }});
+  };
+  index_add(0, {real({4, 3}), index({5}, 4), real({5, 3})}, "dim 0, repeats");
+  index_add(-1, {real({2, 3}), index({2}, 3), T(real({2, 2}))}, "dim -1, transposed source");
+  index_add(0, {real({}), index({}, 1), real({})}, "0-d");
+  auto scatter_value = [&](int64_t dim, double value, std::vector<Input> ins, const std::string& note) {
+    t["scatter(value)"].push_back(
+        {{ins, {}, note}, [dim, value](const Args& xs) { return O::scatter(xs[0], dim, xs[1], value); }});
+  };
+  scatter_value(1, 2.5, {real({2, 4}), index({2, 3}, 4)}, "dim 1, repeats");
+  reduce_composites(t);
+  return t;
+}
+
+std::map<std::string, Counts> g_composite_counts;
+
+void sweep_composite(const std::string& name, const std::vector<CompositeSample>& samples) {
+  Counts& counts = g_composite_counts[name];
+  for (size_t k = 0; k < samples.size(); k++) {
+    const Sample& s = samples[k].s;
+    const Fn& f = samples[k].f;
+    Ctx c{OpId::kCount, &s, name.c_str(), &counts};
+    counts.samples++;
+    const uint64_t seed = std::hash<std::string>{}(name) % 1000003 + k * 101;
+    Rng r(seed);
+    Point p;
+    for (const Input& in : s.ins) p.push_back(draw(in, r));
+    check_vmap(c, "vmap", f, s, p, seed, counts.vmap);
+    check_vmap_nested(c, f, s, p, seed);
+    DType out_dtype;
+    try {
+      out_dtype = f(build_all(s, p)).dtype();
+    } catch (const std::exception& e) {
+      fail(c, "eval", e.what());
       continue;
     }
-    if (!s.smooth) note_skip(op, s, "not smooth at the sample: finite differences skipped");
-    check_derivatives(c, f, s, p, diff, r);
-    check_jacobians(c, f, build_all(s, p), diff, kAdTol);
-    check_vmap_of_derivatives(c, f, s, p, diff, seed);
+    check_sample_derivatives(c, f, p, out_dtype, true, seed, r);
   }
 }
 
 // One test per primitive, registered from the op table so that none can be missed.
 [[maybe_unused]] const bool registered_ = [] {
   for (int i = 0; i < kNumOps; i++) check::registry().emplace_back(op_name(OpId(i)), [i] { sweep_op(OpId(i)); });
+  static const std::map<std::string, std::vector<CompositeSample>> composites = composite_table();
+  for (const auto& [name, samples] : composites)
+    check::registry().emplace_back(name.c_str(), [&name = name, &samples = samples] { sweep_composite(name, samples); });
   return true;
 }();
 
@@ -1110,101 +1281,14 @@ TEST(sweep_summary) {
     CHECK(n.meta == n.samples);
   }
   row("total", total);
-}
-
-// ---------------------------------------------------------------- composites
-
-// Composites that select by position (ops/sort.cpp) and the product of every element (ops/scan.cpp):
-// their derivatives are their parts' (index_select at the int64 positions, linear_scan), checked
-// here as a primitive's are above: derivatives against finite differences and each other,
-// Jacobians, vmap (nested, and of the derivatives). attrs: ints = {dim} ({dim, k} for topk), flag =
-// keepdim / descending / largest.
-struct CompositeRow {
-  const char* name;
-  Tensor (*f)(const Args& x, const Attrs& a);
-  std::vector<Sample> samples;
-};
-
-std::vector<CompositeRow> composite_table() {
-  const std::vector<Sample> extremes = {{{distinct({2, 3, 4})}, attrs({1}), "dim 1"},
-                                        {{distinct({2, 3, 4})}, attrs({-1}, true), "dim -1 keepdim"},
-                                        {{T(distinct({3, 4}))}, attrs({0}), "transposed"},
-                                        {{coarse({3, 4})}, attrs({1}), "ties: the first", false},
-                                        {{f32(distinct({4}))}, attrs({0}), "float32"},
-                                        {{real({})}, attrs({0}), "0-d"},
-                                        {{real({0, 3})}, attrs({1}), "no lines"}};
-  return {
-      {"max(dim)", [](const Args& x, const Attrs& a) { return O::max_dim(x[0], a.ints[0], a.flag).first; }, extremes},
-      {"min(dim)", [](const Args& x, const Attrs& a) { return O::min_dim(x[0], a.ints[0], a.flag).first; }, extremes},
-      {"max(dim) indices", [](const Args& x, const Attrs& a) { return O::max_dim(x[0], a.ints[0], a.flag).second; }, extremes},
-      {"sort",
-       [](const Args& x, const Attrs& a) { return O::sort(x[0], a.ints[0], a.flag).first; },
-       {{{distinct({2, 5})}, attrs({1}), "dim 1"},
-        {{distinct({2, 5})}, attrs({-1}, true), "descending"},
-        {{T(distinct({3, 4}))}, attrs({0}), "transposed, dim 0"},
-        {{coarse({3, 4})}, attrs({1}, true), "ties", false},
-        {{f32(distinct({4}))}, attrs({0}), "float32"},
-        {{real({})}, attrs({0}), "0-d"},
-        {{real({0, 3})}, attrs({1}), "no lines"}}},
-      {"sort indices", [](const Args& x, const Attrs& a) { return O::sort(x[0], a.ints[0], a.flag).second; },
-       {{{coarse({3, 4})}, attrs({1}, true), "ties, descending"}, {{real({})}, attrs({0}), "0-d"}}},
-      {"topk",
-       [](const Args& x, const Attrs& a) { return O::topk(x[0], a.ints[1], a.ints[0], a.flag).first; },
-       {{{distinct({2, 5})}, attrs({1, 2}, true), "k 2, largest"},
-        {{distinct({2, 5})}, attrs({-1, 3}), "k 3, smallest"},
-        {{T(distinct({4, 3}))}, attrs({0, 1}, true), "transposed, dim 0"},
-        {{distinct({2, 3})}, attrs({1, 0}, true), "k 0"},
-        {{real({})}, attrs({0, 1}, true), "0-d"}}},
-      {"prod()",
-       [](const Args& x, const Attrs&) { return O::prod(x[0]); },
-       {{{real({2, 3})}, {}, "[2,3]"},
-        {{{{2, 4}, Domain::OneZero}}, {}, "one zero in each half"},
-        {{{{2, 4}, Domain::WithZeros}}, {}, "four zeros"},
-        {{T(real({3, 2}))}, {}, "transposed"},
-        {{real({})}, {}, "0-d"},
-        {{real({0})}, {}, "empty: 1"}}},
-      {"argmax()", [](const Args& x, const Attrs&) { return O::argmax(x[0]); },
-       {{{distinct({2, 3})}, {}, "[2,3]"}, {{coarse({4})}, {}, "ties"}, {{real({})}, {}, "0-d"}}},
-  };
-}
-
-TEST(composite_sweep) {
-  const std::vector<CompositeRow> rows = composite_table();
-  std::vector<Counts> counts(rows.size());
-  for (size_t r = 0; r < rows.size(); r++) {
-    const CompositeRow& row = rows[r];
-    for (size_t k = 0; k < row.samples.size(); k++) {
-      const Sample& s = row.samples[k];
-      Ctx c{OpId::kCount, &s, row.name, &counts[r]};
-      counts[r].samples++;
-      const uint64_t seed = 7919 * (r + 1) + k * 101;
-      Rng rng(seed);
-      Point p;
-      for (const Input& in : s.ins) p.push_back(draw(in, rng));
-      Fn f = [&row, &s](const Args& xs) { return row.f(xs, s.at); };
-      check_vmap(c, "vmap", f, s, p, seed, counts[r].vmap);
-      check_vmap_nested(c, f, s, p, seed);
-      DType out_dtype;
-      try {
-        out_dtype = f(build_all(s, p)).dtype();
-      } catch (const std::exception& e) {
-        fail(c, "eval", e.what());
-        continue;
-      }
-      if (!is_floating(out_dtype)) continue;  // positions: the vmap checks
-      const std::vector<int> diff{0};
-      if (s.ins[0].dtype != DType::Float64) {
-        check_jacobians(c, f, build_all(s, p), diff, 1e-6);
-        continue;
-      }
-      check_derivatives(c, f, s, p, diff, rng);
-      check_jacobians(c, f, build_all(s, p), diff, kAdTol);
-      check_vmap_of_derivatives(c, f, s, p, diff, seed);
+  for (const auto& [name, n] : g_composite_counts) {
+    row(name.c_str(), n);
+    for (const auto& [why, notes] : n.skipped) {
+      std::string list;
+      for (const std::string& note : notes) list += " [" + note + "]";
+      std::printf("%15s   %s:%s\n", "", why.c_str(), list.c_str());
     }
-    const Counts& n = counts[r];
-    std::printf("%-17s %3d samples: grad_fd %d hess_fd %d fwd_rev %d dot %d jac %d vmap %d vmap2 %d vmap_grad %d vmap_jvp %d\n", row.name,
-                n.samples, n.grad_fd, n.hess_fd, n.fwd_rev, n.dot, n.jac, n.vmap, n.vmap2, n.vmap_grad, n.vmap_jvp);
-    CHECK(n.vmap > 0);
+    CHECK(n.samples > 0);
   }
 }
 
@@ -1228,6 +1312,9 @@ TEST(meta_errors_match_eval) {
       {OpId::Select, {f64({2})}, attrs({0, 5})},        {OpId::Unsqueeze, {f64({2})}, attrs({3})},
       {OpId::Matmul, {f64({2, 3}), f64({4, 2})}, {}},   {OpId::Matmul, {f64({2, 3}), O::zeros({3, 2}, DType::Float32)}, {}},
       {OpId::Cat, {f64({2, 3}), f64({2, 4})}, attrs({0})}, {OpId::IndexSelect, {f64({3}), f64({1})}, attrs({0})},
+      {OpId::Gather, {f64({2, 3}), i64({3, 1})}, attrs({1})}, {OpId::Gather, {f64({2, 3}), i64({2})}, attrs({0})},
+      {OpId::Gather, {f64({2, 3}), f64({2, 3})}, attrs({0})}, {OpId::Scatter, {f64({3}), i64({2}), O::zeros({2}, DType::Float32)}, attrs({0})},
+      {OpId::ScatterAdd, {f64({3, 4}), i64({1, 4}), f64({1, 3})}, attrs({0})}, {OpId::ScatterAdd, {f64({3, 4}), i64({1, 4}), f64({1, 4})}, attrs({2})},
       {OpId::Cumsum, {f64({2, 3})}, attrs({2})},        {OpId::Logcumsumexp, {i64({3})}, attrs({0})},
       {OpId::Prod, {b({3})}, attrs({0})},               {OpId::LinearScan, {f64({2}), f64({3})}, attrs({0})},
       {OpId::Argmax, {f64({2, 0})}, attrs({1})},        {OpId::Argmin, {b({2})}, attrs({0})},

@@ -23,10 +23,15 @@ import torch
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 DTYPES = {"float32": torch.float32, "float64": torch.float64, "int64": torch.int64, "bool": torch.bool}
 NAMES = {v: k for k, v in DTYPES.items()}
-OPS = ["add", "sub", "mul", "div", "pow", "eq", "ne", "lt", "le", "gt", "ge", "where"]
-COMPARE = {"eq", "ne", "lt", "le", "gt", "ge"}
+OPS = ["add", "sub", "mul", "div", "pow", "eq", "ne", "lt", "le", "gt", "ge", "where",
+       "maximum", "minimum", "atan2", "fmod", "remainder", "logical_and", "logical_or"]
+# logical_and/or: bool results; their "compute" column is torch.result_type, as for comparisons
+COMPARE = {"eq", "ne", "lt", "le", "gt", "ge", "logical_and", "logical_or"}
+# the ops torch (and Tensor) take a Python / Java scalar in: the arithmetic, comparisons, fmod and
+# remainder (maximum, minimum, atan2, logical_and/or take tensors only, in torch and in Java)
+SCALAR_OPS = {"add", "sub", "mul", "div", "pow", "eq", "ne", "lt", "le", "gt", "ge", "fmod", "remainder"}
 PY = {"add": lambda a, b: a + b, "sub": lambda a, b: a - b, "mul": lambda a, b: a * b, "div": lambda a, b: a / b,
-      "pow": lambda a, b: a ** b}
+      "pow": lambda a, b: a ** b, "remainder": lambda a, b: a % b}
 
 
 def tensor(dtype, standing):
@@ -52,7 +57,7 @@ def rows():
         for da in DTYPES:
             for sa in ["nd", "0d"]:
                 seconds = [(db, sb) for db in DTYPES for sb in ["nd", "0d"]]
-                if op != "where":
+                if op in SCALAR_OPS:
                     seconds += [("int64", "long"), ("float64", "double")]
                 for db, sb in seconds:
                     for reverse in ([False, True] if sb in ("long", "double") and op in PY else [False]):
@@ -91,6 +96,16 @@ VALUE_CASES = [
     ("add", ("bool", "nd", [True, False]), ("int64", "long", 1), 0),
     ("where", ("int64", "nd", [1, 2]), ("float64", "0d", 0.5), 0),
     ("add", ("int64", "nd", [9007199254740993]), ("int64", "long", 0), 0),            # 2^53 + 1 stays exact
+    ("maximum", ("bool", "nd", [True, False, False]), ("bool", "nd", [False, False, True]), 0),  # logical or
+    ("minimum", ("bool", "nd", [True, False, True]), ("bool", "nd", [True, True, False]), 0),   # logical and
+    ("maximum", ("int64", "nd", [16777217, -3]), ("float32", "0d", 1.5), 0),          # compared in float32
+    ("atan2", ("int64", "nd", [1, -1, 0]), ("int64", "nd", [2, 2, -1]), 0),            # integers: default float
+    ("fmod", ("int64", "nd", [7, -7]), ("int64", "long", 3), 0),                       # sign of the dividend
+    ("remainder", ("int64", "nd", [7, -7]), ("int64", "long", 3), 0),                  # sign of the divisor
+    ("remainder", ("int64", "nd", [7, -7]), ("float64", "double", 2.5), 0),            # in the default float
+    ("fmod", ("float32", "nd", [5.5, -5.5]), ("float64", "0d", 2.0), 0),
+    ("logical_and", ("int64", "nd", [0, 2, 3]), ("float64", "0d", 0.5), 0),
+    ("logical_or", ("float32", "nd", [0.0, 0.0]), ("bool", "nd", [True, False]), 0),
 ]
 
 

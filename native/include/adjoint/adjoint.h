@@ -136,7 +136,7 @@ adj_t adj_clamp(adj_t x, adj_t lo, adj_t hi);
 adj_t adj_clamp_scalar(adj_t x, double lo, double hi, int which);
 /* a (op) s with s a Java double (_long: a Java long), promoted like torch's tensor-with-number ops
    (an integer tensor with a double gives the default float dtype); reverse = 1 computes s (op) a.
-   op: 0 add 1 sub 2 mul 3 div 4 pow */
+   op: 0 add 1 sub 2 mul 3 div 4 pow 5 fmod 6 remainder */
 adj_t adj_scalar_op(int op, adj_t a, double s, int reverse);
 adj_t adj_scalar_op_long(int op, adj_t a, int64_t s, int reverse);
 adj_t adj_compare(int cmp, adj_t a, adj_t b);
@@ -262,6 +262,14 @@ adj_t adj_detach(adj_t x); /* the same values with no derivative at any level (s
 adj_t adj_index_select(adj_t x, int64_t dim, adj_t index);
 adj_t adj_cat(const adj_t* xs, int n, int64_t dim);
 adj_t adj_stack(const adj_t* xs, int n, int64_t dim);
+
+/* --- gather, scatter, index_add and einsum, torch's (ops/gather_scatter.cpp, ops/einsum.cpp) --- */
+adj_t adj_gather(adj_t x, int64_t dim, adj_t index);
+adj_t adj_scatter(adj_t self, int64_t dim, adj_t index, adj_t src);
+adj_t adj_scatter_value(adj_t self, int64_t dim, adj_t index, double value);
+adj_t adj_scatter_add(adj_t self, int64_t dim, adj_t index, adj_t src);
+adj_t adj_index_add(adj_t self, int64_t dim, adj_t index, adj_t source);
+adj_t adj_einsum(const char* equation, const adj_t* xs, int n);
 
 /* --- transforms ---
  * A transform is a level on this thread's stack: begin it, wrap its inputs, run the function (any

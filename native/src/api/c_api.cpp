@@ -287,11 +287,12 @@ adj_t adj_clamp_scalar(adj_t x, double lo, double hi, int which) {
 
 namespace {
 // The scalar ops' selectors (adjoint.h) and their names, for messages before the op runs.
-constexpr OpId kScalarOps[] = {OpId::Add, OpId::Sub, OpId::Mul, OpId::Div, OpId::Pow};
-constexpr const char* kScalarOpNames[] = {"add", "sub", "mul", "div", "pow"};
+constexpr OpId kScalarOps[] = {OpId::Add, OpId::Sub, OpId::Mul, OpId::Div, OpId::Pow, OpId::Fmod, OpId::Remainder};
+constexpr const char* kScalarOpNames[] = {"add", "sub", "mul", "div", "pow", "fmod", "remainder"};
+constexpr int kNumScalarOps = int(sizeof(kScalarOps) / sizeof(kScalarOps[0]));
 constexpr const char* kCompareNames[] = {"eq", "ne", "lt", "le", "gt", "ge"};
 
-void check_scalar_op(int op) { ADJ_CHECK(op >= 0 && op <= 4, ErrorKind::Argument, "scalar_op", "unknown scalar op " << op); }
+void check_scalar_op(int op) { ADJ_CHECK(op >= 0 && op < kNumScalarOps, ErrorKind::Argument, "scalar_op", "unknown scalar op " << op); }
 OpId cmp_op(int cmp) {
   ADJ_CHECK(cmp >= 0 && cmp <= 5, ErrorKind::Argument, "compare", "unknown comparison " << cmp);
   return OpId(int(OpId::Eq) + cmp);
@@ -488,6 +489,29 @@ static std::vector<Tensor> tensor_list(const adj_t* xs, int n, const char* op) {
 }
 adj_t adj_cat(const adj_t* xs, int n, int64_t dim) { return handle_call([&] { return ops::cat(tensor_list(xs, n, "cat"), dim); }); }
 adj_t adj_stack(const adj_t* xs, int n, int64_t dim) { return handle_call([&] { return ops::stack(tensor_list(xs, n, "stack"), dim); }); }
+
+// --- gather, scatter, index_add and einsum (ops/gather_scatter.cpp, ops/einsum.cpp) ---
+adj_t adj_gather(adj_t x, int64_t dim, adj_t index) {
+  return handle_call([&] { return ops::gather(in(x, "gather"), dim, in(index, "gather")); });
+}
+adj_t adj_scatter(adj_t self, int64_t dim, adj_t index, adj_t src) {
+  return handle_call([&] { return ops::scatter(in(self, "scatter"), dim, in(index, "scatter"), in(src, "scatter")); });
+}
+adj_t adj_scatter_value(adj_t self, int64_t dim, adj_t index, double value) {
+  return handle_call([&] { return ops::scatter(in(self, "scatter"), dim, in(index, "scatter"), value); });
+}
+adj_t adj_scatter_add(adj_t self, int64_t dim, adj_t index, adj_t src) {
+  return handle_call([&] { return ops::scatter_add(in(self, "scatter_add"), dim, in(index, "scatter_add"), in(src, "scatter_add")); });
+}
+adj_t adj_index_add(adj_t self, int64_t dim, adj_t index, adj_t source) {
+  return handle_call([&] { return ops::index_add(in(self, "index_add"), dim, in(index, "index_add"), in(source, "index_add")); });
+}
+adj_t adj_einsum(const char* equation, const adj_t* xs, int n) {
+  return handle_call([&] {
+    ADJ_CHECK(equation != nullptr, ErrorKind::Argument, "einsum", "the equation is null");
+    return ops::einsum(equation, tensor_list(xs, n, "einsum"));
+  });
+}
 
 int64_t adj_level_begin(int kind, int64_t batch_size, int randomness) {
   return guard<int64_t>(0, [&] {

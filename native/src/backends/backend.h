@@ -61,6 +61,8 @@ class Backend {
   virtual void index_select(const Tensor& x, int dim, const Tensor& index, const Tensor& out) = 0;
   // out.index_select(dim, index) += g, slab by slab in index order; index as for index_select.
   virtual void index_add(const Tensor& g, int dim, const Tensor& index, const Tensor& out) = 0;
+  // A gather or scatter along dim (IndexedKernel); false at an out-of-range index (*bad: its value).
+  virtual bool indexed(const IndexedKernel& k, const Tensor& index, const Tensor& x, int dim, const Tensor& out, int64_t* bad) = 0;
   virtual void random(Generator& g, bool normal, const Tensor& out) = 0;
 };
 

@@ -48,6 +48,16 @@ struct PoolKernel {
   void (*cpu)(const Tensor& v, const Tensor& x, const PoolGeom& g, const Tensor& out);
 };
 
+// Gather and scatter along `dim` (ops/gather_scatter.cpp), iterating over the int64 `index`: `x`
+// and `out` have index's rank (a 0-d operand viewed as [1]). gather: out (fresh, index's shape)
+// takes x at index along dim, x's other dims as index's; scatter / scatter_add: out (a fresh copy of
+// self) gets src's element (src viewed with index's shape) written or added at index along dim, in
+// index's row-major order. Returns false, with the offending value in *bad, at the first index
+// outside [0, x.size(dim)) (gather) or [0, out.size(dim)) (scatter): no access is made there.
+struct IndexedKernel {
+  bool (*cpu)(const Tensor& index, const Tensor& x, int dim, const Tensor& out, int64_t* bad);
+};
+
 // Kernels along one dim (scans, products, arg-reductions, sorts): contiguous inputs viewed as
 // [outer, n, inner] with the dim in the middle, out fresh and contiguous [outer, m, inner] (m: n for
 // a scan, 1 for a reduction, k for the k first of a sort); `flag` is the op's (reverse, descending).
@@ -72,10 +82,11 @@ extern const BinaryKernel tanh_backward, sigmoid_backward;
 extern const ReduceKernel sum, amax;
 extern const ConvKernel conv2d, conv2d_input_grad, conv2d_weight_grad;
 extern const PoolKernel max_pool2d_gather, max_pool2d_scatter;
+extern const IndexedKernel gather, scatter, scatter_add;
 // Along one dim (backends/cpu/along_dim.cpp). Scans: cumsum (flag: from the end), cumprod,
-// logcumsumexp, linear_scan (in = {a, b}: h_0 = b_0, h_k = b_k + a_k h_{k-1}; from the end when flag:
-// h_{n-1} = b_{n-1}, h_k = b_k + a_{k+1} h_{k+1}; a_0 is never read). Reductions to m = 1: prod, argmax, argmin (int64, the first extreme, a NaN
-// wins). argsort: the int64 positions of the m first in ascending (descending when flag) order, NaN
+// logcumsumexp, linear_scan (in = {a, b}: h_0 = b_0, h_k = b_k + a_k h_{k-1}; from the end when
+// flag: h_{n-1} = b_{n-1}, h_k = b_k + a_{k+1} h_{k+1}; a_0 is never read). Reductions to m = 1:
+// prod, argmax, argmin (int64, the first extreme, a NaN wins). argsort: the int64 positions of the m first in ascending (descending when flag) order, NaN
 // largest, ties in index order (stable).
 extern const DimKernel cumsum, cumprod, logcumsumexp, linear_scan, prod, argmax, argmin, argsort;
 

@@ -74,8 +74,9 @@ void register_binary_ops(OpDef* table) {
   ADJ_BINARY(Div, "div", div, TrueDiv, kRightOneIdentity, O::div(scalar_like(1, b), b), O::neg(O::div(y, b))).onehot =
       onehot_scale<OpId::Div>;
   ADJ_BINARY(Pow, "pow", pow, Binary, 0, pow_base_partial(a, b, y), pow_exponent_partial(a, y));
-  ADJ_BINARY(Maximum, "maximum", maximum, Binary, 0, tie_share(OpId::Lt, a, b, y), tie_share(OpId::Gt, a, b, y));
-  ADJ_BINARY(Minimum, "minimum", minimum, Binary, 0, tie_share(OpId::Gt, a, b, y), tie_share(OpId::Lt, a, b, y));
+  // on bools (as in torch) maximum is or, minimum is and: the kernels' max and min of 0 and 1
+  ADJ_BINARY(Maximum, "maximum", maximum, Binary, kBoolLogical, tie_share(OpId::Lt, a, b, y), tie_share(OpId::Gt, a, b, y));
+  ADJ_BINARY(Minimum, "minimum", minimum, Binary, kBoolLogical, tie_share(OpId::Gt, a, b, y), tie_share(OpId::Lt, a, b, y));
   ADJ_BINARY(Atan2, "atan2", atan2, TrueDiv, 0, atan2_partial(b, a, b), atan2_partial(O::neg(a), a, b));
   // fmod(a, b) = a - trunc(a / b) b, remainder(a, b) = a - floor(a / b) b
   ADJ_BINARY(Fmod, "fmod", fmod, Binary, 0, Tensor(), O::neg(O::trunc(O::div(a, b))));

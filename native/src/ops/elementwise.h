@@ -167,7 +167,7 @@ OpDef& predicate(OpDef* table, const char* name, const UnaryKernel& kernel) {
 
 // What a binary op does beyond arithmetic on equal dtypes (template flags of the family).
 enum BinaryFlags : unsigned {
-  kBoolLogical = 1,        // bool operands allowed: + is or, * is and (as in torch)
+  kBoolLogical = 1,        // bool operands allowed: + and maximum are or, * and minimum are and (as in torch)
   kToBool = 2,             // the result is bool (comparisons); not differentiable
   kRightOneIdentity = 4,   // x op 1 is x bit for bit (x * 1, x / 1)
   kLeftOneIdentity = 8,    // 1 op x is x (1 * x)

@@ -171,7 +171,7 @@ Tensor eval_index_add(const Tensor* in, int, const Attrs& at) {
   Tensor idx = index.is_contiguous() ? index : op_def(OpId::Contiguous).eval(&index, 1, Attrs{});
   const int64_t* p = idx.data<int64_t>();
   const int64_t bad = first_out_of_range(p, idx.numel(), at.ints[1]);
-  ADJ_CHECK(bad < 0, ErrorKind::Index, "index_add", "index " << p[bad] << " out of range for size " << at.ints[1]);
+  ADJ_CHECK(bad < 0, ErrorKind::Index, "index_add", "index " << p[bad] << " is out of bounds for dimension " << d << " with size " << at.ints[1]);
   be.index_add(g, d, idx, out);
   return out;
 }

@@ -113,6 +113,7 @@ void register_pool_ops(OpDef* table);
 void register_view_ops(OpDef* table);
 void register_index_ops(OpDef* table);
 void register_detach_op(OpDef* table);
+void register_gather_scatter_ops(OpDef* table);  // ops/gather_scatter.cpp
 void register_scan_ops(OpDef* table);  // ops/scan.cpp
 void register_sort_ops(OpDef* table);  // ops/sort.cpp
 

@@ -1,6 +1,7 @@
 // The C++ functional API of the core: one function per op, primitive or composite.
 // Primitives go through dispatch (interp/dispatch.h) so that transforms see them.
 #pragma once
+#include <string>
 #include <tuple>
 #include <utility>
 #include <vector>
@@ -199,6 +200,19 @@ Tensor stack(const std::vector<Tensor>& xs, int64_t dim);
 Tensor slice_backward(const Tensor& g, int64_t dim, int64_t start, int64_t end, int64_t step, int64_t size);
 // zeros of size `size` along dim with the rows of g added at `index`: the adjoint of index_select.
 Tensor index_add(const Tensor& g, int64_t dim, const Tensor& index, int64_t size);
+// --- gather and scatter along a dim, torch's (ops/gather_scatter.cpp) ---
+// index int64 with the input's rank, no larger than it apart from dim (and than src everywhere);
+// values in [0, size of dim), checked. scatter with a repeated index keeps one of the writes.
+Tensor gather(const Tensor& x, int64_t dim, const Tensor& index);
+Tensor scatter(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& src);
+Tensor scatter(const Tensor& self, int64_t dim, const Tensor& index, double value);
+Tensor scatter_add(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& src);
+// torch's index_add: self with source's slabs along dim added at the 1-D index (repeats add up).
+Tensor index_add(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& source);
+// torch.einsum (ops/einsum.cpp): explicit or implicit output, '...', repeated subscripts
+// (diagonals); operands contracted left to right with matmul.
+Tensor einsum(const std::string& equation, const std::vector<Tensor>& operands);
+
 // g summed over broadcast dims down to `shape` (the adjoint of broadcasting).
 Tensor sum_to(const Tensor& g, const Dims& shape);
 

@@ -20,6 +20,7 @@ struct Table {
     register_view_ops(rows);
     register_index_ops(rows);
     register_detach_op(rows);
+    register_gather_scatter_ops(rows);
     register_scan_ops(rows);
     register_sort_ops(rows);
     // NOTE: every primitive must have its definition and all its rules; a missing one is caught

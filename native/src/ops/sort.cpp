@@ -3,8 +3,8 @@
 //   argsort (primitive)           the first k positions in sorted order (stable; NaN largest)
 //   max_dim, min_dim, sort, topk  the values at those positions (a gather) with the positions.
 // The position primitives have no derivative (int64 results). The values are a gather of x at
-// constant positions, so their derivative is the gather of the tangent and their gradient the
-// scatter of g to the selected positions: for max(dim) / min(dim), torch's rule for reductions
+// constant positions (ops/gather_scatter.cpp), so their derivative is the gather of the tangent and
+// their gradient the scatter_add of g to the selected positions: for max(dim) / min(dim), torch's rule for reductions
 // along a dim (one element per line, even at ties), unlike amax / amin, which share it evenly
 // among ties.
 #include "ops/along_dim.h"
@@ -61,21 +61,9 @@ Attrs position_attrs(int64_t dim, bool flag) {
   return a;
 }
 
-// x's elements at positions `idx` along dim d: idx has x's rank and shape except along d. A flat
-// index_select (row r of the other dims, position p: element r * n + p), whose rules (gather of
-// tangents, index_add of cotangents, batched indices folded into one flat index) do the rest.
-Tensor pick_along(const Tensor& x, int d, const Tensor& idx) {
-  const int last = x.ndim() - 1;
-  const Tensor xm = O::movedim(x, d, last), im = O::movedim(idx, d, last);
-  const int64_t n = xm.size(last), k = im.size(last), rows = im.numel() / (k ? k : 1);
-  if (im.numel() == 0) return O::movedim(O::zeros(im.shape(), x.dtype(), x.device()), last, d);
-  Dims rows_shape = im.shape();
-  rows_shape[last] = 1;
-  const Tensor offsets = O::reshape(O::arange(0, double(rows) * double(n), double(n), DType::Int64, x.device()), rows_shape);
-  const Tensor flat = O::reshape(O::add(im, offsets), Dims{-1});
-  const Tensor picked = O::index_select(O::reshape(xm, Dims{-1}), 0, flat);
-  return O::movedim(O::reshape(picked, im.shape()), last, d);
-}
+// x's elements at positions `idx` along dim d (idx: x's shape but along d): a gather, whose rules
+// give the tangent's gather and the gradient's scatter_add to the positions.
+Tensor pick_along(const Tensor& x, int d, const Tensor& idx) { return O::gather(x, d, idx); }
 
 // Positions are found on int64 values for a bool input (torch sorts and compares bools as 0 / 1).
 Tensor numeric(const Tensor& x) { return x.dtype() == DType::Bool ? O::to(x, DType::Int64) : x; }

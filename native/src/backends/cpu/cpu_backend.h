@@ -28,6 +28,9 @@ class CpuBackend final : public Backend {
   void along_dim(const DimKernel& k, const Tensor* in, int nin, const DimGeom& g, const Tensor& out) override { k.cpu(in, nin, g, out); }
   void index_select(const Tensor& x, int dim, const Tensor& index, const Tensor& out) override;
   void index_add(const Tensor& g, int dim, const Tensor& index, const Tensor& out) override;
+  bool indexed(const IndexedKernel& k, const Tensor& index, const Tensor& x, int dim, const Tensor& out, int64_t* bad) override {
+    return k.cpu(index, x, dim, out, bad);
+  }
   void random(Generator& g, bool normal, const Tensor& out) override;
 };
 

@@ -760,6 +760,14 @@ public final class Tensor implements AutoCloseable {
   public Tensor fmod(Tensor other) { return wrap(NativeCore.adj_fmod(h(), other.h()), this, other); }
   /** Elementwise remainder of this / other with the sign of other (Python's %, torch.remainder); an int64 division by zero throws. */
   public Tensor remainder(Tensor other) { return wrap(NativeCore.adj_remainder(h(), other.h()), this, other); }
+  /** {@link #fmod(Tensor)} by a Java double, promoted as {@link #add(double)} (an int64 tensor gives the default float dtype). */
+  public Tensor fmod(double s) { return wrap(NativeCore.adj_scalar_op(5, h(), s, 0), this); }
+  /** {@link #fmod(Tensor)} by a Java long, promoted as {@link #add(long)} (an int64 tensor stays int64; 0 throws). */
+  public Tensor fmod(long s) { return wrap(NativeCore.adj_scalar_op_long(5, h(), s, 0), this); }
+  /** {@link #remainder(Tensor)} by a Java double, promoted as {@link #add(double)}. */
+  public Tensor remainder(double s) { return wrap(NativeCore.adj_scalar_op(6, h(), s, 0), this); }
+  /** {@link #remainder(Tensor)} by a Java long, promoted as {@link #add(long)} (an int64 tensor stays int64; 0 throws). */
+  public Tensor remainder(long s) { return wrap(NativeCore.adj_scalar_op_long(6, h(), s, 0), this); }
   /** Elementwise logical and (bool) of this and other, each read as nonzero = true, broadcasting. */
   public Tensor logicalAnd(Tensor other) { return wrap(NativeCore.adj_logical_and(h(), other.h()), this, other); }
   /** Elementwise logical or (bool) of this and other, each read as nonzero = true, broadcasting. */
@@ -1194,6 +1202,113 @@ public final class Tensor implements AutoCloseable {
   /** Stacking along a new dim. */
   public static Tensor stack(List<Tensor> tensors, int dim) {
     return wrap(NativeCore.adj_stack(handles(tensors), tensors.size(), dim), tensors);
+  }
+
+  // ------------------------------------------------------------------ gather, scatter, einsum
+
+  /**
+   * The elements of this tensor picked along {@code dim} by the int64 {@code index}, like
+   * torch.gather: for a 3-D tensor and dim 1, {@code out[i][j][k] = this[i][index[i][j][k]][k]}.
+   * The result has index's shape; index has this tensor's rank and is no larger than it in the
+   * other dims. Its derivative is {@link #scatterAdd scatterAdd} of the cotangent.
+   *
+   * <pre>{@code
+   * Tensor x = Tensor.fromArray(new double[] {1, 2, 3, 4}, 2, 2);
+   * x.gather(1, Tensor.fromArray(new long[] {0, 0, 1, 0}, 2, 2));  // [[1, 1], [4, 3]]
+   * }</pre>
+   *
+   * @throws InvalidIndexException an index value outside {@code [0, size(dim))} (naming the
+   *     value and the size; checked under vmap too), or dim out of range
+   * @throws ShapeMismatchException index's rank or sizes do not fit
+   */
+  public Tensor gather(int dim, Tensor index) { return wrap(NativeCore.adj_gather(h(), dim, index.h()), this, index); }
+
+  /**
+   * A copy of this tensor with {@code src}'s elements written along {@code dim} at the int64
+   * {@code index}, like torch.scatter: for dim 0, {@code out[index[i][j]][j] = src[i][j]}. index
+   * has this tensor's rank, is no larger than src in every dim and than this tensor apart from
+   * dim; src has this tensor's dtype. Differentiable in this tensor (zero where written) and in
+   * src. An index that repeats a position along dim keeps one of the writes (the last here; torch
+   * leaves it undefined) and src's derivative is then exact only for an index without repeats.
+   *
+   * <pre>{@code
+   * Tensor.zeros(DType.FLOAT64, 3).scatter(0, Tensor.fromArray(new long[] {2, 0}, 2), Tensor.fromArray(new double[] {5, 7}, 2));
+   * // [7, 0, 5]
+   * }</pre>
+   *
+   * @throws InvalidIndexException an index value outside {@code [0, size(dim))}
+   * @throws ShapeMismatchException index's rank or sizes do not fit
+   * @throws DTypeMismatchException src's dtype differs from this tensor's
+   */
+  public Tensor scatter(int dim, Tensor index, Tensor src) {
+    return wrap(NativeCore.adj_scatter(h(), dim, index.h(), src.h()), this, index, src);
+  }
+
+  /** {@link #scatter(int, Tensor, Tensor)} writing {@code value} at every position index names. */
+  public Tensor scatter(int dim, Tensor index, double value) {
+    return wrap(NativeCore.adj_scatter_value(h(), dim, index.h(), value), this, index);
+  }
+
+  /**
+   * A copy of this tensor with {@code src}'s elements added along {@code dim} at the int64
+   * {@code index}, like torch.scatter_add: for dim 0, {@code out[index[i][j]][j] += src[i][j]};
+   * repeated positions add up. Shapes as for {@link #scatter(int, Tensor, Tensor)}. The derivative
+   * in src is {@link #gather gather} of the cotangent.
+   *
+   * <pre>{@code
+   * Tensor.zeros(3).scatterAdd(0, Tensor.fromArray(new long[] {2, 2, 0}, 3), Tensor.ones(3));  // [1, 0, 2]
+   * }</pre>
+   *
+   * @throws InvalidIndexException an index value outside {@code [0, size(dim))}
+   * @throws ShapeMismatchException index's rank or sizes do not fit
+   * @throws DTypeMismatchException src's dtype differs from this tensor's
+   */
+  public Tensor scatterAdd(int dim, Tensor index, Tensor src) {
+    return wrap(NativeCore.adj_scatter_add(h(), dim, index.h(), src.h()), this, index, src);
+  }
+
+  /**
+   * A copy of this tensor with slab {@code i} of {@code source} along {@code dim} added at
+   * position {@code index[i]}, like torch.index_add: the 0-d or 1-D int64 index has one entry per
+   * slab of source, source has this tensor's shape apart from dim, and repeated positions add up.
+   *
+   * <pre>{@code
+   * Tensor.zeros(3, 2).indexAdd(0, Tensor.fromArray(new long[] {2, 0, 2}, 3), Tensor.ones(3, 2));
+   * // [[1, 1], [0, 0], [2, 2]]
+   * }</pre>
+   *
+   * @throws InvalidIndexException an index value outside {@code [0, size(dim))}
+   * @throws ShapeMismatchException source's shape or the number of indices does not fit
+   * @throws DTypeMismatchException source's dtype differs from this tensor's
+   */
+  public Tensor indexAdd(int dim, Tensor index, Tensor source) {
+    return wrap(NativeCore.adj_index_add(h(), dim, index.h(), source.h()), this, index, source);
+  }
+
+  /**
+   * Einstein summation, like torch.einsum: one subscript letter ({@code a-z}, {@code A-Z}) per dim
+   * of each operand, terms separated by commas; a letter repeated within an operand takes its
+   * diagonal; letters absent from the output are summed. The output is given after {@code ->}, or
+   * else is every letter that appears once, in alphabetical order (upper case first). {@code ...}
+   * stands for the dims the letters leave, broadcast between operands. The operands are
+   * contracted left to right by matrix products, so every transform works through it.
+   *
+   * <pre>{@code
+   * Tensor.einsum("bij,bjk->bik", x, y);     // batched matmul
+   * Tensor.einsum("ii", w);                  // trace
+   * Tensor.einsum("bn,anm,bm->ba", x, w, y); // bilinear
+   * Tensor.einsum("...ij->...ji", x);        // transpose of the last two dims
+   * }</pre>
+   *
+   * @throws AdjointArgumentException a malformed equation, or terms and operands that do not
+   *     match in number (the message gives the equation)
+   * @throws ShapeMismatchException an operand whose rank does not fit its term, or sizes of one
+   *     letter that differ (naming the operand and shapes)
+   */
+  public static Tensor einsum(String equation, Tensor... operands) {
+    java.util.Objects.requireNonNull(equation, "equation");
+    List<Tensor> ops = List.of(operands);
+    return wrap(NativeCore.adj_einsum(equation, handles(ops), ops.size()), ops);
   }
 
   private static long[] handles(List<Tensor> ts) {

@@ -55,14 +55,14 @@ class NnReferenceTest {
     return dtype.equals("float32") ? t.to(DType.FLOAT32) : t;
   }
 
-  /** The Java call of a reference file's function names (this file's: {@link #call}). */
-  interface Caller {
-    Tensor call(String fn, Map<String, String> a, List<Tensor> x);
+  /** The Java call of a reference file's function name (IndexReferenceTest has its own). */
+  interface Call {
+    Tensor apply(String fn, Map<String, String> args, List<Tensor> in);
   }
 
   static List<Case> cases() throws Exception { return cases("nn_reference.txt"); }
 
-  /** The cases of a reference file in this format (ReduceReferenceTest reads another). */
+  /** The cases of a reference file in this format, from the test class path. */
   static List<Case> cases(String resource) throws Exception {
     List<Case> out = new ArrayList<>();
     var in = NnReferenceTest.class.getResourceAsStream(resource);
@@ -190,11 +190,13 @@ class NnReferenceTest {
     return cases().stream().map(c -> DynamicTest.dynamicTest(c.name(), () -> check(c, NnReferenceTest::call)));
   }
 
-  static void check(Case c, Caller call) {
+  static void check(Case c) { check(c, NnReferenceTest::call); }
+
+  static void check(Case c, Call call) {
     boolean f32 = c.out().dtype() == DType.FLOAT32;
     double rtol = f32 ? 2e-5 : 1e-12, atol = f32 ? 2e-6 : 1e-13;
     try (Scope s = Scope.open()) {
-      Tensor y = call.call(c.fn(), c.args(), c.in());
+      Tensor y = call.apply(c.fn(), c.args(), c.in());
       assertArrayEquals(c.out().shape(), y.shape(), c.name() + ": shape");
       assertEquals(c.out().dtype(), y.dtype(), c.name() + ": dtype");
       if (y.dtype() == DType.INT64 || y.dtype() == DType.BOOL) {
@@ -209,7 +211,7 @@ class NnReferenceTest {
       FnN f = args -> {
         List<Tensor> xs = new ArrayList<>(c.in());
         for (int k = 0; k < diff.size(); k++) xs.set(diff.get(k), (Tensor) args[k]);
-        return call.call(c.fn(), c.args(), xs);
+        return call.apply(c.fn(), c.args(), xs);
       };
       Object[] primals = diff.stream().map(c.in()::get).toArray();
       List<Object> g = vjp(f, primals).apply(c.ct());
@@ -220,12 +222,12 @@ class NnReferenceTest {
   }
 
   /** vmap over two perturbed copies of input k == the loop; jacfwd == jacrev for input k. */
-  static void transformsAgree(Case c, int k, Caller call) {
+  static void transformsAgree(Case c, int k, Call call) {
     Tensor x = c.in().get(k);
     Fn1 fk = v -> {
       List<Tensor> xs = new ArrayList<>(c.in());
       xs.set(k, v);
-      return call.call(c.fn(), c.args(), xs);
+      return call.apply(c.fn(), c.args(), xs);
     };
     Tensor x2 = x.mul(0.75).add(0.125);
     Tensor batched = vmap(fk).apply(Tensor.stack(List.of(x, x2), 0));

@@ -59,6 +59,13 @@ class PromotionTest extends ScopedTest {
         case "gt": return a.gt(b);
         case "ge": return a.ge(b);
         case "where": return Tensor.where(Tensor.of(true, false), a, b);
+        case "maximum": return a.maximum(b);
+        case "minimum": return a.minimum(b);
+        case "atan2": return a.atan2(b);
+        case "fmod": return a.fmod(b);
+        case "remainder": return a.remainder(b);
+        case "logical_and": return a.logicalAnd(b);
+        case "logical_or": return a.logicalOr(b);
         default: throw new IllegalArgumentException(op);
       }
     }
@@ -83,6 +90,8 @@ class PromotionTest extends ScopedTest {
       case "le": return isLong ? a.le(2L) : a.le(2.5);
       case "gt": return isLong ? a.gt(2L) : a.gt(2.5);
       case "ge": return isLong ? a.ge(2L) : a.ge(2.5);
+      case "fmod": return isLong ? a.fmod(2L) : a.fmod(2.5);
+      case "remainder": return isLong ? a.remainder(2L) : a.remainder(2.5);
       default: throw new IllegalArgumentException(op);
     }
   }
@@ -107,7 +116,7 @@ class PromotionTest extends ScopedTest {
       checked++;
     }
     assertEquals(List.of(), wrong);
-    assertTrue(checked > 900, "rows checked: " + checked);
+    assertTrue(checked > 1400, "rows checked: " + checked);
   }
 
   private static Tensor operand(String dtype, String standing, String values) {
@@ -140,6 +149,8 @@ class PromotionTest extends ScopedTest {
         case "div": return a.div(s);
         case "pow": return a.pow(s);
         case "eq": return a.eq(s);
+        case "fmod": return a.fmod(s);
+        case "remainder": return a.remainder(s);
         default: throw new IllegalArgumentException(op);
       }
     }
@@ -149,6 +160,7 @@ class PromotionTest extends ScopedTest {
         case "mul": return a.mul(s);
         case "pow": return a.pow(s);
         case "eq": return a.eq(s);
+        case "remainder": return a.remainder(s);
         default: throw new IllegalArgumentException(op);
       }
     }
@@ -160,6 +172,12 @@ class PromotionTest extends ScopedTest {
       case "pow": return a.pow(b);
       case "eq": return a.eq(b);
       case "gt": return a.gt(b);
+      case "maximum": return a.maximum(b);
+      case "minimum": return a.minimum(b);
+      case "atan2": return a.atan2(b);
+      case "fmod": return a.fmod(b);
+      case "logical_and": return a.logicalAnd(b);
+      case "logical_or": return a.logicalOr(b);
       default: throw new IllegalArgumentException(op);
     }
   }

@@ -288,6 +288,14 @@ public final class NativeCore {
   public static native long adj_cat(@Cast("const adj_t*") long[] xs, int n, long dim);
   public static native long adj_stack(@Cast("const adj_t*") long[] xs, int n, long dim);
 
+  // --- gather, scatter, index_add and einsum ---
+  public static native long adj_gather(long x, long dim, long index);
+  public static native long adj_scatter(long self, long dim, long index, long src);
+  public static native long adj_scatter_value(long self, long dim, long index, double value);
+  public static native long adj_scatter_add(long self, long dim, long index, long src);
+  public static native long adj_index_add(long self, long dim, long index, long source);
+  public static native long adj_einsum(String equation, @Cast("const adj_t*") long[] xs, int n);
+
   // --- transforms ---
   public static native long adj_level_begin(int kind, long batchSize, int randomness);
   public static native void adj_level_release(long level);
