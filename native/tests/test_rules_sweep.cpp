@@ -74,6 +74,8 @@ enum class Domain {
   Positive,  // [0.5, 2]: log, sqrt, pow's base
   NonZero,   // |x| in [0.25, 2]: away from the kinks of abs/relu/sign and the pole of div
   WithZeros, // every other element exactly 0, the rest in [0.5, 2]: pow's base at its edge
+  OneZero,   // every fourth element (1, 5, ...) exactly 0, the rest +-[0.5, 2]: products with one zero
+  Large,     // uniform [-1000, 1000]: exp overflows, logcumsumexp must not
   TwoThree,  // 2 or 3: integer exponents, where pow at a zero base is smooth in the base
   Distinct,  // values at least 0.3 apart: amax without ties
   Coarse,    // {-1, 0, 1}: comparisons with ties
@@ -461,6 +463,65 @@ std::map<OpId, std::vector<Sample>> sample_table() {
                                 {{real({1, 2, 2, 2}), distinct({1, 2, 5, 5})}, attrs({3, 3, 2, 2}), "3x3 stride 2 (overlapping)"},
                                 {{real({2, 2}), T(distinct({3, 5}))}, attrs({2, 3, 1, 2}), "2x3 stride 1x2, transposed x"},
                                 {{real({2, 2, 2}), coarse({2, 4, 4})}, attrs({2, 2, 2, 2}), "ties", false}};
+  // Scans and the product along one dim (ops/scan.cpp): attrs {dim}, flag = reverse (cumsum,
+  // linear_scan) or keepdim (prod). Zeros in products: one per line (OneZero, lines of 4) and
+  // several (WithZeros), where the gradient must not divide by x.
+  auto along = [&](OpId op, Input (*dom)(Dims)) {
+    t[op] = {{{dom({2, 3, 4})}, attrs({1}), "dim 1"},
+             {{dom({2, 3, 4})}, attrs({-1}), "dim -1"},
+             {{T(dom({3, 4}))}, attrs({0}), "transposed, dim 0"},
+             {{S(dom({5}))}, attrs({0}), "strided [5]"},
+             {{f32(dom({2, 3}))}, attrs({1}), "float32"},
+             {{dom({})}, attrs({-1}), "0-d"},
+             {{dom({0, 3})}, attrs({0}), "empty dim"},
+             {{dom({2, 0})}, attrs({0}), "empty lines"}};
+  };
+  along(OpId::Cumsum, real), along(OpId::Cumprod, real), along(OpId::Prod, real), along(OpId::Logcumsumexp, real);
+  t[OpId::Cumsum].push_back({{real({2, 3, 4})}, attrs({1}, true), "dim 1 reversed"});
+  t[OpId::Cumsum].push_back({{ints({2, 3})}, attrs({1}), "int64"});
+  for (OpId op : {OpId::Cumprod, OpId::Prod}) {
+    t[op].push_back({{{{3, 4}, Domain::OneZero}}, attrs({1}), "one zero per line"});
+    t[op].push_back({{{{2, 4}, Domain::WithZeros}}, attrs({-1}), "two zeros per line"});
+    t[op].push_back({{T(Input{{4, 3}, Domain::WithZeros})}, attrs({0}), "zeros, transposed, dim 0"});
+    t[op].push_back({{ints({2, 3})}, attrs({1}), "int64"});
+  }
+  t[OpId::Prod].push_back({{real({2, 3, 4})}, attrs({1}, true), "dim 1 keepdim"});
+  t[OpId::Prod].push_back({{{{2, 19}, Domain::OneZero}}, attrs({1}), "lines of 19 (partial products), zeros"});
+  t[OpId::Prod].push_back({{real({})}, attrs({0}, true), "0-d keepdim"});
+  t[OpId::Prod].push_back({{real({2, 0})}, attrs({1}, true), "over an empty dim: ones"});
+  t[OpId::Logcumsumexp].push_back({{{{3, 4}, Domain::Large}}, attrs({1}), "large entries"});
+  t[OpId::LinearScan] = {{{real({2, 4}), real({2, 4})}, attrs({1}), "dim 1"},
+                         {{real({2, 4}), real({2, 4})}, attrs({1}, true), "dim 1 reversed"},
+                         {{T(real({3, 4})), real({3, 4})}, attrs({0}), "transposed a, dim 0"},
+                         {{real({4, 3}), S(real({4, 3}))}, attrs({0}, true), "strided b, dim 0 reversed"},
+                         {{{{2, 4}, Domain::WithZeros}, real({2, 4})}, attrs({-1}), "zero factors"},
+                         {{f32(real({2, 3})), f32(real({2, 3}))}, attrs({1}), "float32"},
+                         {{real({}), real({})}, attrs({0}), "0-d"},
+                         {{real({2, 0}), real({2, 0})}, attrs({1}), "empty"},
+                         {{ints({2, 3}), ints({2, 3})}, attrs({1}), "int64"}};
+  // Positions (ops/sort.cpp): argmax / argmin attrs {dim}, flag = keepdim; argsort {dim, k}, flag =
+  // descending. Integer results: the vmap checks.
+  for (OpId op : {OpId::Argmax, OpId::Argmin})
+    t[op] = {{{distinct({2, 3, 4})}, attrs({1}), "dim 1"},
+             {{distinct({2, 3, 4})}, attrs({-1}, true), "dim -1 keepdim"},
+             {{T(distinct({3, 4}))}, attrs({0}), "transposed"},
+             {{coarse({3, 5})}, attrs({1}), "ties: the first"},
+             {{ints({2, 3})}, attrs({0}), "int64"},
+             {{f32(distinct({4}))}, attrs({0}), "float32"},
+             {{real({})}, attrs({0}), "0-d"},
+             {{real({0, 3})}, attrs({1}), "no lines"}};
+  t[OpId::Argmax].push_back({{distinct({2, 19})}, attrs({-1}), "lines of 19"});
+  t[OpId::Argmin].push_back({{coarse({3, 9})}, attrs({-1}), "ties in lines of 9"});
+  t[OpId::Argsort] = {{{distinct({2, 5})}, attrs({1, 5}), "sort dim 1"},
+                      {{distinct({2, 5})}, attrs({-1, 2}, true), "top 2, descending"},
+                      {{coarse({3, 4})}, attrs({1, 4}), "ties: stable"},
+                      {{coarse({3, 4})}, attrs({0, 2}, true), "ties, descending, dim 0"},
+                      {{T(distinct({3, 4}))}, attrs({0, 3}), "transposed"},
+                      {{ints({2, 3})}, attrs({1, 3}, true), "int64"},
+                      {{f32(distinct({4}))}, attrs({0, 4}), "float32"},
+                      {{real({})}, attrs({0, 1}), "0-d"},
+                      {{real({2, 3})}, attrs({1, 0}), "k = 0"},
+                      {{real({0, 3})}, attrs({1, 2}), "no lines"}};
   return t;
 }
 
@@ -500,6 +561,8 @@ std::vector<double> draw(const Input& in, Rng& r) {
       case Domain::Positive: x = r.uniform(0.5, 2); break;
       case Domain::NonZero: x = r.uniform(0.25, 2) * (r.next() & 1 ? 1 : -1); break;
       case Domain::WithZeros: x = i % 2 ? r.uniform(0.5, 2) : 0.0; break;
+      case Domain::OneZero: x = i % 4 == 1 ? 0.0 : r.uniform(0.5, 2) * (r.next() & 1 ? 1 : -1); break;
+      case Domain::Large: x = r.uniform(-1000, 1000); break;
       case Domain::TwoThree: x = double(r.integer(2, 4)); break;
       case Domain::Distinct: x = 0.5 * double(i) + r.uniform(-0.1, 0.1); break;
       case Domain::Coarse: x = double(r.integer(-1, 2)); break;
@@ -1079,6 +1142,51 @@ struct CompositeSample {
   Fn f;
 };
 
+// Composites that select by position (ops/sort.cpp) and the product of every element
+// (ops/scan.cpp): their derivatives are their parts' (index_select at the int64 positions,
+// linear_scan). attrs: ints = {dim} ({dim, k} for topk), flag = keepdim / descending / largest.
+void reduce_composites(std::map<std::string, std::vector<CompositeSample>>& t) {
+  using Call = Tensor (*)(const Args& x, const Attrs& a);
+  auto add = [&](const char* name, Call call, const std::vector<Sample>& samples) {
+    for (const Sample& s : samples) t[name].push_back({s, [call, at = s.at](const Args& xs) { return call(xs, at); }});
+  };
+  const std::vector<Sample> extremes = {{{distinct({2, 3, 4})}, attrs({1}), "dim 1"},
+                                        {{distinct({2, 3, 4})}, attrs({-1}, true), "dim -1 keepdim"},
+                                        {{T(distinct({3, 4}))}, attrs({0}), "transposed"},
+                                        {{coarse({3, 4})}, attrs({1}), "ties: the first", false},
+                                        {{f32(distinct({4}))}, attrs({0}), "float32"},
+                                        {{real({})}, attrs({0}), "0-d"},
+                                        {{real({0, 3})}, attrs({1}), "no lines"}};
+  add("max(dim)", [](const Args& x, const Attrs& a) { return O::max_dim(x[0], a.ints[0], a.flag).first; }, extremes);
+  add("min(dim)", [](const Args& x, const Attrs& a) { return O::min_dim(x[0], a.ints[0], a.flag).first; }, extremes);
+  add("max(dim) indices", [](const Args& x, const Attrs& a) { return O::max_dim(x[0], a.ints[0], a.flag).second; }, extremes);
+  add("sort", [](const Args& x, const Attrs& a) { return O::sort(x[0], a.ints[0], a.flag).first; },
+      {{{distinct({2, 5})}, attrs({1}), "dim 1"},
+       {{distinct({2, 5})}, attrs({-1}, true), "descending"},
+       {{T(distinct({3, 4}))}, attrs({0}), "transposed, dim 0"},
+       {{coarse({3, 4})}, attrs({1}, true), "ties", false},
+       {{f32(distinct({4}))}, attrs({0}), "float32"},
+       {{real({})}, attrs({0}), "0-d"},
+       {{real({0, 3})}, attrs({1}), "no lines"}});
+  add("sort indices", [](const Args& x, const Attrs& a) { return O::sort(x[0], a.ints[0], a.flag).second; },
+      {{{coarse({3, 4})}, attrs({1}, true), "ties, descending"}, {{real({})}, attrs({0}), "0-d"}});
+  add("topk", [](const Args& x, const Attrs& a) { return O::topk(x[0], a.ints[1], a.ints[0], a.flag).first; },
+      {{{distinct({2, 5})}, attrs({1, 2}, true), "k 2, largest"},
+       {{distinct({2, 5})}, attrs({-1, 3}), "k 3, smallest"},
+       {{T(distinct({4, 3}))}, attrs({0, 1}, true), "transposed, dim 0"},
+       {{distinct({2, 3})}, attrs({1, 0}, true), "k 0"},
+       {{real({})}, attrs({0, 1}, true), "0-d"}});
+  add("prod()", [](const Args& x, const Attrs&) { return O::prod(x[0]); },
+      {{{real({2, 3})}, {}, "[2,3]"},
+       {{{{2, 4}, Domain::OneZero}}, {}, "one zero in each half"},
+       {{{{2, 4}, Domain::WithZeros}}, {}, "four zeros"},
+       {{T(real({3, 2}))}, {}, "transposed"},
+       {{real({})}, {}, "0-d"},
+       {{real({0})}, {}, "empty: 1"}});
+  add("argmax()", [](const Args& x, const Attrs&) { return O::argmax(x[0]); },
+      {{{distinct({2, 3})}, {}, "[2,3]"}, {{coarse({4})}, {}, "ties"}, {{real({})}, {}, "0-d"}});
+}
+
 std::map<std::string, std::vector<CompositeSample>> composite_table() {
   std::map<std::string, std::vector<CompositeSample>> t;
   auto einsum = [&](const std::string& eq, std::vector<Input> ins, bool smooth = true) {
@@ -1107,6 +1215,7 @@ std::map<std::string, std::vector<CompositeSample>> composite_table() {
         {{ins, {}, note}, [dim, value](const Args& xs) { return O::scatter(xs[0], dim, xs[1], value); }});
   };
   scatter_value(1, 2.5, {real({2, 4}), index({2, 3}, 4)}, "dim 1, repeats");
+  reduce_composites(t);
   return t;
 }
 
@@ -1206,6 +1315,10 @@ TEST(meta_errors_match_eval) {
       {OpId::Gather, {f64({2, 3}), i64({3, 1})}, attrs({1})}, {OpId::Gather, {f64({2, 3}), i64({2})}, attrs({0})},
       {OpId::Gather, {f64({2, 3}), f64({2, 3})}, attrs({0})}, {OpId::Scatter, {f64({3}), i64({2}), O::zeros({2}, DType::Float32)}, attrs({0})},
       {OpId::ScatterAdd, {f64({3, 4}), i64({1, 4}), f64({1, 3})}, attrs({0})}, {OpId::ScatterAdd, {f64({3, 4}), i64({1, 4}), f64({1, 4})}, attrs({2})},
+      {OpId::Cumsum, {f64({2, 3})}, attrs({2})},        {OpId::Logcumsumexp, {i64({3})}, attrs({0})},
+      {OpId::Prod, {b({3})}, attrs({0})},               {OpId::LinearScan, {f64({2}), f64({3})}, attrs({0})},
+      {OpId::Argmax, {f64({2, 0})}, attrs({1})},        {OpId::Argmin, {b({2})}, attrs({0})},
+      {OpId::Argsort, {f64({2, 3})}, attrs({1, 4})},    {OpId::Argsort, {f64({})}, attrs({0, 0})},
   };
   for (const Bad& c : bad) {
     std::vector<Meta> metas;

@@ -155,6 +155,21 @@ adj_t adj_amax(adj_t x, const int64_t* dims, int ndims, int keepdim);
 adj_t adj_logsumexp(adj_t x, const int64_t* dims, int ndims, int keepdim);
 adj_t adj_softmax(adj_t x, int64_t dim);
 adj_t adj_log_softmax(adj_t x, int64_t dim);
+/* reductions along one dim with positions, scans, sorting (torch's semantics; int64 indices).
+   The (values, indices) pairs return the values and write the indices to *indices. */
+adj_t adj_prod(adj_t x, int64_t dim, int keepdim);
+adj_t adj_prod_all(adj_t x);
+adj_t adj_cumsum(adj_t x, int64_t dim);
+adj_t adj_cumprod(adj_t x, int64_t dim);
+adj_t adj_logcumsumexp(adj_t x, int64_t dim);
+adj_t adj_argmax(adj_t x, int64_t dim, int keepdim);
+adj_t adj_argmin(adj_t x, int64_t dim, int keepdim);
+adj_t adj_argmax_all(adj_t x);
+adj_t adj_argmin_all(adj_t x);
+adj_t adj_max_dim(adj_t x, int64_t dim, int keepdim, adj_t* indices);
+adj_t adj_min_dim(adj_t x, int64_t dim, int keepdim, adj_t* indices);
+adj_t adj_sort(adj_t x, int64_t dim, int descending, adj_t* indices);
+adj_t adj_topk(adj_t x, int64_t k, int64_t dim, int largest, adj_t* indices);
 /* statistics and vector norms: var/std divide by max(0, N - correction) (torch's); norm's p > 0
    or +inf, with the zero subgradient at 0 */
 /* shape, index and reduction composites, torch's semantics (all/any: bool 0-d; diagonal: the

@@ -55,6 +55,8 @@ class Backend {
   virtual void conv(const ConvKernel& k, const Tensor& a, const Tensor& b, const ConvGeom& g, const Tensor& out) = 0;
   // A max-pooling gather or scatter (PoolKernel), contiguous inputs.
   virtual void pool(const PoolKernel& k, const Tensor& v, const Tensor& x, const PoolGeom& g, const Tensor& out) = 0;
+  // A kernel along one dim (DimKernel: scans, products, arg-reductions, sorts), contiguous inputs.
+  virtual void along_dim(const DimKernel& k, const Tensor* in, int nin, const DimGeom& g, const Tensor& out) = 0;
   // out = x.index_select(dim, index); index is int64 1-D and already bounds-checked.
   virtual void index_select(const Tensor& x, int dim, const Tensor& index, const Tensor& out) = 0;
   // out.index_select(dim, index) += g, slab by slab in index order; index as for index_select.

@@ -58,6 +58,17 @@ struct IndexedKernel {
   bool (*cpu)(const Tensor& index, const Tensor& x, int dim, const Tensor& out, int64_t* bad);
 };
 
+// Kernels along one dim (scans, products, arg-reductions, sorts): contiguous inputs viewed as
+// [outer, n, inner] with the dim in the middle, out fresh and contiguous [outer, m, inner] (m: n for
+// a scan, 1 for a reduction, k for the k first of a sort); `flag` is the op's (reverse, descending).
+struct DimGeom {
+  int64_t outer, n, inner, m;
+  bool flag;
+};
+struct DimKernel {
+  void (*cpu)(const Tensor* in, int nin, const DimGeom& g, const Tensor& out);
+};
+
 namespace kernels {
 
 extern const UnaryKernel neg, exp, log, sin, cos, tanh, sigmoid, relu, sqrt, abs, sign;
@@ -72,6 +83,12 @@ extern const ReduceKernel sum, amax;
 extern const ConvKernel conv2d, conv2d_input_grad, conv2d_weight_grad;
 extern const PoolKernel max_pool2d_gather, max_pool2d_scatter;
 extern const IndexedKernel gather, scatter, scatter_add;
+// Along one dim (backends/cpu/along_dim.cpp). Scans: cumsum (flag: from the end), cumprod,
+// logcumsumexp, linear_scan (in = {a, b}: h_0 = b_0, h_k = b_k + a_k h_{k-1}; from the end when
+// flag: h_{n-1} = b_{n-1}, h_k = b_k + a_{k+1} h_{k+1}; a_0 is never read). Reductions to m = 1:
+// prod, argmax, argmin (int64, the first extreme, a NaN wins). argsort: the int64 positions of the m first in ascending (descending when flag) order, NaN
+// largest, ties in index order (stable).
+extern const DimKernel cumsum, cumprod, logcumsumexp, linear_scan, prod, argmax, argmin, argsort;
 
 }  // namespace kernels
 }  // namespace adjoint

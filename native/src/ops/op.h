@@ -87,6 +87,7 @@ struct OpDef {
   const UnaryKernel* unary_kernel = nullptr;
   const BinaryKernel* binary_kernel = nullptr;
   const ReduceKernel* reduce_kernel = nullptr;
+  const DimKernel* dim_kernel = nullptr;  // along one dim (ops/along_dim.h)
   // The derivative of an elementwise op, from which its family makes jvp and vjp.
   TangentMap tangent = nullptr;   // unary
   PartialRule partial[2] = {};    // binary: d y / d a, d y / d b
@@ -113,5 +114,7 @@ void register_view_ops(OpDef* table);
 void register_index_ops(OpDef* table);
 void register_detach_op(OpDef* table);
 void register_gather_scatter_ops(OpDef* table);  // ops/gather_scatter.cpp
+void register_scan_ops(OpDef* table);  // ops/scan.cpp
+void register_sort_ops(OpDef* table);  // ops/sort.cpp
 
 }  // namespace adjoint

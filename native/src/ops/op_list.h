@@ -38,7 +38,11 @@
   /* adjoints of slicing and gathering (used by vjp rules; ops/indexing.cpp) */  \
   X(SliceBackward) X(IndexAdd)                                                   \
   /* gather and scatter along a dim, torch's (ops/gather_scatter.cpp) */         \
-  X(Gather) X(Scatter) X(ScatterAdd)
+  X(Gather) X(Scatter) X(ScatterAdd)                                            \
+  /* scans and the product along one dim (ops/scan.cpp) */                       \
+  X(Cumsum) X(Cumprod) X(Logcumsumexp) X(Prod) X(LinearScan)                     \
+  /* positions of extremes and of the sorted order: int64 (ops/sort.cpp) */      \
+  X(Argmax) X(Argmin) X(Argsort)
 
 namespace adjoint {
 

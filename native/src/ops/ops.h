@@ -78,6 +78,29 @@ Tensor logsumexp(const Tensor& x, const Dims& dims, bool keepdim);
 Tensor softmax(const Tensor& x, int64_t dim);
 Tensor log_softmax(const Tensor& x, int64_t dim);
 
+// --- scans and products along one dim (ops/scan.cpp): bool counts as int64, like torch ---
+Tensor cumsum(const Tensor& x, int64_t dim);
+Tensor cumprod(const Tensor& x, int64_t dim);  // gradient without division: right with zeros
+Tensor logcumsumexp(const Tensor& x, int64_t dim);  // floating; stable for large and -inf entries
+Tensor prod(const Tensor& x, int64_t dim, bool keepdim);
+Tensor prod(const Tensor& x);  // all elements, 0-d
+// h_0 = b_0, h_k = b_k + a_k h_{k-1} along dim (a, b of one shape); reverse: h_{n-1} = b_{n-1},
+// h_k = b_k + a_{k+1} h_{k+1}. a_0 is never read. The derivatives of the scans are written in it.
+Tensor linear_scan(const Tensor& a, const Tensor& b, int64_t dim, bool reverse);
+
+// --- positions of extremes and sorted order, and the values there (ops/sort.cpp) ---
+// int64 positions: the first extreme along dim, a NaN counting as the extreme (torch's rule).
+Tensor argmax(const Tensor& x, int64_t dim, bool keepdim);
+Tensor argmin(const Tensor& x, int64_t dim, bool keepdim);
+Tensor argmax(const Tensor& x);  // over every element (row-major position), 0-d
+Tensor argmin(const Tensor& x);
+// (values, indices): the gradient of values reaches the selected element only (torch's rule).
+std::pair<Tensor, Tensor> max_dim(const Tensor& x, int64_t dim, bool keepdim);
+std::pair<Tensor, Tensor> min_dim(const Tensor& x, int64_t dim, bool keepdim);
+// Stable (ties in index order), NaN largest; topk: the k largest (smallest unless largest), sorted.
+std::pair<Tensor, Tensor> sort(const Tensor& x, int64_t dim, bool descending);
+std::pair<Tensor, Tensor> topk(const Tensor& x, int64_t k, int64_t dim, bool largest);
+
 // --- statistics and vector norms (ops/nn.cpp) ---
 Tensor var(const Tensor& x, const Dims& dims, double correction, bool keepdim);  // empty dims = all
 Tensor stddev(const Tensor& x, const Dims& dims, double correction, bool keepdim);

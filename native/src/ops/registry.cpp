@@ -21,6 +21,8 @@ struct Table {
     register_index_ops(rows);
     register_detach_op(rows);
     register_gather_scatter_ops(rows);
+    register_scan_ops(rows);
+    register_sort_ops(rows);
     // NOTE: every primitive must have its definition and all its rules; a missing one is caught
     // here, at the first op call (and by the registry test), rather than as a null call inside a
     // transform or a nameless op in an error message.

@@ -965,6 +965,123 @@ public final class Tensor implements AutoCloseable {
   /** True (a bool 0-d tensor) if some element is nonzero (false for an empty tensor). */
   public Tensor any() { return wrap(NativeCore.adj_any(h()), this); }
 
+  // ------------------------------------------------------------------ reductions with positions, scans, sorting
+
+  /**
+   * A pair of tensors from {@link #max(int)}, {@link #min(int)}, {@link #sort(int, boolean)} and
+   * {@link #topk(long, int)}: the selected values (this tensor's dtype) and their int64 positions
+   * along the dim, like torch's {@code (values, indices)} named tuples.
+   *
+   * @param values the selected elements
+   * @param indices their positions along the dim (int64; no derivative)
+   */
+  public record ValuesIndices(Tensor values, Tensor indices) {}
+
+  private ValuesIndices valuesIndices(long values, long[] indices) {
+    Tensor v = wrap(values, this);
+    return new ValuesIndices(v, wrap(indices[0]));
+  }
+
+  /** Product of all elements (0-d); bool and int64 give int64. Its gradient is right with zeros (see {@link #prod(int, boolean)}). */
+  public Tensor prod() { return wrap(NativeCore.adj_prod_all(h()), this).knownShape(SCALAR_SHAPE); }
+  /** Product over {@code dim}, dropping it. */
+  public Tensor prod(int dim) { return prod(dim, false); }
+
+  /**
+   * Product over {@code dim} ({@code torch.prod(x, dim, keepdim)}); an empty dim gives 1. The
+   * gradient is the product of the other elements, computed without dividing by the element, so
+   * it is exact with one zero (the other elements' product) and with several (zero), to every order.
+   */
+  public Tensor prod(int dim, boolean keepdim) { return wrap(NativeCore.adj_prod(h(), dim, keepdim ? 1 : 0), this); }
+
+  /** Cumulative sum along {@code dim} ({@code torch.cumsum}); bool gives int64. */
+  public Tensor cumsum(int dim) { return wrap(NativeCore.adj_cumsum(h(), dim), this); }
+
+  /**
+   * Cumulative product along {@code dim} ({@code torch.cumprod}); bool gives int64. Its gradient
+   * divides by nothing: exact with zeros in the input, like torch's.
+   */
+  public Tensor cumprod(int dim) { return wrap(NativeCore.adj_cumprod(h(), dim), this); }
+
+  /**
+   * {@code log(cumsum(exp(x)))} along {@code dim}, computed stably ({@code torch.logcumsumexp}):
+   * large entries do not overflow and {@code -Inf} entries contribute nothing. Floating dtypes only.
+   * Where every entry so far is {@code -Inf} (the result is {@code -Inf}) the gradient is 0 (torch
+   * gives NaN there).
+   */
+  public Tensor logcumsumexp(int dim) { return wrap(NativeCore.adj_logcumsumexp(h(), dim), this); }
+
+  /** Position (int64, 0-d) of the first maximum of all elements in row-major order; a NaN counts as the maximum. */
+  public Tensor argmax() { return wrap(NativeCore.adj_argmax_all(h()), this).knownShape(SCALAR_SHAPE); }
+  /** Position (int64) of the first maximum along {@code dim}, dropping it; a NaN counts as the maximum (torch's rule). */
+  public Tensor argmax(int dim) { return argmax(dim, false); }
+  /** Position (int64) of the first maximum along {@code dim}; {@code keepdim} keeps it with size 1. */
+  public Tensor argmax(int dim, boolean keepdim) { return wrap(NativeCore.adj_argmax(h(), dim, keepdim ? 1 : 0), this); }
+  /** Position (int64, 0-d) of the first minimum of all elements in row-major order; a NaN counts as the minimum. */
+  public Tensor argmin() { return wrap(NativeCore.adj_argmin_all(h()), this).knownShape(SCALAR_SHAPE); }
+  /** Position (int64) of the first minimum along {@code dim}, dropping it; a NaN counts as the minimum (torch's rule). */
+  public Tensor argmin(int dim) { return argmin(dim, false); }
+  /** Position (int64) of the first minimum along {@code dim}; {@code keepdim} keeps it with size 1. */
+  public Tensor argmin(int dim, boolean keepdim) { return wrap(NativeCore.adj_argmin(h(), dim, keepdim ? 1 : 0), this); }
+
+  /**
+   * Maximum along {@code dim} and its position ({@code torch.max(x, dim)}): the first maximum, a NaN
+   * counting as the maximum. The gradient of {@code values()} reaches the selected element only,
+   * torch's rule for reductions along a dim; {@link #amax(int)} instead shares it evenly among tied
+   * maxima.
+   *
+   * <pre>{@code
+   * Tensor.ValuesIndices m = x.max(1);   // m.values(), m.indices()
+   * }</pre>
+   *
+   * @throws AdjointArgumentException if the dim has size 0
+   */
+  public ValuesIndices max(int dim) { return max(dim, false); }
+  /** {@link #max(int)}; {@code keepdim} keeps the dim with size 1 in both results. */
+  public ValuesIndices max(int dim, boolean keepdim) {
+    long[] idx = new long[1];
+    return valuesIndices(NativeCore.adj_max_dim(h(), dim, keepdim ? 1 : 0, idx), idx);
+  }
+  /**
+   * Minimum along {@code dim} and its position ({@code torch.min(x, dim)}), as {@link #max(int)}:
+   * the gradient reaches the selected element only (unlike {@link #amin(int)}'s even split).
+   */
+  public ValuesIndices min(int dim) { return min(dim, false); }
+  /** {@link #min(int)}; {@code keepdim} keeps the dim with size 1 in both results. */
+  public ValuesIndices min(int dim, boolean keepdim) {
+    long[] idx = new long[1];
+    return valuesIndices(NativeCore.adj_min_dim(h(), dim, keepdim ? 1 : 0, idx), idx);
+  }
+
+  /** {@link #sort(int, boolean)} in ascending order. */
+  public ValuesIndices sort(int dim) { return sort(dim, false); }
+
+  /**
+   * Sorts along {@code dim} ({@code torch.sort(x, dim, descending, stable=True)}): equal elements
+   * keep their order, NaN sorts as the largest. The gradient of {@code values()} goes back to the
+   * positions the elements came from.
+   */
+  public ValuesIndices sort(int dim, boolean descending) {
+    long[] idx = new long[1];
+    return valuesIndices(NativeCore.adj_sort(h(), dim, descending ? 1 : 0, idx), idx);
+  }
+
+  /** The {@code k} largest elements along {@code dim}, largest first: {@link #topk(long, int, boolean, boolean)}. */
+  public ValuesIndices topk(long k, int dim) { return topk(k, dim, true, true); }
+
+  /**
+   * The {@code k} largest (or, when {@code largest} is false, smallest) elements along {@code dim}
+   * and their positions ({@code torch.topk}), NaN counting as the largest. The result is always
+   * sorted (largest first, or smallest first), whatever {@code sorted} says; equal elements come in
+   * index order (torch leaves their order unspecified). The gradient goes back to the positions.
+   *
+   * @throws AdjointArgumentException if k is negative or larger than the dim
+   */
+  public ValuesIndices topk(long k, int dim, boolean largest, boolean sorted) {
+    long[] idx = new long[1];
+    return valuesIndices(NativeCore.adj_topk(h(), k, dim, largest ? 1 : 0, idx), idx);
+  }
+
   /** Softmax along {@code dim}. */
   public Tensor softmax(int dim) { return wrap(NativeCore.adj_softmax(h(), dim), this); }
   /** Log-softmax along {@code dim}. */

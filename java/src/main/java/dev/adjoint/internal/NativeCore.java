@@ -185,6 +185,20 @@ public final class NativeCore {
   public static native long adj_logsumexp(long x, @Cast("const int64_t*") long[] dims, int ndims, int keepdim);
   public static native long adj_softmax(long x, long dim);
   public static native long adj_log_softmax(long x, long dim);
+  // reductions along one dim with positions, scans, sorting (pairs: values returned, indices in [0])
+  public static native long adj_prod(long x, long dim, int keepdim);
+  public static native long adj_prod_all(long x);
+  public static native long adj_cumsum(long x, long dim);
+  public static native long adj_cumprod(long x, long dim);
+  public static native long adj_logcumsumexp(long x, long dim);
+  public static native long adj_argmax(long x, long dim, int keepdim);
+  public static native long adj_argmin(long x, long dim, int keepdim);
+  public static native long adj_argmax_all(long x);
+  public static native long adj_argmin_all(long x);
+  public static native long adj_max_dim(long x, long dim, int keepdim, @Cast("adj_t*") long[] indices);
+  public static native long adj_min_dim(long x, long dim, int keepdim, @Cast("adj_t*") long[] indices);
+  public static native long adj_sort(long x, long dim, int descending, @Cast("adj_t*") long[] indices);
+  public static native long adj_topk(long x, long k, long dim, int largest, @Cast("adj_t*") long[] indices);
 
   // --- shape, index and reduction composites ---
   public static native long adj_amin(long x, @Cast("const int64_t*") long[] dims, int ndims, int keepdim);
