@@ -7,6 +7,8 @@
 #   bench/count_instructions.sh CLASSPATH WORKLOAD VARIANT [WARM=5000] [N=5000]
 # CLASSPATH: the bench classes, an adjoint jar (or classes) with its natives jar, and JavaCPP/OpenBLAS
 # (e.g. `mvn -f bench/pom.xml dependency:build-classpath` plus bench/target/classes).
+# NOTE: each run extracts the natives into a JavaCPP cache of its own: with a shared one, one run
+# unpacks and the other does not, and that difference lands in the per-call figure.
 # NOTE: --vex-iropt-register-updates=allregs-at-mem-access is required: the JVM's safepoint polls
 # and implicit null checks are SIGSEGVs it handles by pc, which valgrind otherwise reports imprecisely.
 set -euo pipefail
@@ -15,7 +17,7 @@ out=$(mktemp -d)
 run() {
   OPENBLAS_NUM_THREADS=1 valgrind --tool=callgrind --smc-check=all \
     --vex-iropt-register-updates=allregs-at-mem-access --separate-threads=yes \
-    --callgrind-out-file="$out/$1/cg" java -Xbatch -cp "$CP" dev.adjoint.bench.Count "$W" "$V" "$WARM" "$2" \
+    --callgrind-out-file="$out/$1/cg" java -Xbatch -Dorg.bytedeco.javacpp.cachedir="$out/$1/javacpp" -cp "$CP" dev.adjoint.bench.Count "$W" "$V" "$WARM" "$2" \
     > "$out/$1.log" 2>&1
 }
 mkdir -p "$out/a" "$out/b"
