@@ -43,7 +43,7 @@ import java.util.function.Supplier;
  */
 public final class Scope implements AutoCloseable {
   private final Scope parent;
-  private final Thread thread;
+  private final long threadId;  // not the Thread: a tensor that names this scope must not keep an ended thread alive
   private static final Tensor[] NONE = {};
   private Tensor[] owned = new Tensor[16];
   private int count;
@@ -51,7 +51,7 @@ public final class Scope implements AutoCloseable {
 
   private Scope(Scope parent) {
     this.parent = parent;
-    this.thread = Thread.currentThread();
+    this.threadId = Thread.currentThread().getId();
   }
 
   /** Opens a scope on this thread; use with try-with-resources. */
@@ -265,7 +265,7 @@ public final class Scope implements AutoCloseable {
   @Override
   public void close() {
     if (closed) return;
-    if (Thread.currentThread() != thread)
+    if (Thread.currentThread().getId() != threadId)
       throw new IllegalStateException("Scope.close: a scope must be closed on the thread that opened it");
     ThreadState ts = ThreadState.current();
     if (ts.scope != this)
