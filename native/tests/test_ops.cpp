@@ -1,4 +1,6 @@
 // C++ unit tests of the tensor core: op results on small hand-checked cases, views, errors.
+#include <cmath>
+#include <limits>
 #include <thread>
 #include <vector>
 
@@ -131,6 +133,14 @@ TEST(fused_linear_matches_composite_exactly) {
     Tensor one = O::full(Dims{}, 1.0, dt);
     CHECK(values(apply2(OpId::TanhBackward, gr, y)) == values(O::mul(gr, O::sub(one, O::mul(y, y)))));
     CHECK(values(apply2(OpId::SigmoidBackward, gr, y)) == values(O::mul(gr, O::mul(y, O::sub(one, y)))));
+    // relu's: g where x > 0, 0 at 0, at -0 and at NaN (and a NaN g passes where x > 0)
+    const double nan = std::numeric_limits<double>::quiet_NaN();
+    Tensor x = O::cat({O::reshape(O::randn(g, Dims{3, 37}, dt), Dims{-1}), vec({0, -0.0, nan, 1}, Dims{4}, dt)}, 0);
+    Tensor gn = O::cat({O::reshape(gr, Dims{-1}), vec({1, 2, 3, nan}, Dims{4}, dt)}, 0);
+    std::vector<double> want = values(O::where(O::compare(OpId::Gt, x, O::full(Dims{}, 0.0, dt)), gn, O::full(Dims{}, 0.0, dt)));
+    std::vector<double> got = values(apply2(OpId::ReluBackward, gn, x));
+    CHECK(got.size() == want.size());
+    for (size_t i = 0; i < got.size(); i++) CHECK(std::isnan(got[i]) ? std::isnan(want[i]) : got[i] == want[i]);
   }
   // Errors keep the composite's wording, under linear's name (a bias that does not fit falls back
   // to the composite, whose add reports it).

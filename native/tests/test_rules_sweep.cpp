@@ -311,7 +311,7 @@ std::map<OpId, std::vector<Sample>> sample_table() {
                      {{real({3, 4}), S(real({2, 4})), real({2})}, {}, "strided weight (packed)"},
                      {{real({0, 4}), real({3, 4}), real({3})}, {}, "empty batch"},
                      {{real({2, 0}), real({3, 0}), real({3})}, {}, "empty inner dim"}};
-  for (OpId op : {OpId::TanhBackward, OpId::SigmoidBackward})
+  for (OpId op : {OpId::TanhBackward, OpId::SigmoidBackward, OpId::ReluBackward})
     t[op] = {{{real({2, 3}), real({2, 3})}, {}, "[2,3] [2,3]"},
              {{T(real({3, 4})), real({3, 4})}, {}, "transposed g"},
              {{S(real({5})), S(real({5}))}, {}, "strided"},
@@ -421,6 +421,7 @@ std::map<OpId, std::vector<Sample>> sample_table() {
   t[OpId::Matmul].push_back({{real({0, 4}), real({4, 2})}, {}, "no rows"});
   t[OpId::Matmul].push_back({{real({3, 4}), real({4, 0})}, {}, "no columns"});
   t[OpId::TanhBackward].push_back({{real({0, 3}), real({0, 3})}, {}, "empty"});
+  t[OpId::ReluBackward].push_back({{real({0, 3}), real({0, 3})}, {}, "empty"});
   t[OpId::Reshape].push_back({{real({0, 3})}, attrs({3, 0}), "empty [0,3] -> [3,0]"});
   t[OpId::Reshape].push_back({{real({2, 0, 3})}, attrs({-1, 3}), "empty, -1 inferred as 0"});
   t[OpId::Permute].push_back({{real({0, 3})}, attrs({1, 0}), "empty"});

@@ -335,9 +335,10 @@ TEST(simple_ops_bit_exact_with_tails) {
       }
       struct B { vm::BinaryF32 f; vm::BinaryF64 g; int op; };
       const B bs[] = {{k.add_f32, k.add_f64, 0}, {k.sub_f32, k.sub_f64, 1}, {k.mul_f32, k.mul_f64, 2},
-                      {k.div_f32, k.div_f64, 3}};
+                      {k.div_f32, k.div_f64, 3}, {k.relu_backward_f32, k.relu_backward_f64, 4}};
       auto ref = [](int op, auto x, auto y) {
-        return op == 0 ? x + y : op == 1 ? x - y : op == 2 ? x * y : x / y;
+        using T = decltype(x);
+        return op == 0 ? x + y : op == 1 ? x - y : op == 2 ? x * y : op == 3 ? x / y : (y > T(0) ? x : T(0));
       };
       for (const B& bo : bs) {
         for (auto [sa, sb] : {std::pair<int, int>{1, 1}, {1, 0}, {0, 1}}) {
@@ -376,10 +377,10 @@ TEST(binary_rows_match_row_calls) {
   std::normal_distribution<float> d(0.0f, 2.0f);
   for (vm::Isa isa : isas()) {
     const vm::Kernels& k = vm::kernels(isa);
-    const vm::BinaryF32 f1[] = {k.add_f32, k.sub_f32, k.mul_f32, k.div_f32};
-    const vm::BinaryRowsF32 fr[] = {k.add_rows_f32, k.sub_rows_f32, k.mul_rows_f32, k.div_rows_f32};
-    const vm::BinaryF64 g1[] = {k.add_f64, k.sub_f64, k.mul_f64, k.div_f64};
-    const vm::BinaryRowsF64 gr[] = {k.add_rows_f64, k.sub_rows_f64, k.mul_rows_f64, k.div_rows_f64};
+    const vm::BinaryF32 f1[] = {k.add_f32, k.sub_f32, k.mul_f32, k.div_f32, k.relu_backward_f32};
+    const vm::BinaryRowsF32 fr[] = {k.add_rows_f32, k.sub_rows_f32, k.mul_rows_f32, k.div_rows_f32, k.relu_backward_rows_f32};
+    const vm::BinaryF64 g1[] = {k.add_f64, k.sub_f64, k.mul_f64, k.div_f64, k.relu_backward_f64};
+    const vm::BinaryRowsF64 gr[] = {k.add_rows_f64, k.sub_rows_f64, k.mul_rows_f64, k.div_rows_f64, k.relu_backward_rows_f64};
     int bad = 0;
     for (int64_t n : {1, 7, 9, 16, 17, 31, 32, 33, 100}) {  // around one and two vectors of each width
       const int64_t rows = 300, ld = n + 3;  // row stride larger than the row
@@ -387,7 +388,7 @@ TEST(binary_rows_match_row_calls) {
       for (float& v : a) v = d(rng);
       for (float& v : b) v = d(rng);
       std::vector<double> ad(a.begin(), a.end()), bd(b.begin(), b.end());
-      for (int op = 0; op < 4; op++)
+      for (int op = 0; op < 5; op++)
         for (auto [sa, sb] : {std::pair<int64_t, int64_t>{1, 1}, {1, 0}, {0, 1}})
           for (auto [ra, rb] : {std::pair<int64_t, int64_t>{ld, ld}, {ld, 0}, {0, ld}, {0, 0}, {n, n}, {n, 0}, {0, n}}) {
             // n: contiguous rows, 0: one row for all (with a scalar operand: the flat paths)

@@ -78,7 +78,7 @@ extern const UnaryKernel isnan, isinf, isfinite, logical_not;  // bool results
 extern const BinaryKernel add, sub, mul, div, pow, maximum, minimum, atan2, fmod, remainder;
 extern const BinaryKernel eq, ne, lt, le, gt, ge, logical_and, logical_or;  // bool results
 // g * tanh'(x) and g * sigmoid'(x) from the output y: x * (1 - y * y), x * (y * (1 - y)).
-extern const BinaryKernel tanh_backward, sigmoid_backward;
+extern const BinaryKernel tanh_backward, sigmoid_backward, relu_backward;
 extern const ReduceKernel sum, amax;
 extern const ConvKernel conv2d, conv2d_input_grad, conv2d_weight_grad;
 extern const PoolKernel max_pool2d_gather, max_pool2d_scatter;

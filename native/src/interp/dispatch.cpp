@@ -10,6 +10,28 @@ namespace adjoint {
 // tensors) are constants to it. A tracer whose level has ended, or that belongs to another
 // thread's transform, is rejected here, before any rule runs: it would otherwise give a wrong
 // number silently.
+namespace {
+
+// NOTE: a fused primitive (OpDef::decompose) runs as its composite under a transform that has no
+// rule of its own for it: jvp always, grad unless it has a vjp (linear). Under vmap it runs its own
+// batch rule (its kernel on the batched values: one pass, e.g. relu's backward inside
+// vmap(grad)) unless an input is a structured one-hot basis, whose rules only the parts have.
+bool decomposes(Level* top, const OpDef& def, const Tensor* in, int nin) {
+  switch (top->kind) {
+    case LevelKind::Grad: return !def.vjp;
+    case LevelKind::Batch: {
+      if (!def.batch) return true;
+      Tensor index, scale;
+      for (int i = 0; i < nin; i++)
+        if (batch_is_onehot(in[i], top, &index, &scale)) return true;
+      return false;
+    }
+    default: return true;
+  }
+}
+
+}  // namespace
+
 Tensor apply(OpId op, const Tensor* in, int nin, const Attrs& attrs) {
   const OpDef& def = op_def(op);
   Level* top = nullptr;
@@ -30,7 +52,7 @@ Tensor apply(OpId op, const Tensor* in, int nin, const Attrs& attrs) {
   // differentiates and batches them.
   if (!top) return def.eval(in, nin, attrs);
   if (needs_promotion(def.promotion, in)) return apply_promoted(def, in, nin, attrs);
-  if (def.decompose && (top->kind != LevelKind::Grad || !def.vjp)) return def.decompose(in, nin, attrs);  // see OpDef::decompose
+  if (def.decompose && decomposes(top, def, in, nin)) return def.decompose(in, nin, attrs);
   switch (top->kind) {
     case LevelKind::Jvp: return jvp_process(top, def, in, nin, attrs);
     case LevelKind::Batch: return batch_process(top, def, in, nin, attrs);

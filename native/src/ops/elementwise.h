@@ -265,8 +265,8 @@ OpDef& binary(OpDef* table, const char* name, const BinaryKernel& kernel, Partia
   d.promotion = P;
   d.binary_kernel = &kernel;
   d.passes_input_through = (F & (kRightOneIdentity | kLeftOneIdentity)) != 0;
-  if (F & kFused) return d;  // runs as its composite under transforms (set decompose)
-  d.batch = batch_elementwise<Op>;
+  d.batch = batch_elementwise<Op>;  // a fused op too: its kernel on the batched values (dispatch's NOTE)
+  if (F & kFused) return d;         // else its composite under transforms (set decompose)
   if (F & kToBool) {
     d.differentiable = false;
     return d;

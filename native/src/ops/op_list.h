@@ -17,8 +17,9 @@
   X(Maximum) X(Minimum) X(Atan2) X(Fmod) X(Remainder)                            \
   X(Eq) X(Ne) X(Lt) X(Le) X(Gt) X(Ge) X(LogicalAnd) X(LogicalOr)                 \
   X(Where) X(Cast)                                                               \
-  /* fused derivatives: g * tanh'(x) and g * sigmoid'(x) from the output y */    \
-  X(TanhBackward) X(SigmoidBackward)                                             \
+  /* fused derivatives: g * tanh'(x) and g * sigmoid'(x) from the output y, and */ \
+  /* relu's g where x > 0 (ops/unary.cpp) */                                     \
+  X(TanhBackward) X(SigmoidBackward) X(ReluBackward)                             \
   /* reductions (ops/reduce.cpp) */                                              \
   X(Sum) X(Amax)                                                                 \
   /* linear algebra (ops/linalg.cpp) */                                          \

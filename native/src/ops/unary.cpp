@@ -19,6 +19,10 @@ Tensor tanh_derivative(const Tensor& y) { return O::sub(scalar_like(1, y), O::mu
 Tensor sigmoid_derivative(const Tensor& y) { return O::mul(y, O::sub(scalar_like(1, y), y)); }
 Tensor decompose_tanh_backward(const Tensor* in, int, const Attrs&) { return O::mul(in[0], tanh_derivative(in[1])); }
 Tensor decompose_sigmoid_backward(const Tensor* in, int, const Attrs&) { return O::mul(in[0], sigmoid_derivative(in[1])); }
+// relu passes t where x > 0 (at 0 and at NaN the derivative is taken as 0, like torch's
+// threshold_backward); one pass instead of a compare and a where.
+Tensor relu_mask(const Tensor& t, const Tensor& x) { return O::where(O::compare(OpId::Gt, x, scalar_like(0, x)), t, scalar_like(0, t)); }
+Tensor decompose_relu_backward(const Tensor* in, int, const Attrs&) { return relu_mask(in[0], in[1]); }
 
 // erf'(x) = 2 / sqrt(pi) exp(-x^2)
 Tensor erf_slope(const Tensor& x) { return O::mul(scalar_like(1.1283791670955126, x), O::exp(O::neg(O::mul(x, x)))); }
@@ -36,8 +40,7 @@ void register_unary_ops(OpDef* table) {
   ADJ_UNARY(Cos, "cos", cos, Floating, O::mul(t, O::neg(O::sin(x))));
   ADJ_UNARY(Tanh, "tanh", tanh, Floating, apply2(OpId::TanhBackward, t, y));
   ADJ_UNARY(Sigmoid, "sigmoid", sigmoid, Floating, apply2(OpId::SigmoidBackward, t, y));
-  // At 0 the derivative is taken as 0, like torch: relu passes t where x > 0.
-  ADJ_UNARY(Relu, "relu", relu, Numeric, O::where(O::compare(OpId::Gt, x, scalar_like(0, x)), t, scalar_like(0, t)));
+  ADJ_UNARY(Relu, "relu", relu, Numeric, apply2(OpId::ReluBackward, t, x));
   ADJ_UNARY(Sqrt, "sqrt", sqrt, Floating, O::mul(t, O::div(scalar_like(0.5, y), y)));
   ADJ_UNARY(Abs, "abs", abs, Numeric, O::mul(t, O::sign(x)));
   ADJ_UNARY(Sign, "sign", sign, Numeric, Tensor());  // zero almost everywhere (and at 0, like torch)
@@ -67,6 +70,7 @@ void register_unary_ops(OpDef* table) {
   ADJ_BINARY(TanhBackward, "tanh_backward", tanh_backward, None, kFused, Tensor(), Tensor()).decompose = decompose_tanh_backward;
   ADJ_BINARY(SigmoidBackward, "sigmoid_backward", sigmoid_backward, None, kFused, Tensor(), Tensor()).decompose =
       decompose_sigmoid_backward;
+  ADJ_BINARY(ReluBackward, "relu_backward", relu_backward, None, kFused, Tensor(), Tensor()).decompose = decompose_relu_backward;
 }
 
 }  // namespace adjoint

@@ -488,6 +488,7 @@ ADJ_BINARY_KERNEL_(fmod, none, none, cpu::fmod_of(x, y))
 ADJ_BINARY_KERNEL_(remainder, none, none, cpu::remainder_of(x, y))
 ADJ_BINARY_KERNEL_(tanh_backward, none, none, x * (T(1) - y * y))  // the composite's order of operations
 ADJ_BINARY_KERNEL_(sigmoid_backward, none, none, x * (y * (T(1) - y)))
+ADJ_BINARY_KERNEL_(relu_backward, &V::relu_backward_rows_f32, &V::relu_backward_rows_f64, y > T(0) ? x : T(0))  // g where the input > 0 (NaN: 0)
 
 ADJ_COMPARE_KERNEL_(eq, x == y)
 ADJ_COMPARE_KERNEL_(ne, x != y)

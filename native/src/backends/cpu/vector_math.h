@@ -60,10 +60,11 @@ struct Kernels {
   UnaryF32 neg_f32, abs_f32, relu_f32, sqrt_f32;
   UnaryF64 exp_f64, tanh_f64, sigmoid_f64;
   UnaryF64 neg_f64, abs_f64, relu_f64, sqrt_f64;
-  BinaryF32 add_f32, sub_f32, mul_f32, div_f32;
-  BinaryF64 add_f64, sub_f64, mul_f64, div_f64;
-  BinaryRowsF32 add_rows_f32, sub_rows_f32, mul_rows_f32, div_rows_f32;
-  BinaryRowsF64 add_rows_f64, sub_rows_f64, mul_rows_f64, div_rows_f64;
+  // relu_backward(g, x): g where x > 0, else 0 (NaN x: 0), relu's derivative in one pass
+  BinaryF32 add_f32, sub_f32, mul_f32, div_f32, relu_backward_f32;
+  BinaryF64 add_f64, sub_f64, mul_f64, div_f64, relu_backward_f64;
+  BinaryRowsF32 add_rows_f32, sub_rows_f32, mul_rows_f32, div_rows_f32, relu_backward_rows_f32;
+  BinaryRowsF64 add_rows_f64, sub_rows_f64, mul_rows_f64, div_rows_f64, relu_backward_rows_f64;
   SumF32 sum_f32;
   SumF64 sum_f64;
   AccumulateF32 accumulate_f32;
