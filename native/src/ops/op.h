@@ -81,7 +81,9 @@ struct OpDef {
   bool passes_input_through = false;
   // NOTE: set for a fused primitive: one kernel for concrete inputs, and under transforms this
   // composite, so that interpreters need no rules of its own and keep every structured (one-hot)
-  // rule of the parts. With a vjp rule too (linear), grad records it as one tape node instead.
+  // rule of the parts. With a vjp rule too (linear), grad records it as one tape node instead;
+  // with a batch rule (the fused elementwise ops), vmap runs it unless an input is one-hot
+  // (interp/dispatch.cpp).
   DecomposeRule decompose = nullptr;
   // The kernel eval runs (backends/kernels.h), for the ops whose family eval is shared.
   const UnaryKernel* unary_kernel = nullptr;

@@ -2,7 +2,8 @@
 // (name, arity, metadata, eval, kernel, rules) is one block in its family's file; the registry
 // checks that every entry got one. Composite ops (mean, softmax, ...) are built from these in
 // composite.cpp and need no entry. Fused primitives (linear, tanh_backward, stack, ...) have one
-// kernel for concrete inputs and run as their composite under transforms (OpDef::decompose).
+// kernel for concrete inputs and run as their composite under transforms (OpDef::decompose;
+// the elementwise ones keep their kernel under vmap: interp/dispatch.cpp).
 #pragma once
 
 #define ADJ_PRIMITIVES(X)                                                        \
