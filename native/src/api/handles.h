@@ -12,22 +12,23 @@
 #include "core/tensor.h"
 
 namespace adjoint::api {
+namespace {  // internal linkage and no `inline` hints: see api/record.h's NOTE
 
 // A tensor handed out: the handle owns one reference count (adj_release gives it back).
-inline adj_t out(Tensor t) { return adj_t(reinterpret_cast<intptr_t>(std::move(t).take().release())); }
+[[maybe_unused]] adj_t out(Tensor t) { return adj_t(reinterpret_cast<intptr_t>(std::move(t).take().release())); }
 
 // NOTE: a handle passed in is borrowed without a reference count of its own (each count update
 // is a locked instruction: two per argument were ~0.1 us of a W1 row). The handle's count keeps the
 // tensor alive for the call: the Java side holds the Tensor reachable across the call (its
 // reachability fences) and no entry point releases a handle it was given. Releasing a handle while
 // another thread's call uses it is a race either way (a count taken on entry would come too late).
-inline BorrowedTensor in(adj_t h, const char* op = "tensor") {
+[[maybe_unused]] BorrowedTensor in(adj_t h, const char* op = "tensor") {
   if (h == 0) throw Error(ErrorKind::State, op, "tensor handle is null (closed or never created)");
   return BorrowedTensor(reinterpret_cast<TensorImpl*>(intptr_t(h)));
 }
 
 // A generator handle; 0 is the default generator.
-inline Generator& gen(int64_t g) { return g == 0 ? default_generator() : *reinterpret_cast<Generator*>(intptr_t(g)); }
+[[maybe_unused]] Generator& gen(int64_t g) { return g == 0 ? default_generator() : *reinterpret_cast<Generator*>(intptr_t(g)); }
 
 // One tensor out: f's result handed out, or 0 with this thread's pending error set.
 template <class F>
@@ -47,4 +48,5 @@ adj_t handle_pair_call(adj_t* second, const char* op, F&& f) {
   });
 }
 
+}  // namespace
 }  // namespace adjoint::api
