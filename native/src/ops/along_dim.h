@@ -61,21 +61,24 @@ inline Attrs attrs(int64_t dim, bool flag) {
   return a;
 }
 
-// The batching rule (OpDef::batch of every along-dim primitive): every input with the batch in
-// dim 0, the dim moved past it. A 0-d example is a line of one ([B, 1] along dim 1) whose
-// per-example result is 0-d again ([B]).
-template <OpId Op>
-Tensor batch_rule(const Tensor* v, const int* bd, int nin, const Attrs& at, int64_t batch) {
+// The batching rule: every input with the batch in dim 0, the dim moved past it. A 0-d example is
+// a line of one ([B, 1] along dim 1) whose per-example result is 0-d again ([B]).
+inline Tensor batch_rule(OpId op, const Tensor* v, const int* bd, int nin, const Attrs& at, int64_t batch) {
   std::vector<Tensor> xs;
   for (int i = 0; i < nin; i++) xs.push_back(rules::materialize(v[i], bd[i], batch));
   const int rank = xs[0].ndim() - 1;
   Attrs a = at;
   Dims example = xs[0].shape();
   example.erase(0);
-  a.ints[0] = checked_dim(example, at.ints[0], op_name(Op)) + 1;
-  if (rank > 0) return apply(Op, xs.data(), nin, a);
+  a.ints[0] = checked_dim(example, at.ints[0], op_name(op)) + 1;
+  if (rank > 0) return apply(op, xs.data(), nin, a);
   for (Tensor& x : xs) x = ops::unsqueeze(x, 1);
-  return ops::reshape(apply(Op, xs.data(), nin, a), Dims{batch});
+  return ops::reshape(apply(op, xs.data(), nin, a), Dims{batch});
+}
+// It as op Op's OpDef::batch (a forward, so that one copy of the rule serves every op).
+template <OpId Op>
+Tensor batch_rule_of(const Tensor* v, const int* bd, int nin, const Attrs& at, int64_t batch) {
+  return batch_rule(Op, v, bd, nin, at, batch);
 }
 
 }  // namespace adjoint::along_dim

@@ -170,7 +170,7 @@ void scan_with_rules(OpDef* t, const char* name, int arity, const DimKernel& ker
   OpDef& d = scan_row<Op>(t, name, arity, kernel);
   d.jvp = jvp;
   d.vjp = vjp;
-  d.batch = along_dim::batch_rule<Op>;
+  d.batch = along_dim::batch_rule_of<Op>;
 }
 // A fused op: its kernel on concrete inputs, `decompose` (in linear_scan) under transforms.
 template <OpId Op>

@@ -78,7 +78,7 @@ void position_op(OpDef* t, const char* name, const DimKernel& kernel) {
   d.meta = meta_position<Op>;
   d.eval = eval_position<Op>;
   d.dim_kernel = &kernel;
-  d.batch = along_dim::batch_rule<Op>;
+  d.batch = along_dim::batch_rule_of<Op>;
   d.differentiable = false;
 }
 
