@@ -4,39 +4,18 @@ PyTorch 1.13.
 
     /usr/bin/python3 tests/reference/gen_index_reference.py > java/src/test/resources/dev/adjoint/index_reference.txt
 
-IndexReferenceTest reads it, in NnReferenceTest's format (see gen_nn_reference.py): per case the
+IndexReferenceTest reads it, in NnReferenceTest's format (see reference_records.py): per case the
 inputs, torch's output, a random cotangent and torch's autograd vjp for every floating input; the
 Java test also checks vmap against a loop and jacfwd against jacrev. An einsum equation is written
 with '_' for a space. scatter's indices never repeat a position along dim: torch leaves the winner
 of a repeated write undefined, and its src gradient is exact only without repeats.
 """
-import math
-
 import torch
 
+from reference_records import DTN
+import reference_records
+
 torch.manual_seed(1414)
-
-DTN = {torch.float32: "float32", torch.float64: "float64", torch.int64: "int64", torch.bool: "bool"}
-
-
-def num(v):
-    v = float(v)
-    if math.isnan(v):
-        return "nan"
-    if math.isinf(v):
-        return "inf" if v > 0 else "-inf"
-    return v.hex()
-
-
-def shape_tok(s):
-    return ",".join(str(d) for d in s) if len(s) else "_"
-
-
-def vals(t):
-    t = t.detach().reshape(-1)
-    if t.dtype in (torch.int64, torch.bool):
-        return " ".join(str(int(v)) for v in t.tolist())
-    return " ".join(num(v) for v in t.tolist())
 
 
 def fit(src, index):
@@ -58,33 +37,8 @@ FNS = {
 }
 
 
-def arg_tok(k, v):
-    if isinstance(v, float):
-        return "%s=%s" % (k, num(v))
-    return "%s=%s" % (k, v)
-
-
 def case(name, fn, inputs, **args):
-    xs = [x.clone().requires_grad_(x.is_floating_point()) for x in inputs]
-    y = FNS[fn](xs, args)
-    print("case", name)
-    print(" ".join(["fn", fn] + [arg_tok(k, v) for k, v in args.items()]))
-    for x in xs:
-        print("in", DTN[x.dtype], shape_tok(x.shape), vals(x))
-    print("out", DTN[y.dtype], shape_tok(y.shape), vals(y))
-    if y.is_floating_point() and y.requires_grad:
-        ct = torch.randn(y.shape, dtype=y.dtype)
-        print("ct", shape_tok(ct.shape), vals(ct))
-        fl = [x for x in xs if x.requires_grad]
-        gs = torch.autograd.grad(y, fl, ct, allow_unused=True)
-        k = 0
-        for i, x in enumerate(xs):
-            if not x.requires_grad:
-                continue
-            g = gs[k] if gs[k] is not None else torch.zeros_like(x)
-            k += 1
-            print("grad", i, vals(g))
-    print("end")
+    reference_records.case(name, fn, FNS[fn], inputs, args)
 
 
 def r(*s, dt=torch.float64):

@@ -3,50 +3,21 @@
 
     /usr/bin/python3 tests/reference/gen_nn_reference.py > java/src/test/resources/dev/adjoint/nn_reference.txt
 
-NnReferenceTest reads it. One record per case:
-
-    case <name>
-    fn <function> [key=value ...]          the Java test maps <function> to the F / Tensor call
-    in <dtype> <shape> <values...>         the inputs, in argument order (int64 in decimal)
-    out <dtype> <shape> <values...>        f(inputs)
-    ct <shape> <values...>                 a cotangent for the output (floating outputs only)
-    grad <k> <values...>                   torch's vjp of ct for floating input k (autograd)
-    end
-
-Floats are written with float.hex (Java's Double.parseDouble reads them) or inf / -inf / nan.
-Shapes are comma-separated sizes, "_" for 0-d. The gradients are torch's, conventions at kinks
-included (relu-like ties, the norm's zero subgradient, clamps).
+NnReferenceTest reads it; the record format is reference_records.py's (a case's inputs, torch's
+output, a random cotangent and torch's autograd vjp for every floating input). The gradients are
+torch's, conventions at kinks included (relu-like ties, the norm's zero subgradient, clamps).
 """
-import math
 import warnings
+
 import torch
 import torch.nn.functional as F
+
+from reference_records import DTN
+import reference_records
 
 torch.manual_seed(1413)
 warnings.filterwarnings("ignore")
 
-
-def num(v):
-    v = float(v)
-    if math.isnan(v):
-        return "nan"
-    if math.isinf(v):
-        return "inf" if v > 0 else "-inf"
-    return v.hex()
-
-
-def shape_tok(s):
-    return ",".join(str(d) for d in s) if len(s) else "_"
-
-
-def vals(t):
-    t = t.detach().reshape(-1)
-    if t.dtype in (torch.int64, torch.bool):
-        return " ".join(str(int(v)) for v in t.tolist())
-    return " ".join(num(v) for v in t.tolist())
-
-
-DTN = {torch.float32: "float32", torch.float64: "float64", torch.int64: "int64", torch.bool: "bool"}
 
 FNS = {
     "gelu": lambda xs, a: F.gelu(xs[0]),
@@ -96,35 +67,8 @@ FNS = {
 DT = {"float32": torch.float32, "float64": torch.float64}
 
 
-def arg_tok(k, v):
-    if isinstance(v, (list, tuple)):
-        return "%s=%s" % (k, ",".join(str(i) for i in v))
-    if isinstance(v, float):
-        return "%s=%s" % (k, num(v))
-    return "%s=%s" % (k, v)
-
-
 def case(name, fn, inputs, nograd=(), **args):
-    xs = [x.clone().requires_grad_(x.is_floating_point() and i not in nograd) for i, x in enumerate(inputs)]
-    y = FNS[fn](xs, args)
-    print("case", name)
-    print(" ".join(["fn", fn] + [arg_tok(k, v) for k, v in args.items()]))
-    for x in xs:
-        print("in", DTN[x.dtype], shape_tok(x.shape), vals(x))
-    print("out", DTN[y.dtype], shape_tok(y.shape), vals(y))
-    if y.is_floating_point() and y.requires_grad:
-        ct = torch.randn(y.shape, dtype=y.dtype)
-        print("ct", shape_tok(ct.shape), vals(ct))
-        fl = [x for x in xs if x.requires_grad]
-        gs = torch.autograd.grad(y, fl, ct, allow_unused=True)
-        k = 0
-        for i, x in enumerate(xs):
-            if not x.requires_grad:
-                continue
-            g = gs[k] if gs[k] is not None else torch.zeros_like(x)
-            k += 1
-            print("grad", i, vals(g))
-    print("end")
+    reference_records.case(name, fn, FNS[fn], inputs, args, nograd)
 
 
 def r(*s, dt=torch.float64, scale=1.0):

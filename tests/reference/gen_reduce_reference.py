@@ -5,41 +5,21 @@ Tensor.prod, cumsum, cumprod, logcumsumexp, max(dim) / min(dim), argmax / argmin
     /usr/bin/python3 tests/reference/gen_reduce_reference.py > java/src/test/resources/dev/adjoint/reduce_reference.txt
 
 ReduceReferenceTest reads it with NnReferenceTest's parser and checks (values, torch's vjp, and for
-float64 vmap == loop and jacfwd == jacrev). The format is gen_nn_reference.py's. A function with a
+float64 vmap == loop and jacfwd == jacrev). The format is reference_records.py's. A function with a
 (values, indices) result appears twice: "<fn>Values" (with gradients) and "<fn>Indices" (int64).
 
 Deliberate differences from torch, not sampled here: topk's ties come in index order (torch leaves
 them unspecified), and logcumsumexp's gradient is 0 where every entry so far is -inf (torch: NaN).
 """
-import math
 import warnings
+
 import torch
+
+from reference_records import DTN
+import reference_records
 
 torch.manual_seed(1414)
 warnings.filterwarnings("ignore")
-
-
-def num(v):
-    v = float(v)
-    if math.isnan(v):
-        return "nan"
-    if math.isinf(v):
-        return "inf" if v > 0 else "-inf"
-    return v.hex()
-
-
-def shape_tok(s):
-    return ",".join(str(d) for d in s) if len(s) else "_"
-
-
-def vals(t):
-    t = t.detach().reshape(-1)
-    if t.dtype in (torch.int64, torch.bool):
-        return " ".join(str(int(v)) for v in t.tolist())
-    return " ".join(num(v) for v in t.tolist())
-
-
-DTN = {torch.float32: "float32", torch.float64: "float64", torch.int64: "int64", torch.bool: "bool"}
 
 
 def kd(a):
@@ -67,27 +47,8 @@ FNS = {
 }
 
 
-def arg_tok(k, v):
-    if isinstance(v, (list, tuple)):
-        return "%s=%s" % (k, ",".join(str(i) for i in v))
-    if isinstance(v, float):
-        return "%s=%s" % (k, num(v))
-    return "%s=%s" % (k, v)
-
-
 def case(name, fn, x, **args):
-    x = x.clone().requires_grad_(x.is_floating_point())
-    y = FNS[fn](x, args)
-    print("case", name)
-    print(" ".join(["fn", fn] + [arg_tok(k, v) for k, v in args.items()]))
-    print("in", DTN[x.dtype], shape_tok(x.shape), vals(x))
-    print("out", DTN[y.dtype], shape_tok(y.shape), vals(y))
-    if y.is_floating_point() and y.requires_grad:
-        ct = torch.randn(y.shape, dtype=y.dtype)
-        print("ct", shape_tok(ct.shape), vals(ct))
-        (g,) = torch.autograd.grad(y, [x], ct, allow_unused=True)
-        print("grad", 0, vals(g if g is not None else torch.zeros_like(x)))
-    print("end")
+    reference_records.case(name, fn, lambda xs, a: FNS[fn](xs[0], a), [x], args)
 
 
 def pair(name, fn, x, **args):

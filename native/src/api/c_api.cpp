@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "api/handles.h"
 #include "api/record.h"
 #include "backends/backend.h"
 #include "core/allocator.h"
@@ -17,46 +18,12 @@
 #include "ops/promotion.h"
 
 using namespace adjoint;
+using namespace adjoint::api;
 
 namespace {
 
 thread_local int t_err_kind = 0;
 thread_local std::string t_err_msg;
-
-void record(ErrorKind k, const std::string& msg) {
-  t_err_kind = int(k);
-  t_err_msg = msg;
-}
-
-// NOTE: the error barrier. Every entry point runs its body inside guard(); whatever is thrown
-// becomes (kind, message) for this thread and a 0 / -1 result. Nothing unwinds into the JVM.
-template <class R, class F>
-R guard(R fail, F&& body) {
-  try {
-    return body();
-  } catch (const Error& e) {
-    record(e.kind(), e.what());
-  } catch (const std::bad_alloc&) {
-    record(ErrorKind::OutOfMemory, "out of memory");
-  } catch (const std::exception& e) {
-    record(ErrorKind::Internal, std::string("internal error: ") + e.what());
-  } catch (...) {
-    record(ErrorKind::Internal, "internal error: unknown exception");
-  }
-  return fail;
-}
-
-adj_t out(Tensor t) { return adj_t(reinterpret_cast<intptr_t>(std::move(t).take().release())); }
-
-// NOTE: a handle passed in is borrowed without a reference count of its own (each count update
-// is a locked instruction: two per argument were ~0.1 us of a W1 row). The handle's count keeps the
-// tensor alive for the call: the Java side holds the Tensor reachable across the call (its
-// reachability fences) and no entry point releases a handle it was given. Releasing a handle while
-// another thread's call uses it is a race either way (a count taken on entry would come too late).
-BorrowedTensor in(adj_t h, const char* op = "tensor") {
-  if (h == 0) throw Error(ErrorKind::State, op, "tensor handle is null (closed or never created)");
-  return BorrowedTensor(reinterpret_cast<TensorImpl*>(intptr_t(h)));
-}
 
 DType to_dtype(int d, const char* op) {
   ADJ_CHECK(d >= 0 && d < kNumDTypes, ErrorKind::Argument, op, "unknown dtype code " << d);
@@ -67,11 +34,6 @@ Dims dims(const int64_t* p, int n, const char* op) {
   ADJ_CHECK(n >= 0 && n <= kMaxDims, ErrorKind::Argument, op, "rank " << n << " not in [0, " << kMaxDims << "]");
   ADJ_CHECK(n == 0 || p != nullptr, ErrorKind::Argument, op, "null dims array");
   return Dims::of(p, n);
-}
-
-template <class F>
-adj_t handle_call(F&& f) {
-  return guard<adj_t>(0, [&] { return out(f()); });
 }
 
 Level* level_of(int64_t l, const char* op) {
@@ -98,12 +60,13 @@ const Tensor* optional(adj_t h, const char* op, Tensor& slot) {
   return &slot;
 }
 
-Generator& gen(int64_t g) { return g == 0 ? default_generator() : *reinterpret_cast<Generator*>(intptr_t(g)); }
-
 }  // namespace
 
-// For the entry points in other files of this directory (api/record.h).
-void adjoint::api_record_error(ErrorKind k, const std::string& msg) { record(k, msg); }
+// The pending error of this thread, set by api_guard (api/record.h) for every entry point.
+void adjoint::api_record_error(ErrorKind k, const std::string& msg) {
+  t_err_kind = int(k);
+  t_err_msg = msg;
+}
 
 extern "C" {
 
@@ -142,9 +105,9 @@ void adj_release_many(const adj_t* ts, int n) {
 }
 adj_t adj_share(adj_t t) { return handle_call([&] { return in(t); }); }
 
-int adj_ndim(adj_t t) { return guard(-1, [&] { return in(t)->ndim(); }); }
+int adj_ndim(adj_t t) { return api_guard(-1, [&] { return in(t)->ndim(); }); }
 int adj_shape(adj_t t, int64_t* o) {
-  return guard(-1, [&] {
+  return api_guard(-1, [&] {
     const BorrowedTensor b = in(t);
     const Tensor& x = b;
     for (int i = 0; i < x.ndim(); i++) o[i] = x.size(i);
@@ -152,24 +115,24 @@ int adj_shape(adj_t t, int64_t* o) {
   });
 }
 int adj_strides(adj_t t, int64_t* o) {
-  return guard(-1, [&] {
+  return api_guard(-1, [&] {
     const BorrowedTensor b = in(t);
     const Tensor& x = b;
     for (int i = 0; i < x.ndim(); i++) o[i] = x.strides()[i];
     return x.ndim();
   });
 }
-int adj_dtype(adj_t t) { return guard(-1, [&] { return int(in(t)->dtype()); }); }
-int adj_device(adj_t t) { return guard(-1, [&] { Device d = in(t)->device(); return int(d.type) * 256 + d.index; }); }
-int adj_is_contiguous(adj_t t) { return guard(-1, [&] { return int(in(t)->is_contiguous()); }); }
-int64_t adj_numel(adj_t t) { return guard<int64_t>(-1, [&] { return in(t)->numel(); }); }
+int adj_dtype(adj_t t) { return api_guard(-1, [&] { return int(in(t)->dtype()); }); }
+int adj_device(adj_t t) { return api_guard(-1, [&] { Device d = in(t)->device(); return int(d.type) * 256 + d.index; }); }
+int adj_is_contiguous(adj_t t) { return api_guard(-1, [&] { return int(in(t)->is_contiguous()); }); }
+int64_t adj_numel(adj_t t) { return api_guard<int64_t>(-1, [&] { return in(t)->numel(); }); }
 
 adj_t adj_from_data(const void* data, int dtype, const int64_t* shape, int ndim) {
   return handle_call([&] { return ops::from_data(data, dims(shape, ndim, "from_data"), to_dtype(dtype, "from_data")); });
 }
 
 int adj_copy_to_host(adj_t t, int dtype, void* dst, int64_t capacity) {
-  return guard(-1, [&] {
+  return api_guard(-1, [&] {
     Tensor x = readable(in(t, "copy_to_host"), "copy_to_host");
     DType dt = to_dtype(dtype, "copy_to_host");
     int64_t need = x.numel() * int64_t(itemsize(dt));
@@ -193,12 +156,12 @@ adj_t adj_arange(double start, double end, double step, int dtype) {
 }
 
 int64_t adj_generator_new(uint64_t seed) {
-  return guard<int64_t>(0, [&] { return int64_t(reinterpret_cast<intptr_t>(new Generator(seed))); });
+  return api_guard<int64_t>(0, [&] { return int64_t(reinterpret_cast<intptr_t>(new Generator(seed))); });
 }
 void adj_generator_free(int64_t g) {
   if (g) delete reinterpret_cast<Generator*>(intptr_t(g));
 }
-int adj_generator_manual_seed(int64_t g, uint64_t seed) { return guard(-1, [&] { gen(g).manual_seed(seed); return 0; }); }
+int adj_generator_manual_seed(int64_t g, uint64_t seed) { return api_guard(-1, [&] { gen(g).manual_seed(seed); return 0; }); }
 uint64_t adj_generator_initial_seed(int64_t g) { return gen(g).initial_seed(); }
 adj_t adj_randn(int64_t g, const int64_t* shape, int ndim, int dtype) {
   return handle_call([&] { return ops::randn(gen(g), dims(shape, ndim, "randn"), to_dtype(dtype, "randn")); });
@@ -314,11 +277,11 @@ adj_t adj_compare(int cmp, adj_t a, adj_t b) {
 adj_t adj_compare_scalar(int cmp, adj_t a, double s) { return compare_scalar_call(cmp, a, Scalar::of(s)); }
 adj_t adj_compare_scalar_long(int cmp, adj_t a, int64_t s) { return compare_scalar_call(cmp, a, Scalar::of_long(s)); }
 int adj_set_default_dtype(int dtype) {
-  return guard(-1, [&] { set_default_float_dtype(to_dtype(dtype, "set_default_dtype"), "set_default_dtype"); return 0; });
+  return api_guard(-1, [&] { set_default_float_dtype(to_dtype(dtype, "set_default_dtype"), "set_default_dtype"); return 0; });
 }
 int adj_default_dtype(void) { return int(default_float_dtype()); }
 int adj_check_class_targets(adj_t target, int64_t classes, const char* op) {
-  return guard(-1, [&] {
+  return api_guard(-1, [&] {
     const char* name = op ? op : "class_targets";
     ops::check_class_targets(in(target, name), classes, name);
     return 0;
@@ -514,7 +477,7 @@ adj_t adj_einsum(const char* equation, const adj_t* xs, int n) {
 }
 
 int64_t adj_level_begin(int kind, int64_t batch_size, int randomness) {
-  return guard<int64_t>(0, [&] {
+  return api_guard<int64_t>(0, [&] {
     ADJ_CHECK(kind >= 0 && kind <= 2, ErrorKind::Argument, "transform", "unknown level kind " << kind);
     ADJ_CHECK(randomness >= 0 && randomness <= 2, ErrorKind::Argument, "vmap", "unknown randomness mode " << randomness);
     if (kind == ADJ_LEVEL_VMAP) ADJ_CHECK(batch_size >= 0, ErrorKind::Argument, "vmap", "negative batch size " << batch_size);
@@ -523,7 +486,7 @@ int64_t adj_level_begin(int kind, int64_t batch_size, int randomness) {
   });
 }
 int adj_level_end(int64_t level) {
-  return guard(-1, [&] { Level* l = level_of(level, "transform"); pop_level(l, level_name(l->kind)); return 0; });
+  return api_guard(-1, [&] { Level* l = level_of(level, "transform"); pop_level(l, level_name(l->kind)); return 0; });
 }
 void adj_level_release(int64_t level) {
   if (level) Ref<Level>::adopt(reinterpret_cast<Level*>(intptr_t(level))).reset();
@@ -535,7 +498,7 @@ int adj_level_close(int64_t level) {
 }
 int adj_level_depth(void) { return int(level_stack().size()); }
 int adj_is_tracer(adj_t t) {
-  return guard(-1, [&] {
+  return api_guard(-1, [&] {
     const BorrowedTensor b = in(t);
     const Tensor& x = b;
     if (!x.is_tracer()) return 0;
@@ -554,7 +517,7 @@ adj_t adj_jvp_wrap(int64_t level, adj_t primal, adj_t tangent) {
 }
 int adj_jvp_unwrap(int64_t level, adj_t y, adj_t* o) {
   NoOomUpcall in_critical_region;  // NativeCore binds this call with @CriticalRegion
-  return guard(-1, [&] {
+  return api_guard(-1, [&] {
     Tensor p, t;
     jvp_unwrap(level_of(level, "jvp"), in(y, "jvp"), &p, &t);
     o[0] = out(std::move(p));
@@ -586,7 +549,7 @@ adj_t unwrap_and_end(int64_t l, adj_t y, bool release_level, const char* op) {
     const int kind = t_err_kind;
     const std::string msg = t_err_msg;
     release_level ? adj_level_close(l) : adj_level_end(l);
-    record(ErrorKind(kind), msg);
+    api_record_error(ErrorKind(kind), msg);
     return 0;
   }
   if ((release_level ? adj_level_close(l) : adj_level_end(l)) != 0) {
@@ -624,7 +587,7 @@ adj_t adj_vjp_begin(adj_t x) {
 
 adj_t adj_vjp_close(adj_t traced_x, adj_t y) {
   int64_t l = 0;
-  if (guard(-1, [&] { l = int64_t(reinterpret_cast<intptr_t>(level_of_traced(traced_x, "vjp"))); return 0; }) != 0) return 0;
+  if (api_guard(-1, [&] { l = int64_t(reinterpret_cast<intptr_t>(level_of_traced(traced_x, "vjp"))); return 0; }) != 0) return 0;
   const adj_t r = unwrap_and_end(l, y, false, "vjp");
   if (r == 0) return 0;
   // Only a floating-point output has a cotangent (as torch.func.vjp); checked here, after the
@@ -633,13 +596,13 @@ adj_t adj_vjp_close(adj_t traced_x, adj_t y) {
   if (is_floating(dt)) return r;
   std::string shape = reinterpret_cast<TensorImpl*>(intptr_t(r))->shape.str();
   adj_release(r);
-  record(ErrorKind::DType, std::string("vjp: output 0 has dtype ") + dtype_name(dt) + " (shape " + shape +
-                               "): only floating-point outputs can be differentiated (return other values as aux)");
+  api_record_error(ErrorKind::DType, std::string("vjp: output 0 has dtype ") + dtype_name(dt) + " (shape " + shape +
+                                     "): only floating-point outputs can be differentiated (return other values as aux)");
   return 0;
 }
 
 int adj_vjp_abort(void) {
-  return guard(-1, [&] {
+  return api_guard(-1, [&] {
     const auto& stack = level_stack();
     ADJ_CHECK(!stack.empty() && stack.back()->handleless, ErrorKind::State, "vjp",
               "no vjp level begun by adj_vjp_begin is the innermost live level of this thread");
@@ -649,7 +612,7 @@ int adj_vjp_abort(void) {
 }
 
 int64_t adj_vjp_level(adj_t traced_x) {
-  return guard<int64_t>(0, [&] {
+  return api_guard<int64_t>(0, [&] {
     Ref<Level> l = Ref<Level>::borrow(level_of_traced(traced_x, "vjp"));  // a count of its own
     return int64_t(reinterpret_cast<intptr_t>(l.release()));
   });
@@ -658,7 +621,7 @@ int64_t adj_vjp_level(adj_t traced_x) {
 namespace {
 int grad_backward_call(int64_t level, const adj_t* outs, const adj_t* cots, int nout, const adj_t* ins, int nin,
                        adj_t* grads_out, int flags) {
-  const int r = guard(-1, [&] {
+  const int r = api_guard(-1, [&] {
     Level* l = level == 0 && nin > 0 ? level_of_traced(ins[0], "vjp") : level_of(level, "vjp");
     if (flags & ADJ_BACKWARD_END) pop_level(l, level_name(l->kind));
     ADJ_CHECK(nout >= 0 && nin >= 0, ErrorKind::Argument, "vjp", "negative count of outputs (" << nout << ") or inputs (" << nin << ")");
@@ -693,7 +656,7 @@ int adj_grad_backward_ex(int64_t level, const adj_t* outs, const adj_t* cots, in
 }
 
 int adj_jacrev_backward(int64_t level, const adj_t* outs, int nout, const adj_t* ins, int nin, int64_t chunk, adj_t* jac_out) {
-  return guard(-1, [&] {
+  return api_guard(-1, [&] {
     std::vector<Tensor> o, x;
     for (int i = 0; i < nout; i++) o.push_back(in(outs[i], "jacrev"));
     for (int i = 0; i < nin; i++) x.push_back(in(ins[i], "jacrev"));

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "adjoint/adjoint.h"
+#include "api/handles.h"
 #include "api/record.h"
 #include "core/error.h"
 #include "core/random.h"
@@ -13,6 +14,7 @@
 #include "ops/ops.h"
 
 using namespace adjoint;
+using namespace adjoint::api;
 
 namespace {
 
@@ -48,16 +50,6 @@ struct CallbackContext {
   int64_t state_out = 0;
 };
 
-const char* what_name(CustomCall c) {
-  switch (c) {
-    case CustomCall::F: return "function";
-    case CustomCall::Fwd: return "fwd";
-    case CustomCall::Bwd: return "bwd";
-    case CustomCall::Jvp: return "jvp rule";
-  }
-  return "?";
-}
-
 // A rule whose functions are the caller's, registered as `site`.
 struct CallerRule : CustomRule {
   int64_t site = 0;
@@ -75,7 +67,7 @@ struct CallerRule : CustomRule {
       Ref<CustomState> s = Ref<CustomState>::adopt(new JavaState(ctx.state_out));
       if (what == CustomCall::Fwd && state) *state = std::move(s);
     }
-    ADJ_CHECK(rc == 0, ErrorKind::Callback, name, "the " << what_name(what) << " failed (the caller rethrows its error)");
+    ADJ_CHECK(rc == 0, ErrorKind::Callback, name, "the " << custom_call_name(what) << " failed (the caller rethrows its error)");
     return std::move(ctx.results);
   }
 };
@@ -85,24 +77,17 @@ CallbackContext& context(int64_t ctx) {
   return *reinterpret_cast<CallbackContext*>(intptr_t(ctx));
 }
 
-adj_t out(Tensor t) { return adj_t(reinterpret_cast<intptr_t>(std::move(t).take().release())); }
-BorrowedTensor in(adj_t h, const char* op) {
-  if (h == 0) throw Error(ErrorKind::State, op, "tensor handle is null (closed or never created)");
-  return BorrowedTensor(reinterpret_cast<TensorImpl*>(intptr_t(h)));
-}
-
 }  // namespace
 
 extern "C" {
 
 adj_t adj_detach(adj_t x) {
-  return api_guard<adj_t>(0, [&] { return out(ops::detach(in(x, "detach"))); });
+  return handle_call([&] { return ops::detach(in(x, "detach")); });
 }
 
 int adj_generator_copy_state(int64_t dst, int64_t src) {
   return api_guard(-1, [&] {
-    auto g = [](int64_t h) -> Generator& { return h == 0 ? default_generator() : *reinterpret_cast<Generator*>(intptr_t(h)); };
-    g(dst).copy_state_from(g(src));
+    gen(dst).copy_state_from(gen(src));
     return 0;
   });
 }

@@ -1,58 +1,31 @@
 // The C API of torch.linalg's ops on LAPACK (include/adjoint/adjoint.h, "linear algebra").
 #include "adjoint/adjoint.h"
-#include "api/record.h"
+#include "api/handles.h"
 #include "core/error.h"
 #include "ops/ops.h"
 
 using namespace adjoint;
-
-namespace {
-
-adj_t out(Tensor t) { return adj_t(reinterpret_cast<intptr_t>(std::move(t).take().release())); }
-
-// A borrowed handle, as in c_api.cpp (the caller keeps the tensor alive for the call).
-BorrowedTensor in(adj_t h, const char* op) {
-  if (h == 0) throw Error(ErrorKind::State, op, "tensor handle is null (closed or never created)");
-  return BorrowedTensor(reinterpret_cast<TensorImpl*>(intptr_t(h)));
-}
-
-template <class F>
-adj_t call(F&& f) {
-  return api_guard<adj_t>(0, [&] { return out(f()); });
-}
-
-// Two outputs: the first returned, the second written to *second (both or neither).
-template <class F>
-adj_t call2(adj_t* second, const char* op, F&& f) {
-  return api_guard<adj_t>(0, [&] {
-    ADJ_CHECK(second != nullptr, ErrorKind::Argument, op, "null output pointer");
-    std::pair<Tensor, Tensor> r = f();
-    *second = out(std::move(r.second));
-    return out(std::move(r.first));
-  });
-}
-
-}  // namespace
+using namespace adjoint::api;
 
 adj_t adj_linalg_solve(adj_t a, adj_t b) {
-  return call([&] { return ops::linalg_solve(in(a, "linalg.solve"), in(b, "linalg.solve")); });
+  return handle_call([&] { return ops::linalg_solve(in(a, "linalg.solve"), in(b, "linalg.solve")); });
 }
 adj_t adj_linalg_solve_triangular(adj_t a, adj_t b, int upper, int left) {
-  return call([&] {
+  return handle_call([&] {
     return ops::linalg_solve_triangular(in(a, "linalg.solve_triangular"), in(b, "linalg.solve_triangular"), upper != 0, left != 0);
   });
 }
-adj_t adj_linalg_cholesky(adj_t a, int upper) { return call([&] { return ops::linalg_cholesky(in(a, "linalg.cholesky"), upper != 0); }); }
-adj_t adj_linalg_inv(adj_t a) { return call([&] { return ops::linalg_inv(in(a, "linalg.inv")); }); }
-adj_t adj_linalg_det(adj_t a) { return call([&] { return ops::linalg_det(in(a, "linalg.det")); }); }
+adj_t adj_linalg_cholesky(adj_t a, int upper) { return handle_call([&] { return ops::linalg_cholesky(in(a, "linalg.cholesky"), upper != 0); }); }
+adj_t adj_linalg_inv(adj_t a) { return handle_call([&] { return ops::linalg_inv(in(a, "linalg.inv")); }); }
+adj_t adj_linalg_det(adj_t a) { return handle_call([&] { return ops::linalg_det(in(a, "linalg.det")); }); }
 adj_t adj_linalg_slogdet(adj_t a, adj_t* logabsdet) {
-  return call2(logabsdet, "linalg.slogdet", [&] { return ops::linalg_slogdet(in(a, "linalg.slogdet")); });
+  return handle_pair_call(logabsdet, "linalg.slogdet", [&] { return ops::linalg_slogdet(in(a, "linalg.slogdet")); });
 }
 adj_t adj_linalg_eigh(adj_t a, adj_t* eigenvectors) {
-  return call2(eigenvectors, "linalg.eigh", [&] { return ops::linalg_eigh(in(a, "linalg.eigh")); });
+  return handle_pair_call(eigenvectors, "linalg.eigh", [&] { return ops::linalg_eigh(in(a, "linalg.eigh")); });
 }
-adj_t adj_linalg_eigvalsh(adj_t a) { return call([&] { return ops::linalg_eigvalsh(in(a, "linalg.eigvalsh")); }); }
-adj_t adj_linalg_qr(adj_t a, adj_t* r) { return call2(r, "linalg.qr", [&] { return ops::linalg_qr(in(a, "linalg.qr")); }); }
+adj_t adj_linalg_eigvalsh(adj_t a) { return handle_call([&] { return ops::linalg_eigvalsh(in(a, "linalg.eigvalsh")); }); }
+adj_t adj_linalg_qr(adj_t a, adj_t* r) { return handle_pair_call(r, "linalg.qr", [&] { return ops::linalg_qr(in(a, "linalg.qr")); }); }
 adj_t adj_linalg_svd(adj_t a, int full_matrices, adj_t* s_vh) {
   return api_guard<adj_t>(0, [&] {
     ADJ_CHECK(s_vh != nullptr, ErrorKind::Argument, "linalg.svd", "null output pointer");
@@ -62,15 +35,15 @@ adj_t adj_linalg_svd(adj_t a, int full_matrices, adj_t* s_vh) {
     return out(std::move(u));
   });
 }
-adj_t adj_linalg_svdvals(adj_t a) { return call([&] { return ops::linalg_svdvals(in(a, "linalg.svdvals")); }); }
-adj_t adj_linalg_pinv(adj_t a, double atol, double rtol) { return call([&] { return ops::linalg_pinv(in(a, "linalg.pinv"), atol, rtol); }); }
-adj_t adj_linalg_lstsq(adj_t a, adj_t b) { return call([&] { return ops::linalg_lstsq(in(a, "linalg.lstsq"), in(b, "linalg.lstsq")); }); }
+adj_t adj_linalg_svdvals(adj_t a) { return handle_call([&] { return ops::linalg_svdvals(in(a, "linalg.svdvals")); }); }
+adj_t adj_linalg_pinv(adj_t a, double atol, double rtol) { return handle_call([&] { return ops::linalg_pinv(in(a, "linalg.pinv"), atol, rtol); }); }
+adj_t adj_linalg_lstsq(adj_t a, adj_t b) { return handle_call([&] { return ops::linalg_lstsq(in(a, "linalg.lstsq"), in(b, "linalg.lstsq")); }); }
 adj_t adj_linalg_vector_norm(adj_t x, double ord, const int64_t* dims, int ndims, int keepdim) {
-  return call([&] {
+  return handle_call([&] {
     ADJ_CHECK(ndims >= 0 && ndims <= kMaxDims && (ndims == 0 || dims), ErrorKind::Argument, "linalg.vector_norm", "bad dims array");
     return ops::linalg_vector_norm(in(x, "linalg.vector_norm"), ord, Dims::of(dims, ndims), keepdim != 0);
   });
 }
 adj_t adj_linalg_matrix_norm(adj_t a, double ord, int kind, int keepdim) {
-  return call([&] { return ops::linalg_matrix_norm(in(a, "linalg.matrix_norm"), ord, kind, keepdim != 0); });
+  return handle_call([&] { return ops::linalg_matrix_norm(in(a, "linalg.matrix_norm"), ord, kind, keepdim != 0); });
 }

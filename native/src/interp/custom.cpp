@@ -30,9 +30,8 @@ namespace adjoint {
 //             are summed over the batch.
 // The user's functions must take every traced value they use as an argument: a value they close
 // over is a constant to the rule's levels (as with jax.custom_vjp without closure_convert).
-namespace {
 
-const char* call_name(CustomCall c) {
+const char* custom_call_name(CustomCall c) {
   switch (c) {
     case CustomCall::F: return "function";
     case CustomCall::Fwd: return "fwd";
@@ -41,6 +40,8 @@ const char* call_name(CustomCall c) {
   }
   return "?";
 }
+
+namespace {
 
 // Ends a level pushed here on every path; on an error path it must still be the innermost
 // (everything the rule began in between has ended: Java ends its levels on every path).
@@ -59,8 +60,8 @@ struct LevelScope {
 
 void check_outputs(const CustomRule& rule, CustomCall what, const std::vector<Tensor>& r, size_t want_at_least, size_t want_at_most) {
   ADJ_CHECK(r.size() >= want_at_least && r.size() <= want_at_most, ErrorKind::Internal, rule.name,
-            "the " << call_name(what) << " gave " << r.size() << " results");
-  if (what != CustomCall::Bwd) ADJ_CHECK(r[0].defined(), ErrorKind::Argument, rule.name, "the " << call_name(what) << " gave no output");
+            "the " << custom_call_name(what) << " gave " << r.size() << " results");
+  if (what != CustomCall::Bwd) ADJ_CHECK(r[0].defined(), ErrorKind::Argument, rule.name, "the " << custom_call_name(what) << " gave no output");
 }
 
 // NOTE: what a rule's function returns is one level down from the level applying the rule. A
@@ -70,7 +71,7 @@ void check_outputs(const CustomRule& rule, CustomCall what, const std::vector<Te
 void check_not_captured(const Level* level, const CustomRule& rule, CustomCall what, const std::vector<Tensor>& r) {
   for (const Tensor& t : r)
     ADJ_CHECK(!t.defined() || !t.is_tracer() || tracer_of(t)->level->id < level->id, ErrorKind::Argument, rule.name,
-              "the " << call_name(what) << " returned a value traced by the " << level_name(level->kind)
+              "the " << custom_call_name(what) << " returned a value traced by the " << level_name(level->kind)
                      << " transform that applies the rule: it used a traced tensor it did not get as an argument (one it captured). "
                         "Pass every traced tensor the function uses as an argument");
 }

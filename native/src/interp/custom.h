@@ -16,6 +16,8 @@ namespace adjoint {
 //   Bwd (residuals..., cotangent)       -> (input cotangents...)  undefined = zero
 //   Jvp (inputs..., input tangents...)  -> (output, tangent)
 enum class CustomCall : int { F = 0, Fwd = 1, Bwd = 2, Jvp = 3 };
+// Its name in error messages: "function", "fwd", "bwd", "jvp rule".
+const char* custom_call_name(CustomCall c);
 
 // Opaque state a rule hands out with Fwd's residuals and gets back with Bwd (Java: the structure
 // of the residuals' pytree); released when the last tape node holding it goes.

@@ -52,6 +52,15 @@ inline void check_numeric(const Meta& x, const char* op) {
   ADJ_CHECK(x.dtype != DType::Bool, ErrorKind::DType, op, "not defined for bool " << x.shape.str() << " (convert with to(dtype))");
 }
 
+// The attrs of a call: ints = {dim} (argsort appends k), flag = the op's one switch (reverse,
+// keepdim or descending).
+inline Attrs attrs(int64_t dim, bool flag) {
+  Attrs a;
+  a.ints = Dims{dim};
+  a.flag = flag;
+  return a;
+}
+
 // The batching rule: every input with the batch in dim 0, the dim moved past it. A 0-d example is
 // a line of one ([B, 1] along dim 1) whose per-example result is 0-d again ([B]).
 inline Tensor batch_rule(OpId op, const Tensor* v, const int* bd, int nin, const Attrs& at, int64_t batch) {
@@ -65,6 +74,11 @@ inline Tensor batch_rule(OpId op, const Tensor* v, const int* bd, int nin, const
   if (rank > 0) return apply(op, xs.data(), nin, a);
   for (Tensor& x : xs) x = ops::unsqueeze(x, 1);
   return ops::reshape(apply(op, xs.data(), nin, a), Dims{batch});
+}
+// It as op Op's OpDef::batch (a forward, so that one copy of the rule serves every op).
+template <OpId Op>
+Tensor batch_rule_of(const Tensor* v, const int* bd, int nin, const Attrs& at, int64_t batch) {
+  return batch_rule(Op, v, bd, nin, at, batch);
 }
 
 }  // namespace adjoint::along_dim

@@ -124,25 +124,25 @@ Tensor onehot_sum(const OnehotCall& c) {
   return c.wrap(onehot::reduce_index(c.index[c.oh], c.shape(), out_shape, reduced, c.at.flag), c.scale[c.oh], out_shape);
 }
 
+// A row of this file: the family's shape rule, eval and batch rule around `kernel`, with the op's
+// derivative rules.
+template <OpId Op>
+OpDef& reduction(OpDef* t, const char* name, const ReduceKernel& kernel, JvpRule jvp, VjpRule vjp) {
+  OpDef& d = define_op(t, Op, name, 1);
+  d.meta = meta_reduce<Op>;
+  d.eval = eval_reduce<Op>;
+  d.reduce_kernel = &kernel;
+  d.jvp = jvp;
+  d.vjp = vjp;
+  d.batch = batch_reduce<Op>;
+  return d;
+}
+
 }  // namespace
 
 void register_reduce_ops(OpDef* t) {
-  OpDef& sum = define_op(t, OpId::Sum, "sum", 1);
-  sum.meta = meta_reduce<OpId::Sum>;
-  sum.eval = eval_reduce<OpId::Sum>;
-  sum.reduce_kernel = &kernels::sum;
-  sum.jvp = jvp_sum;
-  sum.vjp = vjp_sum;
-  sum.batch = batch_reduce<OpId::Sum>;
-  sum.onehot = onehot_sum;
-
-  OpDef& amax = define_op(t, OpId::Amax, "amax", 1);
-  amax.meta = meta_reduce<OpId::Amax>;
-  amax.eval = eval_reduce<OpId::Amax>;
-  amax.reduce_kernel = &kernels::amax;
-  amax.jvp = jvp_amax;
-  amax.vjp = vjp_amax;
-  amax.batch = batch_reduce<OpId::Amax>;
+  reduction<OpId::Sum>(t, "sum", kernels::sum, jvp_sum, vjp_sum).onehot = onehot_sum;
+  reduction<OpId::Amax>(t, "amax", kernels::amax, jvp_amax, vjp_amax);
 }
 
 }  // namespace adjoint

@@ -54,13 +54,6 @@ Tensor eval_scan(const Tensor* in, int nin, const Attrs& at) {
   return along_dim::run(*op_def(Op).dim_kernel, in, nin, d, Op == OpId::Prod ? 1 : n, flag, out, op_name(Op));
 }
 
-Attrs scan_attrs(int64_t dim, bool flag) {
-  Attrs a;
-  a.ints = Dims{dim};
-  a.flag = flag;
-  return a;
-}
-
 // v moved one place along dim d: toward the end (v_{k-1} at k, 0 first) or toward the start.
 Tensor shift_right(const Tensor& v, int d) {
   const int64_t n = v.ndim() ? v.size(d) : 1;
@@ -82,7 +75,7 @@ Tensor shifted(const Tensor& v, int d, bool right) {
 
 Tensor jvp_cumsum(const Tensor*, const Tensor* t, int, const Tensor&, const Attrs& at) { return apply1(OpId::Cumsum, t[0], at); }
 void vjp_cumsum(const Tensor& g, const Tensor*, int, const Tensor&, const Attrs& at, const bool*, Tensor* grads) {
-  grads[0] = apply1(OpId::Cumsum, g, scan_attrs(at.ints[0], !at.flag));
+  grads[0] = apply1(OpId::Cumsum, g, along_dim::attrs(at.ints[0], !at.flag));
 }
 
 // Forward: dh = scan(a, db + da h_{k-1}); reverse: dh = scan_rev(a, db + (da h)_{k+1}).
@@ -99,7 +92,7 @@ Tensor jvp_linear_scan(const Tensor* p, const Tensor* t, int, const Tensor& h, c
 // neighbour: lambda_k h_{k-1} (forward) or lambda_{k-1} h_k (reverse).
 void vjp_linear_scan(const Tensor& g, const Tensor* p, int, const Tensor& h, const Attrs& at, const bool* need, Tensor* grads) {
   const int d = wrap_dim(at.ints[0], h.ndim(), "linear_scan");
-  Tensor lambda = apply2(OpId::LinearScan, p[0], g, scan_attrs(at.ints[0], !at.flag));
+  Tensor lambda = apply2(OpId::LinearScan, p[0], g, along_dim::attrs(at.ints[0], !at.flag));
   if (need[1]) grads[1] = lambda;
   if (need[0]) grads[0] = at.flag ? O::mul(shifted(lambda, d, true), h) : O::mul(lambda, shifted(h, d, true));
 }
@@ -134,11 +127,6 @@ void vjp_logcumsumexp(const Tensor& g, const Tensor* p, int, const Tensor& y, co
   grads[0] = O::mul(O::linear_scan(f.a, g, d, true), f.w);
 }
 
-template <OpId Op>
-Tensor batch_scan(const Tensor* v, const int* bd, int nin, const Attrs& at, int64_t batch) {
-  return along_dim::batch_rule(Op, v, bd, nin, at, batch);
-}
-
 // cumprod(x) = linear_scan(x, x_0 e_0): h_0 = x_0, h_k = x_k h_{k-1}.
 Tensor decompose_cumprod(const Tensor* in, int, const Attrs& at) {
   const Tensor& x = in[0];
@@ -165,44 +153,39 @@ Tensor decompose_prod(const Tensor* in, int, const Attrs& at) {
   return at.flag ? last : O::squeeze(last, Dims{d});
 }
 
+// ---------------------------------------------------------------- rows
+
+// A row of this file: the family's shape rule and eval around `kernel`.
+template <OpId Op>
+OpDef& scan_row(OpDef* t, const char* name, int arity, const DimKernel& kernel) {
+  OpDef& d = define_op(t, Op, name, arity);
+  d.meta = meta_scan<Op>;
+  d.eval = eval_scan<Op>;
+  d.dim_kernel = &kernel;
+  return d;
+}
+// An op with derivative rules of its own, batched along its dim by the family's rule.
+template <OpId Op>
+void scan_with_rules(OpDef* t, const char* name, int arity, const DimKernel& kernel, JvpRule jvp, VjpRule vjp) {
+  OpDef& d = scan_row<Op>(t, name, arity, kernel);
+  d.jvp = jvp;
+  d.vjp = vjp;
+  d.batch = along_dim::batch_rule_of<Op>;
+}
+// A fused op: its kernel on concrete inputs, `decompose` (in linear_scan) under transforms.
+template <OpId Op>
+void fused_scan(OpDef* t, const char* name, const DimKernel& kernel, DecomposeRule decompose) {
+  scan_row<Op>(t, name, 1, kernel).decompose = decompose;
+}
+
 }  // namespace
 
 void register_scan_ops(OpDef* t) {
-  OpDef& cumsum = define_op(t, OpId::Cumsum, "cumsum", 1);
-  cumsum.meta = meta_scan<OpId::Cumsum>;
-  cumsum.eval = eval_scan<OpId::Cumsum>;
-  cumsum.dim_kernel = &kernels::cumsum;
-  cumsum.jvp = jvp_cumsum;
-  cumsum.vjp = vjp_cumsum;
-  cumsum.batch = batch_scan<OpId::Cumsum>;
-
-  OpDef& cumprod = define_op(t, OpId::Cumprod, "cumprod", 1);
-  cumprod.meta = meta_scan<OpId::Cumprod>;
-  cumprod.eval = eval_scan<OpId::Cumprod>;
-  cumprod.dim_kernel = &kernels::cumprod;
-  cumprod.decompose = decompose_cumprod;
-
-  OpDef& prod = define_op(t, OpId::Prod, "prod", 1);
-  prod.meta = meta_scan<OpId::Prod>;
-  prod.eval = eval_scan<OpId::Prod>;
-  prod.dim_kernel = &kernels::prod;
-  prod.decompose = decompose_prod;
-
-  OpDef& lcse = define_op(t, OpId::Logcumsumexp, "logcumsumexp", 1);
-  lcse.meta = meta_scan<OpId::Logcumsumexp>;
-  lcse.eval = eval_scan<OpId::Logcumsumexp>;
-  lcse.dim_kernel = &kernels::logcumsumexp;
-  lcse.jvp = jvp_logcumsumexp;
-  lcse.vjp = vjp_logcumsumexp;
-  lcse.batch = batch_scan<OpId::Logcumsumexp>;
-
-  OpDef& ls = define_op(t, OpId::LinearScan, "linear_scan", 2);
-  ls.meta = meta_scan<OpId::LinearScan>;
-  ls.eval = eval_scan<OpId::LinearScan>;
-  ls.dim_kernel = &kernels::linear_scan;
-  ls.jvp = jvp_linear_scan;
-  ls.vjp = vjp_linear_scan;
-  ls.batch = batch_scan<OpId::LinearScan>;
+  scan_with_rules<OpId::Cumsum>(t, "cumsum", 1, kernels::cumsum, jvp_cumsum, vjp_cumsum);
+  fused_scan<OpId::Cumprod>(t, "cumprod", kernels::cumprod, decompose_cumprod);
+  fused_scan<OpId::Prod>(t, "prod", kernels::prod, decompose_prod);
+  scan_with_rules<OpId::Logcumsumexp>(t, "logcumsumexp", 1, kernels::logcumsumexp, jvp_logcumsumexp, vjp_logcumsumexp);
+  scan_with_rules<OpId::LinearScan>(t, "linear_scan", 2, kernels::linear_scan, jvp_linear_scan, vjp_linear_scan);
 }
 
 namespace ops {
@@ -211,20 +194,20 @@ namespace ops {
 static Tensor numeric(const Tensor& x) { return x.dtype() == DType::Bool ? to(x, DType::Int64) : x; }
 
 Tensor cumsum(const Tensor& x, int64_t dim) {
-  return as_op("cumsum", [&] { return apply1(OpId::Cumsum, numeric(x), scan_attrs(dim, false)); });
+  return as_op("cumsum", [&] { return apply1(OpId::Cumsum, numeric(x), along_dim::attrs(dim, false)); });
 }
 Tensor cumprod(const Tensor& x, int64_t dim) {
-  return as_op("cumprod", [&] { return apply1(OpId::Cumprod, numeric(x), scan_attrs(dim, false)); });
+  return as_op("cumprod", [&] { return apply1(OpId::Cumprod, numeric(x), along_dim::attrs(dim, false)); });
 }
-Tensor logcumsumexp(const Tensor& x, int64_t dim) { return apply1(OpId::Logcumsumexp, x, scan_attrs(dim, false)); }
+Tensor logcumsumexp(const Tensor& x, int64_t dim) { return apply1(OpId::Logcumsumexp, x, along_dim::attrs(dim, false)); }
 Tensor prod(const Tensor& x, int64_t dim, bool keepdim) {
-  return as_op("prod", [&] { return apply1(OpId::Prod, numeric(x), scan_attrs(dim, keepdim)); });
+  return as_op("prod", [&] { return apply1(OpId::Prod, numeric(x), along_dim::attrs(dim, keepdim)); });
 }
 Tensor prod(const Tensor& x) {
-  return as_op("prod", [&] { return apply1(OpId::Prod, reshape(numeric(x), Dims{-1}), scan_attrs(0, false)); });
+  return as_op("prod", [&] { return apply1(OpId::Prod, reshape(numeric(x), Dims{-1}), along_dim::attrs(0, false)); });
 }
 Tensor linear_scan(const Tensor& a, const Tensor& b, int64_t dim, bool reverse) {
-  return apply2(OpId::LinearScan, a, b, scan_attrs(dim, reverse));
+  return apply2(OpId::LinearScan, a, b, along_dim::attrs(dim, reverse));
 }
 
 }  // namespace ops

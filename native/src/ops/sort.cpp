@@ -49,18 +49,6 @@ Tensor eval_position(const Tensor* in, int nin, const Attrs& at) {
   return along_dim::run(*op_def(Op).dim_kernel, in, 1, d, k, Op == OpId::Argsort && at.flag, out, op_name(Op));
 }
 
-template <OpId Op>
-Tensor batch_position(const Tensor* v, const int* bd, int nin, const Attrs& at, int64_t batch) {
-  return along_dim::batch_rule(Op, v, bd, nin, at, batch);
-}
-
-Attrs position_attrs(int64_t dim, bool flag) {
-  Attrs a;
-  a.ints = Dims{dim};
-  a.flag = flag;
-  return a;
-}
-
 // x's elements at positions `idx` along dim d (idx: x's shape but along d): a gather, whose rules
 // give the tangent's gather and the gradient's scatter_add to the positions.
 Tensor pick_along(const Tensor& x, int d, const Tensor& idx) { return O::gather(x, d, idx); }
@@ -77,47 +65,41 @@ std::pair<Tensor, Tensor> zero_d(const Tensor& x, int64_t dim, const char* op) {
 std::pair<Tensor, Tensor> extreme(OpId arg, const Tensor& x, int64_t dim, bool keepdim, const char* op) {
   if (x.ndim() == 0) return zero_d(x, dim, op);
   const int d = along_dim::checked_dim(x.shape(), dim, op);
-  Tensor idx = apply1(arg, numeric(x), position_attrs(d, true));
+  Tensor idx = apply1(arg, numeric(x), along_dim::attrs(d, true));
   Tensor v = pick_along(x, d, idx);
   if (!keepdim) v = O::squeeze(v, Dims{d}), idx = O::squeeze(idx, Dims{d});
   return {v, idx};
 }
 
+// A row of this file: positions have no derivative (int64), so a shape rule, eval and batch rule.
+template <OpId Op>
+void position_op(OpDef* t, const char* name, const DimKernel& kernel) {
+  OpDef& d = define_op(t, Op, name, 1);
+  d.meta = meta_position<Op>;
+  d.eval = eval_position<Op>;
+  d.dim_kernel = &kernel;
+  d.batch = along_dim::batch_rule_of<Op>;
+  d.differentiable = false;
+}
+
 }  // namespace
 
 void register_sort_ops(OpDef* t) {
-  OpDef& amax = define_op(t, OpId::Argmax, "argmax", 1);
-  amax.meta = meta_position<OpId::Argmax>;
-  amax.eval = eval_position<OpId::Argmax>;
-  amax.dim_kernel = &kernels::argmax;
-  amax.batch = batch_position<OpId::Argmax>;
-  amax.differentiable = false;
-
-  OpDef& amin = define_op(t, OpId::Argmin, "argmin", 1);
-  amin.meta = meta_position<OpId::Argmin>;
-  amin.eval = eval_position<OpId::Argmin>;
-  amin.dim_kernel = &kernels::argmin;
-  amin.batch = batch_position<OpId::Argmin>;
-  amin.differentiable = false;
-
-  OpDef& as = define_op(t, OpId::Argsort, "argsort", 1);
-  as.meta = meta_position<OpId::Argsort>;
-  as.eval = eval_position<OpId::Argsort>;
-  as.dim_kernel = &kernels::argsort;
-  as.batch = batch_position<OpId::Argsort>;
-  as.differentiable = false;
+  position_op<OpId::Argmax>(t, "argmax", kernels::argmax);
+  position_op<OpId::Argmin>(t, "argmin", kernels::argmin);
+  position_op<OpId::Argsort>(t, "argsort", kernels::argsort);
 }
 
 namespace ops {
 
-Tensor argmax(const Tensor& x, int64_t dim, bool keepdim) { return apply1(OpId::Argmax, x, position_attrs(dim, keepdim)); }
-Tensor argmin(const Tensor& x, int64_t dim, bool keepdim) { return apply1(OpId::Argmin, x, position_attrs(dim, keepdim)); }
+Tensor argmax(const Tensor& x, int64_t dim, bool keepdim) { return apply1(OpId::Argmax, x, along_dim::attrs(dim, keepdim)); }
+Tensor argmin(const Tensor& x, int64_t dim, bool keepdim) { return apply1(OpId::Argmin, x, along_dim::attrs(dim, keepdim)); }
 
 // Over every element: the position in x flattened (row-major), 0-d.
 static Tensor arg_all(OpId op, const Tensor& x, const char* name) {
   return as_op(name, [&] {
     ADJ_CHECK(x.numel() > 0, ErrorKind::Argument, name, "an empty tensor (shape " << x.shape().str() << ") has no extreme; give a dim");
-    return apply1(op, reshape(x, Dims{-1}), position_attrs(0, false));
+    return apply1(op, reshape(x, Dims{-1}), along_dim::attrs(0, false));
   });
 }
 Tensor argmax(const Tensor& x) { return arg_all(OpId::Argmax, x, "argmax"); }
@@ -139,7 +121,7 @@ std::pair<Tensor, Tensor> sort(const Tensor& x, int64_t dim, bool descending) {
   as_op("sort", [&] {
     if (x.ndim() == 0) return (r = zero_d(x, dim, "sort")).first;
     const int d = along_dim::checked_dim(x.shape(), dim, "sort");
-    Attrs a = position_attrs(d, descending);
+    Attrs a = along_dim::attrs(d, descending);
     a.ints.push_back(x.size(d));
     Tensor idx = apply1(OpId::Argsort, numeric(x), a);
     r = {pick_along(x, d, idx), idx};
@@ -156,7 +138,7 @@ std::pair<Tensor, Tensor> topk(const Tensor& x, int64_t k, int64_t dim, bool lar
     ADJ_CHECK(k >= 0 && k <= n, ErrorKind::Argument, "topk",
               "k = " << k << " out of range for dim " << d << " of size " << n << " (shape " << x.shape().str() << ")");
     if (x.ndim() == 0) return (r = zero_d(x, dim, "topk")).first;  // torch's, for k = 0 too
-    Attrs a = position_attrs(d, largest);
+    Attrs a = along_dim::attrs(d, largest);
     a.ints.push_back(k);
     Tensor idx = apply1(OpId::Argsort, numeric(x), a);
     r = {pick_along(x, d, idx), idx};

@@ -83,20 +83,26 @@ bool pointwise(const ConvGeom& g) { return g.kh == 1 && g.kw == 1 && g.sh == 1 &
 
 Tensor scratch(int64_t n, DType dt, const char* op) { return Tensor::empty(Dims{n}, dt, Device{}, op); }
 
+// The sizes of one group's products: cg input and og output channels per group, K taps per
+// output (cg kh kw), P output positions (oh ow).
+struct GroupSizes {
+  int64_t cg, og, K, P;
+};
+
 // NOTE: BLAS takes int sizes: each gemm's m, n, k (and so its leading dims) must fit, else the
 // call is refused rather than truncated. Only absurd geometries reach this (a 46341 x 46341 image
 // plane, or a kernel of 2^31 taps).
-void check_blas_sizes(const ConvGeom& g, const char* op) {
-  const int64_t K = g.c / g.groups * g.kh * g.kw, P = g.oh * g.ow, og = g.o / g.groups, lim = std::numeric_limits<int>::max();
+GroupSizes blas_sizes(const ConvGeom& g, const char* op) {
+  const int64_t cg = g.c / g.groups, og = g.o / g.groups, K = cg * g.kh * g.kw, P = g.oh * g.ow, lim = std::numeric_limits<int>::max();
   ADJ_CHECK(K <= lim && P <= lim && og <= lim, ErrorKind::Unsupported, op,
             "convolution too large for BLAS (int sizes): " << K << " taps per output, " << P << " output positions, " << og
                                                             << " output channels per group");
+  return {cg, og, K, P};
 }
 
 template <class T>
 void conv_forward(const Tensor& x, const Tensor& wt, const ConvGeom& g, const Tensor& out) {
-  check_blas_sizes(g, "conv2d");
-  const int64_t cg = g.c / g.groups, og = g.o / g.groups, K = cg * g.kh * g.kw, P = g.oh * g.ow;
+  const auto [cg, og, K, P] = blas_sizes(g, "conv2d");
   T* y = out.data<T>();
   if (out.numel() == 0) return;
   if (K == 0) return (void)std::fill(y, y + out.numel(), T(0));
@@ -116,8 +122,7 @@ void conv_forward(const Tensor& x, const Tensor& wt, const ConvGeom& g, const Te
 
 template <class T>
 void conv_input_grad(const Tensor& gy, const Tensor& wt, const ConvGeom& g, const Tensor& out) {
-  check_blas_sizes(g, "conv2d_input_grad");
-  const int64_t cg = g.c / g.groups, og = g.o / g.groups, K = cg * g.kh * g.kw, P = g.oh * g.ow;
+  const auto [cg, og, K, P] = blas_sizes(g, "conv2d_input_grad");
   T* gx = out.data<T>();
   if (out.numel() == 0) return;
   const bool direct = pointwise(g);
@@ -143,8 +148,7 @@ void conv_input_grad(const Tensor& gy, const Tensor& wt, const ConvGeom& g, cons
 
 template <class T>
 void conv_weight_grad(const Tensor& x, const Tensor& gy, const ConvGeom& g, const Tensor& out) {
-  check_blas_sizes(g, "conv2d_weight_grad");
-  const int64_t cg = g.c / g.groups, og = g.o / g.groups, K = cg * g.kh * g.kw, P = g.oh * g.ow;
+  const auto [cg, og, K, P] = blas_sizes(g, "conv2d_weight_grad");
   T* gw = out.data<T>();
   if (out.numel() == 0) return;
   if (g.n == 0 || P == 0) return (void)std::fill(gw, gw + out.numel(), T(0));

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "backends/cpu/cpu_backend.h"
+#include "backends/cpu/select_bits.h"
 #include "backends/cpu/vector_math.h"
 #include "backends/kernels.h"
 
@@ -73,20 +74,6 @@ const Rows& active() {
 }  // namespace pool_rows
 
 namespace {
-
-// c ? a : b on the bits, with a mask: a ternary on values compiles to a branch (GCC 12).
-template <class T>
-inline T select_bits(bool c, T a, T b) {
-  using U = std::conditional_t<sizeof(T) == 8, uint64_t, uint32_t>;
-  static_assert(sizeof(U) == sizeof(T), "select_bits: float or double");
-  U ua, ub;
-  std::memcpy(&ua, &a, sizeof(T));
-  std::memcpy(&ub, &b, sizeof(T));
-  const U m = U(0) - U(c), r = (ua & m) | (ub & ~m);
-  T out;
-  std::memcpy(&out, &r, sizeof(T));
-  return out;
-}
 
 // Torch's rule for the running maximum m at index b of a window, seeing v at index i: v wins if
 // larger, or if NaN (so the first maximum in row-major order wins ties, the last NaN wins).

@@ -318,14 +318,8 @@ public final class Scope implements AutoCloseable {
     }
     if (n == 0) return;
     VarHandle.fullFence();
-    if (ThreadState.everShared) {
-      releaseShared(a, c, first, handles, n);
-    } else if (n == 1) {
-      dev.adjoint.internal.NativeCore.adj_release(first);
-    } else {
-      handles[0] = first;
-      dev.adjoint.internal.NativeCore.adj_release_many(handles, n);
-    }
+    if (ThreadState.everShared) releaseShared(a, c, first, handles, n);
+    else releaseHandles(first, handles, n);
   }
 
   /** The release after the fence once some tensor was shared: each shared one after its hazard check. */
@@ -344,10 +338,16 @@ public final class Scope implements AutoCloseable {
       else handles[plain] = h;
       plain++;
     }
-    if (plain == 1) dev.adjoint.internal.NativeCore.adj_release(first);
-    else if (plain > 1) {
+    releaseHandles(first, handles, plain);
+  }
+
+  /** Releases n taken handles, {@code first} and {@code handles[1..n)}, in one native call (see releaseOwned). */
+  private static void releaseHandles(long first, long[] handles, int n) {
+    if (n == 1) {
+      dev.adjoint.internal.NativeCore.adj_release(first);
+    } else if (n > 1) {
       handles[0] = first;
-      dev.adjoint.internal.NativeCore.adj_release_many(handles, plain);
+      dev.adjoint.internal.NativeCore.adj_release_many(handles, n);
     }
   }
 
@@ -361,5 +361,5 @@ public final class Scope implements AutoCloseable {
       if (h != 0) ThreadState.freeUnlessUsed(t, h);
     }
     count = 0;
-   }
+  }
 }
