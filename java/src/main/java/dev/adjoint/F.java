@@ -500,7 +500,9 @@ public final class F {
       throw new DTypeMismatchException(op, op + ": input must be float32 or float64, got " + dt.displayName());
     long classes = scores.size(nd - 1);
     target.checkClassTargets(classes, op);
-    Tensor oneHot = target.unsqueeze(-1).eq(Tensor.arange(classes)).to(dt);  // [N, C] or [C]
-    return scores.mul(oneHot).sum(-1);
+    Tensor picked = target.unsqueeze(-1).eq(Tensor.arange(classes));  // bool [N, C] or [C]
+    // NOTE: a select (where), not a product with the one-hot mask: a masked-out class's score is
+    // often -inf (logSoftmax of a masked logit), and -inf * 0 is NaN where torch's loss is finite.
+    return Tensor.where(picked, scores, Tensor.scalar(0, dt)).sum(-1);
   }
 }
