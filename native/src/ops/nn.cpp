@@ -317,8 +317,10 @@ Tensor var(const Tensor& x, const Dims& dims, double correction, bool keepdim) {
   });
 }
 
+// NOTE: at a zero variance (a constant slice) the derivative of every order is 0, as torch's
+// std_backward masks it, not sqrt's 1 / (2 * 0) * 0 = NaN.
 Tensor stddev(const Tensor& x, const Dims& dims, double correction, bool keepdim) {
-  return as_op("std", [&] { return sqrt(var(x, dims, correction, keepdim)); });
+  return as_op("std", [&] { return rules::zero_safe_pow(var(x, dims, correction, keepdim), 0.5); });
 }
 
 }  // namespace adjoint::ops
