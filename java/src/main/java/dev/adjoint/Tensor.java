@@ -799,9 +799,12 @@ public final class Tensor implements AutoCloseable {
   /**
    * Elementwise min(max(this, lo), hi) with tensor bounds, broadcasting (torch.clamp): the
    * derivative reaches this where lo &lt;= this &lt;= hi, lo where this &lt; lo, and hi where the
-   * result is hi.
+   * result is hi. Either bound may be null for a one-sided clamp, as torch's
+   * {@code torch.clamp(x, None, hi)}: {@code x.clamp(null, hi)}.
+   *
+   * @throws AdjointArgumentException if both bounds are null
    */
-  public Tensor clamp(Tensor lo, Tensor hi) { return wrap(NativeCore.adj_clamp(h(), lo.h(), hi.h()), this, lo, hi); }
+  public Tensor clamp(Tensor lo, Tensor hi) { return wrap(NativeCore.adj_clamp(h(), hOrZero(lo), hOrZero(hi)), this, lo, hi); }
   /** Elementwise max(this, lo) with the derivative of {@link #clamp(double, double)} (torch.clamp_min). */
   public Tensor clampMin(double lo) { return wrap(NativeCore.adj_clamp_scalar(h(), lo, 0, 1), this); }
   /** Elementwise min(this, hi) with the derivative of {@link #clamp(double, double)} (torch.clamp_max). */
