@@ -110,6 +110,7 @@ public final class F {
    * @throws AdjointArgumentException for another {@code approximate}
    */
   public static Tensor gelu(Tensor x, String approximate) {
+    if (approximate == null) throw new AdjointArgumentException("gelu", "gelu: approximate must be \"none\" or \"tanh\", got null");
     int tanh = switch (approximate) {
       case "none" -> 0;
       case "tanh" -> 1;
