@@ -139,11 +139,29 @@ Tensor huber_loss(const Tensor& input, const Tensor& target, double delta) {
 
 // torch: -(t log(p) + (1 - t) log(1 - p)) with each log clamped at -100 (so p = 0 or 1 is finite).
 // NOTE: at p = 0 or 1 exactly the derivative is 0 here, where torch's is (p - t) / 1e-12.
+// NOTE: torch refuses probabilities outside [0, 1] (NaN included): they are a common slip (logits
+// passed where probabilities belong), and log(1 - p) of them is NaN or a finite wrong number. The
+// values are concrete behind every tracer (the primal of grad/jvp, each example of vmap), so the
+// check holds under any transform, as the class losses' target check (class_targets.cpp) does.
+namespace {
+template <class T>
+void check_probabilities_t(const Tensor& v, const char* op) {
+  const T* x = v.data<T>();
+  for (int64_t i = 0, n = v.numel(); i < n; i++)
+    ADJ_CHECK(x[i] >= T(0) && x[i] <= T(1), ErrorKind::Argument, op,
+              "all elements of input should be between 0 and 1 (as in torch), got " << double(x[i]) << " at flat index " << i
+                                                                                  << "; binary_cross_entropy_with_logits takes logits");
+}
+}  // namespace
+
 Tensor binary_cross_entropy(const Tensor& p, const Tensor& target) {
   return as_op("binary_cross_entropy", [&] {
     check_floating("binary_cross_entropy", p);
     ADJ_CHECK(p.shape() == target.shape(), ErrorKind::Shape, "binary_cross_entropy",
               "target " << target.shape().str() << " must have the input's shape " << p.shape().str());
+    const Tensor v = contiguous(every_value_of(p, "binary_cross_entropy"));
+    if (v.dtype() == DType::Float64) check_probabilities_t<double>(v, "binary_cross_entropy");
+    else check_probabilities_t<float>(v, "binary_cross_entropy");
     auto clamped_log = [&](const Tensor& v) {
       Tensor tiny = lt(v, lit(3.720075976020836e-44, v));  // exp(-100): below it the log is clamped
       return where(tiny, lit(-100, v), log(safe_input(tiny, v, 1)));

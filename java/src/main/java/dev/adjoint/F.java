@@ -189,6 +189,8 @@ public final class F {
    * {@code (p - t) / 1e-12}. Prefer {@link #binaryCrossEntropyWithLogits} on logits: it is stable.
    *
    * @throws ShapeMismatchException if the shapes differ
+   * @throws AdjointArgumentException if an element of {@code p} is outside [0, 1] or NaN (torch's
+   *     check; also under transforms), naming the value and its flat index
    */
   public static Tensor binaryCrossEntropy(Tensor p, Tensor target) {
     return Tensor.nn(NativeCore.adj_binary_cross_entropy(p.h(), target.h()), p, target);
