@@ -28,6 +28,9 @@ Tensor triangle_mask(int64_t m, int64_t n, int64_t k, bool lower, Device device)
   Tensor rows = unsqueeze(index_range(0, m, 1, device), 1);
   Tensor cols = unsqueeze(index_range(0, n, 1, device), 0);
   Tensor diff = sub(cols, rows);
+  // col - row lies in [-(m - 1), n - 1]: any k beyond [-m, n] gives the same mask, and clamped it
+  // converts to the scalar exactly (Long.MAX_VALUE as a double overflows int64).
+  k = std::min(std::max(k, -m), n);
   return compare(lower ? OpId::Le : OpId::Ge, diff, scalar(double(k), DType::Int64, device));
 }
 
@@ -170,7 +173,9 @@ Tensor diag(const Tensor& v, int64_t offset) {
   return as_op("diag", [&] {
     ADJ_CHECK(v.ndim() == 1 || v.ndim() == 2, ErrorKind::Shape, "diag", "expects a vector or a matrix, got " << v.shape().str());
     if (v.ndim() == 2) return diagonal(v, offset, 0, 1);
-    const int64_t n = v.size(0) + (offset < 0 ? -offset : offset);
+    int64_t n = 0;
+    ADJ_CHECK(offset != INT64_MIN && !__builtin_add_overflow(v.size(0), offset < 0 ? -offset : offset, &n), ErrorKind::OutOfMemory,
+              "diag", "offset " << offset << " of a vector " << v.shape().str() << " gives a matrix too large to hold");
     Tensor on = triangle_mask(n, n, offset, true, v.device());
     on = logical_and(on, triangle_mask(n, n, offset, false, v.device()));
     // row i, column i + offset holds v[min(i, i + offset)]: v's index is the row above the main
