@@ -224,7 +224,12 @@ Tensor cosine_similarity(const Tensor& a, const Tensor& b, int64_t dim, double e
     auto unit = [&](const Tensor& v) {
       Tensor n = norm(v, 2, Dims{dim}, true);
       const Tensor e = lit(eps, n);
-      Tensor clamped = add(n, detach(sub(clamp(n, &e, nullptr), n)));
+      // NOTE: the value max(|v|, eps), with the derivative torch 1.13's gradient has: d|v| scaled
+      // by |v| / max(|v|, eps) (its clamp_min_ in place under no_grad leaves the norm's backward
+      // dividing by the clamped norm). Above eps the factor is exactly 1, so every order of
+      // derivative is the plain norm's; below it, it is torch's first derivative.
+      const Tensor nc = detach(clamp(n, &e, nullptr));
+      Tensor clamped = add(nc, mul(sub(n, detach(n)), div(detach(n), nc)));
       return div(v, clamped);
     };
     return sum(mul(unit(x1), unit(x2)), Dims{dim}, false);

@@ -234,7 +234,9 @@ public final class F {
 
   /**
    * Cosine similarity along {@code dim} (the inputs broadcast): torch 1.13's
-   * {@code sum((a / max(|a|, eps)) (b / max(|b|, eps)))}, the clamps taken without a derivative.
+   * {@code sum((a / max(|a|, eps)) (b / max(|b|, eps)))}. Where a norm is below {@code eps} its
+   * derivative is torch's too: that of {@code |a|} scaled by {@code |a| / eps} (torch clamps the
+   * norm in place, which its backward then divides by); the zero vector's gradient is finite.
    */
   public static Tensor cosineSimilarity(Tensor a, Tensor b, int dim, double eps) {
     return Tensor.nn(NativeCore.adj_cosine_similarity(a.h(), b.h(), dim, eps), a, b);
