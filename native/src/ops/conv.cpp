@@ -66,7 +66,9 @@ ConvGeom conv_geometry(const Dims& x, const Dims& w, const ConvParams& p, int sp
   int64_t out[2];
   for (int i = 0; i < 2; i++) {
     const int64_t padded = in[i] + 2 * p.pad[i], span = p.dil[i] * (k[i] - 1) + 1;
-    ADJ_CHECK(k[i] >= 1 && padded >= span, ErrorKind::Shape, op,
+    ADJ_CHECK(k[i] >= 1, ErrorKind::Shape, op,
+              "kernel size should be greater than zero (as in torch), but weight " << w.str() << " has " << kSpatialNames[i] << " " << k[i]);
+    ADJ_CHECK(padded >= span, ErrorKind::Shape, op,
               "input " << xs << " is too small for weight " << w.str() << ": padded " << kSpatialNames[i] << " " << padded
                        << " < the kernel's extent " << span << " (dilation " << p.dil[i] << ")");
     out[i] = (padded - span) / p.stride[i] + 1;

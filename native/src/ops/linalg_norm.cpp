@@ -3,8 +3,8 @@
 //
 // NOTE: torch's derivative conventions at the kinks: at x = 0 every p-norm has a zero
 // subgradient, never NaN. The root is taken through where(s == 0, ...) on both sides, so that
-// neither its value nor any order of its derivative meets 0^(1/p - 1); |x| at 0 has the zero
-// subgradient of abs (sign(0) = 0).
+// neither its value nor any order of its derivative meets 0^(1/p - 1) (rules::zero_safe_pow), and
+// so is |x|^p for p < 1; |x| at 0 has the zero subgradient of abs (sign(0) = 0).
 #include <cmath>
 
 #include "ops/linalg_util.h"
@@ -14,13 +14,7 @@ namespace adjoint::ops {
 namespace {
 
 // s^(1/p), with value and derivatives 0 where s == 0.
-Tensor safe_root(const Tensor& s, double p) {
-  Tensor zero = rules::scalar_like(0, s);
-  Tensor is_zero = compare(OpId::Eq, s, zero);
-  Tensor safe = where(is_zero, rules::scalar_like(1, s), s);
-  Tensor r = p == 2 ? sqrt(safe) : pow(safe, rules::scalar_like(1 / p, s));
-  return where(is_zero, zero, r);
-}
+Tensor safe_root(const Tensor& s, double p) { return rules::zero_safe_pow(s, 1 / p); }
 
 }  // namespace
 
@@ -37,7 +31,8 @@ Tensor linalg_vector_norm(const Tensor& x, double ord, const Dims& dims, bool ke
   if (ord == 0) return sum(to(compare(OpId::Ne, x, rules::scalar_like(0, x)), x.dtype()), dims, keepdim);
   if (ord == 1) return sum(abs(x), dims, keepdim);
   if (ord == 2) return safe_root(sum(mul(x, x), dims, keepdim), 2);
-  Tensor s = sum(pow(abs(x), rules::scalar_like(ord, x)), dims, keepdim);
+  // 0 < ord < 1: |x|^ord has an infinite derivative at x = 0; torch's subgradient there is 0.
+  Tensor s = sum(ord > 0 && ord < 1 ? rules::zero_safe_pow(abs(x), ord) : pow(abs(x), rules::scalar_like(ord, x)), dims, keepdim);
   return ord > 0 ? safe_root(s, ord) : pow(s, rules::scalar_like(1 / ord, s));
 }
 

@@ -139,11 +139,29 @@ Tensor huber_loss(const Tensor& input, const Tensor& target, double delta) {
 
 // torch: -(t log(p) + (1 - t) log(1 - p)) with each log clamped at -100 (so p = 0 or 1 is finite).
 // NOTE: at p = 0 or 1 exactly the derivative is 0 here, where torch's is (p - t) / 1e-12.
+// NOTE: torch refuses probabilities outside [0, 1] (NaN included): they are a common slip (logits
+// passed where probabilities belong), and log(1 - p) of them is NaN or a finite wrong number. The
+// values are concrete behind every tracer (the primal of grad/jvp, each example of vmap), so the
+// check holds under any transform, as the class losses' target check (class_targets.cpp) does.
+namespace {
+template <class T>
+void check_probabilities_t(const Tensor& v, const char* op) {
+  const T* x = v.data<T>();
+  for (int64_t i = 0, n = v.numel(); i < n; i++)
+    ADJ_CHECK(x[i] >= T(0) && x[i] <= T(1), ErrorKind::Argument, op,
+              "all elements of input should be between 0 and 1 (as in torch), got " << double(x[i]) << " at flat index " << i
+                                                                                  << "; binary_cross_entropy_with_logits takes logits");
+}
+}  // namespace
+
 Tensor binary_cross_entropy(const Tensor& p, const Tensor& target) {
   return as_op("binary_cross_entropy", [&] {
     check_floating("binary_cross_entropy", p);
     ADJ_CHECK(p.shape() == target.shape(), ErrorKind::Shape, "binary_cross_entropy",
               "target " << target.shape().str() << " must have the input's shape " << p.shape().str());
+    const Tensor v = contiguous(every_value_of(p, "binary_cross_entropy"));
+    if (v.dtype() == DType::Float64) check_probabilities_t<double>(v, "binary_cross_entropy");
+    else check_probabilities_t<float>(v, "binary_cross_entropy");
     auto clamped_log = [&](const Tensor& v) {
       Tensor tiny = lt(v, lit(3.720075976020836e-44, v));  // exp(-100): below it the log is clamped
       return where(tiny, lit(-100, v), log(safe_input(tiny, v, 1)));
@@ -206,7 +224,12 @@ Tensor cosine_similarity(const Tensor& a, const Tensor& b, int64_t dim, double e
     auto unit = [&](const Tensor& v) {
       Tensor n = norm(v, 2, Dims{dim}, true);
       const Tensor e = lit(eps, n);
-      Tensor clamped = add(n, detach(sub(clamp(n, &e, nullptr), n)));
+      // NOTE: the value max(|v|, eps), with the derivative torch 1.13's gradient has: d|v| scaled
+      // by |v| / max(|v|, eps) (its clamp_min_ in place under no_grad leaves the norm's backward
+      // dividing by the clamped norm). Above eps the factor is exactly 1, so every order of
+      // derivative is the plain norm's; below it, it is torch's first derivative.
+      const Tensor nc = detach(clamp(n, &e, nullptr));
+      Tensor clamped = add(nc, mul(sub(n, detach(n)), div(detach(n), nc)));
       return div(v, clamped);
     };
     return sum(mul(unit(x1), unit(x2)), Dims{dim}, false);
@@ -317,8 +340,10 @@ Tensor var(const Tensor& x, const Dims& dims, double correction, bool keepdim) {
   });
 }
 
+// NOTE: at a zero variance (a constant slice) the derivative of every order is 0, as torch's
+// std_backward masks it, not sqrt's 1 / (2 * 0) * 0 = NaN.
 Tensor stddev(const Tensor& x, const Dims& dims, double correction, bool keepdim) {
-  return as_op("std", [&] { return sqrt(var(x, dims, correction, keepdim)); });
+  return as_op("std", [&] { return rules::zero_safe_pow(var(x, dims, correction, keepdim), 0.5); });
 }
 
 }  // namespace adjoint::ops

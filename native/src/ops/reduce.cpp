@@ -38,7 +38,7 @@ uint32_t check_reduce(const Dims& shape, DType dt, const Attrs& at) {
   uint32_t mask = reduced_mask(name, shape.n, at.ints);
   for (int i = 0; i < shape.n; i++)
     ADJ_CHECK(Op != OpId::Amax || !(mask & (1u << i)) || shape[i] > 0, ErrorKind::Argument, name,
-              "cannot reduce over dim " << i << " of size 0 (shape " << shape.str() << "): amax of nothing is undefined");
+              "cannot reduce over dim " << i << " of size 0 (shape " << shape.str() << "): the maximum or minimum of nothing is undefined");
   if (Op == OpId::Amax) ADJ_CHECK(dt != DType::Bool, ErrorKind::DType, name, "not defined for bool tensors");
   return mask;
 }

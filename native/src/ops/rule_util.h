@@ -67,4 +67,16 @@ inline Dims shifted(const Dims& dims, int by) {
 
 inline Tensor scalar_like(double v, const Tensor& t) { return ops::scalar(v, t.dtype(), t.device()); }
 
+// s^e for s >= 0, with value and derivatives of every order 0 where s == 0: torch's zero
+// subgradient at the kink of a root (norms, std) or of |x|^p with p < 1, where the plain power's
+// derivative e s^(e-1) is 0 * inf = NaN. The power is taken of where(s == 0, 1, s), so neither the
+// value nor any derivative of the discarded branch is infinite.
+inline Tensor zero_safe_pow(const Tensor& s, double e) {
+  Tensor zero = scalar_like(0, s);
+  Tensor is_zero = ops::compare(OpId::Eq, s, zero);
+  Tensor safe = ops::where(is_zero, scalar_like(1, s), s);
+  Tensor r = e == 0.5 ? ops::sqrt(safe) : ops::pow(safe, scalar_like(e, s));
+  return ops::where(is_zero, zero, r);
+}
+
 }  // namespace adjoint::rules

@@ -28,6 +28,9 @@ Tensor triangle_mask(int64_t m, int64_t n, int64_t k, bool lower, Device device)
   Tensor rows = unsqueeze(index_range(0, m, 1, device), 1);
   Tensor cols = unsqueeze(index_range(0, n, 1, device), 0);
   Tensor diff = sub(cols, rows);
+  // col - row lies in [-(m - 1), n - 1]: any k beyond [-m, n] gives the same mask, and clamped it
+  // converts to the scalar exactly (Long.MAX_VALUE as a double overflows int64).
+  k = std::min(std::max(k, -m), n);
   return compare(lower ? OpId::Le : OpId::Ge, diff, scalar(double(k), DType::Int64, device));
 }
 
@@ -170,7 +173,9 @@ Tensor diag(const Tensor& v, int64_t offset) {
   return as_op("diag", [&] {
     ADJ_CHECK(v.ndim() == 1 || v.ndim() == 2, ErrorKind::Shape, "diag", "expects a vector or a matrix, got " << v.shape().str());
     if (v.ndim() == 2) return diagonal(v, offset, 0, 1);
-    const int64_t n = v.size(0) + (offset < 0 ? -offset : offset);
+    int64_t n = 0;
+    ADJ_CHECK(offset != INT64_MIN && !__builtin_add_overflow(v.size(0), offset < 0 ? -offset : offset, &n), ErrorKind::OutOfMemory,
+              "diag", "offset " << offset << " of a vector " << v.shape().str() << " gives a matrix too large to hold");
     Tensor on = triangle_mask(n, n, offset, true, v.device());
     on = logical_and(on, triangle_mask(n, n, offset, false, v.device()));
     // row i, column i + offset holds v[min(i, i + offset)]: v's index is the row above the main
@@ -186,20 +191,24 @@ Tensor diag(const Tensor& v, int64_t offset) {
 Tensor linspace(double start, double end, int64_t steps, DType dtype, Device device) {
   ADJ_CHECK(steps >= 0, ErrorKind::Argument, "linspace", "number of steps must be non-negative, got " << steps);
   ADJ_CHECK(is_floating(dtype), ErrorKind::DType, "linspace", "dtype must be float32 or float64, got " << dtype_name(dtype));
-  std::vector<double> d(static_cast<size_t>(steps));
-  std::vector<float> f(dtype == DType::Float32 ? size_t(steps) : 0);
+  // NOTE: the values are written into a CPU tensor made first, so that a step count too large to
+  // hold fails there as the out-of-memory error naming linspace and the shape (a host vector of
+  // that size threw a bare std::length_error); another device gets a copy.
+  Tensor out = Tensor::empty(Dims{steps}, dtype, Device{}, "linspace");
   const int64_t half = steps / 2;
   if (dtype == DType::Float64) {
+    double* d = out.data<double>();
     const double step = steps > 1 ? (end - start) / double(steps - 1) : 0;
     for (int64_t i = 0; i < steps; i++) d[i] = i < half ? start + step * double(i) : end - step * double(steps - i - 1);
     if (steps == 1) d[0] = start;
-    return from_data(d.data(), Dims{steps}, dtype, device);
+  } else {
+    float* f = out.data<float>();
+    const float fs = float(start), fe = float(end);
+    const float step = steps > 1 ? (fe - fs) / float(steps - 1) : 0;
+    for (int64_t i = 0; i < steps; i++) f[i] = i < half ? fs + step * float(i) : fe - step * float(steps - i - 1);
+    if (steps == 1) f[0] = fs;
   }
-  const float fs = float(start), fe = float(end);
-  const float step = steps > 1 ? (fe - fs) / float(steps - 1) : 0;
-  for (int64_t i = 0; i < steps; i++) f[i] = i < half ? fs + step * float(i) : fe - step * float(steps - i - 1);
-  if (steps == 1) f[0] = fs;
-  return from_data(f.data(), Dims{steps}, dtype, device);
+  return device.type == DeviceType::CPU ? out : from_data(out.data<char>(), Dims{steps}, dtype, device);
 }
 
 }  // namespace adjoint::ops

@@ -79,10 +79,18 @@ T check_divisor(T y, const char* op) {
     if (y == 0) throw Error(ErrorKind::Argument, op, "integer division by zero (ZeroDivisionError in torch)");
   return y;
 }
+// NOTE: x % -1 is 0 for every x, but INT64_MIN % -1 traps (SIGFPE: the quotient overflows) on
+// x86-64, which would kill the JVM (torch 1.13 dies the same way); -1 never reaches `%`.
+template <class T>
+T int_mod(T x, T y, const char* op) {
+  if constexpr (std::is_signed<T>::value)
+    if (y == T(-1)) return T(0);
+  return T(x % check_divisor(y, op));
+}
 template <class T>
 T fmod_of(T x, T y) {
   if constexpr (std::is_floating_point<T>::value) return std::fmod(x, y);
-  else return T(x % check_divisor(y, "fmod"));
+  else return int_mod(x, y, "fmod");
 }
 template <class T>
 T remainder_of(T x, T y) {
@@ -90,7 +98,7 @@ T remainder_of(T x, T y) {
     T m = std::fmod(x, y);
     return (m != 0 && (y < 0) != (m < 0)) ? m + y : m;
   } else {
-    T m = T(x % check_divisor(y, "remainder"));
+    T m = int_mod(x, y, "remainder");
     return (m != 0 && (y < 0) != (m < 0)) ? T(m + y) : m;
   }
 }

@@ -209,6 +209,18 @@ Failure svd_t(const Tensor& a, bool full, const Tensor& out) {
   const int64_t uc = full ? m : k, vr = full ? n : k;  // U [m, uc], Vh [vr, n]
   const int64_t per = m * uc + k + vr * n, nb = batch_of(out, per);
   if (per == 0) return {};
+  if (k == 0) {
+    // NOTE: an empty matrix ([0, n] or [m, 0]) with full_matrices: U or Vh is the identity, as in
+    // torch. Not asked of ?gesdd: its leading dimension m = 0 is illegal (LAPACK prints to stderr
+    // and leaves U and Vh unwritten).
+    for (int64_t e = 0; e < nb; e++) {
+      T* oe = out.data<T>() + e * per;
+      std::fill(oe, oe + per, T(0));
+      for (int64_t i = 0; i < uc; i++) oe[i * uc + i] = T(1);
+      for (int64_t i = 0; i < vr; i++) oe[m * uc + i * n + i] = T(1);
+    }
+    return {};
+  }
   ThreadsFor threads(std::max(m, n));
   std::vector<T> cm(size_t(m * n)), u(size_t(m * uc)), vt(size_t(vr * n));
   std::vector<lint> iwork(size_t(8 * k));

@@ -110,6 +110,7 @@ public final class F {
    * @throws AdjointArgumentException for another {@code approximate}
    */
   public static Tensor gelu(Tensor x, String approximate) {
+    if (approximate == null) throw new AdjointArgumentException("gelu", "gelu: approximate must be \"none\" or \"tanh\", got null");
     int tanh = switch (approximate) {
       case "none" -> 0;
       case "tanh" -> 1;
@@ -188,6 +189,8 @@ public final class F {
    * {@code (p - t) / 1e-12}. Prefer {@link #binaryCrossEntropyWithLogits} on logits: it is stable.
    *
    * @throws ShapeMismatchException if the shapes differ
+   * @throws AdjointArgumentException if an element of {@code p} is outside [0, 1] or NaN (torch's
+   *     check; also under transforms), naming the value and its flat index
    */
   public static Tensor binaryCrossEntropy(Tensor p, Tensor target) {
     return Tensor.nn(NativeCore.adj_binary_cross_entropy(p.h(), target.h()), p, target);
@@ -231,7 +234,9 @@ public final class F {
 
   /**
    * Cosine similarity along {@code dim} (the inputs broadcast): torch 1.13's
-   * {@code sum((a / max(|a|, eps)) (b / max(|b|, eps)))}, the clamps taken without a derivative.
+   * {@code sum((a / max(|a|, eps)) (b / max(|b|, eps)))}. Where a norm is below {@code eps} its
+   * derivative is torch's too: that of {@code |a|} scaled by {@code |a| / eps} (torch clamps the
+   * norm in place, which its backward then divides by); the zero vector's gradient is finite.
    */
   public static Tensor cosineSimilarity(Tensor a, Tensor b, int dim, double eps) {
     return Tensor.nn(NativeCore.adj_cosine_similarity(a.h(), b.h(), dim, eps), a, b);
@@ -500,7 +505,9 @@ public final class F {
       throw new DTypeMismatchException(op, op + ": input must be float32 or float64, got " + dt.displayName());
     long classes = scores.size(nd - 1);
     target.checkClassTargets(classes, op);
-    Tensor oneHot = target.unsqueeze(-1).eq(Tensor.arange(classes)).to(dt);  // [N, C] or [C]
-    return scores.mul(oneHot).sum(-1);
+    Tensor picked = target.unsqueeze(-1).eq(Tensor.arange(classes));  // bool [N, C] or [C]
+    // NOTE: a select (where), not a product with the one-hot mask: a masked-out class's score is
+    // often -inf (logSoftmax of a masked logit), and -inf * 0 is NaN where torch's loss is finite.
+    return Tensor.where(picked, scores, Tensor.scalar(0, dt)).sum(-1);
   }
 }

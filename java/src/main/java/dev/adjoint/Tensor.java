@@ -576,10 +576,16 @@ public final class Tensor implements AutoCloseable {
 
   /** Size of dim {@code d} (negative counts from the end). */
   public long size(int d) {
+    return sizeFor("size", d);
+  }
+
+  /** Size of dim {@code d} for {@code op}, whose name an out-of-range dim's message gives. */
+  private long sizeFor(String op, int d) {
     long[] s = shapeRef();
     int w = d < 0 ? d + s.length : d;
     if (w < 0 || w >= s.length)
-      throw new InvalidIndexException("size", "size: dim " + d + " out of range for a tensor of rank " + s.length);
+      throw new InvalidIndexException(op, op + ": dim " + d + " out of range for a tensor of rank " + s.length
+          + " (expected in [" + -s.length + ", " + (s.length - 1) + "])");
     return s[w];
   }
 
@@ -799,9 +805,12 @@ public final class Tensor implements AutoCloseable {
   /**
    * Elementwise min(max(this, lo), hi) with tensor bounds, broadcasting (torch.clamp): the
    * derivative reaches this where lo &lt;= this &lt;= hi, lo where this &lt; lo, and hi where the
-   * result is hi.
+   * result is hi. Either bound may be null for a one-sided clamp, as torch's
+   * {@code torch.clamp(x, None, hi)}: {@code x.clamp(null, hi)}.
+   *
+   * @throws AdjointArgumentException if both bounds are null
    */
-  public Tensor clamp(Tensor lo, Tensor hi) { return wrap(NativeCore.adj_clamp(h(), lo.h(), hi.h()), this, lo, hi); }
+  public Tensor clamp(Tensor lo, Tensor hi) { return wrap(NativeCore.adj_clamp(h(), hOrZero(lo), hOrZero(hi)), this, lo, hi); }
   /** Elementwise max(this, lo) with the derivative of {@link #clamp(double, double)} (torch.clamp_min). */
   public Tensor clampMin(double lo) { return wrap(NativeCore.adj_clamp_scalar(h(), lo, 0, 1), this); }
   /** Elementwise min(this, hi) with the derivative of {@link #clamp(double, double)} (torch.clamp_max). */
@@ -1160,7 +1169,7 @@ public final class Tensor implements AutoCloseable {
   /** Consecutive slices of {@code size} along {@code dim} (the last may be shorter), like torch.split. */
   public java.util.List<Tensor> split(long size, int dim) {
     if (size <= 0) throw new AdjointArgumentException("split", "split: split size must be positive, got " + size);
-    long n = size(dim);
+    long n = sizeFor("split", dim);
     java.util.List<Tensor> parts = new java.util.ArrayList<>();
     for (long start = 0; start < n; start += size) parts.add(slice(dim, start, Math.min(n, start + size)));
     if (parts.isEmpty()) parts.add(slice(dim, 0, 0));
@@ -1170,7 +1179,7 @@ public final class Tensor implements AutoCloseable {
   /** At most {@code n} slices of equal size (the last may be smaller) along {@code dim}, like torch.chunk. */
   public java.util.List<Tensor> chunk(int n, int dim) {
     if (n <= 0) throw new AdjointArgumentException("chunk", "chunk: number of chunks must be positive, got " + n);
-    long len = size(dim);
+    long len = sizeFor("chunk", dim);
     return split(Math.max(1, (len + n - 1) / n), dim);
   }
 
@@ -1213,12 +1222,12 @@ public final class Tensor implements AutoCloseable {
 
   /** Concatenation along an existing dim. */
   public static Tensor cat(List<Tensor> tensors, int dim) {
-    return wrap(NativeCore.adj_cat(handles(tensors), tensors.size(), dim), tensors);
+    return wrap(NativeCore.adj_cat(handles("cat", tensors), tensors.size(), dim), tensors);
   }
 
   /** Stacking along a new dim. */
   public static Tensor stack(List<Tensor> tensors, int dim) {
-    return wrap(NativeCore.adj_stack(handles(tensors), tensors.size(), dim), tensors);
+    return wrap(NativeCore.adj_stack(handles("stack", tensors), tensors.size(), dim), tensors);
   }
 
   // ------------------------------------------------------------------ gather, scatter, einsum
@@ -1323,14 +1332,21 @@ public final class Tensor implements AutoCloseable {
    *     letter that differ (naming the operand and shapes)
    */
   public static Tensor einsum(String equation, Tensor... operands) {
-    java.util.Objects.requireNonNull(equation, "equation");
-    List<Tensor> ops = List.of(operands);
-    return wrap(NativeCore.adj_einsum(equation, handles(ops), ops.size()), ops);
+    if (equation == null) throw new AdjointArgumentException("einsum", "einsum: the equation is null");
+    if (operands == null) throw new AdjointArgumentException("einsum", "einsum: the operand array is null");
+    List<Tensor> ops = java.util.Arrays.asList(operands);
+    return wrap(NativeCore.adj_einsum(equation, handles("einsum", ops), ops.size()), ops);
   }
 
-  private static long[] handles(List<Tensor> ts) {
+  /** The handles of a list argument, refusing a null list or element with a message naming the op. */
+  private static long[] handles(String op, List<Tensor> ts) {
+    if (ts == null) throw new AdjointArgumentException(op, op + ": the list of tensors is null");
     long[] hs = new long[ts.size()];
-    for (int i = 0; i < hs.length; i++) hs[i] = ts.get(i).h();
+    for (int i = 0; i < hs.length; i++) {
+      Tensor t = ts.get(i);
+      if (t == null) throw new AdjointArgumentException(op, op + ": tensor " + i + " of the list is null");
+      hs[i] = t.h();
+    }
     return hs;
   }
 
@@ -1525,6 +1541,7 @@ public final class Tensor implements AutoCloseable {
   static long hOrZero(Tensor t) { return t == null ? 0 : t.h(); }
 
   static Tensor layerNorm(Tensor x, long[] shape, Tensor w, Tensor b, double eps) {
+    if (shape == null) throw new AdjointArgumentException("layer_norm", "layer_norm: normalized_shape is null");
     Tensor t = wrap(NativeCore.adj_layer_norm(x.h(), shape, shape.length, hOrZero(w), hOrZero(b), eps), x, w, b);
     return t;
   }
