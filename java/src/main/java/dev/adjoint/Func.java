@@ -445,6 +445,11 @@ public final class Func {
     return args -> Transforms.jacrev("jacrev", f, argnums, args);
   }
 
+  /** Reverse-mode Jacobian with respect to the first argument (a pytree: the Jacobian has its structure). */
+  public static FnN jacrev(FnN f) {
+    return jacrev(f, Argnums.of(0));
+  }
+
   /** Jacobian by forward mode: {@code [out..., in...]}. */
   public static Fn1 jacfwd(Fn1 f) {
     FnN g = jacfwd(f.asFnN(), Argnums.of(0));
@@ -504,6 +509,11 @@ public final class Func {
   /** Forward-mode Jacobian: one vectorised jvp over the basis of the input space (vmap of jvp). */
   public static FnN jacfwd(FnN f, Argnums argnums) {
     return args -> Transforms.jacfwd("jacfwd", f, argnums, args);
+  }
+
+  /** Forward-mode Jacobian with respect to the first argument (a pytree). */
+  public static FnN jacfwd(FnN f) {
+    return jacfwd(f, Argnums.of(0));
   }
 
   /**
@@ -581,6 +591,11 @@ public final class Func {
   /** Hessian of a pytree function: {@code jacfwd(jacrev(f, argnums), argnums)}. */
   public static FnN hessian(FnN f, Argnums argnums) {
     return jacfwd(jacrev(f, argnums), argnums);
+  }
+
+  /** Hessian with respect to the first argument (a pytree). */
+  public static FnN hessian(FnN f) {
+    return hessian(f, Argnums.of(0));
   }
 
   /** Hessian-vector product H v of a scalar function, forward-over-reverse: {@code jvp(grad(f), x, v)}. */
