@@ -1,5 +1,6 @@
 package dev.adjoint;
 
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.List;
 
@@ -600,7 +601,7 @@ public final class Func {
 
   /** Hessian-vector product H v of a scalar function, forward-over-reverse: {@code jvp(grad(f), x, v)}. */
   public static Tensor hvp(Fn1 f, Tensor x, Tensor v) {
-    return jvp(grad(f), x, v).tangent();
+    return Transforms.jvp("hvp", grad(f).asFnN(), Collections.singletonList(x), Collections.singletonList(v), false).tangent();
   }
 
   /**
@@ -608,18 +609,28 @@ public final class Func {
    * same structure; returns H v with the gradient's structure (a list when there are several primals).
    */
   public static Object hvp(FnN f, List<?> primals, List<?> tangents) {
+    if (primals == null) throw new AdjointArgumentException("hvp", "hvp: the primals list is null");
     Argnums all = allArgnums(primals.size());
-    return jvp(grad(f, all), primals, tangents).tangentTree();
+    return Transforms.jvp("hvp", grad(f, all), primals, tangents, false).tangentTree();
   }
 
   /** Vector-Hessian product v^T H, reverse-over-reverse: {@code vjp(grad(f), x)} pulled back along v. */
   public static Tensor vhp(Fn1 f, Tensor x, Tensor v) {
-    return vjp(grad(f), x).applyTensor(v);
+    // v is the cotangent of grad f(x), which has x's shape and dtype: checked here, naming vhp
+    if (v == null) throw new AdjointArgumentException("vhp", "vhp: v is null");
+    if (x != null && !x.isClosed() && !v.isClosed()) {
+      if (!Arrays.equals(x.shape(), v.shape()))
+        throw new ShapeMismatchException("vhp", "vhp: v has shape " + Arrays.toString(v.shape()) + " but x has shape " + Arrays.toString(x.shape()));
+      if (x.dtype() != v.dtype())
+        throw new DTypeMismatchException("vhp", "vhp: v has dtype " + v.dtype().displayName() + " but x has dtype " + x.dtype().displayName());
+    }
+    return Transforms.vjp("vhp", grad(f), new Object[] {x}, false, null).applyTensor(v);
   }
 
   /** Vector-Hessian product for pytree primals; returns one entry per primal. */
   public static List<Object> vhp(FnN f, List<?> primals, Object v) {
-    return vjp(grad(f, allArgnums(primals.size())), primals.toArray()).apply(v);
+    if (primals == null) throw new AdjointArgumentException("vhp", "vhp: the primals list is null");
+    return Transforms.vjp("vhp", grad(f, allArgnums(primals.size())), primals.toArray(), false, null).apply(v);
   }
 
   /**
