@@ -616,15 +616,16 @@ public final class Func {
 
   /** Vector-Hessian product v^T H, reverse-over-reverse: {@code vjp(grad(f), x)} pulled back along v. */
   public static Tensor vhp(Fn1 f, Tensor x, Tensor v) {
+    VjpResult r = Transforms.vjp("vhp", grad(f), new Object[] {x}, false, null);  // checks x first (floating, open)
     // v is the cotangent of grad f(x), which has x's shape and dtype: checked here, naming vhp
     if (v == null) throw new AdjointArgumentException("vhp", "vhp: v is null");
-    if (x != null && !x.isClosed() && !v.isClosed()) {
+    if (!v.isClosed()) {
       if (!Arrays.equals(x.shape(), v.shape()))
         throw new ShapeMismatchException("vhp", "vhp: v has shape " + Arrays.toString(v.shape()) + " but x has shape " + Arrays.toString(x.shape()));
       if (x.dtype() != v.dtype())
         throw new DTypeMismatchException("vhp", "vhp: v has dtype " + v.dtype().displayName() + " but x has dtype " + x.dtype().displayName());
     }
-    return Transforms.vjp("vhp", grad(f), new Object[] {x}, false, null).applyTensor(v);
+    return r.applyTensor(v);
   }
 
   /** Vector-Hessian product for pytree primals; returns one entry per primal. */
