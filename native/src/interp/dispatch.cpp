@@ -6,10 +6,6 @@
 
 namespace adjoint {
 
-// NOTE: the top level among the inputs processes the op; inputs of lower levels (and concrete
-// tensors) are constants to it. A tracer whose level has ended, or that belongs to another
-// thread's transform, is rejected here, before any rule runs: it would otherwise give a wrong
-// number silently.
 namespace {
 
 // NOTE: a fused primitive (OpDef::decompose) runs as its composite under a transform that has no
@@ -32,6 +28,10 @@ bool decomposes(Level* top, const OpDef& def, const Tensor* in, int nin) {
 
 }  // namespace
 
+// NOTE: the top level among the inputs processes the op; inputs of lower levels (and concrete
+// tensors) are constants to it. A tracer whose level has ended, or that belongs to another
+// thread's transform, is rejected here, before any rule runs: it would otherwise give a wrong
+// number silently.
 Tensor apply(OpId op, const Tensor* in, int nin, const Attrs& attrs) {
   const OpDef& def = op_def(op);
   Level* top = nullptr;
