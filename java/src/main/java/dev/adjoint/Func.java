@@ -1,6 +1,5 @@
 package dev.adjoint;
 
-import java.util.Arrays;
 import java.util.Collections;
 import java.util.List;
 
@@ -619,12 +618,7 @@ public final class Func {
     VjpResult r = Transforms.vjp("vhp", grad(f), new Object[] {x}, false, null);  // checks x first (floating, open)
     // v is the cotangent of grad f(x), which has x's shape and dtype: checked here, naming vhp
     if (v == null) throw new AdjointArgumentException("vhp", "vhp: v is null");
-    if (!v.isClosed()) {
-      if (!Arrays.equals(x.shape(), v.shape()))
-        throw new ShapeMismatchException("vhp", "vhp: v has shape " + Arrays.toString(v.shape()) + " but x has shape " + Arrays.toString(x.shape()));
-      if (x.dtype() != v.dtype())
-        throw new DTypeMismatchException("vhp", "vhp: v has dtype " + v.dtype().displayName() + " but x has dtype " + x.dtype().displayName());
-    }
+    if (!v.isClosed()) Transforms.checkFits("vhp", v, "v", x, "x", -1);
     return r.applyTensor(v);
   }
 

@@ -340,6 +340,24 @@ final class Transforms {
 
   // ------------------------------------------------------------------ jvp
 
+  /**
+   * A tangent or cotangent {@code t} must have {@code ref}'s shape and dtype; the error names both
+   * ({@code what} and {@code refWhat}, each followed by {@code index} unless it is negative). The
+   * names are joined only on failure: jvp calls this per leaf.
+   */
+  static void checkFits(String name, Tensor t, String what, Tensor ref, String refWhat, int index) {
+    if (!Arrays.equals(ref.shape(), t.shape()))
+      throw new ShapeMismatchException(name, name + ": " + named(what, index) + " has shape " + Arrays.toString(t.shape()) + " but "
+          + named(refWhat, index) + " has shape " + Arrays.toString(ref.shape()));
+    if (ref.dtype() != t.dtype())
+      throw new DTypeMismatchException(name, name + ": " + named(what, index) + " has dtype " + t.dtype().displayName() + " but "
+          + named(refWhat, index) + " has dtype " + ref.dtype().displayName());
+  }
+
+  private static String named(String what, int index) {
+    return index < 0 ? what : what + " " + index;
+  }
+
   static JvpResult jvp(String name, FnN f, List<?> primals, List<?> tangents, boolean hasAux) {
     if (primals == null || tangents == null)
       throw new AdjointArgumentException(name, name + ": the " + (primals == null ? "primals" : "tangents") + " list is null");
@@ -355,12 +373,7 @@ final class Transforms {
           : Pytree.leavesLike(name, "tangent " + i, tangents.get(i), "primal " + i, primals.get(i));
       for (int k = 0; k < p.size(); k++) {
         if (t.get(k).isClosed()) throw new IllegalStateException(name + ": tangent " + i + " is a closed tensor");
-        if (!Arrays.equals(p.get(k).shape(), t.get(k).shape()))
-          throw new ShapeMismatchException(name, name + ": tangent " + i + " has shape " + Arrays.toString(t.get(k).shape())
-              + " but primal " + i + " has shape " + Arrays.toString(p.get(k).shape()));
-        if (p.get(k).dtype() != t.get(k).dtype())
-          throw new DTypeMismatchException(name, name + ": tangent " + i + " has dtype " + t.get(k).dtype().displayName()
-              + " but primal " + i + " has dtype " + p.get(k).dtype().displayName());
+        checkFits(name, t.get(k), "tangent", p.get(k), "primal", i);
       }
       ps.add(p);
       tans.add(t);
