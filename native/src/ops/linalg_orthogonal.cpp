@@ -4,6 +4,7 @@
 // backends/cpu/lapack.h. Derivatives: torch 1.13's for the SVD; for QR, the formula torch and
 // TensorFlow share for m >= n (and its extension to m < n through A = [X | Y]).
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <limits>
 
@@ -359,8 +360,39 @@ Tensor linalg_pinv(const Tensor& a, double atol, double rtol) {
   return apply1(OpId::Pinv, a, pinv_attrs(atol, rtol));
 }
 
-// The least-squares solution of A X = B for a full-rank A [..., m, n]: min |A X - B| for m >= n
-// (by QR: X = R^-1 Q^T B), the minimum-norm solution for m < n (QR of A^T: X = Q R^-T B).
+namespace {
+
+// Whether a triangular factor R [..., k, k] of the reduced QR (every value behind the tracers) has a
+// diagonal entry at or below `rel` times the largest of its matrix: then A is rank-deficient to
+// working precision (its smallest singular value is at most min |r_ii|).
+template <class T>
+bool small_pivot(const Tensor& r, double rel) {
+  const Tensor v = contiguous(r);
+  const T* p = v.data<T>();
+  const int64_t k = v.size(v.ndim() - 1), mats = k == 0 ? 0 : v.numel() / (k * k);
+  for (int64_t b = 0; b < mats; b++, p += k * k) {
+    double lo = std::numeric_limits<double>::infinity(), hi = 0;
+    for (int64_t i = 0; i < k; i++) {
+      const double d = std::abs(double(p[i * k + i]));
+      if (!(d >= lo)) lo = d;  // NaN counts as small
+      hi = std::max(hi, d);
+    }
+    if (!(lo > rel * hi)) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+// NOTE: torch's lstsq (driver gelsy on the CPU) returns the minimum-norm least-squares solution
+// also for a rank-deficient A, and differentiates it as pinv(A) B. The fast path is QR, which
+// would divide by a zero pivot there (Inf/NaN, silently); so R's diagonal is checked (values, like
+// a solver's pivot check), and where any matrix of the batch has a pivot near zero, all of them
+// take X = pinv(A) B with pinv's default cut-off (torch's rcond: eps max(m, n)). The check is 100
+// times looser than that cut-off: a borderline full-rank A also takes pinv, which then gives the
+// QR answer to rounding.
+// The least-squares solution of A X = B: min |A X - B| for m >= n (by QR: X = R^-1 Q^T B), the
+// minimum-norm solution for m < n (QR of A^T: X = Q R^-T B); rank-deficient A: pinv(A) B.
 Tensor linalg_lstsq(const Tensor& a, const Tensor& b) {
   const char* op = "linalg.lstsq";
   check_matrix(op, a);
@@ -371,14 +403,15 @@ Tensor linalg_lstsq(const Tensor& a, const Tensor& b) {
   Tensor bm = vec ? unsqueeze(b, -1) : b;
   ADJ_CHECK(bm.ndim() >= 2 && rows(bm) == rows(a), ErrorKind::Shape, op,
             "incompatible shapes of A and B for the equation AX = B (" << a.shape().str() << " and " << b.shape().str() << ")");
-  Tensor x;
-  if (rows(a) >= cols(a)) {
-    auto [q, r] = linalg_qr(a);
-    x = linalg_solve_triangular(r, matmul(mT(q), bm), /*upper=*/true);
-  } else {
-    auto [q, r] = linalg_qr(mT(a));
-    x = matmul(q, linalg_solve_triangular(mT(r), bm, /*upper=*/false));
-  }
+  const bool tall = rows(a) >= cols(a);
+  auto [q, r] = linalg_qr(tall ? a : mT(a));
+  const double eps = a.dtype() == DType::Float32 ? double(std::numeric_limits<float>::epsilon()) : std::numeric_limits<double>::epsilon();
+  const double rel = 100 * eps * double(std::max(rows(a), cols(a)));
+  const Tensor rv = every_value_of(r, op);
+  const bool deficient = rv.dtype() == DType::Float32 ? small_pivot<float>(rv, rel) : small_pivot<double>(rv, rel);
+  Tensor x = deficient ? matmul(linalg_pinv(a, 0, -1), bm)
+             : tall    ? linalg_solve_triangular(r, matmul(mT(q), bm), /*upper=*/true)
+                       : matmul(q, linalg_solve_triangular(mT(r), bm, /*upper=*/false));
   return vec ? squeeze(x, Dims{-1}) : x;
 }
 

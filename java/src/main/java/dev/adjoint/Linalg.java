@@ -272,11 +272,12 @@ public final class Linalg {
   }
 
   /**
-   * The least-squares solution {@code X} of {@code A X = B} for a full-rank {@code A [..., m, n]}
-   * ({@code torch.linalg.lstsq(A, B).solution}): the minimiser of {@code |A X - B|} for
-   * {@code m >= n}, the minimum-norm solution for {@code m < n}, by QR. {@code B} is
-   * {@code [..., m, k]} or {@code [..., m]}. A rank-deficient A gives Inf/NaN; use
-   * {@link #pinv} for it.
+   * The least-squares solution {@code X} of {@code A X = B} for {@code A [..., m, n]}
+   * ({@code torch.linalg.lstsq(A, B).solution}): the minimiser of {@code |A X - B|} of least
+   * norm. A full-rank {@code A} is solved by QR; a rank-deficient one (a QR pivot near zero in any
+   * matrix of the batch) as {@code pinv(A) B}, which is also the gradient torch gives (singular
+   * values below {@code eps * max(m, n) * s_max} count as zero, torch's default cut-off).
+   * {@code B} is {@code [..., m, k]} or {@code [..., m]}.
    *
    * <pre>{@code
    * Tensor coef = Linalg.lstsq(x, y);   // linear regression
