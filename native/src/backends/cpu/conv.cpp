@@ -100,12 +100,45 @@ GroupSizes blas_sizes(const ConvGeom& g, const char* op) {
   return {cg, og, K, P};
 }
 
+// NOTE: with unit strides and an output as wide as the input ("same" width: 2 pw = dw (kw - 1)),
+// the valid part of a column row is the input plane itself, shifted by one offset: row[j] =
+// x[j + shift] for j = oy * w + ox. One copy of the whole range then replaces a copy per output
+// row (28 floats each for a 28x28 image), and only the columns that read the padding (which the
+// shifted copy filled with the neighbouring rows' ends) are set to zero afterwards.
+bool shifted_planes(const ConvGeom& g) { return g.sh == 1 && g.sw == 1 && g.ow == g.w; }
+
+// The own kernels' shifted-plane product reads the input planes in place (conv_gemm.h's NOTE):
+// for stride-1 convolutions as wide as their input, except 1x1 ones (already direct) and those
+// with few taps per output (a first layer's 9: its per-tap masks then cost more than im2col's
+// copy, 0.135 vs 0.117 ms for W11's first layer).
+template <class T>
+bool shifted_product(const ConvGeom& g) {
+  return own_products<T>(g) && shifted_planes(g) && !pointwise(g) && g.c / g.groups * g.kh * g.kw >= 32;
+}
+
+// The shifted planes of a convolution's taps (ki, kj): input row oy + ki dh - ph, column ox + kj dw - pw.
+ShiftedPlanes forward_planes(const ConvGeom& g, int64_t cg) {
+  const int taps = int(g.kh * g.kw);
+  std::vector<int64_t> dy(static_cast<size_t>(taps)), dx(static_cast<size_t>(taps));
+  for (int64_t ki = 0; ki < g.kh; ki++)
+    for (int64_t kj = 0; kj < g.kw; kj++) dy[size_t(ki * g.kw + kj)] = ki * g.dh - g.ph, dx[size_t(ki * g.kw + kj)] = kj * g.dw - g.pw;
+  return ShiftedPlanes(cg, g.h, g.w, g.oh, dy.data(), dx.data(), taps);
+}
+
 template <class T>
 void conv_forward(const Tensor& x, const Tensor& wt, const ConvGeom& g, const Tensor& out) {
   const auto [cg, og, K, P] = blas_sizes(g, "conv2d");
   T* y = out.data<T>();
   if (out.numel() == 0) return;
   if (K == 0) return (void)std::fill(y, y + out.numel(), T(0));
+  if constexpr (std::is_same<T, float>::value)
+    if (shifted_product<T>(g)) {
+      const ShiftedPlanes sp = forward_planes(g, cg);
+      for (int64_t n = 0; n < g.n; n++)
+        for (int64_t gi = 0; gi < g.groups; gi++)
+          sp.product(og, wt.data<T>() + gi * og * K, K, x.data<T>() + (n * g.c + gi * cg) * g.h * g.w, y + (n * g.o + gi * og) * P);
+      return;
+    }
   const bool direct = pointwise(g);
   Tensor buf = direct ? Tensor() : scratch(K * P, out.dtype(), "conv2d");
   T* col = direct ? nullptr : buf.data<T>();
@@ -120,11 +153,40 @@ void conv_forward(const Tensor& x, const Tensor& wt, const ConvGeom& g, const Te
     }
 }
 
+// NOTE: a stride-1 convolution's input gradient is itself a convolution, of g by the weight with
+// in and out channels swapped and taps reversed, padded dh (kh - 1) - ph (and likewise in width):
+// gx[ci, y, x] = sum w[oi, ci, ki, kj] g[oi, y + ph - ki dh, x + pw - kj dw]. As wide as its input
+// (as the forward), it runs as the shifted-plane product over g's planes, without the column
+// matrix, col2im and the zeroing of gx. It needs that padding to be non-negative.
+bool shifted_input_grad(const ConvGeom& g) { return g.ph <= g.dh * (g.kh - 1) && g.pw <= g.dw * (g.kw - 1); }
+
+// gx of one convolution as that forward: the reversed weight of each group [cg, og * kh * kw].
+void input_grad_shifted(const float* gy, const float* w, const ConvGeom& g, int64_t cg, int64_t og, int64_t K, int64_t P, float* gx) {
+  const int64_t taps = g.kh * g.kw, Kr = og * taps;
+  Tensor wr_buf = scratch(g.groups * cg * Kr, DType::Float32, "conv2d_input_grad");
+  float* wr = wr_buf.data<float>();
+  for (int64_t gi = 0; gi < g.groups; gi++)
+    for (int64_t oi = 0; oi < og; oi++)
+      for (int64_t ci = 0; ci < cg; ci++)
+        for (int64_t t = 0; t < taps; t++) wr[(gi * cg + ci) * Kr + oi * taps + t] = w[(gi * og + oi) * K + ci * taps + (taps - 1 - t)];
+  std::vector<int64_t> dy(static_cast<size_t>(taps)), dx(static_cast<size_t>(taps));
+  const int64_t ph = g.dh * (g.kh - 1) - g.ph, pw = g.dw * (g.kw - 1) - g.pw;
+  for (int64_t i = 0; i < g.kh; i++)
+    for (int64_t j = 0; j < g.kw; j++) dy[size_t(i * g.kw + j)] = i * g.dh - ph, dx[size_t(i * g.kw + j)] = j * g.dw - pw;
+  const ShiftedPlanes sp(og, g.oh, g.ow, g.h, dy.data(), dx.data(), int(taps));
+  for (int64_t n = 0; n < g.n; n++)
+    for (int64_t gi = 0; gi < g.groups; gi++)
+      sp.product(cg, wr + gi * cg * Kr, Kr, gy + (n * g.o + gi * og) * P, gx + (n * g.c + gi * cg) * g.h * g.w);
+}
+
 template <class T>
 void conv_input_grad(const Tensor& gy, const Tensor& wt, const ConvGeom& g, const Tensor& out) {
   const auto [cg, og, K, P] = blas_sizes(g, "conv2d_input_grad");
   T* gx = out.data<T>();
   if (out.numel() == 0) return;
+  if constexpr (std::is_same<T, float>::value)
+    if (shifted_product<T>(g) && shifted_input_grad(g) && og > 0 && P > 0)
+      return input_grad_shifted(gy.data<float>(), wt.data<float>(), g, cg, og, K, P, gx);
   const bool direct = pointwise(g);
   if (!direct || og == 0) std::fill(gx, gx + out.numel(), T(0));
   if (og == 0 || P == 0) return;
@@ -196,12 +258,6 @@ inline void zero_few(T* p, int64_t n) {
   if (n > 3) p[3] = T(0);
 }
 
-// NOTE: with unit strides and an output as wide as the input ("same" width: 2 pw = dw (kw - 1)),
-// the valid part of a column row is the input plane itself, shifted by one offset: row[j] =
-// x[j + shift] for j = oy * w + ox. One copy of the whole range then replaces a copy per output
-// row (28 floats each for a 28x28 image), and only the columns that read the padding (which the
-// shifted copy filled with the neighbouring rows' ends) are set to zero afterwards.
-static bool shifted_planes(const ConvGeom& g) { return g.sh == 1 && g.sw == 1 && g.ow == g.w; }
 
 template <class T>
 void im2col(const T* x, int64_t cg, const ConvGeom& g, T* col) {

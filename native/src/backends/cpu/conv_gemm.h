@@ -5,6 +5,7 @@
 // any sizes and leading dims; beta 0 (C =) or 1 (C +=).
 #pragma once
 #include <cstdint>
+#include <vector>
 
 namespace adjoint::cpu {
 
@@ -16,6 +17,29 @@ bool conv_gemm_available();
 // C [m x n] (=, +=) A [m x k] B [k x n].
 void conv_sgemm_nn(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b, int64_t ldb, bool accumulate,
                    float* c, int64_t ldc);
+// NOTE: a stride-1 convolution whose output is as wide as its input reads each tap's input as the
+// plane itself shifted by one offset (dy iw + dx: conv.cpp's shifted_planes). This product reads
+// the planes in place through that shift, with a lane mask per tap and block of 32 output
+// positions for the ones that would see the padding: no column matrix is written or read (im2col
+// was a fifth of the forward; col2im and the zeroing of the input gradient a third of that).
+// C [m, oh * iw] = A [m, cin * taps] B, where B's row ci * taps + t holds x[ci, oy + dy[t],
+// ox + dx[t]] for output position (oy, ox), zero outside the plane [cin, ih, iw]. Made once per
+// geometry (the offsets and masks), used for every image and group.
+class ShiftedPlanes {
+ public:
+  ShiftedPlanes(int64_t cin, int64_t ih, int64_t iw, int64_t oh, const int64_t* dy, const int64_t* dx, int taps);
+  // C (dense, oh * iw per row) = A (lda apart) B over the planes at x.
+  void product(int64_t m, const float* a, int64_t lda, const float* x, float* c) const;
+
+ private:
+  int64_t cin_, ih_, oh_, iw_;
+  int taps_;
+  int64_t blocks_;
+  std::vector<int64_t> koff_;  // per row of B: its plane's offset plus its tap's shift
+  std::vector<int> ktap_;       // per row of B: its tap
+  std::vector<uint32_t> tmask_; // per block of 32 positions and tap: the lanes inside the plane
+};
+
 // dst [cols x rows] (dense) = src [rows x cols] (rows lds apart), transposed.
 void conv_transpose(const float* src, int64_t rows, int64_t cols, int64_t lds, float* dst);
 
