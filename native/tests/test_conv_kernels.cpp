@@ -1,4 +1,5 @@
-// The convolution's CPU kernels: the AVX-512 product and transpose (backends/cpu/conv_gemm.h)
+// The convolution's CPU kernels: the AVX-512 products (nn, and nt as dot products) and transpose
+// (backends/cpu/conv_gemm.h)
 // against sums in double over every edge case of their tiling (rows not a multiple of 12, columns
 // not of 32 or 16, sums longer than a block, leading dims wider than the rows, +=), and the
 // float32 convolution kernels (own products where the CPU has AVX-512) against the float64 ones
@@ -52,6 +53,34 @@ TEST(own_product_matches_a_double_sum) {
             }
           CHECK(ok);
           if (!ok) std::printf("  m %lld n %lld k %lld acc %d\n", (long long)m, (long long)n, (long long)k, int(acc));
+        }
+}
+
+TEST(own_dot_product_form_matches_a_double_sum) {
+  if (!cpu::conv_gemm_available()) return;
+  std::mt19937 rng(4);
+  for (int64_t m : {1, 2, 3, 16, 17})
+    for (int64_t n : {1, 8, 9, 10, 19})
+      for (int64_t k : {0, 1, 15, 16, 17, 784})
+        for (bool acc : {false, true}) {
+          const int64_t lda = k + 3, ldb = k + 1, ldc = n + 2;
+          const std::vector<float> a = random_floats(size_t(m * lda), rng), b = random_floats(size_t(n * ldb), rng);
+          std::vector<float> c = random_floats(size_t(m * ldc), rng), c0 = c;
+          cpu::conv_sgemm_nt(m, n, k, a.data(), lda, b.data(), ldb, acc, c.data(), ldc);
+          bool ok = true;
+          for (int64_t i = 0; i < m; i++)
+            for (int64_t j = 0; j < ldc; j++) {
+              const float got = c[size_t(i * ldc + j)];
+              if (j >= n) {
+                ok &= got == c0[size_t(i * ldc + j)];
+                continue;
+              }
+              double want = acc ? c0[size_t(i * ldc + j)] : 0.0;
+              for (int64_t p = 0; p < k; p++) want += double(a[size_t(i * lda + p)]) * b[size_t(j * ldb + p)];
+              ok &= std::fabs(got - want) <= 1e-5 * (1 + double(k));
+            }
+          CHECK(ok);
+          if (!ok) std::printf("  nt m %lld n %lld k %lld acc %d\n", (long long)m, (long long)n, (long long)k, int(acc));
         }
 }
 

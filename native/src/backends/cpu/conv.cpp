@@ -217,6 +217,18 @@ void conv_weight_grad(const Tensor& x, const Tensor& gy, const ConvGeom& g, cons
   const bool direct = pointwise(g);
   Tensor buf = direct ? Tensor() : scratch(K * P, out.dtype(), "conv2d_weight_grad");
   T* col = direct ? nullptr : buf.data<T>();
+  if constexpr (std::is_same<T, float>::value)
+    if (own_products<T>(g) && K < 32) {
+      // few taps (a first layer's 9): gw [og, K] as dot products of g's rows with the columns'
+      // rows (nt), no transposes; nn's 32-wide tiles would be mostly empty
+      for (int64_t gi = 0; gi < g.groups; gi++)
+        for (int64_t n = 0; n < g.n; n++) {
+          const T* xi = x.data<T>() + (n * g.c + gi * cg) * g.h * g.w;
+          if (!direct) im2col(xi, cg, g, col);
+          conv_sgemm_nt(og, K, P, gy.data<T>() + (n * g.o + gi * og) * P, P, direct ? xi : col, P, n > 0, gw + gi * og * K, K);
+        }
+      return;
+    }
   if (own_products<T>(g)) {
     // NOTE: the own kernels' weight gradient is its transpose gw^T [K, og] = col [K, P] g^T [P, og]
     // (nn, with g's image transposed first, small and in L2): the dot-product form (nt) of the

@@ -7,6 +7,8 @@
 #include "backends/cpu/conv_gemm.h"
 
 #include <algorithm>
+#include <array>
+#include <utility>
 #include <vector>
 
 #include "backends/cpu/vector_math.h"
@@ -27,6 +29,16 @@ namespace {
 
 constexpr int kMr = 12;       // rows of C per nn tile
 constexpr int64_t kKc = 256;  // rows of B per block (32 columns of them: 32 KiB)
+
+// NOTE: the rows of C go in tiles of kMr, except that a remainder of fewer than 8 rows is shared
+// with the tile before it (16 rows: 8 + 8, not 12 + 4): a tile of few rows spends most of its time
+// on loads (4 rows: 6 loads per 8 multiply-adds). Measured: 32 rows as 12 + 12 + 8 beat 11 + 11 + 10.
+inline int64_t tile_rows(int64_t m, int64_t i) {
+  const int64_t left = m - i;
+  if (left <= kMr) return left;
+  if (left >= 2 * kMr || left - kMr >= 8) return kMr;
+  return (left + 1) / 2;  // the last two tiles share kMr + a small remainder
+}
 
 inline __mmask16 lanes(int64_t left) { return left >= 16 ? __mmask16(0xffff) : __mmask16((1u << left) - 1); }
 
@@ -69,8 +81,8 @@ void nn(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const floa
     const bool acc = accumulate || k0 > 0;
     for (int64_t j = 0; j < n; j += 32) {
       const __mmask16 m0 = lanes(n - j), m1 = lanes(n - j - 16 < 0 ? 0 : n - j - 16);
-      for (int64_t i = 0; i < m; i += kMr) {
-        const int rows = int(std::min<int64_t>(kMr, m - i));
+      for (int64_t i = 0, rows; i < m; i += rows) {
+        rows = tile_rows(m, i);
         kNnTiles[rows](kc, a + i * lda + k0, lda, b + k0 * ldb + j, ldb, acc, c + i * ldc + j, ldc, m0, m1);
       }
     }
@@ -132,10 +144,71 @@ void shifted(int64_t m, int64_t P, int64_t K, const float* a, int64_t lda, const
     for (int64_t b = 0; b < blocks; b++) {
       const int64_t j = b * 32;
       const __mmask16 m0 = lanes(P - j), m1 = lanes(P - j - 16 < 0 ? 0 : P - j - 16);
-      for (int64_t i = 0; i < m; i += kMr) {
-        const int rows = int(std::min<int64_t>(kMr, m - i));
+      for (int64_t i = 0, rows; i < m; i += rows) {
+        rows = tile_rows(m, i);
         kShiftedTiles[rows](kc, a + i * lda + k0, lda, x + j, koff + k0, ktap + k0, tmask + b * taps, k0 > 0, c + i * P + j, P, m0, m1);
       }
+    }
+  }
+}
+
+// The sum of a vector's 16 lanes by halves (GCC 12's _mm512_reduce_add_ps and the shuffle
+// intrinsics warn of an uninitialised value; vector_math_kernels.inc's hsum does the same).
+inline float hsum(__m512 v) {
+  typedef float V16 __attribute__((vector_size(64)));
+  typedef float V8 __attribute__((vector_size(32)));
+  typedef float V4 __attribute__((vector_size(16)));
+  const V16 x = V16(v);
+  const V8 h = __builtin_shufflevector(x, x, 0, 1, 2, 3, 4, 5, 6, 7) + __builtin_shufflevector(x, x, 8, 9, 10, 11, 12, 13, 14, 15);
+  const V4 q = __builtin_shufflevector(h, h, 0, 1, 2, 3) + __builtin_shufflevector(h, h, 4, 5, 6, 7);
+  return (q[0] + q[2]) + (q[1] + q[3]);
+}
+
+// C[0..RA) x [0..RB) (=, +=) the dot products of A's rows and B's rows over [0, k), 16 lanes at a
+// time (the last step masked), each sum reduced across its lanes at the end.
+template <int RA, int RB>
+void nt_tile(int64_t k, const float* a, int64_t lda, const float* b, int64_t ldb, bool acc, float* c, int64_t ldc) {
+  __m512 s[RA][RB];
+#pragma GCC unroll 2
+  for (int i = 0; i < RA; i++)
+#pragma GCC unroll 9
+    for (int j = 0; j < RB; j++) s[i][j] = _mm512_setzero_ps();
+  for (int64_t p = 0; p < k; p += 16) {
+    const __mmask16 m = lanes(k - p);
+    __m512 av[RA];
+#pragma GCC unroll 2
+    for (int i = 0; i < RA; i++) av[i] = _mm512_maskz_loadu_ps(m, a + i * lda + p);
+#pragma GCC unroll 9
+    for (int j = 0; j < RB; j++) {
+      const __m512 bv = _mm512_maskz_loadu_ps(m, b + j * ldb + p);
+#pragma GCC unroll 2
+      for (int i = 0; i < RA; i++) s[i][j] = _mm512_fmadd_ps(av[i], bv, s[i][j]);
+    }
+  }
+#pragma GCC unroll 2
+  for (int i = 0; i < RA; i++)
+#pragma GCC unroll 9
+    for (int j = 0; j < RB; j++) {
+      const float v = hsum(s[i][j]);
+      c[i * ldc + j] = acc ? c[i * ldc + j] + v : v;
+    }
+}
+
+using NtTile = void (*)(int64_t, const float*, int64_t, const float*, int64_t, bool, float*, int64_t);
+constexpr int kNtRows = 2, kNtCols = 9;  // 18 sums in registers; 11 loads per 18 multiply-adds
+template <int RA, int... RB>
+constexpr std::array<NtTile, kNtCols + 1> nt_row(std::integer_sequence<int, RB...>) {
+  return {nullptr, nt_tile<RA, RB + 1>...};
+}
+const std::array<NtTile, kNtCols + 1> kNtTiles[kNtRows + 1] = {
+    {}, nt_row<1>(std::make_integer_sequence<int, kNtCols>()), nt_row<2>(std::make_integer_sequence<int, kNtCols>())};
+
+void nt(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b, int64_t ldb, bool acc, float* c, int64_t ldc) {
+  for (int64_t i = 0; i < m; i += kNtRows) {
+    const int ra = int(std::min<int64_t>(kNtRows, m - i));
+    for (int64_t j = 0; j < n; j += kNtCols) {
+      const int rb = int(std::min<int64_t>(kNtCols, n - j));
+      kNtTiles[ra][size_t(rb)](k, a + i * lda, lda, b + j * ldb, ldb, acc, c + i * ldc + j, ldc);
     }
   }
 }
@@ -246,6 +319,16 @@ void ShiftedPlanes::product(int64_t m, const float* a, int64_t lda, const float*
   shifted(m, P, K, a, lda, x, cin_ * ih_ * iw_, koff_.data(), ktap_.data(), tmask_.data(), taps_, c);
 #else
   (void)a, (void)lda, (void)x, (void)c;
+#endif
+}
+
+void conv_sgemm_nt(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b, int64_t ldb, bool accumulate,
+                   float* c, int64_t ldc) {
+  if (m <= 0 || n <= 0) return;
+#if ADJ_CONV_GEMM_X86
+  nt(m, n, k, a, lda, b, ldb, accumulate, c, ldc);  // k = 0: sums of nothing, 0
+#else
+  (void)k, (void)a, (void)lda, (void)b, (void)ldb, (void)accumulate, (void)c, (void)ldc;
 #endif
 }
 

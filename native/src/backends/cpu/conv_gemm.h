@@ -17,6 +17,12 @@ bool conv_gemm_available();
 // C [m x n] (=, +=) A [m x k] B [k x n].
 void conv_sgemm_nn(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b, int64_t ldb, bool accumulate,
                    float* c, int64_t ldc);
+// C [m x n] (=, +=) A [m x k] B [n x k]^T, as dot products over k (rows of A and B both read
+// along k): for few columns of C (a first layer's weight gradient has 9), where nn's 32-wide
+// tiles would be mostly empty.
+void conv_sgemm_nt(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b, int64_t ldb, bool accumulate,
+                   float* c, int64_t ldc);
+
 // NOTE: a stride-1 convolution whose output is as wide as its input reads each tap's input as the
 // plane itself shifted by one offset (dy iw + dx: conv.cpp's shifted_planes). This product reads
 // the planes in place through that shift, with a lane mask per tap and block of 32 output
