@@ -4,7 +4,8 @@
 // not of 32 or 16, sums longer than a block, leading dims wider than the rows, +=), and the
 // float32 convolution kernels (own products where the CPU has AVX-512) against the float64 ones
 // (OpenBLAS dgemm) on geometries with strides, padding, dilation, groups and 1x1 kernels, and the
-// stride-1 "same width" ones that take the shifted-plane product (conv_gemm.h).
+// stride-1 "same width" ones that take the shifted-plane product (conv_gemm.h); conv2d with its
+// bias against the float64 convolution plus the bias.
 #include <cmath>
 #include <cstdio>
 #include <random>
@@ -160,6 +161,13 @@ TEST(float32_convolution_kernels_match_float64) {
     kernels::conv2d.cpu(x, w, g, y);
     kernels::conv2d.cpu(xd, wd, g, yd);
     CHECK(close(y, yd, tol));
+    // with the bias added as each image is made: y + b per output channel
+    Tensor b = random_tensor(Dims{g.o}, DType::Float32, rng), yb = Tensor::empty(ys, DType::Float32, Device{}, "t");
+    kernels::conv2d_bias.cpu(x, w, b, g, yb);
+    bool bias_ok = true;
+    for (int64_t i = 0; i < yb.numel(); i++)
+      bias_ok &= std::fabs(double(yb.data<float>()[i]) - (yd.data<double>()[i] + b.data<float>()[(i / (g.oh * g.ow)) % g.o])) <= tol;
+    CHECK(bias_ok);
     Tensor gx = Tensor::empty(xs, DType::Float32, Device{}, "t"), gxd = Tensor::empty(xs, DType::Float64, Device{}, "t");
     kernels::conv2d_input_grad.cpu(gy, w, g, gx);
     kernels::conv2d_input_grad.cpu(gyd, wd, g, gxd);

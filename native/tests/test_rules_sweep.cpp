@@ -446,6 +446,13 @@ std::map<OpId, std::vector<Sample>> sample_table() {
                      {{f32(real({1, 2, 4, 4})), f32(real({2, 2, 3, 3}))}, attrs({1, 1, 1, 1, 1, 1, 1}), "f32, pad 1"},
                      {{real({0, 2, 4, 4}), real({3, 2, 3, 3})}, attrs({1, 1, 0, 0, 1, 1, 1}), "no images"},
                      {{real({1, 2, 4, 5}), real({2, 2, 3, 3})}, attrs({1, 1, 1, 1, 1, 1, 1}), "3x3 pad 1: output as wide as the input"}};
+  // conv2d_bias (x, w, b): the vmap checks batch every subset of the three (b alone, w and b: the
+  // per-example rule; x alone: the folded call with the bias).
+  t[OpId::Conv2dBias] = {{{real({2, 2, 5, 5}), real({3, 2, 3, 3}), real({3})}, attrs({1, 1, 0, 0, 1, 1, 1}), "3x3"},
+                         {{real({1, 4, 6, 5}), real({4, 2, 2, 3}), real({4})}, attrs({2, 1, 1, 0, 1, 2, 2}), "stride 2x1, pad, dilation, groups 2"},
+                         {{f32(real({1, 2, 4, 4})), f32(real({2, 2, 3, 3})), f32(real({2}))}, attrs({1, 1, 1, 1, 1, 1, 1}), "f32, pad 1"},
+                         {{real({0, 2, 4, 4}), real({3, 2, 3, 3}), real({3})}, attrs({1, 1, 0, 0, 1, 1, 1}), "no images"},
+                         {{real({1, 4, 4, 5}), real({5, 4, 3, 3}), real({5})}, attrs({1, 1, 1, 1, 1, 1, 1}), "3x3 pad 1: as wide as the input"}};
   t[OpId::Conv2dInputGrad] = {{{real({2, 3, 3, 3}), real({3, 2, 3, 3})}, attrs({1, 1, 0, 0, 1, 1, 1, 5, 5}), "3x3"},
                               {{real({1, 4, 4, 1}), real({4, 2, 2, 3})}, attrs({2, 1, 1, 0, 1, 2, 2, 6, 5}), "stride 2x1, pad, dilation, groups 2"},
                               {{S(real({2, 2, 4, 4})), real({2, 3, 1, 1})}, attrs({1, 1, 0, 0, 1, 1, 1, 4, 4}), "1x1, strided g"},

@@ -53,6 +53,9 @@ class Backend {
   virtual void linear(const Tensor& x, const Tensor& w, const Tensor* b, const Tensor& out, bool w_kn) = 0;
   // A convolution's product (ConvKernel: conv2d, its input or weight gradient), contiguous inputs.
   virtual void conv(const ConvKernel& k, const Tensor& a, const Tensor& b, const ConvGeom& g, const Tensor& out) = 0;
+  // conv2d plus its bias (ConvBiasKernel), contiguous inputs.
+  virtual void conv_bias(const ConvBiasKernel& k, const Tensor& x, const Tensor& w, const Tensor& bias, const ConvGeom& g,
+                         const Tensor& out) = 0;
   // A max-pooling gather or scatter (PoolKernel), contiguous inputs.
   virtual void pool(const PoolKernel& k, const Tensor& v, const Tensor& x, const PoolGeom& g, const Tensor& out) = 0;
   // A kernel along one dim (DimKernel: scans, products, arg-reductions, sorts), contiguous inputs.

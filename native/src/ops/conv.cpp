@@ -122,6 +122,16 @@ Meta meta_weight_grad(const Meta* in, int, const Attrs& at) {
   return {weight_shape(geom_weight_grad(in[0].shape, in[1].shape, at)), in[0].dtype};
 }
 
+// conv2d_bias (x, w, b): conv2d's checks, and b [o] of x's dtype (ops::conv2d checked the
+// caller's bias in its own words; this one guards the primitive).
+Meta meta_conv2d_bias(const Meta* in, int nin, const Attrs& at) {
+  ADJ_CHECK(nin == 3, ErrorKind::Internal, "conv2d_bias", "expects 3 inputs, got " << nin);
+  const Meta m = meta_conv2d(in, 2, at);
+  ADJ_CHECK(in[2].dtype == m.dtype && in[2].shape == Dims{m.shape[1]}, ErrorKind::Internal, "conv2d_bias",
+            "bias " << dtype_name(in[2].dtype) << " " << in[2].shape.str() << " does not fit output " << m.shape.str());
+  return m;
+}
+
 // The kernels read dense row-major operands.
 Tensor dense(const Tensor& t, const char* op) {
   if (t.is_contiguous()) return t;
@@ -139,6 +149,18 @@ Tensor eval_conv(const Tensor* in, int nin, const Attrs& at) {
   const ConvGeom g = Geom(in[0].shape(), in[1].shape(), at);
   Tensor out = Tensor::empty(out_meta.shape, out_meta.dtype, in[0].device(), op);
   backend_of(in[0]).conv(*Kernel, dense(in[0], op), dense(in[1], op), g, out);
+  return out;
+}
+
+Tensor eval_conv_bias(const Tensor* in, int nin, const Attrs& at) {
+  const char* op = "conv2d_bias";
+  const Meta m[3] = {{in[0].shape(), in[0].dtype()}, {in[1].shape(), in[1].dtype()}, {in[2].shape(), in[2].dtype()}};
+  const Meta out_meta = meta_conv2d_bias(m, nin, at);
+  check_same_device(op, in[0], in[1]);
+  check_same_device(op, in[0], in[2]);
+  const ConvGeom g = geom_conv2d(in[0].shape(), in[1].shape(), at);
+  Tensor out = Tensor::empty(out_meta.shape, out_meta.dtype, in[0].device(), op);
+  backend_of(in[0]).conv_bias(kernels::conv2d_bias, dense(in[0], op), dense(in[1], op), dense(in[2], op), g, out);
   return out;
 }
 
@@ -189,6 +211,17 @@ void vjp_conv2d(const Tensor& g, const Tensor* p, int, const Tensor&, const Attr
   const Tensor &x = p[0], &w = p[1];
   if (need[0]) grads[0] = input_grad(g, w, x.size(2), x.size(3), at);
   if (need[1]) grads[1] = weight_grad(x, g, w.size(2), w.size(3), at);
+}
+
+// NOTE: conv2d_bias is a fused primitive (OpDef::decompose): its kernel adds the bias while each
+// image's output is in cache; under jvp, and under vmap with a one-hot input, it is this
+// composite. Under grad it is one node (the two products and the bias' sum over n, h, w), and
+// under vmap with only the images batched one call as large as the batch (its batch rule).
+Tensor bias_channels(const Tensor& b) { return O::reshape(b, Dims{b.size(0), 1, 1}); }
+Tensor decompose_conv_bias(const Tensor* in, int, const Attrs& at) { return O::add(conv(in[0], in[1], at), bias_channels(in[2])); }
+void vjp_conv2d_bias(const Tensor& g, const Tensor* p, int nin, const Tensor& out, const Attrs& at, const bool* need, Tensor* grads) {
+  vjp_conv2d(g, p, nin, out, at, need, grads);
+  if (need[2]) grads[2] = O::sum(g, Dims{0, 2, 3}, false);
 }
 
 // I(g, w) = gx: its cotangent h has x's shape; <h, I(g, w)> = <conv2d(h, w), g> = <W(h, g), w>.
@@ -260,6 +293,16 @@ Tensor batch_image_weight(const Tensor* v, const int* bd, int, const Attrs& at, 
   return groups_as_images(y, batch, c);
 }
 
+// conv2d_bias: images batched alone fold into one call with the bias; a batched weight or bias
+// takes conv2d's rule and adds the bias per example ([B, o] as [B, 1, o, 1, 1]).
+Tensor batch_conv_bias(const Tensor* v, const int* bd, int nin, const Attrs& at, int64_t batch) {
+  if (batch > 0 && bd[1] != 0 && bd[2] != 0)
+    return unfold_images(apply3(OpId::Conv2dBias, fold_images(v[0], bd[0], batch), v[1], v[2], at), batch, v[0].size(bd[0] == 0 ? 1 : 0));
+  Tensor y = batch_image_weight<OpId::Conv2d>(v, bd, nin, at, batch);
+  Tensor b = rules::materialize(v[2], bd[2], batch);
+  return O::add(y, O::reshape(b, Dims{batch, 1, b.size(1), 1, 1}));
+}
+
 // conv2d_weight_grad: (images, g) -> weight [o, c/g, kh, kw]; per example one weight gradient.
 Tensor batch_weight_grad(const Tensor* v, const int* bd, int, const Attrs& at, int64_t batch) {
   if (batch == 0) return empty_batch(OpId::Conv2dWeightGrad, v, bd, at);
@@ -277,6 +320,13 @@ void register_conv_ops(OpDef* t) {
   c.jvp = jvp_conv2d;
   c.vjp = vjp_conv2d;
   c.batch = batch_image_weight<OpId::Conv2d>;
+
+  OpDef& cb = define_op(t, OpId::Conv2dBias, "conv2d_bias", 3);
+  cb.meta = meta_conv2d_bias;
+  cb.eval = eval_conv_bias;
+  cb.decompose = decompose_conv_bias;
+  cb.vjp = vjp_conv2d_bias;
+  cb.batch = batch_conv_bias;
 
   OpDef& ig = define_op(t, OpId::Conv2dInputGrad, "conv2d_input_grad", 2);
   ig.meta = meta_input_grad;
@@ -328,8 +378,7 @@ Tensor conv_nd(const Tensor& x, const Tensor& w, const Tensor* b, const Dims& st
   if (spatial == 1) x4 = unsqueeze(x4, 2), w4 = unsqueeze(w, 2);
   Attrs at;
   at.ints = Dims{p.stride[0], p.stride[1], p.pad[0], p.pad[1], p.dil[0], p.dil[1], p.groups};
-  Tensor y = apply2(OpId::Conv2d, x4, w4, at);
-  if (b) y = add(y, reshape(*b, Dims{g.o, 1, 1}));
+  Tensor y = b ? apply3(OpId::Conv2dBias, x4, w4, *b, at) : apply2(OpId::Conv2d, x4, w4, at);
   if (spatial == 1) y = squeeze(y, Dims{2});
   return unbatched ? squeeze(y, Dims{0}) : y;
 }

@@ -125,18 +125,36 @@ ShiftedPlanes forward_planes(const ConvGeom& g, int64_t cg) {
   return ShiftedPlanes(cg, g.h, g.w, g.oh, dy.data(), dx.data(), taps);
 }
 
+// rows [0, m) of c (P apart) += bias[row]: right after the product wrote them (in cache)
 template <class T>
-void conv_forward(const Tensor& x, const Tensor& wt, const ConvGeom& g, const Tensor& out) {
+void add_bias_rows(T* c, int64_t m, int64_t P, const T* bias) {
+  if constexpr (std::is_same<T, float>::value)
+    if (own_kernels<T>()) return conv_add_rows(c, m, P, bias);
+  for (int64_t r = 0; r < m; r++)
+    for (int64_t j = 0; j < P; j++) c[r * P + j] += bias[r];
+}
+
+// y = conv2d(x, w) (+ bias [o], when not null).
+template <class T>
+void conv_forward(const Tensor& x, const Tensor& wt, const ConvGeom& g, const Tensor& out, const T* bias) {
   const auto [cg, og, K, P] = blas_sizes(g, "conv2d");
   T* y = out.data<T>();
   if (out.numel() == 0) return;
-  if (K == 0) return (void)std::fill(y, y + out.numel(), T(0));
+  if (K == 0) {
+    std::fill(y, y + out.numel(), T(0));
+    if (bias)
+      for (int64_t n = 0; n < g.n; n++) add_bias_rows(y + n * g.o * P, g.o, P, bias);
+    return;
+  }
   if constexpr (std::is_same<T, float>::value)
     if (shifted_product<T>(g)) {
       const ShiftedPlanes sp = forward_planes(g, cg);
       for (int64_t n = 0; n < g.n; n++)
-        for (int64_t gi = 0; gi < g.groups; gi++)
-          sp.product(og, wt.data<T>() + gi * og * K, K, x.data<T>() + (n * g.c + gi * cg) * g.h * g.w, y + (n * g.o + gi * og) * P);
+        for (int64_t gi = 0; gi < g.groups; gi++) {
+          T* yi = y + (n * g.o + gi * og) * P;
+          sp.product(og, wt.data<T>() + gi * og * K, K, x.data<T>() + (n * g.c + gi * cg) * g.h * g.w, yi);
+          if (bias) add_bias_rows(yi, og, P, bias + gi * og);
+        }
       return;
     }
   const bool direct = pointwise(g);
@@ -148,8 +166,9 @@ void conv_forward(const Tensor& x, const Tensor& wt, const ConvGeom& g, const Te
     for (int64_t gi = 0; gi < g.groups; gi++) {
       const T* xi = x.data<T>() + (n * g.c + gi * cg) * g.h * g.w;
       if (!direct) im2col(xi, cg, g, col);
-      gemm<T>(own, CblasNoTrans, CblasNoTrans, og, P, K, wt.data<T>() + gi * og * K, K, direct ? xi : col, P, T(0),
-              y + (n * g.o + gi * og) * P, P);
+      T* yi = y + (n * g.o + gi * og) * P;
+      gemm<T>(own, CblasNoTrans, CblasNoTrans, og, P, K, wt.data<T>() + gi * og * K, K, direct ? xi : col, P, T(0), yi, P);
+      if (bias) add_bias_rows(yi, og, P, bias + gi * og);
     }
 }
 
@@ -383,7 +402,11 @@ namespace adjoint::kernels {
   (out.dtype() == DType::Float32 ? cpu::fn<float>(__VA_ARGS__) : cpu::fn<double>(__VA_ARGS__))
 
 const ConvKernel conv2d{[](const Tensor& x, const Tensor& w, const ConvGeom& g, const Tensor& out) {
-  ADJ_FLOATING_(conv_forward, x, w, g, out);
+  ADJ_FLOATING_(conv_forward, x, w, g, out, nullptr);
+}};
+const ConvBiasKernel conv2d_bias{[](const Tensor& x, const Tensor& w, const Tensor& b, const ConvGeom& g, const Tensor& out) {
+  if (out.dtype() == DType::Float32) cpu::conv_forward<float>(x, w, g, out, b.data<float>());
+  else cpu::conv_forward<double>(x, w, g, out, b.data<double>());
 }};
 const ConvKernel conv2d_input_grad{[](const Tensor& gy, const Tensor& w, const ConvGeom& g, const Tensor& out) {
   ADJ_FLOATING_(conv_input_grad, gy, w, g, out);

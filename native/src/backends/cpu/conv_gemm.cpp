@@ -257,6 +257,19 @@ void add_to(float* dst, const float* src, int64_t n) {
   }
 }
 
+// c [m, n] (dense) row r += v[r], 16 lanes at a time.
+void add_rows(float* c, int64_t m, int64_t n, const float* v) {
+  for (int64_t r = 0; r < m; r++, c += n) {
+    const __m512 b = _mm512_set1_ps(v[r]);
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16) _mm512_storeu_ps(c + i, _mm512_add_ps(_mm512_loadu_ps(c + i), b));
+    if (i < n) {
+      const __mmask16 k = lanes(n - i);
+      _mm512_mask_storeu_ps(c + i, k, _mm512_add_ps(_mm512_maskz_loadu_ps(k, c + i), b));
+    }
+  }
+}
+
 }  // namespace
 #pragma GCC pop_options
 #endif
@@ -335,6 +348,14 @@ void conv_sgemm_nt(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda,
 void conv_transpose(const float* src, int64_t rows, int64_t cols, int64_t lds, float* dst) {
 #if ADJ_CONV_GEMM_X86
   transpose(src, rows, cols, lds, dst);
+#endif
+}
+
+void conv_add_rows(float* c, int64_t m, int64_t n, const float* v) {
+#if ADJ_CONV_GEMM_X86
+  add_rows(c, m, n, v);
+#else
+  (void)c, (void)m, (void)n, (void)v;
 #endif
 }
 

@@ -13,7 +13,7 @@ namespace adjoint::cpu {
 // it: ADJOINT_VM_ISA); where not, the convolution calls OpenBLAS.
 bool conv_gemm_available();
 
-// NOTE: the three below only run where conv_gemm_available() (elsewhere they are empty).
+// NOTE: the functions below only run where conv_gemm_available() (elsewhere they are empty).
 // C [m x n] (=, +=) A [m x k] B [k x n].
 void conv_sgemm_nn(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b, int64_t ldb, bool accumulate,
                    float* c, int64_t ldc);
@@ -48,6 +48,9 @@ class ShiftedPlanes {
 
 // dst [cols x rows] (dense) = src [rows x cols] (rows lds apart), transposed.
 void conv_transpose(const float* src, int64_t rows, int64_t cols, int64_t lds, float* dst);
+
+// c [m, n] (dense) row r += v[r] (a convolution's bias).
+void conv_add_rows(float* c, int64_t m, int64_t n, const float* v);
 
 // dst [n] += src [n] (col2im's rows: the library's baseline code is 128-bit).
 void conv_add(float* dst, const float* src, int64_t n);

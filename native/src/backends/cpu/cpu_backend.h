@@ -24,6 +24,10 @@ class CpuBackend final : public Backend {
   void matmul(const Tensor& a, const Tensor& b, const Tensor& out) override;
   void linear(const Tensor& x, const Tensor& w, const Tensor* b, const Tensor& out, bool w_kn) override;
   void conv(const ConvKernel& k, const Tensor& a, const Tensor& b, const ConvGeom& g, const Tensor& out) override { k.cpu(a, b, g, out); }
+  void conv_bias(const ConvBiasKernel& k, const Tensor& x, const Tensor& w, const Tensor& bias, const ConvGeom& g,
+                 const Tensor& out) override {
+    k.cpu(x, w, bias, g, out);
+  }
   void pool(const PoolKernel& k, const Tensor& v, const Tensor& x, const PoolGeom& g, const Tensor& out) override { k.cpu(v, x, g, out); }
   void along_dim(const DimKernel& k, const Tensor* in, int nin, const DimGeom& g, const Tensor& out) override { k.cpu(in, nin, g, out); }
   void index_select(const Tensor& x, int dim, const Tensor& index, const Tensor& out) override;
