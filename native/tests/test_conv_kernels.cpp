@@ -179,4 +179,28 @@ TEST(float32_convolution_kernels_match_float64) {
   }
 }
 
+// An infinite input reaches the weight gradient only through the taps that see it, as with the
+// column matrix: the padded-plane form must not multiply it by a position outside the output.
+TEST(weight_gradient_of_an_infinite_input_is_nonfinite_where_the_columns_say) {
+  std::mt19937 rng(12);
+  ConvGeom g;
+  g.n = 2, g.c = 4, g.h = 6, g.w = 7, g.o = 3, g.kh = g.kw = 3, g.sh = g.sw = 1, g.ph = g.pw = 1, g.dh = g.dw = 1, g.groups = 1;
+  g.oh = 6, g.ow = 7;
+  const Dims xs{g.n, g.c, g.h, g.w}, ws{g.o, g.c, 3, 3}, ys{g.n, g.o, g.oh, g.ow};
+  for (int64_t at : {int64_t(0), int64_t(6), int64_t(7 * 3), int64_t(7 * 6 - 1)}) {  // corners and edges of channel 0
+    Tensor x = random_tensor(xs, DType::Float32, rng), gy = random_tensor(ys, DType::Float32, rng);
+    x.data<float>()[at] = INFINITY;
+    Tensor xd = as_double(x), gyd = as_double(gy);
+    Tensor gw = Tensor::empty(ws, DType::Float32, Device{}, "t"), gwd = Tensor::empty(ws, DType::Float64, Device{}, "t");
+    kernels::conv2d_weight_grad.cpu(x, gy, g, gw);
+    kernels::conv2d_weight_grad.cpu(xd, gyd, g, gwd);
+    bool same = true;
+    for (int64_t i = 0; i < gw.numel(); i++) {
+      const double a = gw.data<float>()[i], b = gwd.data<double>()[i];
+      same &= std::isfinite(a) == std::isfinite(b) && std::isnan(a) == std::isnan(b);
+    }
+    CHECK(same);
+  }
+}
+
 int main() { return check::run_all(); }

@@ -227,12 +227,44 @@ void conv_input_grad(const Tensor& gy, const Tensor& wt, const ConvGeom& g, cons
     }
 }
 
+// NOTE: the own kernels' weight gradient of a stride-1 convolution as wide as its input reads each
+// tap's row of the column matrix in place from a zero-padded copy of the image: rows of iw values
+// after pw zeros, S = iw + pw apart, below ph zero rows (a row's left padding is the right padding
+// of the row before it: a tap reads at most pw past either end, as 2 pw = dw (kw - 1)). Tap
+// (ki, kj) at output (oy, ox) is copy[(oy + ki dh) S + ox + kj dw]. Only output positions are
+// summed (conv_sgemm_grid), so every product is one im2col's would have made (no 0 * Inf from
+// positions outside the output); the copy is 1 / (kh kw) of the columns' size.
+void weight_grad_planes(const float* x, const float* gy, const ConvGeom& g, int64_t cg, int64_t og, int64_t K, int64_t P, float* gw) {
+  const int64_t S = g.w + g.pw, plane = (g.oh + g.dh * (g.kh - 1)) * S + 2 * g.pw;
+  Tensor buf = scratch(cg * plane + P * og + K * og, DType::Float32, "conv2d_weight_grad");
+  float *pad = buf.data<float>(), *gt = pad + cg * plane, *acc = gt + P * og;
+  std::fill(pad, pad + cg * plane, 0.0f);  // the padding stays zero: only the rows of values are rewritten
+  std::vector<const float*> rows(static_cast<size_t>(K));
+  for (int64_t c = 0; c < cg; c++)
+    for (int64_t ki = 0; ki < g.kh; ki++)
+      for (int64_t kj = 0; kj < g.kw; kj++) rows[size_t((c * g.kh + ki) * g.kw + kj)] = pad + c * plane + ki * g.dh * S + kj * g.dw;
+  for (int64_t gi = 0; gi < g.groups; gi++) {
+    for (int64_t n = 0; n < g.n; n++) {
+      const float* xi = x + (n * g.c + gi * cg) * g.h * g.w;
+      for (int64_t c = 0; c < cg; c++)
+        for (int64_t y = 0; y < g.h; y++)
+          std::memcpy(pad + c * plane + (y + g.ph) * S + g.pw, xi + (c * g.h + y) * g.w, size_t(g.w) * sizeof(float));
+      conv_transpose(gy + (n * g.o + gi * og) * P, og, P, P, gt);
+      conv_sgemm_grid(K, og, g.oh, g.ow, S, rows.data(), gt, og, n > 0, acc, og);
+    }
+    conv_transpose(acc, K, og, og, gw + gi * og * K);
+  }
+}
+
 template <class T>
 void conv_weight_grad(const Tensor& x, const Tensor& gy, const ConvGeom& g, const Tensor& out) {
   const auto [cg, og, K, P] = blas_sizes(g, "conv2d_weight_grad");
   T* gw = out.data<T>();
   if (out.numel() == 0) return;
   if (g.n == 0 || P == 0) return (void)std::fill(gw, gw + out.numel(), T(0));
+  if constexpr (std::is_same<T, float>::value)
+    if (shifted_product<T>(g))
+      return weight_grad_planes(x.data<float>(), gy.data<float>(), g, cg, og, K, P, gw);
   const bool direct = pointwise(g);
   Tensor buf = direct ? Tensor() : scratch(K * P, out.dtype(), "conv2d_weight_grad");
   T* col = direct ? nullptr : buf.data<T>();

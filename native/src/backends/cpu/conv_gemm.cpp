@@ -29,6 +29,11 @@ namespace {
 
 constexpr int kMr = 12;       // rows of C per nn tile
 constexpr int64_t kKc = 256;  // rows of B per block (32 columns of them: 32 KiB)
+// NOTE: the shifted-plane product's B rows overlap (a channel's taps read the same few rows of its
+// plane: ~1 KiB per channel and block of 32 positions), so far longer sums stay in L1; blocks of
+// kKc split an input gradient's 288 (32 channels x 9) into 256 + 32, the second mostly loads and
+// stores of C.
+constexpr int64_t kKcShifted = 1152;
 
 // NOTE: the rows of C go in tiles of kMr, except that a remainder of fewer than 8 rows is shared
 // with the tile before it (16 rows: 8 + 8, not 12 + 4): a tile of few rows spends most of its time
@@ -131,6 +136,65 @@ const ShiftedTile kShiftedTiles[kMr + 1] = {nullptr,         shifted_tile<1>, sh
                                             shifted_tile<5>, shifted_tile<6>, shifted_tile<7>,  shifted_tile<8>,  shifted_tile<9>,
                                             shifted_tile<10>, shifted_tile<11>, shifted_tile<12>};
 
+// As nn_tile, with row r of A at a[r] and the sum over a grid of positions (y, x), y < ny, x < nx:
+// A's entries at a[r][y * S + x] (rows of a padded plane, S apart), B's rows at b + (y nx + x) ldb.
+template <int R>
+void grid_tile(int64_t ny, int64_t nx, int64_t S, const float* const* a, const float* b, int64_t ldb, bool acc, float* c, int64_t ldc,
+               __mmask16 m0, __mmask16 m1) {
+  __m512 c0[R], c1[R];
+  const float* ar[R];
+#pragma GCC unroll 12
+  for (int r = 0; r < R; r++) c0[r] = c1[r] = _mm512_setzero_ps(), ar[r] = a[r];
+  for (int64_t y = 0; y < ny; y++, b += nx * ldb) {
+    for (int64_t x = 0; x < nx; x++) {
+      const __m512 b0 = _mm512_maskz_loadu_ps(m0, b + x * ldb), b1 = _mm512_maskz_loadu_ps(m1, b + x * ldb + 16);
+#pragma GCC unroll 12
+      for (int r = 0; r < R; r++) {
+        const __m512 av = _mm512_set1_ps(ar[r][x]);
+        c0[r] = _mm512_fmadd_ps(av, b0, c0[r]);
+        c1[r] = _mm512_fmadd_ps(av, b1, c1[r]);
+      }
+    }
+#pragma GCC unroll 12
+    for (int r = 0; r < R; r++) ar[r] += S;
+  }
+#pragma GCC unroll 12
+  for (int r = 0; r < R; r++) {
+    float* cr = c + r * ldc;
+    if (acc) {
+      c0[r] = _mm512_add_ps(c0[r], _mm512_maskz_loadu_ps(m0, cr));
+      c1[r] = _mm512_add_ps(c1[r], _mm512_maskz_loadu_ps(m1, cr + 16));
+    }
+    _mm512_mask_storeu_ps(cr, m0, c0[r]);
+    _mm512_mask_storeu_ps(cr + 16, m1, c1[r]);
+  }
+}
+
+using GridTile = void (*)(int64_t, int64_t, int64_t, const float* const*, const float*, int64_t, bool, float*, int64_t, __mmask16,
+                          __mmask16);
+const GridTile kGridTiles[kMr + 1] = {nullptr,      grid_tile<1>,  grid_tile<2>,  grid_tile<3>, grid_tile<4>,
+                                      grid_tile<5>, grid_tile<6>,  grid_tile<7>,  grid_tile<8>, grid_tile<9>,
+                                      grid_tile<10>, grid_tile<11>, grid_tile<12>};
+
+// The sum in blocks of whole grid rows, about kKc positions each (B's block stays in L1).
+void grid_nn(int64_t m, int64_t n, int64_t ny, int64_t nx, int64_t S, const float* const* a, const float* b, int64_t ldb,
+             bool accumulate, float* c, int64_t ldc) {
+  const int64_t rows_per_block = std::max<int64_t>(1, kKc / nx);
+  std::vector<const float*> ab(static_cast<size_t>(m));
+  for (int64_t y0 = 0; y0 < ny; y0 += rows_per_block) {
+    const int64_t nyb = std::min(rows_per_block, ny - y0);
+    const bool acc = accumulate || y0 > 0;
+    for (int64_t i = 0; i < m; i++) ab[size_t(i)] = a[i] + y0 * S;
+    for (int64_t j = 0; j < n; j += 32) {
+      const __mmask16 m0 = lanes(n - j), m1 = lanes(n - j - 16 < 0 ? 0 : n - j - 16);
+      for (int64_t i = 0, rows; i < m; i += rows) {
+        rows = tile_rows(m, i);
+        kGridTiles[rows](nyb, nx, S, ab.data() + i, b + y0 * nx * ldb + j, ldb, acc, c + i * ldc + j, ldc, m0, m1);
+      }
+    }
+  }
+}
+
 // C [m, P] = A [m, K] B with B's rows shifted planes (ShiftedPlanes::product), blocked as nn.
 void shifted(int64_t m, int64_t P, int64_t K, const float* a, int64_t lda, const float* x, int64_t xlen, const int64_t* koff,
              const int* ktap, const uint32_t* tmask, int taps, float* c) {
@@ -139,8 +203,9 @@ void shifted(int64_t m, int64_t P, int64_t K, const float* a, int64_t lda, const
   // from cache); asking for all of them first, in order, costs a pass of prefetches.
   for (int64_t i = 0; i < xlen; i += 16) _mm_prefetch(reinterpret_cast<const char*>(x + i), _MM_HINT_T0);
   const int64_t blocks = (P + 31) / 32;
-  for (int64_t k0 = 0; k0 < K; k0 += kKc) {
-    const int64_t kc = std::min(kKc, K - k0);
+  const int64_t blocks_k = (K + kKcShifted - 1) / kKcShifted, kb = (K + blocks_k - 1) / blocks_k;  // even blocks
+  for (int64_t k0 = 0; k0 < K; k0 += kb) {
+    const int64_t kc = std::min(kb, K - k0);
     for (int64_t b = 0; b < blocks; b++) {
       const int64_t j = b * 32;
       const __mmask16 m0 = lanes(P - j), m1 = lanes(P - j - 16 < 0 ? 0 : P - j - 16);
@@ -332,6 +397,21 @@ void ShiftedPlanes::product(int64_t m, const float* a, int64_t lda, const float*
   shifted(m, P, K, a, lda, x, cin_ * ih_ * iw_, koff_.data(), ktap_.data(), tmask_.data(), taps_, c);
 #else
   (void)a, (void)lda, (void)x, (void)c;
+#endif
+}
+
+void conv_sgemm_grid(int64_t m, int64_t n, int64_t ny, int64_t nx, int64_t S, const float* const* a, const float* b, int64_t ldb,
+                     bool accumulate, float* c, int64_t ldc) {
+  if (m <= 0 || n <= 0) return;
+  if (ny <= 0 || nx <= 0) {
+    if (!accumulate)
+      for (int64_t i = 0; i < m; i++) std::fill(c + i * ldc, c + i * ldc + n, 0.0f);
+    return;
+  }
+#if ADJ_CONV_GEMM_X86
+  grid_nn(m, n, ny, nx, S, a, b, ldb, accumulate, c, ldc);
+#else
+  (void)a, (void)b, (void)ldb, (void)c, (void)ldc, (void)S;
 #endif
 }
 

@@ -17,6 +17,13 @@ bool conv_gemm_available();
 // C [m x n] (=, +=) A [m x k] B [k x n].
 void conv_sgemm_nn(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b, int64_t ldb, bool accumulate,
                    float* c, int64_t ldc);
+// C [m x n] (=, +=) A B summed over a grid of ny x nx positions: row i of A holds position (y, x)
+// at a[i][y * S + x] (a padded plane's rows, S >= nx apart), B's row for it is b + (y nx + x) ldb.
+// A stride-1 convolution's weight gradient with each tap's columns read from a zero-padded copy of
+// the image in place (conv.cpp).
+void conv_sgemm_grid(int64_t m, int64_t n, int64_t ny, int64_t nx, int64_t S, const float* const* a, const float* b, int64_t ldb,
+                     bool accumulate, float* c, int64_t ldc);
+
 // C [m x n] (=, +=) A [m x k] B [n x k]^T, as dot products over k (rows of A and B both read
 // along k): for few columns of C (a first layer's weight gradient has 9), where nn's 32-wide
 // tiles would be mostly empty.
