@@ -85,6 +85,7 @@ enum class Domain {
   Bool,      // where's condition
   // square matrices [..., n, n] (linalg), drawn matrix by matrix:
   Matrix,    // [-1, 1] plus 3 on the diagonal: well conditioned (solve, det, triangular solve)
+  Singular,  // as Matrix with the last column zero: rank n - 1, LU's last pivot exactly 0 (det's adjugate)
   Spd,       // M M^T / n + I with M in [-1, 1]: symmetric positive-definite (cholesky)
   SymGapped, // symmetric, [-0.2, 0.2] plus 1.5 i on diagonal entry i: eigenvalues well apart (eigh)
 };
@@ -105,6 +106,7 @@ Input unit(Dims s) { return {s, Domain::Unit}; }
 Input nonzero(Dims s) { return {s, Domain::NonZero}; }
 Input distinct(Dims s) { return {s, Domain::Distinct}; }
 Input matrix(Dims s) { return {s, Domain::Matrix}; }
+Input singular(Dims s) { return {s, Domain::Singular}; }
 Input spd(Dims s) { return {s, Domain::Spd}; }
 Input sym_gapped(Dims s) { return {s, Domain::SymGapped}; }
 Input coarse(Dims s) { return {s, Domain::Coarse}; }
@@ -280,6 +282,13 @@ std::map<OpId, std::vector<Sample>> sample_table() {
                       {{matrix({2, 2, 2})}, {}, "batched"},
                       {{T(matrix({4, 4}))}, {}, "transposed"},
                       {{f32(matrix({3, 3}))}, {}, "float32"}};
+  // det: its derivative is the adjugate, det(A) A^-1 where invertible, from the SVD where not
+  t[OpId::Det] = {{{matrix({3, 3})}, {}, "[3,3]"},
+                  {{matrix({2, 2, 2})}, {}, "batched"},
+                  {{T(matrix({4, 4}))}, {}, "transposed"},
+                  {{f32(matrix({3, 3}))}, {}, "float32"},
+                  {{singular({3, 3})}, {}, "rank 2 (the adjugate from the SVD)"},
+                  {{singular({2, 4, 4})}, {}, "batched rank 3"}};
   t[OpId::Cholesky] = {{{spd({3, 3})}, {}, "[3,3] (one triangle read)", false},
                        {{spd({2, 3, 3})}, {}, "batched (one triangle read)", false},
                        {{f32(spd({2, 2}))}, {}, "float32 (one triangle read)", false}};
@@ -546,7 +555,7 @@ void draw_matrices(const Input& in, Rng& r, std::vector<double>& v) {
     for (int64_t i = 0; i < n; i++)
       for (int64_t j = 0; j < n; j++) {
         double& x = a[i * n + j];
-        if (in.dom == Domain::Matrix) {
+        if (in.dom == Domain::Matrix || in.dom == Domain::Singular) {
           x = m[size_t(i * n + j)] + (i == j ? 3 : 0);
         } else if (in.dom == Domain::Spd) {
           x = i == j ? 1 : 0;
@@ -555,6 +564,8 @@ void draw_matrices(const Input& in, Rng& r, std::vector<double>& v) {
           x = 0.2 * m[size_t(std::min(i, j) * n + std::max(i, j))] + (i == j ? 1.5 * double(i) : 0);
         }
       }
+    if (in.dom == Domain::Singular)
+      for (int64_t i = 0; i < n; i++) a[i * n + n - 1] = 0;
   }
 }
 
@@ -578,10 +589,11 @@ std::vector<double> draw(const Input& in, Rng& r) {
       case Domain::Index: x = double(r.integer(0, in.hi)); break;
       case Domain::UniqueIndex: break;  // below
       case Domain::Bool: x = double(r.next() & 1); break;
-      case Domain::Matrix: case Domain::Spd: case Domain::SymGapped: break;  // below
+      case Domain::Matrix: case Domain::Singular: case Domain::Spd: case Domain::SymGapped: break;  // below
     }
   }
-  if (in.dom == Domain::Matrix || in.dom == Domain::Spd || in.dom == Domain::SymGapped) draw_matrices(in, r, v);
+  if (in.dom == Domain::Matrix || in.dom == Domain::Singular || in.dom == Domain::Spd || in.dom == Domain::SymGapped)
+    draw_matrices(in, r, v);
   if (in.dom == Domain::UniqueIndex) {  // each line along `along`: the start of a shuffle of [0, hi)
     const int64_t len = in.shape[in.along];
     int64_t stride = 1;

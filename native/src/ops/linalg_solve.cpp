@@ -1,5 +1,5 @@
-// The LU family on LAPACK: linalg.solve, linalg.solve_triangular and linalg.slogdet as
-// primitives, each with all of its rules below it; inv, det and the vector / right-hand forms as
+// The LU family on LAPACK: linalg.solve, linalg.solve_triangular, linalg.slogdet and linalg.det as
+// primitives, each with all of its rules below it; inv and the vector / right-hand forms as
 // composites of them. Kernels: backends/cpu/lapack.h. Derivatives are torch 1.13's.
 #include "backends/cpu/lapack.h"
 #include "interp/rules.h"
@@ -180,6 +180,56 @@ void vjp_slogdet(const Tensor& g, const Tensor* p, int, const Tensor&, const Att
 }
 
 Tensor batch_unary_matrix(OpId op, const Tensor* v, const Attrs& at) { return apply1(op, v[0], at); }
+
+// ---------------------------------------------------------------- linalg.det
+
+// det = sign * exp(log|det|) from the LU (slogdet's kernel): a singular matrix gives exactly 0.
+Tensor eval_det(const Tensor* in, int nin, const Attrs& at) {
+  Tensor both = eval_slogdet(in, nin, at);
+  return O::mul(O::select(both, -1, 0), O::exp(O::select(both, -1, 1)));
+}
+
+// prod_{j != i} s_j along the last dim, without division (right where some s_j are 0): the
+// product of the ones before i times the product of the ones after.
+Tensor products_of_others(const Tensor& s) {
+  const int64_t n = last(s);
+  Tensor one = O::add(O::zeros_like(O::slice(s, -1, 0, 1, 1)), rules::scalar_like(1, s));
+  Tensor before = O::cumprod(O::cat({one, O::slice(s, -1, 0, n - 1, 1)}, -1), -1);
+  Tensor after = O::flip(O::cumprod(O::flip(O::cat({O::slice(s, -1, 1, n, 1), one}, -1), Dims{-1}), -1), Dims{-1});
+  return O::mul(before, after);
+}
+
+// NOTE: det's derivative is the adjugate: d det(A) = tr(adj(A) dA), so g_A = g adj(A)^T. Where
+// every matrix is invertible (det != 0: no zero pivot) adj(A) = det(A) A^-1. At a singular matrix
+// A^-1 does not exist but adj(A) does (torch 1.13 returns zeros there, which is wrong; rank n - 1
+// has a nonzero adjugate): from the SVD A = U S V^T, adj(A) = det(V) V diag(prod_{j != i} s_j)
+// det(U) U^T, a product of differentiable parts (second derivatives need distinct singular
+// values there, as the SVD's). Which form is taken is read from det's values (behind any tracer),
+// for the whole batch.
+Tensor adjugate(const Tensor& a, const Tensor& det) {
+  const Tensor dv = every_value_of(det, "linalg.det");
+  const Tensor dc = O::contiguous(dv);
+  bool singular = false;
+  for (int64_t i = 0, n = dc.numel(); i < n && !singular; i++)
+    singular = (dc.dtype() == DType::Float32 ? double(dc.data<float>()[i]) : dc.data<double>()[i]) == 0;
+  if (!singular) return O::mul(O::unsqueeze(O::unsqueeze(det, -1), -1), apply2(OpId::LinalgSolve, a, eye_like(a), solve_attrs(kInv)));
+  auto [u, s, vh] = O::linalg_svd(a, false);
+  Tensor signs = O::mul(O::linalg_slogdet(u).first, O::linalg_slogdet(vh).first);
+  Tensor v_scaled = O::mul(mT(vh), O::unsqueeze(products_of_others(s), -2));  // V diag(p)
+  return O::mul(O::unsqueeze(O::unsqueeze(signs, -1), -1), O::matmul(v_scaled, mT(u)));
+}
+
+// d det = sum(adj(A)^T * dA)
+Tensor jvp_det(const Tensor* p, const Tensor* t, int, const Tensor& out, const Attrs&) {
+  return O::sum(O::mul(mT(adjugate(p[0], out)), t[0]), Dims{-2, -1}, false);
+}
+
+void vjp_det(const Tensor& g, const Tensor* p, int, const Tensor& out, const Attrs&, const bool* need, Tensor* grads) {
+  if (!need[0]) return;
+  grads[0] = O::mul(O::unsqueeze(O::unsqueeze(g, -1), -1), mT(adjugate(p[0], out)));
+}
+
+Tensor batch_det(const Tensor* v, const int*, int, const Attrs& at, int64_t) { return batch_unary_matrix(OpId::Det, v, at); }
 Tensor batch_slogdet(const Tensor* v, const int*, int, const Attrs& at, int64_t) {
   return batch_unary_matrix(OpId::Slogdet, v, at);  // the vmapped dim is one more batch dim
 }
@@ -200,6 +250,10 @@ Meta meta_solve(const Meta* in, int, const Attrs&) {
   s.push_back(in[0].shape[in[0].shape.n - 1]);
   s.push_back(in[1].shape[in[1].shape.n - 1]);
   return {s, in[0].dtype};
+}
+Meta meta_det(const Meta* in, int, const Attrs&) {
+  ADJ_CHECK(in[0].shape.n >= 2, ErrorKind::Shape, "linalg.det", "A must have at least 2 dimensions, got " << in[0].shape.str());
+  return {meta_batch(in[0].shape), in[0].dtype};
 }
 Meta meta_slogdet(const Meta* in, int, const Attrs&) {
   ADJ_CHECK(in[0].shape.n >= 2, ErrorKind::Shape, "linalg.slogdet", "A must have at least 2 dimensions, got " << in[0].shape.str());
@@ -228,6 +282,12 @@ void register_linalg_solve_ops(OpDef* t) {
   slogdet.jvp = jvp_slogdet;
   slogdet.vjp = vjp_slogdet;
   slogdet.batch = batch_slogdet;
+  OpDef& det = define_op(t, OpId::Det, "linalg.det", 1);
+  det.meta = meta_det;
+  det.eval = eval_det;
+  det.jvp = jvp_det;
+  det.vjp = vjp_det;
+  det.batch = batch_det;
 }
 
 // ---------------------------------------------------------------- the functional API
@@ -270,11 +330,9 @@ std::pair<Tensor, Tensor> linalg_slogdet(const Tensor& a) {
   return {select(both, -1, 0), select(both, -1, 1)};
 }
 
-// det = sign * exp(log|det|): a singular matrix gives exactly 0.
 Tensor linalg_det(const Tensor& a) {
   check_square("linalg.det", a);
-  auto [sign, logabs] = linalg_slogdet(a);
-  return mul(sign, exp(logabs));
+  return apply1(OpId::Det, a);
 }
 
 }  // namespace ops

@@ -26,8 +26,8 @@
   /* linear algebra (ops/linalg.cpp) */                                          \
   X(Matmul) X(Linear)                                                            \
   /* linear algebra on LAPACK (ops/linalg_solve.cpp, decomp, orthogonal) */      \
-  X(LinalgSolve) X(SolveTriangular) X(Slogdet) X(Cholesky) X(Eigh) X(Qr) X(Svd)  \
-  X(Pinv)                                                                        \
+  X(LinalgSolve) X(SolveTriangular) X(Slogdet) X(Det) X(Cholesky) X(Eigh) X(Qr)  \
+  X(Svd) X(Pinv)                                                                 \
   /* convolution (and with its bias), its two derivative products (ops/conv.cpp) */ \
   X(Conv2d) X(Conv2dBias) X(Conv2dInputGrad) X(Conv2dWeightGrad)                 \
   /* max pooling: the gather at each window's maximum and its scatter (ops/pool.cpp) */ \

@@ -115,9 +115,10 @@ public final class Linalg {
 
   /**
    * The determinant {@code det A} ({@code torch.linalg.det}), computed as {@code sign *
-   * exp(logabsdet)} of {@link #slogdet}: a singular matrix gives exactly 0. Its gradient
-   * {@code det(A) A^-T} is undefined here at a singular matrix (an error; torch returns the
-   * cofactor matrix there).
+   * exp(logabsdet)} from the LU: a singular matrix gives exactly 0. Its gradient is the cofactor
+   * matrix {@code adj(A)^T}: {@code det(A) A^-T} where A is invertible, and from the SVD where it
+   * is singular (a rank n - 1 matrix has a nonzero one; torch 1.13 returns zeros there). Second
+   * derivatives at a singular matrix need its singular values distinct, as the SVD's do.
    *
    * <pre>{@code
    * Tensor d = Linalg.det(x);
