@@ -1,6 +1,9 @@
 // CPU convolution: each image's columns (im2col) times the weight by OpenBLAS gemm, group by
 // group; the input gradient is the weight's transpose times g put back by col2im, the weight
-// gradient g times the columns summed over the images. (Max pooling: max_pool.cpp.)
+// gradient g times the columns summed over the images. In float32 on AVX-512 the products run on
+// conv_gemm's kernels, and stride-1 convolutions as wide as their input write no columns at all:
+// the forward and the input gradient read the planes shifted in place, the weight gradient a
+// zero-padded copy (conv_gemm.h's NOTE). (Max pooling: max_pool.cpp.)
 #include "backends/cpu/conv.h"
 
 #include <cblas.h>
@@ -102,9 +105,10 @@ GroupSizes blas_sizes(const ConvGeom& g, const char* op) {
 
 // NOTE: with unit strides and an output as wide as the input ("same" width: 2 pw = dw (kw - 1)),
 // the valid part of a column row is the input plane itself, shifted by one offset: row[j] =
-// x[j + shift] for j = oy * w + ox. One copy of the whole range then replaces a copy per output
-// row (28 floats each for a 28x28 image), and only the columns that read the padding (which the
-// shifted copy filled with the neighbouring rows' ends) are set to zero afterwards.
+// x[j + shift] for j = oy * w + ox. The shifted-plane products read it there; im2col (below) makes
+// one copy of the whole range instead of a copy per output row (28 floats each for a 28x28 image)
+// and then zeroes only the columns that read the padding (which the shifted copy filled with the
+// neighbouring rows' ends).
 bool shifted_planes(const ConvGeom& g) { return g.sh == 1 && g.sw == 1 && g.ow == g.w; }
 
 // The own kernels' shifted-plane product reads the input planes in place (conv_gemm.h's NOTE):
@@ -320,7 +324,6 @@ inline void zero_few(T* p, int64_t n) {
   if (n > 2) p[2] = T(0);
   if (n > 3) p[3] = T(0);
 }
-
 
 template <class T>
 void im2col(const T* x, int64_t cg, const ConvGeom& g, T* col) {

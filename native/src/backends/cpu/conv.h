@@ -1,4 +1,5 @@
-// CPU convolution by im2col + OpenBLAS gemm (kernels::conv2d, conv2d_input_grad,
+// CPU convolution by im2col + gemm, or for stride-1 "same width" float32 on AVX-512 by products
+// that read the input planes in place (kernels::conv2d, conv2d_bias, conv2d_input_grad,
 // conv2d_weight_grad in conv.cpp; max pooling's kernels are in max_pool.cpp).
 // The column helpers are here for the kernels' own tests.
 #pragma once
