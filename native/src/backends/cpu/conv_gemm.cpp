@@ -1,9 +1,11 @@
 // The convolution's float32 products on AVX-512, reading the convolution's buffers in place (see
-// conv_gemm.h). C = A B register-tiled: 12 rows of C x 32 columns (2 vectors) held in 24
-// registers; per step of the sum two vectors of a row of B and one broadcast element of A per row
-// of C. B's rows are read where they lie (the columns' rows, P floats apart), in blocks of kKc
-// rows so a block of 32 columns stays in L1 while A's rows pass. Edges: the last columns by
-// masked loads and stores, the last rows by a smaller tile.
+// conv_gemm.h). C = A B register-tiled: 8 rows of C (up to 12 for the last tile) x 32 columns (2
+// vectors) held in registers; per step of the sum two vectors of a row of B and one broadcast
+// element of A per row of C. B's rows are read where they lie (the columns' rows, P floats apart;
+// for the shifted-plane product the input planes themselves, under a lane mask per tap; for the
+// grid product A's rows are a padded plane's), in blocks of kKc rows so a block of 32 columns
+// stays in L1 while A's rows pass. Edges: the last columns by masked loads and stores, the last
+// rows by a smaller tile. The dot-product form (nt) serves products with few columns.
 #include "backends/cpu/conv_gemm.h"
 
 #include <algorithm>
@@ -27,7 +29,7 @@ namespace adjoint::cpu {
 #pragma GCC target("avx512f,avx2,fma")
 namespace {
 
-constexpr int kMr = 12;       // rows of C per nn tile
+constexpr int kMr = 12;       // the most rows of C in one tile (tile_rows)
 constexpr int64_t kKc = 256;  // rows of B per block (32 columns of them: 32 KiB)
 // NOTE: the shifted-plane product's B rows overlap (a channel's taps read the same few rows of its
 // plane: ~1 KiB per channel and block of 32 positions), so far longer sums stay in L1; blocks of
@@ -94,7 +96,7 @@ void nn(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const floa
   }
 }
 
-// The shifted-plane product (conv_sgemm_shifted): as nn_tile, with row p of B the 32 floats at
+// The shifted-plane product (ShiftedPlanes::product): as nn_tile, with row p of B the 32 floats at
 // x + koff[p] (its channel's plane, shifted by its tap) in the lanes of tmask[ktap[p]] (the output
 // positions whose input lies inside the plane, and inside the columns present) and zero elsewhere.
 // NOTE: the masked loads never touch a lane outside its mask, so the shifted address may point
