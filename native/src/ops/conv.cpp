@@ -293,12 +293,13 @@ Tensor batch_image_weight(const Tensor* v, const int* bd, int, const Attrs& at, 
   return groups_as_images(y, batch, c);
 }
 
-// conv2d_bias: images batched alone fold into one call with the bias; a batched weight or bias
-// takes conv2d's rule and adds the bias per example ([B, o] as [B, 1, o, 1, 1]).
+// conv2d_bias: images batched alone fold into one call with the bias; a batched weight takes
+// conv2d's rule, a batched bias alone one unbatched convolution, and either adds the bias per
+// example ([B, o] as [B, 1, o, 1, 1]).
 Tensor batch_conv_bias(const Tensor* v, const int* bd, int nin, const Attrs& at, int64_t batch) {
   if (batch > 0 && bd[1] != 0 && bd[2] != 0)
     return unfold_images(apply3(OpId::Conv2dBias, fold_images(v[0], bd[0], batch), v[1], v[2], at), batch, v[0].size(bd[0] == 0 ? 1 : 0));
-  Tensor y = batch_image_weight<OpId::Conv2d>(v, bd, nin, at, batch);
+  Tensor y = bd[0] != 0 && bd[1] != 0 ? O::unsqueeze(conv(v[0], v[1], at), 0) : batch_image_weight<OpId::Conv2d>(v, bd, nin, at, batch);
   Tensor b = rules::materialize(v[2], bd[2], batch);
   return O::add(y, O::reshape(b, Dims{batch, 1, b.size(1), 1, 1}));
 }
