@@ -140,13 +140,15 @@ TEST(float32_convolution_kernels_match_float64) {
       {2, 5, 9, 11, 7, 3, 2, 2, 1, 1, 0, 1, 2, 1},     // strides, uneven padding, dilation
       {2, 6, 7, 5, 9, 1, 1, 1, 1, 0, 0, 1, 1, 3},      // 1x1, groups
       {1, 40, 6, 6, 13, 3, 3, 1, 1, 1, 1, 1, 1, 1},    // 360 taps: more than one block of the sum
-      // the shifted-plane product's cases (stride 1, output as wide as the input, >= 32 taps)
+      // the shifted-plane product's cases (stride 1, output as wide as the input; the weight
+      // gradient's padded planes from 32 taps on)
       {2, 6, 10, 12, 5, 3, 3, 1, 1, 0, 1, 1, 1, 1},    // no row padding: fewer output rows than input rows
       {1, 8, 9, 9, 6, 3, 3, 1, 1, 2, 2, 2, 2, 2},      // dilation 2, padding 2, groups
       {2, 4, 3, 3, 7, 3, 3, 1, 1, 1, 1, 1, 1, 1},      // an image smaller than one block of 32 positions
       {1, 3, 8, 7, 4, 5, 5, 1, 1, 2, 2, 1, 1, 1},      // 5x5
       {1, 4, 5, 6, 3, 3, 3, 1, 1, 3, 1, 1, 1, 1},      // more row padding than the kernel spans: input grad by columns
       {1, 12, 7, 9, 4, 3, 1, 1, 1, 1, 0, 1, 1, 1},     // 3x1
+      {2, 2, 6, 7, 5, 1, 3, 1, 1, 0, 1, 1, 1, 1},      // 1x3, 6 taps (forward and input gradient in place)
   };
   for (const Case& k : cases) {
     ConvGeom g;
