@@ -364,7 +364,9 @@ namespace {
 
 // Whether a triangular factor R [..., k, k] of the reduced QR (every value behind the tracers) has a
 // diagonal entry at or below `rel` times the largest of its matrix: then A is rank-deficient to
-// working precision (its smallest singular value is at most min |r_ii|).
+// working precision (its smallest singular value is at most min |r_ii|). A matrix with a
+// non-finite pivot (NaN or Inf in A) is left to QR, whose NaN result is torch's (pinv's SVD would
+// refuse it).
 template <class T>
 bool small_pivot(const Tensor& r, double rel) {
   const Tensor v = contiguous(r);
@@ -372,12 +374,13 @@ bool small_pivot(const Tensor& r, double rel) {
   const int64_t k = v.size(v.ndim() - 1), mats = k == 0 ? 0 : v.numel() / (k * k);
   for (int64_t b = 0; b < mats; b++, p += k * k) {
     double lo = std::numeric_limits<double>::infinity(), hi = 0;
+    bool finite = true;
     for (int64_t i = 0; i < k; i++) {
       const double d = std::abs(double(p[i * k + i]));
-      if (!(d >= lo)) lo = d;  // NaN counts as small
-      hi = std::max(hi, d);
+      finite = finite && std::isfinite(d);
+      lo = std::min(lo, d), hi = std::max(hi, d);
     }
-    if (!(lo > rel * hi)) return true;
+    if (finite && lo <= rel * hi) return true;
   }
   return false;
 }

@@ -68,6 +68,12 @@ class LstsqRankDeficientTest extends ScopedTest {
   }
 
   @Test
+  void nanInputGivesNanAsTorch() {
+    Tensor a = m(new double[][] {{1, 2}, {Double.NaN, 4}, {5, 6}}), b = m(new double[][] {{1}, {2}, {3}});
+    for (double v : Linalg.lstsq(a, b).toDoubleArray()) assertTrue(Double.isNaN(v), "lstsq of a NaN matrix: " + v);
+  }
+
+  @Test
   void fullRankStaysOnTheQrPathAndAgreesWithPinv() {
     Tensor a = m(new double[][] {{1, 2}, {3, 4}, {5, 7}}), b = m(new double[][] {{1}, {2}, {4}});
     assertArrayEquals(Linalg.pinv(a).matmul(b).toDoubleArray(), Linalg.lstsq(a, b).toDoubleArray(), 1e-13);
