@@ -54,13 +54,24 @@ class ConvFloat32PathsTest extends ScopedTest {
     assertTrue(d <= tol, what + " " + g + ": float32 differs from float64 by " + d + " (tolerance " + tol + ")");
   }
 
+  // x, w and b of a geometry in float64, drawn in that order.
+  private static Tensor[] draw(Geometry g) {
+    Tensor x = Tensor.randn(DType.FLOAT64, g.n(), g.c(), g.h(), g.w());
+    Tensor w = Tensor.randn(DType.FLOAT64, g.o(), g.c() / g.groups(), g.kh(), g.kw());
+    return new Tensor[] {x, w, Tensor.randn(DType.FLOAT64, g.o())};
+  }
+
+  private static Tensor conv(Geometry g, Tensor x, Tensor w, Tensor b) {
+    return F.conv2d(x, w, b, new int[] {1}, g.pad(), g.dil(), g.groups());
+  }
+
   @Test
   void forwardAndVjpMatchFloat64() {
     Adjoint.manualSeed(3);
     for (Geometry g : CASES) {
-      Tensor x = Tensor.randn(DType.FLOAT64, g.n(), g.c(), g.h(), g.w()), w = Tensor.randn(DType.FLOAT64, g.o(), g.c() / g.groups(), g.kh(), g.kw());
-      Tensor b = Tensor.randn(DType.FLOAT64, g.o());
-      FnN conv = a -> F.conv2d((Tensor) a[0], (Tensor) a[1], (Tensor) a[2], new int[] {1}, g.pad(), g.dil(), g.groups());
+      Tensor[] in = draw(g);
+      Tensor x = in[0], w = in[1], b = in[2];
+      FnN conv = a -> conv(g, (Tensor) a[0], (Tensor) a[1], (Tensor) a[2]);
       VjpResult r64 = vjp(conv, x, w, b), r32 = vjp(conv, x.to(DType.FLOAT32), w.to(DType.FLOAT32), b.to(DType.FLOAT32));
       close("forward", g, r32.output(), r64.output());
       Tensor u = Tensor.randn(DType.FLOAT64, r64.output().shape());
@@ -75,9 +86,9 @@ class ConvFloat32PathsTest extends ScopedTest {
   void perSampleGradientsMatchFloat64() {
     Adjoint.manualSeed(4);
     for (Geometry g : CASES) {
-      Tensor x = Tensor.randn(DType.FLOAT64, g.n(), g.c(), g.h(), g.w()), w = Tensor.randn(DType.FLOAT64, g.o(), g.c() / g.groups(), g.kh(), g.kw());
-      Tensor b = Tensor.randn(DType.FLOAT64, g.o());
-      FnN loss = a -> F.conv2d((Tensor) a[1], (Tensor) a[0], (Tensor) a[2], new int[] {1}, g.pad(), g.dil(), g.groups()).tanh().sum();
+      Tensor[] in = draw(g);
+      Tensor x = in[0], w = in[1], b = in[2];
+      FnN loss = a -> conv(g, (Tensor) a[1], (Tensor) a[0], (Tensor) a[2]).tanh().sum();
       FnN psg = vmap(grad(loss, Argnums.of(0, 2)), inDims(null, 0, null));
       @SuppressWarnings("unchecked")
       List<Tensor> r64 = (List<Tensor>) psg.apply(w, x, b);
