@@ -212,7 +212,7 @@ Tensor adjugate(const Tensor& a, const Tensor& det) {
   bool singular = false;
   for (int64_t i = 0, n = dc.numel(); i < n && !singular; i++)
     singular = (dc.dtype() == DType::Float32 ? double(dc.data<float>()[i]) : dc.data<double>()[i]) == 0;
-  if (!singular) return O::mul(O::unsqueeze(O::unsqueeze(det, -1), -1), apply2(OpId::LinalgSolve, a, eye_like(a), solve_attrs(kInv)));
+  if (!singular) return O::mul(O::unsqueeze(O::unsqueeze(det, -1), -1), O::linalg_inv(a));
   auto [u, s, vh] = O::linalg_svd(a, false);
   Tensor signs = O::mul(O::linalg_slogdet(u).first, O::linalg_slogdet(vh).first);
   Tensor v_scaled = O::mul(mT(vh), O::unsqueeze(products_of_others(s), -2));  // V diag(p)
