@@ -181,6 +181,31 @@ TEST(float32_convolution_kernels_match_float64) {
   }
 }
 
+// Every float32 kernel of one geometry (forward with bias, input and weight gradient) against
+// float64 on random values; prints the geometry where one differs.
+static bool matches_float64(const ConvGeom& g, std::mt19937& rng) {
+  const Dims xs{g.n, g.c, g.h, g.w}, ws{g.o, g.c / g.groups, g.kh, g.kw}, ys{g.n, g.o, g.oh, g.ow};
+  Tensor x = random_tensor(xs, DType::Float32, rng), w = random_tensor(ws, DType::Float32, rng), gy = random_tensor(ys, DType::Float32, rng);
+  Tensor b = random_tensor(Dims{g.o}, DType::Float32, rng);
+  Tensor xd = as_double(x), wd = as_double(w), gyd = as_double(gy), bd = as_double(b);
+  const double tol = 1e-5 * double(g.c / g.groups * g.kh * g.kw + g.o + g.n * g.oh * g.ow);
+  Tensor y = Tensor::empty(ys, DType::Float32, Device{}, "t"), yd = Tensor::empty(ys, DType::Float64, Device{}, "t");
+  kernels::conv2d_bias.cpu(x, w, b, g, y);
+  kernels::conv2d_bias.cpu(xd, wd, bd, g, yd);
+  Tensor gx = Tensor::empty(xs, DType::Float32, Device{}, "t"), gxd = Tensor::empty(xs, DType::Float64, Device{}, "t");
+  kernels::conv2d_input_grad.cpu(gy, w, g, gx);
+  kernels::conv2d_input_grad.cpu(gyd, wd, g, gxd);
+  Tensor gw = Tensor::empty(ws, DType::Float32, Device{}, "t"), gwd = Tensor::empty(ws, DType::Float64, Device{}, "t");
+  kernels::conv2d_weight_grad.cpu(x, gy, g, gw);
+  kernels::conv2d_weight_grad.cpu(xd, gyd, g, gwd);
+  const bool ok = close(y, yd, tol) && close(gx, gxd, tol) && close(gw, gwd, tol);
+  if (!ok)
+    std::printf("  n %lld c %lld o %lld groups %lld h %lld w %lld k %lldx%lld dil %lldx%lld pad %lldx%lld\n", (long long)g.n,
+                (long long)g.c, (long long)g.o, (long long)g.groups, (long long)g.h, (long long)g.w, (long long)g.kh, (long long)g.kw,
+                (long long)g.dh, (long long)g.dw, (long long)g.ph, (long long)g.pw);
+  return ok;
+}
+
 // Random stride-1 convolutions as wide as their input (the in-place products' domain, and around
 // it: 1-wide images, more row padding than the kernel spans, 1xk and kx1 kernels, dilation,
 // groups), float32 against float64, every kernel.
@@ -197,26 +222,22 @@ TEST(random_same_width_convolutions_match_float64) {
     g.oh = g.h + 2 * g.ph - g.dh * (g.kh - 1), g.ow = g.w;
     if (g.oh < 1) continue;
     ran++;
-    const Dims xs{g.n, g.c, g.h, g.w}, ws{g.o, g.c / g.groups, g.kh, g.kw}, ys{g.n, g.o, g.oh, g.ow};
-    Tensor x = random_tensor(xs, DType::Float32, rng), w = random_tensor(ws, DType::Float32, rng), gy = random_tensor(ys, DType::Float32, rng);
-    Tensor b = random_tensor(Dims{g.o}, DType::Float32, rng);
-    Tensor xd = as_double(x), wd = as_double(w), gyd = as_double(gy), bd = as_double(b);
-    const double tol = 1e-5 * double(g.c / g.groups * g.kh * g.kw + g.o + g.n * g.oh * g.ow);
-    Tensor y = Tensor::empty(ys, DType::Float32, Device{}, "t"), yd = Tensor::empty(ys, DType::Float64, Device{}, "t");
-    kernels::conv2d_bias.cpu(x, w, b, g, y);
-    kernels::conv2d_bias.cpu(xd, wd, bd, g, yd);
-    Tensor gx = Tensor::empty(xs, DType::Float32, Device{}, "t"), gxd = Tensor::empty(xs, DType::Float64, Device{}, "t");
-    kernels::conv2d_input_grad.cpu(gy, w, g, gx);
-    kernels::conv2d_input_grad.cpu(gyd, wd, g, gxd);
-    Tensor gw = Tensor::empty(ws, DType::Float32, Device{}, "t"), gwd = Tensor::empty(ws, DType::Float64, Device{}, "t");
-    kernels::conv2d_weight_grad.cpu(x, gy, g, gw);
-    kernels::conv2d_weight_grad.cpu(xd, gyd, g, gwd);
-    const bool ok = close(y, yd, tol) && close(gx, gxd, tol) && close(gw, gwd, tol);
-    CHECK(ok);
-    if (!ok)
-      std::printf("  n %lld c %lld o %lld groups %lld h %lld w %lld k %lldx%lld dil %lldx%lld pad %lldx%lld\n", (long long)g.n,
-                  (long long)g.c, (long long)g.o, (long long)g.groups, (long long)g.h, (long long)g.w, (long long)g.kh, (long long)g.kw,
-                  (long long)g.dh, (long long)g.dw, (long long)g.ph, (long long)g.pw);
+    CHECK(matches_float64(g, rng));
+  }
+}
+
+// Random 3x3 pad-1 convolutions of 8 to 40 channels in and out (in and around Winograd's domain on AVX-512:
+// conv_winograd.h): channel counts not a multiple of 16, odd heights, 2-wide images, images of
+// more than one block of tiles, groups.
+TEST(random_winograd_convolutions_match_float64) {
+  std::mt19937 rng(33);
+  auto pick = [&](int lo, int hi) { return int64_t(std::uniform_int_distribution<int>(lo, hi)(rng)); };
+  for (int ran = 0; ran < 150; ran++) {
+    ConvGeom g;
+    g.groups = pick(1, 2), g.n = pick(1, 3), g.kh = g.kw = 3, g.dh = g.dw = 1, g.sh = g.sw = 1, g.ph = g.pw = 1;
+    g.c = g.groups * pick(8, 40), g.o = g.groups * pick(8, 40), g.h = pick(1, 33), g.w = 2 * pick(1, 18);
+    g.oh = g.h, g.ow = g.w;
+    CHECK(matches_float64(g, rng));
   }
 }
 

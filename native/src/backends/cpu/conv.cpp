@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "backends/cpu/conv_gemm.h"
+#include "backends/cpu/conv_winograd.h"
 #include "backends/cpu/cpu_backend.h"
 #include "core/error.h"
 
@@ -119,6 +120,30 @@ bool shifted_product(const ConvGeom& g) {
   return own_products<T>(g) && shifted_planes(g) && !pointwise(g);
 }
 
+// Winograd F(2x2, 3x3) (conv_winograd.h): 3x3 kernels, stride 1, no dilation, padding 1, an even
+// width.
+bool winograd_geom(const ConvGeom& g) {
+  return winograd_available() && g.kh == 3 && g.kw == 3 && g.sh == 1 && g.sw == 1 && g.dh == 1 && g.dw == 1 && g.ph == 1 &&
+         g.pw == 1 && g.oh == g.h && g.ow == g.w && g.w % 2 == 0;
+}
+
+// NOTE: where Winograd runs instead of the direct products, from timings of both on this
+// project's AVX-512 machine (one thread, 2026-12-08; bench/RESULTS.md "Winograd"): the forward and
+// the input gradient (a convolution from cin to cout channels) gain 10-60% from 16 x 32 channels
+// up and lose below (8 x 8: 3x slower, the channels padded to 16 lanes), and lose where the
+// weight's 16 transformed copies (64 cin cout bytes) outgrow L2 on images of few 2x2 blocks (256 x
+// 256 channels on 8x8 images: 20% slower, 512 x 512: 5x). The weight gradient gains from 12 input
+// channels up (2x at 16 x 32) and tolerates larger weights (its products run once per image).
+bool winograd_conv(const ConvGeom& g, int64_t cin, int64_t cout) {
+  const int64_t blocks = (g.h + 1) / 2 * (g.w / 2);
+  return winograd_geom(g) && cin >= 16 && cout >= 16 && cin * cout >= 400 && (cin * cout <= 8192 || blocks >= 48);
+}
+
+bool winograd_weight_grad(const ConvGeom& g, int64_t cg, int64_t og) {
+  const int64_t blocks = (g.h + 1) / 2 * (g.w / 2);
+  return winograd_geom(g) && cg >= 12 && og >= 8 && (cg * og <= 65536 || blocks >= 48);
+}
+
 // The shifted planes of a convolution's taps (ki, kj): input row oy + ki dh - ph, column ox + kj dw - pw.
 ShiftedPlanes forward_planes(const ConvGeom& g, int64_t cg) {
   const int taps = int(g.kh * g.kw);
@@ -149,6 +174,16 @@ void conv_forward(const Tensor& x, const Tensor& wt, const ConvGeom& g, const Te
       for (int64_t n = 0; n < g.n; n++) add_bias_rows(y + n * g.o * P, g.o, P, bias);
     return;
   }
+  if constexpr (std::is_same<T, float>::value)
+    if (winograd_conv(g, cg, og)) {
+      WinogradF2x3 wg(cg, og, g.h, g.w);
+      for (int64_t gi = 0; gi < g.groups; gi++) {
+        wg.set_weight(wt.data<T>() + gi * og * K, K, g.kh * g.kw, g.kw, 1);
+        for (int64_t n = 0; n < g.n; n++)
+          wg.image(x.data<T>() + (n * g.c + gi * cg) * g.h * g.w, bias ? bias + gi * og : nullptr, y + (n * g.o + gi * og) * P);
+      }
+      return;
+    }
   if constexpr (std::is_same<T, float>::value)
     if (shifted_product<T>(g)) {
       const ShiftedPlanes sp = forward_planes(g, cg);
@@ -206,6 +241,17 @@ void conv_input_grad(const Tensor& gy, const Tensor& wt, const ConvGeom& g, cons
   const auto [cg, og, K, P] = blas_sizes(g, "conv2d_input_grad");
   T* gx = out.data<T>();
   if (out.numel() == 0) return;
+  if constexpr (std::is_same<T, float>::value)
+    if (winograd_conv(g, og, cg) && P > 0) {
+      // the forward's weight [og, cg, 3, 3] read as [cg, og, 3, 3] with its taps reversed
+      WinogradF2x3 wg(og, cg, g.h, g.w);
+      for (int64_t gi = 0; gi < g.groups; gi++) {
+        wg.set_weight(wt.data<T>() + gi * og * K + 8, 9, K, -3, -1);
+        for (int64_t n = 0; n < g.n; n++)
+          wg.image(gy.data<T>() + (n * g.o + gi * og) * P, nullptr, gx + (n * g.c + gi * cg) * g.h * g.w);
+      }
+      return;
+    }
   if constexpr (std::is_same<T, float>::value)
     if (shifted_product<T>(g) && shifted_input_grad(g) && og > 0 && P > 0)
       return input_grad_shifted(gy.data<float>(), wt.data<float>(), g, cg, og, K, P, gx);
@@ -268,6 +314,16 @@ void conv_weight_grad(const Tensor& x, const Tensor& gy, const ConvGeom& g, cons
   // NOTE: a first layer's 9 taps: the dot-product form below took 0.124 ms for W11's, the padded
   // planes 0.241 (their 32-wide tiles mostly empty), while its forward is faster in place (0.100
   // vs 0.116 ms with im2col).
+  if constexpr (std::is_same<T, float>::value)
+    if (winograd_weight_grad(g, cg, og)) {
+      WinogradF2x3 wg(cg, og, g.h, g.w);
+      for (int64_t gi = 0; gi < g.groups; gi++) {
+        for (int64_t n = 0; n < g.n; n++)
+          wg.weight_grad_image(x.data<T>() + (n * g.c + gi * cg) * g.h * g.w, gy.data<T>() + (n * g.o + gi * og) * P, n > 0);
+        wg.weight_grad_end(gw + gi * og * K);
+      }
+      return;
+    }
   if constexpr (std::is_same<T, float>::value)
     if (shifted_product<T>(g) && K >= 32)
       return weight_grad_planes(x.data<float>(), gy.data<float>(), g, cg, og, K, P, gw);

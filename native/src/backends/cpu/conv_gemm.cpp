@@ -53,20 +53,23 @@ inline __mmask16 lanes(int64_t left) { return left >= 16 ? __mmask16(0xffff) : _
 // store) on purpose: sharing it through an always-inline Tile struct with a lambda for A's element
 // made the shifted product 25% slower (W11's conv2 forward 0.69 -> 0.88 ms; GCC 12 then kept
 // fewer of the tile's operands in registers).
-// C[0..R) x [0, 32) (masks m0, m1: the columns present) (=, +=) A[0..R) x [0, kc) B[0, kc) x [0, 32).
-template <int R>
+// C[0..R) x [0, 32) (masks m0, m1: the columns present) (=, +=) A[0..R) x [0, kc) B[0, kc) x [0, 32);
+// V = 1: the first 16 columns only (m1 empty: a product 16 wide, as Winograd's input gradient's,
+// would spend half its multiplies on zeros). TA: A stored transposed, A[r][p] at a[p lda + r].
+template <int R, int V, bool TA = false>
 void nn_tile(int64_t kc, const float* a, int64_t lda, const float* b, int64_t ldb, bool acc, float* c, int64_t ldc, __mmask16 m0,
              __mmask16 m1) {
   __m512 c0[R], c1[R];
 #pragma GCC unroll 12
   for (int r = 0; r < R; r++) c0[r] = c1[r] = _mm512_setzero_ps();
   for (int64_t p = 0; p < kc; p++) {
-    const __m512 b0 = _mm512_maskz_loadu_ps(m0, b + p * ldb), b1 = _mm512_maskz_loadu_ps(m1, b + p * ldb + 16);
+    const __m512 b0 = _mm512_maskz_loadu_ps(m0, b + p * ldb);
+    const __m512 b1 = V == 2 ? _mm512_maskz_loadu_ps(m1, b + p * ldb + 16) : b0;
 #pragma GCC unroll 12
     for (int r = 0; r < R; r++) {
-      const __m512 av = _mm512_set1_ps(a[r * lda + p]);
+      const __m512 av = _mm512_set1_ps(TA ? a[p * lda + r] : a[r * lda + p]);
       c0[r] = _mm512_fmadd_ps(av, b0, c0[r]);
-      c1[r] = _mm512_fmadd_ps(av, b1, c1[r]);
+      if constexpr (V == 2) c1[r] = _mm512_fmadd_ps(av, b1, c1[r]);
     }
   }
 #pragma GCC unroll 12
@@ -74,27 +77,41 @@ void nn_tile(int64_t kc, const float* a, int64_t lda, const float* b, int64_t ld
     float* cr = c + r * ldc;
     if (acc) {
       c0[r] = _mm512_add_ps(c0[r], _mm512_maskz_loadu_ps(m0, cr));
-      c1[r] = _mm512_add_ps(c1[r], _mm512_maskz_loadu_ps(m1, cr + 16));
+      if constexpr (V == 2) c1[r] = _mm512_add_ps(c1[r], _mm512_maskz_loadu_ps(m1, cr + 16));
     }
     _mm512_mask_storeu_ps(cr, m0, c0[r]);
-    _mm512_mask_storeu_ps(cr + 16, m1, c1[r]);
+    if constexpr (V == 2) _mm512_mask_storeu_ps(cr + 16, m1, c1[r]);
   }
 }
 
 using NnTile = void (*)(int64_t, const float*, int64_t, const float*, int64_t, bool, float*, int64_t, __mmask16, __mmask16);
-const NnTile kNnTiles[kMr + 1] = {nullptr,     nn_tile<1>, nn_tile<2>, nn_tile<3>, nn_tile<4>,  nn_tile<5>, nn_tile<6>,
-                                  nn_tile<7>,  nn_tile<8>, nn_tile<9>, nn_tile<10>, nn_tile<11>, nn_tile<12>};
+template <int V, bool TA>
+constexpr NnTile kNnTiles[kMr + 1] = {nullptr,
+                                      nn_tile<1, V, TA>,
+                                      nn_tile<2, V, TA>,
+                                      nn_tile<3, V, TA>,
+                                      nn_tile<4, V, TA>,
+                                      nn_tile<5, V, TA>,
+                                      nn_tile<6, V, TA>,
+                                      nn_tile<7, V, TA>,
+                                      nn_tile<8, V, TA>,
+                                      nn_tile<9, V, TA>,
+                                      nn_tile<10, V, TA>,
+                                      nn_tile<11, V, TA>,
+                                      nn_tile<12, V, TA>};
 
-void nn(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b, int64_t ldb, bool accumulate, float* c,
+// C (=, +=) A B, or A^T B (ta: A [k, m] stored, lda apart).
+void nn(bool ta, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b, int64_t ldb, bool accumulate, float* c,
         int64_t ldc) {
   for (int64_t k0 = 0; k0 < k; k0 += kKc) {
     const int64_t kc = std::min(kKc, k - k0);
     const bool acc = accumulate || k0 > 0;
     for (int64_t j = 0; j < n; j += 32) {
       const __mmask16 m0 = lanes(n - j), m1 = lanes(n - j - 16 < 0 ? 0 : n - j - 16);
+      const NnTile* tiles = ta ? (n - j > 16 ? kNnTiles<2, true> : kNnTiles<1, true>) : (n - j > 16 ? kNnTiles<2, false> : kNnTiles<1, false>);
       for (int64_t i = 0, rows; i < m; i += rows) {
         rows = tile_rows(m, i);
-        kNnTiles[rows](kc, a + i * lda + k0, lda, b + k0 * ldb + j, ldb, acc, c + i * ldc + j, ldc, m0, m1);
+        tiles[rows](kc, ta ? a + k0 * lda + i : a + i * lda + k0, lda, b + k0 * ldb + j, ldb, acc, c + i * ldc + j, ldc, m0, m1);
       }
     }
   }
@@ -364,7 +381,20 @@ void conv_sgemm_nn(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda,
     return;
   }
 #if ADJ_CONV_GEMM_X86
-  nn(m, n, k, a, lda, b, ldb, accumulate, c, ldc);
+  nn(false, m, n, k, a, lda, b, ldb, accumulate, c, ldc);
+#endif
+}
+
+void conv_sgemm_tn(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b, int64_t ldb, bool accumulate,
+                   float* c, int64_t ldc) {
+  if (m <= 0 || n <= 0) return;
+  if (k <= 0) {
+    if (!accumulate)
+      for (int64_t i = 0; i < m; i++) std::fill(c + i * ldc, c + i * ldc + n, 0.0f);
+    return;
+  }
+#if ADJ_CONV_GEMM_X86
+  nn(true, m, n, k, a, lda, b, ldb, accumulate, c, ldc);
 #endif
 }
 

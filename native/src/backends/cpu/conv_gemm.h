@@ -17,6 +17,10 @@ bool conv_gemm_available();
 // C [m x n] (=, +=) A [m x k] B [k x n].
 void conv_sgemm_nn(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b, int64_t ldb, bool accumulate,
                    float* c, int64_t ldc);
+// C [m x n] (=, +=) A^T B with A [k x m] (lda apart): Winograd's weight gradient, whose left
+// operand is the input transform's [blocks, channels] read down its columns.
+void conv_sgemm_tn(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b, int64_t ldb, bool accumulate,
+                   float* c, int64_t ldc);
 // C [m x n] (=, +=) A B summed over a grid of ny x nx positions: row i of A holds position (y, x)
 // at a[i][y * S + x] (a padded plane's rows, S >= nx apart), B's row for it is b + (y nx + x) ldb.
 // A stride-1 convolution's weight gradient with each tap's columns read from a zero-padded copy of
