@@ -266,3 +266,43 @@ TEST(weight_gradient_of_an_infinite_input_is_nonfinite_where_the_columns_say) {
 }
 
 int main() { return check::run_all(); }
+
+// Winograd's transforms take differences of inputs, so an infinite input there would make NaN
+// where the direct sums give +-Inf: a non-finite input, output gradient or weight sends the whole
+// call to the direct products (conv_winograd.h's NOTE). Every kernel of a Winograd geometry with
+// one Inf (or NaN) against float64: the same infinities with the same signs, NaN where it has NaN.
+TEST(winograd_convolutions_with_a_nonfinite_value_give_the_direct_sums) {
+  std::mt19937 rng(14);
+  ConvGeom g;
+  g.n = 2, g.c = 16, g.h = 6, g.w = 8, g.o = 32, g.kh = g.kw = 3, g.sh = g.sw = 1, g.ph = g.pw = 1, g.dh = g.dw = 1, g.groups = 1;
+  g.oh = 6, g.ow = 8;
+  const Dims xs{g.n, g.c, g.h, g.w}, ws{g.o, g.c, 3, 3}, ys{g.n, g.o, g.oh, g.ow};
+  auto same = [](const Tensor& f, const Tensor& d) {
+    bool ok = true;
+    for (int64_t i = 0; i < f.numel(); i++) {
+      const double a = f.data<float>()[i], b = d.data<double>()[i];
+      ok &= std::isnan(b) ? std::isnan(a) : std::isinf(b) ? a == b : std::fabs(a - b) <= 1e-3;
+    }
+    return ok;
+  };
+  const float bad[] = {INFINITY, -INFINITY, NAN};
+  for (int where = 0; where < 3; where++)  // in x, in gy, in w
+    for (int64_t at : {int64_t(0), int64_t(8 * 2 + 3), int64_t(8 * 6 - 1)})
+      for (float v : bad) {
+        Tensor x = random_tensor(xs, DType::Float32, rng), w = random_tensor(ws, DType::Float32, rng), gy = random_tensor(ys, DType::Float32, rng);
+        (where == 0 ? x : where == 1 ? gy : w).data<float>()[at] = v;
+        Tensor xd = as_double(x), wd = as_double(w), gyd = as_double(gy);
+        Tensor y = Tensor::empty(ys, DType::Float32, Device{}, "t"), yd = Tensor::empty(ys, DType::Float64, Device{}, "t");
+        kernels::conv2d.cpu(x, w, g, y);
+        kernels::conv2d.cpu(xd, wd, g, yd);
+        Tensor gx = Tensor::empty(xs, DType::Float32, Device{}, "t"), gxd = Tensor::empty(xs, DType::Float64, Device{}, "t");
+        kernels::conv2d_input_grad.cpu(gy, w, g, gx);
+        kernels::conv2d_input_grad.cpu(gyd, wd, g, gxd);
+        Tensor gw = Tensor::empty(ws, DType::Float32, Device{}, "t"), gwd = Tensor::empty(ws, DType::Float64, Device{}, "t");
+        kernels::conv2d_weight_grad.cpu(x, gy, g, gw);
+        kernels::conv2d_weight_grad.cpu(xd, gyd, g, gwd);
+        CHECK(same(y, yd));
+        CHECK(same(gx, gxd));
+        CHECK(same(gw, gwd));
+      }
+}

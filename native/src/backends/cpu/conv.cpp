@@ -182,7 +182,7 @@ void conv_forward(const Tensor& x, const Tensor& wt, const ConvGeom& g, const Te
         for (int64_t n = 0; n < g.n; n++)
           wg.image(x.data<T>() + (n * g.c + gi * cg) * g.h * g.w, bias ? bias + gi * og : nullptr, y + (n * g.o + gi * og) * P);
       }
-      return;
+      if (wg.finite()) return;  // else the direct products below redo it (conv_winograd.h's NOTE)
     }
   if constexpr (std::is_same<T, float>::value)
     if (shifted_product<T>(g)) {
@@ -217,6 +217,15 @@ void conv_forward(const Tensor& x, const Tensor& wt, const ConvGeom& g, const Te
 // matrix, col2im and the zeroing of gx. It needs that padding to be non-negative.
 bool shifted_input_grad(const ConvGeom& g) { return g.ph <= g.dh * (g.kh - 1) && g.pw <= g.dw * (g.kw - 1); }
 
+// NOTE: that convolution multiplies g's zero padding by the weight, where the input gradient's
+// sum has no such terms: with an infinite weight 0 * Inf = NaN would replace the sum's +-Inf, so a
+// non-finite weight takes the column path (whose col2im drops the padding's entries).
+bool finite_values(const float* p, int64_t n) {
+  bool ok = true;
+  for (int64_t i = 0; i < n; i++) ok &= std::isfinite(p[i]);
+  return ok;
+}
+
 // gx of one convolution as that forward: the reversed weight of each group [cg, og * kh * kw].
 void input_grad_shifted(const float* gy, const float* w, const ConvGeom& g, int64_t cg, int64_t og, int64_t K, int64_t P, float* gx) {
   const int64_t taps = g.kh * g.kw, Kr = og * taps;
@@ -250,10 +259,10 @@ void conv_input_grad(const Tensor& gy, const Tensor& wt, const ConvGeom& g, cons
         for (int64_t n = 0; n < g.n; n++)
           wg.image(gy.data<T>() + (n * g.o + gi * og) * P, nullptr, gx + (n * g.c + gi * cg) * g.h * g.w);
       }
-      return;
+      if (wg.finite()) return;  // else the direct products below redo it (conv_winograd.h's NOTE)
     }
   if constexpr (std::is_same<T, float>::value)
-    if (shifted_product<T>(g) && shifted_input_grad(g) && og > 0 && P > 0)
+    if (shifted_product<T>(g) && shifted_input_grad(g) && og > 0 && P > 0 && finite_values(wt.data<float>(), wt.numel()))
       return input_grad_shifted(gy.data<float>(), wt.data<float>(), g, cg, og, K, P, gx);
   const bool direct = pointwise(g);
   if (!direct || og == 0) std::fill(gx, gx + out.numel(), T(0));
@@ -322,7 +331,7 @@ void conv_weight_grad(const Tensor& x, const Tensor& gy, const ConvGeom& g, cons
           wg.weight_grad_image(x.data<T>() + (n * g.c + gi * cg) * g.h * g.w, gy.data<T>() + (n * g.o + gi * og) * P, n > 0);
         wg.weight_grad_end(gw + gi * og * K);
       }
-      return;
+      if (wg.finite()) return;  // else the direct products below redo it (conv_winograd.h's NOTE)
     }
   if constexpr (std::is_same<T, float>::value)
     if (shifted_product<T>(g) && K >= 32)

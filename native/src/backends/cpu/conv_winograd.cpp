@@ -5,6 +5,7 @@
 #include "backends/cpu/conv_winograd.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 
 #include "core/tensor.h"
@@ -53,7 +54,7 @@ void WinogradF2x3::set_weight(const float* w, int64_t so, int64_t sc, int64_t sk
       const float* b = w + o * so + c * sc;
       float g[3][3], t[4][3];
       for (int i = 0; i < 3; i++)
-        for (int j = 0; j < 3; j++) g[i][j] = b[i * sk + j * sj];
+        for (int j = 0; j < 3; j++) g[i][j] = b[i * sk + j * sj], finite_ = finite_ && std::isfinite(g[i][j]);
       for (int j = 0; j < 3; j++) {
         t[0][j] = g[0][j];
         t[1][j] = 0.5f * (g[0][j] + g[1][j] + g[2][j]);
@@ -112,6 +113,16 @@ inline void output_block(const float* m, int64_t mstride, __m512 bias, float* q,
 
 }  // namespace
 
+// x * 0 is 0 for every finite x and NaN for +-Inf and NaN: the sum stays 0 while all are finite.
+void WinogradF2x3::check_finite(const float* p, int64_t n) {
+  const __m512 zero = _mm512_setzero_ps();
+  __m512 acc = zero;
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) acc = _mm512_add_ps(acc, _mm512_mul_ps(_mm512_loadu_ps(p + i), zero));
+  acc = _mm512_add_ps(acc, _mm512_mul_ps(_mm512_maskz_loadu_ps(__mmask16((1u << (n - i)) - 1), p + i), zero));
+  finite_ = finite_ && _mm512_cmp_ps_mask(acc, zero, _CMP_NEQ_UQ) == 0;
+}
+
 void WinogradF2x3::input_transform(const float* x) {
   const int64_t W2 = w_ + 2, P = h_ * w_;
   float *pad = pad_, *v = v_, *q = q_;
@@ -119,6 +130,7 @@ void WinogradF2x3::input_transform(const float* x) {
   // odd height's last block) stay zero. NOTE: one transpose of the whole image, then a copy per
   // row: a transpose per row (14 positions) left most of each row to the transpose's scalar tail.
   conv_transpose(x, cin_, P, P, q);  // q is free until the output transform
+  check_finite(q, P * cin_);
   for (int64_t r = 0; r < h_; r++) {
     float* dst = pad + ((r + 1) * W2 + 1) * cp_;
     if (cp_ == cin_) std::memcpy(dst, q + r * w_ * cin_, size_t(w_ * cin_) * sizeof(float));
@@ -160,6 +172,7 @@ void WinogradF2x3::weight_grad_image(const float* x, const float* gy, bool accum
   const int64_t P = h_ * w_, gstride = tiles_ * op_, vstride = tiles_ * cp_;
   // gy channels-last (an odd height's missing last row: zeros)
   conv_transpose(gy, cout_, P, P, q);
+  check_finite(q, P * cout_);
   std::fill(q + P * cout_, q + 2 * th_ * w_ * cout_, 0.0f);
   // A g A^T per block, 16 output channels at a time: A = [[1, 0], [1, 1], [1, -1], [0, -1]]
   const __m512 zero = _mm512_setzero_ps();

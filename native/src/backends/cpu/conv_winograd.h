@@ -10,6 +10,11 @@
 // channels-last in a zero-bordered buffer (the padding) and the result transposed back. The
 // transforms' coefficients are 0, +-1 and (for G) 1/2, so float32 rounding stays at the direct
 // convolution's level (test_conv_kernels checks against float64 sums).
+//
+// NOTE: a non-finite input or weight is not Winograd's to handle: its transforms take differences
+// of inputs, so one infinite input makes Inf - Inf = NaN where the direct sum gives +-Inf (and a
+// later relu would then give NaN instead of 0). Each call checks its inputs as it lays them out
+// (finite()); where one is not finite the caller redoes the whole convolution directly.
 #pragma once
 #include <cstdint>
 
@@ -38,13 +43,18 @@ class WinogradF2x3 {
   void weight_grad_image(const float* x, const float* gy, bool accumulate);
   void weight_grad_end(float* gw);
 
+  // Whether every input and weight seen so far was finite (else the results are not to be used).
+  bool finite() const { return finite_; }
+
  private:
   void input_transform(const float* x);
+  void check_finite(const float* p, int64_t n);
 
   int64_t cin_, cout_, h_, w_, th_, tw_, tiles_, cp_, op_;
   Tensor buf_;  // U, the padded input, V, a block's products, the output, the bias (scratch)
   float *u_, *pad_, *v_, *m_, *q_, *bias_;
   Tensor gbuf_;  // the weight gradient's A gy A^T [16, cout, tiles]
+  bool finite_ = true;
 };
 
 // Whether it runs here (conv_gemm's kernels do: AVX-512).
