@@ -12,10 +12,11 @@ import org.junit.jupiter.api.Test;
 /**
  * float32 convolutions through the public API against the same computation in float64: the
  * forward with its bias, the input and weight gradients of a vjp, and per-sample gradients under
- * vmap(grad). On an AVX-512 CPU the float32 stride-1 "same width" convolutions with 32 or more
- * taps run the products that read the input planes in place (and the others im2col), so these
- * geometries cover both, with groups, dilation, 5x5, uneven padding and images narrower than one
- * 32-lane block; float64 always runs im2col and BLAS.
+ * vmap(grad). On an AVX-512 CPU the float32 3x3 pad-1 convolutions of even width with 16 or more
+ * channels each way run Winograd's F(2x2, 3x3), the other stride-1 "same width" ones with 32 or more
+ * taps the products that read the input planes in place (and the rest im2col), so these geometries
+ * cover all three, with groups, dilation, 5x5, uneven padding, odd heights and images narrower than
+ * one 32-lane block; float64 always runs im2col and BLAS.
  */
 class ConvFloat32PathsTest extends ScopedTest {
 
@@ -29,6 +30,8 @@ class ConvFloat32PathsTest extends ScopedTest {
 
   private static final Geometry[] CASES = {
       new Geometry(3, 16, 14, 14, 32, 3, 3, new int[] {1}, new int[] {1}, 1),     // W11's second layer
+      new Geometry(2, 24, 7, 10, 20, 3, 3, new int[] {1}, new int[] {1}, 1),      // Winograd: odd height, 24 x 20 channels
+      new Geometry(1, 64, 6, 8, 64, 3, 3, new int[] {1}, new int[] {1}, 2),       // Winograd per group of 32 x 32
       new Geometry(2, 8, 9, 11, 6, 3, 3, new int[] {2}, new int[] {2}, 2),        // dilation 2, groups
       new Geometry(2, 4, 6, 5, 3, 5, 5, new int[] {2}, new int[] {1}, 1),         // 5x5, narrow image
       new Geometry(1, 12, 7, 9, 4, 3, 3, new int[] {0, 1}, new int[] {1}, 1),     // no row padding
