@@ -124,7 +124,7 @@ bool shifted_product(const ConvGeom& g) {
 // width.
 bool winograd_geom(const ConvGeom& g) {
   return winograd_available() && g.kh == 3 && g.kw == 3 && g.sh == 1 && g.sw == 1 && g.dh == 1 && g.dw == 1 && g.ph == 1 &&
-         g.pw == 1 && g.oh == g.h && g.ow == g.w && g.w % 2 == 0;
+         g.pw == 1 && g.oh == g.h && g.ow == g.w && g.w % 2 == 0 && std::max(g.c, g.o) < (int64_t(1) << 26);  // int32 gathers
 }
 
 // NOTE: where Winograd runs instead of the direct products, from timings of both on this
