@@ -3,7 +3,8 @@
 // gradient g times the columns summed over the images. In float32 on AVX-512 the products run on
 // conv_gemm's kernels, and stride-1 convolutions as wide as their input write no columns at all:
 // the forward and the input gradient read the planes shifted in place, the weight gradient a
-// zero-padded copy (conv_gemm.h's NOTE). (Max pooling: max_pool.cpp.)
+// zero-padded copy (conv_gemm.h's NOTE); 3x3 pad-1 ones with enough channels run Winograd's
+// F(2x2, 3x3) (conv_winograd.h). (Max pooling: max_pool.cpp.)
 #include "backends/cpu/conv.h"
 
 #include <cblas.h>
