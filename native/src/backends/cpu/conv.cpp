@@ -125,11 +125,11 @@ bool shifted_product(const ConvGeom& g) {
 // width.
 bool winograd_geom(const ConvGeom& g) {
   return winograd_available() && g.kh == 3 && g.kw == 3 && g.sh == 1 && g.sw == 1 && g.dh == 1 && g.dw == 1 && g.ph == 1 &&
-         g.pw == 1 && g.oh == g.h && g.ow == g.w && g.w % 2 == 0 && std::max(g.c, g.o) < (int64_t(1) << 26);  // int32 gathers
+         g.pw == 1 && g.oh == g.h && g.ow == g.w && g.w % 2 == 0 && std::max(g.c, g.o) < (int64_t(1) << 23);  // int32 gathers: 15 x 9 c
 }
 
 // NOTE: where Winograd runs instead of the direct products, from timings of both on this
-// project's AVX-512 machine (one thread, 2026-12-08; bench/RESULTS.md "Winograd"): the forward and
+// project's AVX-512 machine (one thread, 2026-12-08; bench/RESULTS.md, "W11 with Winograd"): the forward and
 // the input gradient (a convolution from cin to cout channels) gain 10-60% from 16 x 32 channels
 // up and lose below (8 x 8: 3x slower, the channels padded to 16 lanes), and lose where the
 // weight's 16 transformed copies (64 cin cout bytes) outgrow L2 on images of few 2x2 blocks (256 x

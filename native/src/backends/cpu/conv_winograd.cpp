@@ -7,9 +7,8 @@
 #include <algorithm>
 #include <cstring>
 
-#include "core/tensor.h"
-
 #include "backends/cpu/conv_gemm.h"
+#include "core/tensor.h"
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -46,13 +45,12 @@ WinogradF2x3::WinogradF2x3(int64_t cin, int64_t cout, int64_t h, int64_t w)
   std::fill(bias_, bias_ + op_, 0.0f);
 }
 
-
 #if ADJ_WINOGRAD_X86
 #pragma GCC push_options
 #pragma GCC target("avx512f,avx2,fma")
 namespace {
 
-// V[xi][t][c..c+16) = (B^T d B)[xi] for the 4x4 block d at the padded buffer's row r0, column c0:
+// V[xi][t][c..c+16) = (B^T d B)[xi] for the 4x4 block d at p (its rows `row` floats apart, columns `col`):
 // B^T = [[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]].
 inline void input_block(const float* p, int64_t row, int64_t col, float* v, int64_t vstride) {
   __m512 t[4][4];
@@ -112,7 +110,7 @@ inline void kernel_transform(const V (&g)[3][3], V (&u)[16]) {
 }  // namespace
 
 // NOTE: 16 output channels at a time, their kernels gathered (so apart): per kernel this was 60
-// scalar operations and 16 scattered stores, as long as the convolution itself for one 14x14 image
+// scalar operations and 16 scattered stores, as long as the convolution itself for one 28x28 image
 // of 32 x 64 channels (a loop of per-example gradient calls pays it every call).
 void WinogradF2x3::set_weight(const float* w, int64_t so, int64_t sc, int64_t sk, int64_t sj) {
   const __m512i at = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
