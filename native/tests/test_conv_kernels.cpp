@@ -4,8 +4,9 @@
 // not of 32 or 16, sums longer than a block, leading dims wider than the rows, +=), and the
 // float32 convolution kernels (own products where the CPU has AVX-512) against the float64 ones
 // (OpenBLAS dgemm) on geometries with strides, padding, dilation, groups and 1x1 kernels, and the
-// stride-1 "same width" ones that take the shifted-plane product (conv_gemm.h); conv2d with its
-// bias against the float64 convolution plus the bias.
+// stride-1 "same width" ones that take the shifted-plane product (conv_gemm.h) or Winograd's
+// F(2x2, 3x3) (conv_winograd.h), with non-finite values too; conv2d with its bias against the
+// float64 convolution plus the bias.
 #include <cmath>
 #include <cstdio>
 #include <random>
@@ -226,9 +227,9 @@ TEST(random_same_width_convolutions_match_float64) {
   }
 }
 
-// Random 3x3 pad-1 convolutions of 8 to 40 channels in and out (in and around Winograd's domain on AVX-512:
-// conv_winograd.h): channel counts not a multiple of 16, odd heights, 2-wide images, images of
-// more than one block of tiles, groups.
+// Random 3x3 pad-1 convolutions of 8 to 40 channels in and out (in and around Winograd's domain
+// on AVX-512: conv_winograd.h): channel counts not a multiple of 16, odd heights, 2-wide images,
+// images of more than one block of tiles, groups.
 TEST(random_winograd_convolutions_match_float64) {
   std::mt19937 rng(33);
   auto pick = [&](int lo, int hi) { return int64_t(std::uniform_int_distribution<int>(lo, hi)(rng)); };
