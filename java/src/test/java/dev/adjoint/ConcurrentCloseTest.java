@@ -24,12 +24,8 @@ import org.junit.jupiter.api.Timeout;
  */
 class ConcurrentCloseTest {
   /** Live native tensors now, after letting the Cleaner catch up. */
-  private static long liveTensors() throws InterruptedException {
-    for (int i = 0; i < 3; i++) {
-      System.gc();
-      Thread.sleep(30);
-    }
-    return Adjoint.memoryStats().liveTensors();
+  private static long liveTensors() {
+    return LiveTensors.settled();
   }
 
   /** sum(2 x) computed by `user`, compared with the value computed before; counts the outcomes. */

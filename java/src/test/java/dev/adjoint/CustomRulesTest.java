@@ -258,7 +258,7 @@ class CustomRulesTest extends ScopedTest {
     int sites = CustomRules.liveCount();
     long tensors;
     try (Scope s = Scope.open()) {
-      tensors = Adjoint.memoryStats().liveTensors();
+      tensors = LiveTensors.settled();
       Tensor x = data(0.2, 3);
       Boom inFwd = new Boom("fwd"), inBwd = new Boom("bwd"), inF = new Boom("f"), inRule = new Boom("rule");
       Fn1 id = v -> v;
@@ -295,7 +295,7 @@ class CustomRulesTest extends ScopedTest {
       assertClose(Tensor.onesLike(x), Func.grad(loss).apply(x), 0);
     }
     System.gc();
-    assertEquals(tensors, Adjoint.memoryStats().liveTensors(), "tensors leaked");
+    assertEquals(tensors, LiveTensors.now(), "tensors leaked");
     assertEquals(sites, CustomRules.liveCount(), "custom call sites or residuals leaked");
   }
 

@@ -103,7 +103,7 @@ class LinearizeTest extends ScopedTest {
     Func.Linearized lin;
     long tensors;
     try (Scope s = Scope.open()) {
-      tensors = Adjoint.memoryStats().liveTensors();
+      tensors = LiveTensors.settled();
       try (Scope inner = Scope.open()) {
         lin = inner.keep(Func.linearize(f, x));  // the tape travels with the result
       }
@@ -121,6 +121,6 @@ class LinearizeTest extends ScopedTest {
       assertEquals(0, NativeCore.adj_level_depth());
     }
     assertThrows(IllegalStateException.class, () -> lin.jvpFn().apply(x), "the tape went with its scope");
-    assertEquals(tensors, Adjoint.memoryStats().liveTensors(), "tensors leaked");
+    assertEquals(tensors, LiveTensors.now(), "tensors leaked");
   }
 }

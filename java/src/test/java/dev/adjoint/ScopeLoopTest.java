@@ -15,10 +15,6 @@ import org.junit.jupiter.api.Test;
  * loop's own iterate. A scope that tensors pass through keeps an array sized by what it owns.
  */
 class ScopeLoopTest {
-  private static long liveTensors() {
-    return Adjoint.memoryStats().liveTensors();
-  }
-
   record Params(Tensor w, Tensor velocity) {}
 
   /** f(w) = 0.5 |w - c|^2, grad f = w - c. */
@@ -31,18 +27,18 @@ class ScopeLoopTest {
       Fn1 loss = w -> w.sub(c).pow(2.0).sum().mul(0.5);
       Fn1 dLoss = Func.grad(loss);
       Tensor w0 = Tensor.zeros(DType.FLOAT64, 3);
-      long before = liveTensors();
+      long before = LiveTensors.settled();
       long[] liveAt = new long[1000];
       double lr = 0.01;
       Tensor w = Scope.loop(1000, w0, (step, cur) -> {
-        liveAt[step] = liveTensors();
+        liveAt[step] = LiveTensors.now();
         return cur.sub(dLoss.apply(cur).mul(lr));
       });
       // one iterate alive at the start of every step: the count at step 999 is the count at step 1
       assertEquals(liveAt[1], liveAt[999], "live tensors at step 1 and at step 999");
       assertEquals(before, liveAt[0]);
       assertEquals(before + 1, liveAt[1], "step 1 sees the first iterate besides w0");
-      assertEquals(before + 1, liveTensors(), "after the loop: the result");
+      assertEquals(before + 1, LiveTensors.now(), "after the loop: the result");
       assertFalse(w0.isClosed(), "the caller's init is never released");
       // w_k = c + (1 - lr)^k (w0 - c)
       double[] got = w.toDoubleArray();
@@ -56,17 +52,17 @@ class ScopeLoopTest {
     Tensor c = Tensor.of(C);
     Fn1 dLoss = Func.grad((Fn1) w -> w.sub(c).pow(2.0).sum().mul(0.5));
     Params init = new Params(Tensor.zeros(DType.FLOAT64, 3), Tensor.zeros(DType.FLOAT64, 3));
-    long before = liveTensors();
+    long before = LiveTensors.settled();
     long[] liveAt = new long[1000];
     double lr = 0.01, beta = 0.9;
     Params p = Scope.loop(1000, init, (step, cur) -> {
-      liveAt[step] = liveTensors();
+      liveAt[step] = LiveTensors.now();
       Tensor v = cur.velocity().mul(beta).add(dLoss.apply(cur.w()));
       return new Params(cur.w().sub(v.mul(lr)), v);
     });
     assertEquals(liveAt[1], liveAt[999], "two tensors alive per iterate, at every step");
     assertEquals(before + 2, liveAt[1]);
-    assertEquals(before + 2, liveTensors());
+    assertEquals(before + 2, LiveTensors.now());
     // the same recurrence in Java, per component (heavy-ball momentum)
     for (int i = 0; i < 3; i++) {
       double w = 0, v = 0;
@@ -112,7 +108,7 @@ class ScopeLoopTest {
 
   @Test
   void aStepThatThrowsReleasesTheLoopsIterate() {
-    long before = liveTensors();
+    long before = LiveTensors.settled();
     Tensor x0 = Tensor.of(1.0, 2.0);
     Tensor[] last = new Tensor[1];
     RuntimeException e = assertThrows(RuntimeException.class, () -> Scope.loop(5, x0, (step, cur) -> {
@@ -125,7 +121,7 @@ class ScopeLoopTest {
     assertEquals("step 3 fails", e.getMessage());
     assertTrue(last[0].isClosed(), "the iterate of step 2 was the loop's: released");
     assertFalse(x0.isClosed());
-    assertEquals(before + 1, liveTensors(), "only x0 is left");
+    assertEquals(before + 1, LiveTensors.now(), "only x0 is left");
     assertNull(Scope.current(), "the step's scope is closed");
     x0.close();
     assertThrows(IllegalArgumentException.class, () -> Scope.loop(-1, x0, (step, cur) -> cur));

@@ -8,13 +8,9 @@ import org.junit.jupiter.api.Test;
 
 /** Scopes release what they own, keep what they are told to, and nest strictly. */
 class ScopeTest {
-  private static long liveTensors() {
-    return Adjoint.memoryStats().liveTensors();
-  }
-
   @Test
   void scopeReleasesEverythingItCreated() {
-    long before = liveTensors();
+    long before = LiveTensors.settled();
     Tensor a;
     try (Scope s = Scope.open()) {
       a = Tensor.ones(4, 4);
@@ -23,13 +19,13 @@ class ScopeTest {
       assertFalse(b.isClosed());
     }
     assertTrue(a.isClosed());
-    assertEquals(before, liveTensors());
+    assertEquals(before, LiveTensors.now());
     assertThrows(IllegalStateException.class, () -> a.add(a));
   }
 
   @Test
   void keptTensorsSurviveAndMoveToTheParent() {
-    long before = liveTensors();
+    long before = LiveTensors.settled();
     try (Scope outer = Scope.open()) {
       Tensor kept;
       try (Scope inner = Scope.open()) {
@@ -40,12 +36,12 @@ class ScopeTest {
       assertArrayEquals(new float[] {9f, 9f}, kept.toFloatArray());
       assertEquals(1, outer.ownedCount());
     }
-    assertEquals(before, liveTensors());
+    assertEquals(before, LiveTensors.now());
   }
 
   @Test
   void aKeptVjpResultKeepsItsPullback() {
-    long before = liveTensors();
+    long before = LiveTensors.settled();
     try (Scope outer = Scope.open()) {
       Tensor x = Tensor.fromArray(new double[] {1, 2}, 2);
       Tensor ct = Tensor.fromArray(new double[] {1, 1}, 2);
@@ -57,18 +53,18 @@ class ScopeTest {
       assertArrayEquals(new double[] {2, 4}, single.applyTensor(ct).toDoubleArray(), 0.0);
       assertArrayEquals(new double[] {2, 4}, general.applyTensor(ct).toDoubleArray(), 0.0);
     }
-    assertEquals(before, liveTensors());
+    assertEquals(before, LiveTensors.now());
   }
 
   @Test
   void runKeepsResultsInsideCollections() {
-    long before = liveTensors();
+    long before = LiveTensors.settled();
     try (Scope outer = Scope.open()) {
       Map<String, List<Tensor>> r = Scope.run(() -> Map.of("a", List.of(Tensor.ones(2).add(1.0), Tensor.zeros(3))));
       assertEquals(2.0f, r.get("a").get(0).toFloatArray()[0]);
       assertEquals(2, outer.ownedCount());
     }
-    assertEquals(before, liveTensors());
+    assertEquals(before, LiveTensors.now());
   }
 
   @Test
@@ -96,23 +92,23 @@ class ScopeTest {
 
   @Test
   void closingATensorEarlyIsSafe() {
-    long before = liveTensors();
+    long before = LiveTensors.settled();
     try (Scope s = Scope.open()) {
       Tensor a = Tensor.ones(3);
       a.close();
       assertTrue(a.isClosed());
     }
-    assertEquals(before, liveTensors());
+    assertEquals(before, LiveTensors.now());
   }
 
   @Test
   void cleanerReleasesUnscopedTensors() throws Exception {
-    long before = liveTensors();
+    long before = LiveTensors.settled();
     for (int i = 0; i < 20_000; i++) Tensor.ones(16).add(1.0);  // never closed, never scoped
-    for (int i = 0; i < 50 && liveTensors() > before + 1000; i++) {
+    for (int i = 0; i < 50 && LiveTensors.now() > before + 1000; i++) {
       System.gc();
       Thread.sleep(20);
     }
-    assertTrue(liveTensors() <= before + 1000, "Cleaner left " + (liveTensors() - before) + " tensors alive");
+    assertTrue(LiveTensors.now() <= before + 1000, "Cleaner left " + (LiveTensors.now() - before) + " tensors alive");
   }
 }
