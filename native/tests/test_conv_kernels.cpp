@@ -182,24 +182,30 @@ TEST(float32_convolution_kernels_match_float64) {
   }
 }
 
+// The three kernels of one geometry in x's dtype: the forward (with bias b when given), the input
+// gradient and the weight gradient of gy.
+struct ConvOutputs {
+  Tensor y, gx, gw;
+};
+static ConvOutputs run_kernels(const ConvGeom& g, const Tensor& x, const Tensor& w, const Tensor* b, const Tensor& gy) {
+  ConvOutputs r{Tensor::empty(gy.shape(), x.dtype(), Device{}, "t"), Tensor::empty(x.shape(), x.dtype(), Device{}, "t"),
+                Tensor::empty(w.shape(), x.dtype(), Device{}, "t")};
+  if (b) kernels::conv2d_bias.cpu(x, w, *b, g, r.y);
+  else kernels::conv2d.cpu(x, w, g, r.y);
+  kernels::conv2d_input_grad.cpu(gy, w, g, r.gx);
+  kernels::conv2d_weight_grad.cpu(x, gy, g, r.gw);
+  return r;
+}
+
 // Every float32 kernel of one geometry (forward with bias, input and weight gradient) against
 // float64 on random values; prints the geometry where one differs.
 static bool matches_float64(const ConvGeom& g, std::mt19937& rng) {
   const Dims xs{g.n, g.c, g.h, g.w}, ws{g.o, g.c / g.groups, g.kh, g.kw}, ys{g.n, g.o, g.oh, g.ow};
   Tensor x = random_tensor(xs, DType::Float32, rng), w = random_tensor(ws, DType::Float32, rng), gy = random_tensor(ys, DType::Float32, rng);
-  Tensor b = random_tensor(Dims{g.o}, DType::Float32, rng);
-  Tensor xd = as_double(x), wd = as_double(w), gyd = as_double(gy), bd = as_double(b);
+  Tensor b = random_tensor(Dims{g.o}, DType::Float32, rng), bd = as_double(b);
   const double tol = 1e-5 * double(g.c / g.groups * g.kh * g.kw + g.o + g.n * g.oh * g.ow);
-  Tensor y = Tensor::empty(ys, DType::Float32, Device{}, "t"), yd = Tensor::empty(ys, DType::Float64, Device{}, "t");
-  kernels::conv2d_bias.cpu(x, w, b, g, y);
-  kernels::conv2d_bias.cpu(xd, wd, bd, g, yd);
-  Tensor gx = Tensor::empty(xs, DType::Float32, Device{}, "t"), gxd = Tensor::empty(xs, DType::Float64, Device{}, "t");
-  kernels::conv2d_input_grad.cpu(gy, w, g, gx);
-  kernels::conv2d_input_grad.cpu(gyd, wd, g, gxd);
-  Tensor gw = Tensor::empty(ws, DType::Float32, Device{}, "t"), gwd = Tensor::empty(ws, DType::Float64, Device{}, "t");
-  kernels::conv2d_weight_grad.cpu(x, gy, g, gw);
-  kernels::conv2d_weight_grad.cpu(xd, gyd, g, gwd);
-  const bool ok = close(y, yd, tol) && close(gx, gxd, tol) && close(gw, gwd, tol);
+  const ConvOutputs f = run_kernels(g, x, w, &b, gy), d = run_kernels(g, as_double(x), as_double(w), &bd, as_double(gy));
+  const bool ok = close(f.y, d.y, tol) && close(f.gx, d.gx, tol) && close(f.gw, d.gw, tol);
   if (!ok)
     std::printf("  n %lld c %lld o %lld groups %lld h %lld w %lld k %lldx%lld dil %lldx%lld pad %lldx%lld\n", (long long)g.n,
                 (long long)g.c, (long long)g.o, (long long)g.groups, (long long)g.h, (long long)g.w, (long long)g.kh, (long long)g.kw,
@@ -292,18 +298,9 @@ TEST(winograd_convolutions_with_a_nonfinite_value_give_the_direct_sums) {
       for (float v : bad) {
         Tensor x = random_tensor(xs, DType::Float32, rng), w = random_tensor(ws, DType::Float32, rng), gy = random_tensor(ys, DType::Float32, rng);
         (where == 0 ? x : where == 1 ? gy : w).data<float>()[at] = v;
-        Tensor xd = as_double(x), wd = as_double(w), gyd = as_double(gy);
-        Tensor y = Tensor::empty(ys, DType::Float32, Device{}, "t"), yd = Tensor::empty(ys, DType::Float64, Device{}, "t");
-        kernels::conv2d.cpu(x, w, g, y);
-        kernels::conv2d.cpu(xd, wd, g, yd);
-        Tensor gx = Tensor::empty(xs, DType::Float32, Device{}, "t"), gxd = Tensor::empty(xs, DType::Float64, Device{}, "t");
-        kernels::conv2d_input_grad.cpu(gy, w, g, gx);
-        kernels::conv2d_input_grad.cpu(gyd, wd, g, gxd);
-        Tensor gw = Tensor::empty(ws, DType::Float32, Device{}, "t"), gwd = Tensor::empty(ws, DType::Float64, Device{}, "t");
-        kernels::conv2d_weight_grad.cpu(x, gy, g, gw);
-        kernels::conv2d_weight_grad.cpu(xd, gyd, g, gwd);
-        CHECK(same(y, yd));
-        CHECK(same(gx, gxd));
-        CHECK(same(gw, gwd));
+        const ConvOutputs f = run_kernels(g, x, w, nullptr, gy), d = run_kernels(g, as_double(x), as_double(w), nullptr, as_double(gy));
+        CHECK(same(f.y, d.y));
+        CHECK(same(f.gx, d.gx));
+        CHECK(same(f.gw, d.gw));
       }
 }

@@ -371,9 +371,10 @@ bool conv_gemm_available() {
 #endif
 }
 
+namespace {
 // NOTE: an empty sum (k = 0) still sets C (to zero, or leaves it for +=), like BLAS with beta 0.
-void conv_sgemm_nn(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b, int64_t ldb, bool accumulate,
-                   float* c, int64_t ldc) {
+void product(bool ta, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b, int64_t ldb, bool accumulate,
+             float* c, int64_t ldc) {
   if (m <= 0 || n <= 0) return;
   if (k <= 0) {
     if (!accumulate)
@@ -381,21 +382,21 @@ void conv_sgemm_nn(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda,
     return;
   }
 #if ADJ_CONV_GEMM_X86
-  nn(false, m, n, k, a, lda, b, ldb, accumulate, c, ldc);
+  nn(ta, m, n, k, a, lda, b, ldb, accumulate, c, ldc);
+#else
+  (void)ta, (void)a, (void)lda, (void)b, (void)ldb;
 #endif
+}
+}  // namespace
+
+void conv_sgemm_nn(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b, int64_t ldb, bool accumulate,
+                   float* c, int64_t ldc) {
+  product(false, m, n, k, a, lda, b, ldb, accumulate, c, ldc);
 }
 
 void conv_sgemm_tn(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b, int64_t ldb, bool accumulate,
                    float* c, int64_t ldc) {
-  if (m <= 0 || n <= 0) return;
-  if (k <= 0) {
-    if (!accumulate)
-      for (int64_t i = 0; i < m; i++) std::fill(c + i * ldc, c + i * ldc + n, 0.0f);
-    return;
-  }
-#if ADJ_CONV_GEMM_X86
-  nn(true, m, n, k, a, lda, b, ldb, accumulate, c, ldc);
-#endif
+  product(true, m, n, k, a, lda, b, ldb, accumulate, c, ldc);
 }
 
 ShiftedPlanes::ShiftedPlanes(int64_t cin, int64_t ih, int64_t iw, int64_t oh, const int64_t* dy, const int64_t* dx, int taps)
